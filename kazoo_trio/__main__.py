@@ -1,0 +1,3 @@
+from kazoo_trio.cli import main
+
+raise SystemExit(main())

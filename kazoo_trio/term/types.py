@@ -1,0 +1,179 @@
+"""Python values for the Erlang terms that have no natural Python type.
+
+The mapping (see ``docs/design.md``):
+
+========================  =====================================================
+Erlang                    Python
+========================  =====================================================
+atom                      :class:`Atom` (``true``/``false`` are ``bool``)
+binary                    ``bytes``
+bit string                :class:`BitString`
+integer, float            ``int``, ``float``
+tuple                     ``tuple``
+proper list               ``list``
+improper list             :class:`ImproperList`
+map                       ``dict``
+pid, reference, port      :class:`Pid`, :class:`Reference`, :class:`Port`
+fun, export               :class:`Fun` (opaque), :class:`Export`
+========================  =====================================================
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import attrs
+
+__all__ = [
+    "Atom",
+    "BitString",
+    "Export",
+    "Fun",
+    "ImproperList",
+    "Pid",
+    "Port",
+    "Reference",
+]
+
+
+class Atom:
+    """An Erlang atom.
+
+    Atoms are interned: ``Atom("ok") is Atom("ok")``, so equality and hashing
+    are identity-based and as cheap as Python allows.  An ``Atom`` never equals
+    a ``str``; that keeps ``Atom("ok")`` and the binary ``b"ok"`` (or a Python
+    string) from being confused when terms are compared or used as dict keys.
+
+    Like the BEAM's atom table, the intern table only grows.  Erlang peers are
+    trusted to the same degree a connected BEAM node is.
+    """
+
+    __slots__ = ("__weakref__", "name")
+
+    name: str
+    _table: ClassVar[dict[str, Atom]] = {}
+
+    def __new__(cls, name: str) -> Atom:
+        try:
+            return cls._table[name]
+        except KeyError:
+            if not isinstance(name, str):
+                raise TypeError(f"atom name must be str, not {type(name).__name__}") from None
+            self = object.__new__(cls)
+            object.__setattr__(self, "name", name)
+            return cls._table.setdefault(name, self)
+
+    def __setattr__(self, key: str, value: object) -> None:
+        raise AttributeError("Atom is immutable")
+
+    def __reduce__(self) -> tuple[type[Atom], tuple[str]]:
+        return (Atom, (self.name,))
+
+    def __copy__(self) -> Atom:
+        return self
+
+    def __deepcopy__(self, memo: object) -> Atom:
+        return self
+
+    def __repr__(self) -> str:
+        return f"Atom({self.name!r})"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Atom):
+            return NotImplemented
+        # Erlang orders atoms by their text; code point order matches it.
+        return self.name < other.name
+
+
+def _node_converter(node: Atom | str) -> Atom:
+    return node if isinstance(node, Atom) else Atom(node)
+
+
+@attrs.frozen(repr=False)
+class Pid:
+    """A process identifier: ``<node.id.serial>`` plus the node's creation."""
+
+    node: Atom = attrs.field(converter=_node_converter)
+    id: int
+    serial: int = 0
+    creation: int = 0
+
+    def __repr__(self) -> str:
+        return f"Pid({self.node.name!r}, {self.id}, {self.serial}, {self.creation})"
+
+
+@attrs.frozen(repr=False)
+class Reference:
+    """An Erlang reference; ``ids`` holds its 1 to 5 32-bit words in wire order."""
+
+    node: Atom = attrs.field(converter=_node_converter)
+    creation: int
+    ids: tuple[int, ...] = attrs.field(converter=tuple)
+
+    def __repr__(self) -> str:
+        return f"Reference({self.node.name!r}, {self.creation}, {self.ids!r})"
+
+
+@attrs.frozen(repr=False)
+class Port:
+    """A port identifier (ids above 28 bits need the V4 encoding)."""
+
+    node: Atom = attrs.field(converter=_node_converter)
+    id: int
+    creation: int = 0
+
+    def __repr__(self) -> str:
+        return f"Port({self.node.name!r}, {self.id}, {self.creation})"
+
+
+@attrs.frozen
+class ImproperList:
+    """A list whose tail is not ``[]``, e.g. the OTP 24+ call tag ``[alias | Ref]``.
+
+    ``items`` holds the elements before the tail (at least one); ``tail`` is any
+    term other than the empty list.
+    """
+
+    items: tuple[object, ...] = attrs.field(converter=tuple)
+    tail: object
+
+
+@attrs.frozen
+class BitString:
+    """A binary whose length is not a whole number of bytes.
+
+    ``bits`` is the number of bits of the last byte that are used (1 to 8),
+    counted from the most significant bit, as in BIT_BINARY_EXT.
+    """
+
+    data: bytes
+    bits: int
+
+    def __attrs_post_init__(self) -> None:
+        if not 1 <= self.bits <= 8 or not self.data:
+            raise ValueError("a bit string needs data and 1..8 used bits in its last byte")
+
+
+@attrs.frozen
+class Fun:
+    """An Erlang fun, kept as the exact bytes it arrived in.
+
+    Python cannot call it; it only needs to travel back to Erlang unchanged, so
+    the codec stores the NEW_FUN_EXT bytes (tag included) and writes them back
+    verbatim.
+    """
+
+    raw: bytes
+
+
+@attrs.frozen
+class Export:
+    """``fun Module:Function/Arity``."""
+
+    module: Atom = attrs.field(converter=_node_converter)
+    function: Atom = attrs.field(converter=_node_converter)
+    arity: int
+

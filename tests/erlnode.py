@@ -1,0 +1,259 @@
+"""Real Erlang/OTP processes for the integration tests.
+
+:class:`ErlNode` runs ``erl`` with a small read-eval-print loop on its standard
+input: each :meth:`ErlNode.eval` sends one line of Erlang expressions and waits
+for its one result line.  Results travel back as ``term_to_binary`` (base64) and
+as ``~tp`` text, so tests can compare either.  Bindings persist between calls
+(``P = spawn(...)`` then ``exit(P, kill)``).
+
+Every process started here is killed when its context manager exits, whatever
+happened in between; tests never leave an ``erl`` or ``epmd`` behind.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import signal
+import socket
+import subprocess
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+import trio
+
+ERL = shutil.which("erl")
+EPMD = shutil.which("epmd")
+
+# Printed before every result line so that anything else erl writes to stdout
+# (logger reports, io:format from test code) cannot be mistaken for a result.
+MARK = b"@@KTR "
+
+# The loop that runs inside erl.  One line in, one marked line out.
+_REPL = r"""
+Loop = fun Loop(B) ->
+  case io:get_line('') of
+    eof -> halt(0);
+    {error, _} -> halt(0);
+    Line ->
+      {Tag, V, B2} =
+        try
+          {ok, Toks, _} = erl_scan:string(unicode:characters_to_list(Line)),
+          {ok, Exprs} = erl_parse:parse_exprs(Toks),
+          {value, Val, NB} = erl_eval:exprs(Exprs, B),
+          {"OK", Val, NB}
+        catch C:E:S -> {"ERR", {C, E, S}, B}
+        end,
+      Text = unicode:characters_to_binary(io_lib:format("~0tp", [V])),
+      io:put_chars(["@@KTR ", Tag, " ", base64:encode(term_to_binary(V)), " ",
+                    base64:encode(Text), "\n"]),
+      Loop(B2)
+  end
+end,
+io:put_chars("@@KTR READY\n"),
+Loop(erl_eval:new_bindings()).
+"""
+
+
+def require_erl() -> str:
+    """Path of ``erl``; skips the test locally, fails it under CI, when missing."""
+    if ERL is None:
+        if os.environ.get("CI"):
+            pytest.fail("erl is not installed; .ci/run should have installed erlang-base")
+        pytest.skip("erl is not installed (apt-get install erlang-base)")
+    return ERL
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class ErlError(Exception):
+    """An expression raised inside erl; ``args[0]`` is the ``{Class, Reason, Stack}`` text."""
+
+
+class ErlResult:
+    def __init__(self, etf: bytes, text: str) -> None:
+        self.etf = etf  # term_to_binary of the value
+        self.text = text  # ~0tp of the value
+
+    def term(self) -> Any:
+        from kazoo_trio.term import decode
+
+        return decode(self.etf)
+
+
+class ErlNode:
+    """A running ``erl`` driven over stdin/stdout.  Use :func:`erl_node` to start one."""
+
+    def __init__(self, proc: trio.Process, name: str | None) -> None:
+        self.proc = proc
+        self.name = name
+        self._buf = bytearray()
+        self._lock = trio.Lock()
+        self.output = bytearray()  # everything erl printed that was not a result
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    async def _line(self) -> bytes:
+        assert self.proc.stdout is not None
+        while True:
+            nl = self._buf.find(b"\n")
+            if nl >= 0:
+                line = bytes(self._buf[:nl])
+                del self._buf[: nl + 1]
+                if line.startswith(MARK):
+                    return line[len(MARK) :]
+                self.output += line + b"\n"
+                continue
+            chunk = await self.proc.stdout.receive_some(65536)
+            if not chunk:
+                raise EOFError(f"erl exited; it printed:\n{self.output.decode(errors='replace')}")
+            self._buf += chunk
+
+    async def _wait_ready(self) -> None:
+        while (await self._line()) != b"READY":
+            pass
+
+    async def result(self, expr: str, timeout: float = 20) -> ErlResult:
+        """Evaluate ``expr`` (Erlang expressions ending with ``.``) and return its value."""
+        line = " ".join(expr.strip().splitlines())
+        if not line.endswith("."):
+            line += "."
+        assert self.proc.stdin is not None
+        async with self._lock:
+            with trio.fail_after(timeout):
+                await self.proc.stdin.send_all(line.encode() + b"\n")
+                reply = await self._line()
+        tag, etf, text = reply.split(b" ")
+        res = ErlResult(base64.b64decode(etf), base64.b64decode(text).decode())
+        if tag == b"ERR":
+            raise ErlError(res.text)
+        return res
+
+    async def eval(self, expr: str, timeout: float = 20) -> str:
+        """Evaluate and return the value as ``~0tp`` text, e.g. ``'pong'`` → ``"pong"``."""
+        return (await self.result(expr, timeout)).text
+
+    async def term(self, expr: str, timeout: float = 20) -> Any:
+        """Evaluate and return the value decoded by kazoo_trio's own codec."""
+        return (await self.result(expr, timeout)).term()
+
+    def signal(self, sig: int) -> None:
+        try:
+            os.kill(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+@asynccontextmanager
+async def erl_node(
+    name: str | None = None,
+    *,
+    cookie: str = "kazoo_trio_test",
+    epmd_port: int | None = None,
+    args: Sequence[str] = (),
+    start_timeout: float = 30,
+) -> AsyncIterator[ErlNode]:
+    """Start ``erl`` (``-name`` when ``name`` has a dot in its host, else ``-sname``).
+
+    With ``epmd_port`` the node uses that EPMD (``ERL_EPMD_PORT``) and never
+    starts one itself (``-start_epmd false``), so no stray ``epmd`` daemon is left.
+    """
+    erl = require_erl()
+    cmd = [erl, "-noshell"]
+    env = dict(os.environ)
+    if name is not None:
+        host = name.partition("@")[2]
+        cmd += ["-name" if "." in host else "-sname", name, "-setcookie", cookie]
+        cmd += ["-start_epmd", "false"]
+        if epmd_port is None:
+            raise ValueError("a distributed erl needs an epmd_port (see the epmd fixture)")
+        env["ERL_EPMD_PORT"] = str(epmd_port)
+    cmd += [*args, "-eval", _REPL]
+    proc = await trio.lowlevel.open_process(
+        cmd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
+    node = ErlNode(proc, name)
+    try:
+        with trio.fail_after(start_timeout):
+            await node._wait_ready()
+        yield node
+    finally:
+        _kill_group(proc)
+        with trio.CancelScope(shield=True), trio.move_on_after(10):
+            await proc.wait()
+
+
+def _kill_group(proc: trio.Process) -> None:
+    # A SIGSTOPped node ignores SIGTERM; SIGKILL ends it in every state.
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+@asynccontextmanager
+async def epmd_daemon(port: int | None = None) -> AsyncIterator[int]:
+    """A real ``epmd`` on 127.0.0.1 at ``port`` (a free one by default), in the foreground."""
+    require_erl()
+    if EPMD is None:
+        pytest.fail("epmd is missing although erl is installed")
+    port = port or free_port()
+    env = dict(os.environ, ERL_EPMD_ADDRESS="127.0.0.1")
+    proc = await trio.lowlevel.open_process(
+        [EPMD, "-port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        with trio.fail_after(10):
+            while True:
+                try:
+                    stream = await trio.open_tcp_stream("127.0.0.1", port)
+                except OSError:
+                    await trio.sleep(0.02)  # polling a port that is not open yet
+                    continue
+                await stream.aclose()
+                break
+        yield port
+    finally:
+        _kill_group(proc)
+        with trio.CancelScope(shield=True), trio.move_on_after(10):
+            await proc.wait()
+
+
+def erl_eval_once(code: str, timeout: float = 60) -> str:
+    """Run ``erl -noshell -eval CODE`` to completion and return its standard output.
+
+    ``code`` must end by calling ``halt()``.  For tests that only need erl as a
+    calculator (no distribution, no EPMD).
+    """
+    erl = require_erl()
+    done = subprocess.run(
+        [erl, "-noshell", "-eval", code],
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+        start_new_session=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"erl exited {done.returncode}: {done.stdout.decode()} {done.stderr.decode()}"
+        )
+    return done.stdout.decode()
