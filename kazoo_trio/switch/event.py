@@ -1,0 +1,67 @@
+"""The switch's event value, shared by every backend and by the mod_kazoo server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import attrs
+
+__all__ = ["Event"]
+
+
+def _headers(value: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    return tuple((str(name), str(val)) for name, val in value)
+
+
+@attrs.frozen
+class Event:
+    """A FreeSWITCH event: a name, ordered and repeatable headers, an optional body.
+
+    ``headers`` keeps FreeSWITCH's order; a name may appear more than once
+    (a multi-value header).  ``name`` is the core event name (``"CUSTOM"`` for
+    custom events, whose ``subclass`` then names them, e.g. ``"sofia::register"``).
+    Events are immutable: code that needs a changed copy (a stream adding
+    ``Target-Node``) builds a new one with :meth:`with_headers`, so one event can be
+    handed to many consumers safely.
+    """
+
+    name: str
+    headers: tuple[tuple[str, str], ...] = attrs.field(converter=_headers, default=())
+    body: str | None = None
+    subclass: str | None = None
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The first value of header ``name`` (names compare exactly, as in FreeSWITCH's
+        case-insensitive lookup only for ASCII case; see :meth:`get_ci`)."""
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return default
+
+    def get_ci(self, name: str, default: str | None = None) -> str | None:
+        """Like :meth:`get` but ignoring ASCII case, as ``switch_event_get_header`` does."""
+        lowered = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lowered:
+                return value
+        return default
+
+    def get_all(self, name: str) -> list[str]:
+        return [value for key, value in self.headers if key == name]
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self.headers)
+
+    def __contains__(self, name: object) -> bool:
+        return any(key == name for key, _ in self.headers)
+
+    @property
+    def unique_id(self) -> str | None:
+        return self.get("Unique-ID")
+
+    def with_headers(self, *extra: tuple[str, str]) -> Event:
+        """A copy with ``extra`` headers appended."""
+        return attrs.evolve(self, headers=self.headers + extra)
+
+    def replace_headers(self, headers: Iterable[tuple[str, str]]) -> Event:
+        return attrs.evolve(self, headers=headers)
