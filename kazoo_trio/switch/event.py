@@ -31,8 +31,7 @@ class Event:
     subclass: str | None = None
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        """The first value of header ``name`` (names compare exactly, as in FreeSWITCH's
-        case-insensitive lookup only for ASCII case; see :meth:`get_ci`)."""
+        """The first value of header ``name``, compared exactly (see :meth:`get_ci`)."""
         for key, value in self.headers:
             if key == name:
                 return value
