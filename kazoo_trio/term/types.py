@@ -30,6 +30,7 @@ __all__ = [
     "Export",
     "Fun",
     "ImproperList",
+    "MapPairs",
     "Pid",
     "Port",
     "Reference",
@@ -46,11 +47,17 @@ class Atom:
 
     Like the BEAM's atom table, the intern table only grows.  Erlang peers are
     trusted to the same degree a connected BEAM node is.
+
+    Each atom carries its own external-format encoding (``_ext``, computed once
+    when the atom is interned), so encoding an atom costs one attribute read.
+    ``_ext`` is ``None`` for names Erlang cannot hold (more than 255 characters,
+    or text that is not valid Unicode); encoding such an atom fails.
     """
 
-    __slots__ = ("__weakref__", "name")
+    __slots__ = ("__weakref__", "_ext", "name")
 
     name: str
+    _ext: bytes | None
     _table: ClassVar[dict[str, Atom]] = {}
 
     def __new__(cls, name: str) -> Atom:
@@ -61,6 +68,7 @@ class Atom:
                 raise TypeError(f"atom name must be str, not {type(name).__name__}") from None
             self = object.__new__(cls)
             object.__setattr__(self, "name", name)
+            object.__setattr__(self, "_ext", _atom_ext(name))
             return cls._table.setdefault(name, self)
 
     def __setattr__(self, key: str, value: object) -> None:
@@ -86,6 +94,20 @@ class Atom:
             return NotImplemented
         # Erlang orders atoms by their text; code point order matches it.
         return self.name < other.name
+
+
+def _atom_ext(name: str) -> bytes | None:
+    """SMALL_ATOM_UTF8_EXT, or ATOM_UTF8_EXT past 255 bytes, as OTP emits them."""
+    if len(name) > 255:
+        return None
+    try:
+        text = name.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    size = len(text)
+    if size <= 255:
+        return bytes((119, size)) + text
+    return bytes((118, size >> 8, size & 0xFF)) + text
 
 
 def _node_converter(node: Atom | str) -> Atom:
@@ -177,3 +199,16 @@ class Export:
     function: Atom = attrs.field(converter=_node_converter)
     arity: int
 
+
+
+@attrs.frozen
+class MapPairs:
+    """An Erlang map that a Python ``dict`` cannot hold, as its ordered key/value pairs.
+
+    The decoder returns this instead of a ``dict`` when a key is unhashable in
+    Python (a list or a map used as a key) or when two keys that Erlang tells
+    apart are equal in Python (``1`` and ``1.0``, ``1`` and ``true``).  It
+    re-encodes to the same MAP_EXT, pairs in the order given.
+    """
+
+    pairs: tuple[tuple[object, object], ...] = attrs.field(converter=tuple)

@@ -1,0 +1,427 @@
+"""Settings of the mod_kazoo server, with mod_kazoo's own names and defaults.
+
+Settings come from a TOML file (``kazoo-trio run --settings x.toml``) or from
+mod_kazoo's ``kazoo.conf.xml`` (its ``<settings>`` block), so an existing
+FreeSWITCH configuration can be reused as is.  Both spell keys the way
+``kazoo.conf.xml`` does (``listen-ip``, ``event-stream-framing``); TOML may also
+use underscores.  A key this project does not know is logged as a warning and
+ignored; a known key with a bad value raises :class:`SettingsError` naming the
+key, the value and what was expected.
+
+mod_kazoo knobs that only tuned its thread and buffer model (``receive-timeout``,
+``send-msg-batch-size``, ...) are accepted and ignored: the trio server writes
+replies at once and has no worker pool to size.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import stat
+import tomllib
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "IGNORED_KEYS",
+    "Settings",
+    "SettingsError",
+    "load_settings",
+    "parse_bool",
+    "read_cookie_file",
+    "settings_from_mapping",
+    "settings_from_toml",
+    "settings_from_xml",
+]
+
+log = logging.getLogger(__name__)
+
+# The literal mod_kazoo falls back to when no cookie is configured anywhere.
+DEFAULT_COOKIE = "ClueCon"
+# mod_kazoo refuses cookie files larger than this (an ei buffer limit we keep
+# because an Erlang cookie that long is certainly a configuration mistake).
+MAX_COOKIE_FILE_BYTES = 255
+
+# mod_kazoo settings that only sized its threads, buffers and polling loops.
+IGNORED_KEYS = frozenset(
+    {
+        "compat-rel",
+        "nat-map",
+        "event-stream-queue-timeout",
+        "event-stream-preallocate",
+        "node-worker-threads",
+        "receive-timeout",
+        "send-msg-batch-size",
+        "receive-msg-preallocate",
+        "connection-timeout",
+        "io-fault-tolerance",
+        "io-fault-tolerance-sleep-micro",
+        "io-fault-tolerance-sleep-ms",
+        "io-fault-tolerance-sleep-sec",
+        "node-receiver-queue-timeout",
+        "node-sender-queue-timeout",
+        "set-profile-vars-prefix",
+    }
+)
+
+_TRUE = {"true", "yes", "on", "enabled", "active", "allow", "1"}
+_FALSE = {"false", "no", "off", "disabled", "inactive", "deny", "0"}
+
+
+class SettingsError(ValueError):
+    """A setting has a value this server cannot use."""
+
+
+def parse_bool(value: object) -> bool:
+    """FreeSWITCH's ``switch_true`` words (``true``, ``yes``, ``on``, ``1``, ...)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value != 0
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def _int(value: object) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"not an integer: {value!r}")
+    if isinstance(value, int):
+        return value
+    return int(str(value).strip(), 10)
+
+
+def _float(value: object) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"not a number: {value!r}")
+    if isinstance(value, int | float):
+        return float(value)
+    return float(str(value).strip())
+
+
+def _str(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise ValueError(f"not a string: {value!r}")
+
+
+def _framing(value: object) -> int:
+    framing = _int(value)
+    if framing not in (1, 2, 4):
+        raise ValueError(f"event stream framing must be 1, 2 or 4, not {framing}")
+    return framing
+
+
+def _port(value: object) -> int:
+    port = _int(value)
+    if not 0 <= port <= 65535:
+        raise ValueError(f"not a TCP port: {port}")
+    return port
+
+
+def _positive(convert: Callable[[object], float]) -> Callable[[object], float]:
+    def check(value: object) -> float:
+        number = convert(value)
+        if number <= 0:
+            raise ValueError(f"must be greater than zero: {value!r}")
+        return number
+
+    return check
+
+
+def _non_negative_int(value: object) -> int:
+    number = _int(value)
+    if number < 0:
+        raise ValueError(f"must not be negative: {value!r}")
+    return number
+
+
+def _positive_int(value: object) -> int:
+    number = _int(value)
+    if number <= 0:
+        raise ValueError(f"must be greater than zero: {value!r}")
+    return number
+
+
+def _json_encoding(value: object) -> str:
+    text = _str(value).strip().lower()
+    # mod_kazoo: "map" selects maps, anything else the {[...]} tuple form.
+    return "map" if text == "map" else "tuple"
+
+
+def _epmd_mode(value: object) -> str:
+    text = _str(value).strip().lower()
+    if text not in ("auto", "external", "embedded"):
+        raise ValueError(f"epmd must be auto, external or embedded, not {value!r}")
+    return text
+
+
+def _optional_str(value: object) -> str | None:
+    text = _str(value)
+    return text or None
+
+
+@attrs.frozen
+class Settings:
+    """Everything the server reads from its configuration.
+
+    Durations are seconds (floats) whatever unit the source used; the fetch
+    timeout stays in microseconds because it travels to Erlang as
+    ``Fetch-Timeout`` in that unit.
+    """
+
+    listen_ip: str = "0.0.0.0"
+    listen_port: int = 0
+    cookie: str | None = None
+    cookie_file: str | None = None
+    nodename: str = "freeswitch"
+    # None: mod_kazoo's rule for a name without "@" (short host name), see node_name().
+    shortname: bool | None = None
+    epmd: str = "auto"
+    epmd_port: int = 4369
+    event_stream_framing: int = 2
+    event_stream_keep_alive: bool = True
+    legacy_events: bool = False
+    json_term_encoding: str = "tuple"
+    send_all_headers: bool = False
+    send_all_private_headers: bool = True
+    kazoo_var_prefix: str = "ecallmgr_;cav_"
+    expand_headers_on_fetch: bool = True
+    # Used when the section's fetch profile has no fetch-timeout of its own.
+    fetch_timeout_us: int = 2_000_000
+    delay_before_initial_fetch: float = 10.0
+    # Bounded execution time of one bgapi job; ecallmgr itself waits 360 s at most.
+    bgapi_timeout: float = 360.0
+    # Requests executing at once over all senders (each sender's requests run in order).
+    max_concurrent_requests: int = 100
+    # Requests queued per sender before the connection reader waits for that sender.
+    sender_queue_size: int = 1000
+    # FreeSWITCH globals from <variables> (kazoo.conf.xml) or [variables] (TOML).
+    variables: tuple[tuple[str, str], ...] = ()
+    # Legacy event filter from <event-filter>; empty means the built-in list.
+    event_filter: tuple[str, ...] = ()
+
+    def node_name(self, hostname: str | None = None) -> str:
+        """The distribution node name.
+
+        A ``nodename`` containing ``@`` is used verbatim; otherwise the host is
+        appended: the short host name, or the fully qualified one when
+        ``shortname`` is explicitly false.  ``shortname = true`` shortens the
+        *host part* at its first dot (mod_kazoo cuts the whole name, so a dot
+        in the name part would have broken it).
+        """
+        name, at, host = self.nodename.partition("@")
+        if not at:
+            if hostname is not None:
+                host = hostname
+            elif self.shortname is False:
+                host = socket.getfqdn()
+            else:
+                host = socket.gethostname()
+            if self.shortname is not False:
+                host = host.split(".", 1)[0]
+        elif self.shortname:
+            host = host.split(".", 1)[0]
+        return f"{name}@{host}"
+
+    def resolve_cookie(self, home: str | None = None) -> str:
+        """mod_kazoo's cookie order: ``cookie``, ``cookie-file``, ``~/.erlang.cookie``, ``ClueCon``.
+
+        A configured ``cookie-file`` that cannot be used raises
+        :class:`SettingsError`; an unusable ``~/.erlang.cookie`` is only
+        logged, as is the fallback to the well-known default.
+        """
+        if self.cookie:
+            return self.cookie
+        if self.cookie_file:
+            try:
+                return read_cookie_file(Path(self.cookie_file))
+            except (OSError, ValueError) as exc:
+                raise SettingsError(f"cookie-file {self.cookie_file!r}: {exc}") from exc
+        home = home if home is not None else os.environ.get("HOME")
+        if home:
+            path = Path(home) / ".erlang.cookie"
+            if path.exists():
+                try:
+                    return read_cookie_file(path)
+                except (OSError, ValueError) as exc:
+                    log.warning("ignoring %s: %s", path, exc)
+        log.warning("no cookie configured; using mod_kazoo's default %r", DEFAULT_COOKIE)
+        return DEFAULT_COOKIE
+
+
+def read_cookie_file(path: Path) -> str:
+    """The cookie in ``path``: text up to the first CR or LF.
+
+    Like ``erl`` (and mod_kazoo) the file must not be readable by group or
+    others and must hold at most 255 bytes.
+    """
+    info = path.stat()
+    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ValueError("must be accessible by its owner only (chmod 400)")
+    if info.st_size > MAX_COOKIE_FILE_BYTES:
+        raise ValueError(f"larger than {MAX_COOKIE_FILE_BYTES} bytes")
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    cookie = text.replace("\r", "\n").split("\n", 1)[0]
+    if not cookie:
+        raise ValueError("is empty")
+    return cookie
+
+
+_DELAY_UNITS = {
+    "delay-before-initial-fetch-micro": 1e-6,
+    "delay-before-initial-fetch-ms": 1e-3,
+    "delay-before-initial-fetch-sec": 1.0,
+    "delay-before-initial-fetch": 1.0,
+}
+
+# key -> (attribute, converter)
+_FIELDS: dict[str, tuple[str, Callable[[object], Any]]] = {
+    "listen-ip": ("listen_ip", _str),
+    "listen-port": ("listen_port", _port),
+    "cookie": ("cookie", _optional_str),
+    "cookie-file": ("cookie_file", _optional_str),
+    "nodename": ("nodename", _str),
+    "shortname": ("shortname", parse_bool),
+    "epmd": ("epmd", _epmd_mode),
+    "epmd-port": ("epmd_port", _port),
+    "event-stream-framing": ("event_stream_framing", _framing),
+    "event-stream-keep-alive": ("event_stream_keep_alive", parse_bool),
+    "event-stream-keepalive": ("event_stream_keep_alive", parse_bool),
+    "legacy-events": ("legacy_events", parse_bool),
+    "json-term-encoding": ("json_term_encoding", _json_encoding),
+    "send-all-headers": ("send_all_headers", parse_bool),
+    "send-all-private-headers": ("send_all_private_headers", parse_bool),
+    "kazoo-var-prefix": ("kazoo_var_prefix", _str),
+    "expand-headers-on-fetch": ("expand_headers_on_fetch", parse_bool),
+    "fetch-timeout": ("fetch_timeout_us", _positive_int),
+    "bgapi-timeout": ("bgapi_timeout", _positive(_float)),
+    "max-concurrent-requests": ("max_concurrent_requests", _positive_int),
+    "sender-queue-size": ("sender_queue_size", _non_negative_int),
+}
+
+
+def settings_from_mapping(
+    values: Mapping[str, object], *, source: str = "settings", base: Settings | None = None
+) -> Settings:
+    """Build :class:`Settings` from ``key -> value`` pairs (kazoo.conf names).
+
+    ``variables`` (a mapping) and ``event-filter`` (a list of header names) are
+    accepted too, for TOML files.
+    """
+    changes: dict[str, Any] = {}
+    for raw_key, value in values.items():
+        key = raw_key.strip().lower().replace("_", "-")
+        try:
+            if key in _DELAY_UNITS:
+                delay = _float(value) * _DELAY_UNITS[key]
+                if delay < 0:
+                    raise ValueError("must not be negative")
+                changes["delay_before_initial_fetch"] = delay
+            elif key == "variables":
+                if not isinstance(value, Mapping):
+                    raise ValueError("must be a table of name = value")
+                changes["variables"] = tuple((str(k), _str(v)) for k, v in value.items())
+            elif key == "event-filter":
+                if not isinstance(value, list):
+                    raise ValueError("must be a list of header names")
+                changes["event_filter"] = tuple(_str(v) for v in value)
+            elif key in _FIELDS:
+                attribute, convert = _FIELDS[key]
+                changes[attribute] = convert(value)
+            elif key in IGNORED_KEYS:
+                log.info("%s: %s has no effect in kazoo_trio", source, raw_key)
+            else:
+                log.warning("%s: unknown setting %r ignored", source, raw_key)
+        except ValueError as exc:
+            raise SettingsError(f"{source}: setting {raw_key!r} = {value!r}: {exc}") from exc
+    return attrs.evolve(base or Settings(), **changes)
+
+
+def settings_from_toml(text: str, *, source: str = "TOML settings") -> Settings:
+    """Settings from TOML: top-level keys, or the same keys under ``[settings]``."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{source}: not valid TOML: {exc}") from exc
+    table = data.get("settings", data)
+    if not isinstance(table, dict):
+        raise SettingsError(f"{source}: [settings] must be a table")
+    values = {k: v for k, v in table.items() if k != "settings"}
+    if table is not data:
+        for extra in ("variables", "event-filter", "event_filter"):
+            if extra in data:
+                values[extra] = data[extra]
+        for key in data:
+            if key not in ("settings", "variables", "event-filter", "event_filter"):
+                log.warning("%s: unknown top-level key %r ignored", source, key)
+    return settings_from_mapping(values, source=source)
+
+
+def settings_from_xml(text: str, *, source: str = "kazoo.conf.xml") -> Settings:
+    """Settings from mod_kazoo's ``kazoo.conf.xml``.
+
+    Reads ``<settings><param name=… value=…/>``, ``<variables><variable …/>``
+    and ``<event-filter><header name=…/>``, wherever the ``kazoo.conf``
+    configuration sits in the document (alone or inside a FreeSWITCH
+    ``<document>``).  Profiles in the same file are not settings and are left
+    to the profile engine.
+    """
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as exc:
+        raise SettingsError(f"{source}: not well-formed XML: {exc}") from exc
+    conf = root
+    if root.tag != "configuration":
+        found = None
+        for element in root.iter("configuration"):
+            if element.get("name", "kazoo.conf") == "kazoo.conf":
+                found = element
+                break
+        if found is None:
+            raise SettingsError(f'{source}: no <configuration name="kazoo.conf"> element')
+        conf = found
+    values: dict[str, object] = {}
+    settings = conf.find("settings")
+    if settings is not None:
+        for param in settings.iter("param"):
+            name = param.get("name")
+            value = param.get("value")
+            if name is None or value is None:
+                raise SettingsError(f"{source}: <param> needs name and value attributes")
+            values[name] = value
+    variables = conf.find("variables")
+    if variables is not None:
+        values["variables"] = {
+            v.get("name", ""): v.get("value", "")
+            for v in variables.iter("variable")
+            if v.get("name")
+        }
+    event_filter = conf.find("event-filter")
+    if event_filter is not None:
+        values["event-filter"] = [
+            h.get("name", "") for h in event_filter.iter("header") if h.get("name")
+        ]
+    return settings_from_mapping(values, source=source)
+
+
+def load_settings(path: str | os.PathLike[str]) -> Settings:
+    """Settings from a file: XML when it starts with ``<``, else TOML."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError(f"cannot read settings file {str(file)!r}: {exc}") from exc
+    if text.lstrip().startswith("<"):
+        return settings_from_xml(text, source=str(file))
+    return settings_from_toml(text, source=str(file))

@@ -1,0 +1,377 @@
+"""What one event stream sends for one event: per-event processing and the two encodings.
+
+Pure code (no trio): an :class:`~kazoo_trio.switch.event.Event` goes in, the
+``term_to_binary`` payload of one frame comes out.
+
+Per-event processing (mod_kazoo §3.6), done on a private copy so the shared
+event is never changed (mod_kazoo URL-decodes the shared FreeSWITCH event in
+place, so a second stream decodes it twice):
+
+1. every header value is URL-decoded once, except headers named ``_json_*``;
+2. ``Target-Node`` (the Erlang node that asked for the stream) and
+   ``Switch-Nodename`` (our node name) are appended;
+3. the event is encoded in the legacy form or the JSON form, whichever the
+   connection uses at that moment.
+
+Legacy (``enable-legacy true``): ``{event, [UniqueId | [{Name, Value}, ...]]}``
+with mod_kazoo's header filter (:class:`LegacyFilter`), ``Event-Subclass``
+dropped for CUSTOM events, values URL-decoded a second time (as mod_kazoo
+does), and ``{<<"body">>, Body}`` last when the event has a body.
+
+JSON (the default, the only form ecallmgr reads): ``{event, json, {[{K, V}]}}``
+or ``{event, map, #{K => V}}``, the object built by a pluggable
+:data:`JsonEncoder` (the profile engine); :func:`verbose_object` is the
+fallback that copies every header.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Final
+from urllib.parse import unquote, unquote_to_bytes
+
+import attrs
+
+from kazoo_trio.switch.event import Event
+from kazoo_trio.term import Atom, encode, encode_event
+
+if TYPE_CHECKING:
+    from kazoo_trio.kazoo.config import Settings
+
+__all__ = [
+    "DEFAULT_EVENT_FILTER",
+    "JSON",
+    "MAP",
+    "JsonEncoder",
+    "LegacyFilter",
+    "encode_json_event",
+    "encode_legacy_event",
+    "frame_header",
+    "max_payload",
+    "prepare",
+    "url_decode",
+    "verbose_encoder",
+    "verbose_object",
+]
+
+JSON: Final = "json"
+MAP: Final = "map"
+
+TARGET_NODE: Final = "Target-Node"
+SWITCH_NODENAME: Final = "Switch-Nodename"
+
+_EVENT: Final = Atom("event")
+_ENCODING_ATOMS: Final = {JSON: Atom(JSON), MAP: Atom(MAP)}
+
+JsonEncoder = Callable[[Event, "str | None", str], object]
+"""``(event, binding, encoding) -> JObj | None``.
+
+``event`` is the processed private copy, ``binding`` the name of the binding it
+matched (what the event profile is looked up by), ``encoding`` ``"json"`` or
+``"map"``.  The result is the JSON object as a term in that shape
+(``([(KeyBin, Value), ...],)`` for ``json``, a ``dict`` for ``map``), or
+``None`` when the event must not be sent (a profile filter rejected it).
+"""
+
+# mod_kazoo's built-in legacy event filter (kazoo_ei_utils.c,
+# create_default_filter), used when the configuration has no <event-filter>.
+DEFAULT_EVENT_FILTER: Final = frozenset(
+    {
+        "Acquired-UUID", "action", "Action", "alt_event_type", "Answer-State",
+        "Application", "Application-Data", "Application-Name", "Application-Response",
+        "att_xfer_replaced_by", "Auth-Method", "Auth-Realm", "Auth-User",
+        "Bridge-A-Unique-ID", "Bridge-B-Unique-ID", "Call-Direction",
+        "Caller-Callee-ID-Name", "Caller-Callee-ID-Number", "Caller-Caller-ID-Name",
+        "Caller-Caller-ID-Number", "Caller-Screen-Bit", "Caller-Privacy-Hide-Name",
+        "Caller-Privacy-Hide-Number", "Caller-Context", "Caller-Controls",
+        "Caller-Destination-Number", "Caller-Dialplan", "Caller-Network-Addr",
+        "Caller-Unique-ID", "Call-ID", "Channel-Call-State", "Channel-Call-UUID",
+        "Channel-Presence-ID", "Channel-State", "Chat-Permissions", "Conference-Name",
+        "Conference-Profile-Name", "Conference-Unique-ID", "contact", "Detected-Tone",
+        "dialog_state", "direction", "Distributed-From", "DTMF-Digit", "DTMF-Duration",
+        "Event-Date-Timestamp", "Event-Name", "Event-Subclass", "expires", "Expires",
+        "Ext-SIP-IP", "File", "FreeSWITCH-Hostname", "from", "Hunt-Destination-Number",
+        "ip", "Message-Account", "metadata", "old_node_channel_uuid",
+        "Other-Leg-Callee-ID-Name", "Other-Leg-Callee-ID-Number",
+        "Other-Leg-Caller-ID-Name", "Other-Leg-Caller-ID-Number",
+        "Other-Leg-Destination-Number", "Other-Leg-Direction", "Other-Leg-Unique-ID",
+        "Other-Leg-Channel-Name", "Participant-Type", "Path", "profile_name", "Profiles",
+        "proto-specific-event-name", "Raw-Application-Data", "realm", "Resigning-UUID",
+        "set", "sip_auto_answer", "sip_auth_method", "sip_from_host", "sip_from_user",
+        "sip_to_host", "sip_to_user", "sub-call-id", "technology", "to", "Unique-ID",
+        "URL", "username", "variable_channel_is_moving", "variable_collected_digits",
+        "variable_current_application", "variable_current_application_data",
+        "variable_domain_name", "variable_effective_caller_id_name",
+        "variable_effective_caller_id_number", "variable_holding_uuid",
+        "variable_hold_music", "variable_media_group_id",
+        "variable_originate_disposition", "variable_origination_uuid",
+        "variable_playback_terminator_used", "variable_presence_id", "variable_record_ms",
+        "variable_recovered", "variable_silence_hits_exhausted", "variable_sip_auth_realm",
+        "variable_sip_from_host", "variable_sip_from_user", "variable_sip_from_tag",
+        "variable_sip_h_X-AUTH-IP", "variable_sip_received_ip", "variable_sip_to_host",
+        "variable_sip_to_user", "variable_sip_to_tag", "variable_sofia_profile_name",
+        "variable_transfer_history", "variable_user_name", "variable_endpoint_disposition",
+        "variable_bridge_hangup_cause", "variable_hangup_cause",
+        "variable_last_bridge_proto_specific_hangup_cause",
+        "variable_proto_specific_hangup_cause", "VM-Call-ID", "VM-sub-call-id",
+        "whistle_application_name", "whistle_application_response", "whistle_event_name",
+        "kazoo_application_name", "kazoo_application_response", "kazoo_event_name",
+        "sip_auto_answer_notify", "eavesdrop_group", "origination_caller_id_name",
+        "origination_caller_id_number", "origination_callee_id_name",
+        "origination_callee_id_number", "sip_auth_username", "sip_auth_password",
+        "effective_caller_id_name", "effective_caller_id_number",
+        "effective_callee_id_name", "effective_callee_id_number",
+        "variable_destination_number", "variable_effective_callee_id_name",
+        "variable_effective_callee_id_number", "variable_record_silence_hits",
+        "variable_refer_uuid", "variable_sip_call_id", "variable_sip_h_Referred-By",
+        "variable_sip_h_X-AUTH-PORT", "variable_sip_loopback_req_uri",
+        "variable_sip_received_port", "variable_sip_refer_to", "variable_sip_req_host",
+        "variable_sip_req_uri", "variable_transfer_source", "variable_uuid",
+        # registration headers
+        "call-id", "profile-name", "from-user", "from-host", "presence-hosts", "rpid",
+        "status", "to-user", "to-host", "network-ip", "network-port", "user-agent",
+        "Hangup-Cause", "variable_switch_r_sdp", "variable_rtp_local_sdp_str",
+        "variable_sip_to_uri", "variable_sip_from_uri", "variable_sip_user_agent",
+        "variable_duration", "variable_billsec", "variable_billmsec",
+        "variable_progresssec", "variable_progress_uepoch",
+        "variable_progress_media_uepoch", "variable_start_uepoch",
+        "variable_digits_dialed", "Member-ID", "Floor", "Video", "Hear", "Speak",
+        "Talking", "Current-Energy", "Energy-Level", "Mute-Detect",
+        # RTMP headers
+        "RTMP-Session-ID", "RTMP-Profile", "RTMP-Flash-Version", "RTMP-SWF-URL",
+        "RTMP-TC-URL", "RTMP-Page-URL", "User", "Domain",
+        # fax headers
+        "variable_fax_bad_rows", "variable_fax_document_total_pages",
+        "variable_fax_document_transferred_pages", "variable_fax_ecm_used",
+        "variable_fax_result_code", "variable_fax_result_text", "variable_fax_success",
+        "variable_fax_transfer_rate", "variable_fax_local_station_id",
+        "variable_fax_remote_station_id", "variable_fax_remote_country",
+        "variable_fax_remote_vendor", "variable_fax_remote_model",
+        "variable_fax_image_resolution", "variable_fax_file_image_resolution",
+        "variable_fax_image_size", "variable_fax_image_pixel_size",
+        "variable_fax_file_image_pixel_size", "variable_fax_longest_bad_row_run",
+        "variable_fax_encoding", "variable_fax_encoding_name", "variable_fax_header",
+        "variable_fax_ident", "variable_fax_timezone", "variable_fax_doc_id",
+        "variable_fax_doc_database", "variable_has_t38",
+        # secure media headers
+        "variable_sdp_secure_savp_only", "variable_rtp_has_crypto",
+        "variable_rtp_secure_media", "variable_rtp_secure_media_confirmed",
+        "variable_rtp_secure_media_confirmed_audio",
+        "variable_rtp_secure_media_confirmed_video", "variable_zrtp_secure_media",
+        "variable_zrtp_secure_media_confirmed",
+        "variable_zrtp_secure_media_confirmed_audio",
+        "variable_zrtp_secure_media_confirmed_video", "sdp_secure_savp_only",
+        "rtp_has_crypto", "rtp_secure_media", "rtp_secure_media_confirmed",
+        "rtp_secure_media_confirmed_audio", "rtp_secure_media_confirmed_video",
+        "zrtp_secure_media", "zrtp_secure_media_confirmed",
+        "zrtp_secure_media_confirmed_audio", "zrtp_secure_media_confirmed_video",
+        # device redirect headers
+        "variable_last_bridge_hangup_cause", "variable_sip_redirected_by",
+        "intercepted_by", "variable_bridge_uuid", "Record-File-Path",
+        # loopback headers
+        "variable_loopback_bowout_on_execute", "variable_loopback_bowout",
+        "variable_other_loopback_leg_uuid", "variable_loopback_leg", "variable_is_loopback",
+        # SMS
+        "Message-ID", "Delivery-Failure", "Delivery-Result-Code",
+    }
+)  # fmt: skip
+
+# Headers mod_kazoo passes in legacy mode when send-all-private-headers is on.
+PRIVATE_HEADER_PREFIXES: Final = ("variable_sip_h_", "sip_h_", "P-", "X-")
+JSON_HEADER_PREFIX: Final = "_json_"
+
+
+def url_decode(value: str) -> str:
+    """FreeSWITCH's ``switch_url_decode`` on text: ``%XX`` becomes that byte.
+
+    ``+`` stays ``+`` and a ``%`` not followed by two hex digits stays as it is.
+    Bytes that do not form UTF-8 become U+FFFD: the result feeds JSON, which is
+    text (the legacy encoding decodes byte-exactly instead).
+    """
+    return unquote(value) if "%" in value else value
+
+
+def _url_decode_bytes(value: bytes) -> bytes:
+    return unquote_to_bytes(value) if b"%" in value else value
+
+
+def _decode_headers(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (name, value)
+        if "%" not in value or name.startswith(JSON_HEADER_PREFIX)
+        else (name, unquote(value))
+        for name, value in headers
+    )
+
+
+# One-entry memo of the last decoded event.  The switch offers one event to
+# every stream in turn, so the streams after the first reuse its decoded headers.
+# Keyed by identity: events are immutable, and the entry keeps its event alive.
+_last_decoded: tuple[Event, tuple[tuple[str, str], ...]] | None = None
+
+
+def decoded_headers(event: Event) -> tuple[tuple[str, str], ...]:
+    """``event``'s headers with every value URL-decoded once (not ``_json_*`` ones)."""
+    global _last_decoded
+    memo = _last_decoded
+    if memo is not None and memo[0] is event:
+        return memo[1]
+    decoded = _decode_headers(event.headers)
+    _last_decoded = (event, decoded)
+    return decoded
+
+
+def prepare(event: Event, target_node: str, switch_nodename: str) -> Event:
+    """The stream's private copy of ``event``: decoded once, with the two node headers."""
+    return event.replace_headers(
+        (*decoded_headers(event), (TARGET_NODE, target_node), (SWITCH_NODENAME, switch_nodename))
+    )
+
+
+@attrs.frozen
+class LegacyFilter:
+    """Which headers the legacy encoding keeps (mod_kazoo's ``kazoo_event_dup``).
+
+    A header survives if its name is in ``event_filter``, starts with one of
+    ``var_prefixes`` (``variable_`` + each ``kazoo-var-prefix``), or
+    ``send_all_headers`` is set, or ``send_all_private_headers`` is set and the
+    name starts with a private prefix (``variable_sip_h_``, ``sip_h_``, ``P-``,
+    ``X-``).
+    """
+
+    event_filter: frozenset[str] = DEFAULT_EVENT_FILTER
+    var_prefixes: tuple[str, ...] = ("variable_ecallmgr_", "variable_cav_")
+    send_all_headers: bool = False
+    send_all_private_headers: bool = True
+    # Decisions by header name: names recur across events, prefix tests do not need redoing.
+    _decisions: dict[str, bool] = attrs.field(
+        factory=dict, init=False, eq=False, repr=False, hash=False
+    )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LegacyFilter:
+        prefixes = tuple(f"variable_{p}" for p in settings.kazoo_var_prefix.split(";") if p)
+        return cls(
+            event_filter=frozenset(settings.event_filter) or DEFAULT_EVENT_FILTER,
+            var_prefixes=prefixes,
+            send_all_headers=settings.send_all_headers,
+            send_all_private_headers=settings.send_all_private_headers,
+        )
+
+    def keeps(self, name: str) -> bool:
+        decision = self._decisions.get(name)
+        if decision is None:
+            decision = (
+                self.send_all_headers
+                or name in self.event_filter
+                or name.startswith(self.var_prefixes)
+                or (self.send_all_private_headers and name.startswith(PRIVATE_HEADER_PREFIXES))
+            )
+            if len(self._decisions) < 8192:  # bounded: names come from the outside
+                self._decisions[name] = decision
+        return decision
+
+
+def _raw(value: str) -> bytes:
+    # Lone surrogates (bytes that were not UTF-8 upstream) go back to those bytes.
+    return value.encode("utf-8", "surrogateescape")
+
+
+def encode_legacy_event(
+    event: Event, target_node: str, switch_nodename: str, legacy_filter: LegacyFilter
+) -> bytes:
+    """``term_to_binary({event, [UniqueId | Headers]})`` of the processed event.
+
+    Values are URL-decoded twice, byte-exactly, as mod_kazoo does: once in the
+    per-event processing (not ``_json_*`` headers), once more while encoding
+    (every header).  ``UniqueId`` is the first ``Unique-ID`` header (any case)
+    that passed the filter, else ``undefined``; it is decoded once.
+    """
+    drop_subclass = event.subclass is not None
+    keeps = legacy_filter.keeps
+    unique_id: bytes | None = None
+    pairs: list[tuple[str, bytes]] = []
+    append = pairs.append
+    headers: Sequence[tuple[str, str]] = event.headers
+    for name, value in (
+        *headers,
+        (TARGET_NODE, target_node),
+        (SWITCH_NODENAME, switch_nodename),
+    ):
+        if not keeps(name) or (drop_subclass and name == "Event-Subclass"):
+            continue
+        raw = _raw(value)
+        if b"%" in raw and not name.startswith(JSON_HEADER_PREFIX):
+            raw = unquote_to_bytes(raw)
+        if unique_id is None and name.lower() == "unique-id":
+            unique_id = raw
+        append((name, _url_decode_bytes(raw)))
+    body = None if event.body is None else _raw(event.body)
+    return encode_event(unique_id, pairs, body)
+
+
+def _number(text: str) -> int | float | None:
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    if number != number or number in (float("inf"), float("-inf")):
+        return None
+    return int(number) if number.is_integer() else number
+
+
+def verbose_object(event: Event, encoding: str = JSON) -> object:
+    """Every header as ``Name: Value`` (repeated names as arrays) plus ``Event-Timestamp``.
+
+    The fallback for an event whose binding has no profile definition (``ALL``,
+    ``CHANNEL_STATE``): mod_kazoo crashes there; this sends everything instead.
+    ``Event-Timestamp`` is ``Event-Date-Timestamp`` as a number, omitted when
+    that header is missing or not a number.
+    """
+    fields: dict[str, object] = {}
+    for name, value in event.headers:
+        if name in fields:
+            previous = fields[name]
+            if isinstance(previous, list):
+                previous.append(value)
+            else:
+                fields[name] = [previous, value]
+        else:
+            fields[name] = value
+    stamp = event.get("Event-Date-Timestamp")
+    number = None if stamp is None else _number(stamp)
+    if number is not None:
+        fields.pop("Event-Timestamp", None)
+        fields["Event-Timestamp"] = number
+    if encoding == MAP:
+        return fields
+    return (list(fields.items()),)
+
+
+def verbose_encoder(event: Event, binding: str | None, encoding: str) -> object:
+    """A :data:`JsonEncoder` that sends every event verbosely, whatever its binding."""
+    return verbose_object(event, encoding)
+
+
+def encode_json_event(
+    event: Event, binding: str | None, encoding: str, encoder: JsonEncoder
+) -> bytes | None:
+    """``term_to_binary({event, json | map, JObj})``, or ``None`` if the encoder drops it."""
+    jobj = encoder(event, binding, encoding)
+    if jobj is None:
+        return None
+    return encode((_EVENT, _ENCODING_ATOMS[encoding], jobj))
+
+
+def max_payload(framing: int) -> int:
+    """The largest payload a ``framing``-byte length header can describe."""
+    return (1 << (8 * framing)) - 1
+
+
+def frame_header(size: int, framing: int) -> bytes:
+    """The big-endian length header of a ``size``-byte payload (``{packet, framing}``)."""
+    return size.to_bytes(framing, "big")

@@ -1,0 +1,562 @@
+"""The FreeSWITCH API functions that Kazoo's profile templates call.
+
+Expansion templates such as ``${regex(${Channel-State}|^CS_(.*)$|%1)}`` are
+expanded by :func:`kazoo_trio.switch.expand.expand_variables`; it calls back
+into :func:`make_call` for every ``${func(args)}``.  The functions below behave
+like the FreeSWITCH originals the profiles were written against (``first-of``
+from mod_kazoo, ``regex``/``cond``/``url_decode`` from mod_commands and
+``expr`` from mod_expr), including their odd corners, because ecallmgr's JSON
+depends on them:
+
+* arguments are split with FreeSWITCH's ``switch_separate_string`` rules
+  (``^^X`` picks the delimiter ``X``, single quotes group, ``\\`` escapes,
+  items are trimmed of spaces);
+* ``cond`` compares numerically when either side is a number and compares a
+  non-number by its *length* then, so ``cond( == 0 ? a : b)`` is ``a``;
+* ``expr`` prints its result like ``%0.10f`` with trailing zeros removed, and
+  ``!err!`` on any error;
+* functions never raise on bad input: they produce the text FreeSWITCH would
+  (``-ERR``, ``!err!``, or nothing).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+
+__all__ = [
+    "FUNCTIONS",
+    "HeaderLookup",
+    "cond",
+    "expr",
+    "first_of",
+    "is_number",
+    "make_call",
+    "regex",
+    "separate_string",
+    "switch_true",
+    "url_decode",
+]
+
+HeaderLookup = Callable[[str], "str | None"]
+"""Case-insensitive header lookup of the event being encoded."""
+
+_UNESCAPE = {"n": "\n", "r": "\r", "t": "\t", "s": " "}
+_MAX_ITEMS = 25  # MAX_FIRST_OF / MAX_LIST_FIELDS in mod_kazoo
+
+
+def separate_string(text: str, delim: str = "|", limit: int = 1 << 30) -> list[str]:
+    """Split ``text`` like FreeSWITCH's ``switch_separate_string``.
+
+    A leading ``^^X`` (with at least one character after ``X``) makes ``X`` the
+    delimiter.  Single quotes group (when a closing quote follows), ``\\``
+    escapes the next character, each item loses leading and trailing spaces.
+    At most ``limit`` items are produced; the last one keeps the unsplit rest.
+    A trailing delimiter does not produce an empty last item.
+    """
+    if text.startswith("^^") and len(text) >= 4:
+        delim = text[2]
+        text = text[3:]
+    if not text:
+        return []
+    if "\\" not in text and "'" not in text:
+        parts = text.split(delim, limit - 1)
+        if len(parts) > 1 and parts[-1] == "":
+            parts.pop()
+        return [part.strip(" ") if part[:1] == " " or part[-1:] == " " else part for part in parts]
+    return _separate_slow(text, delim, limit)
+
+
+def _separate_slow(text: str, delim: str, limit: int) -> list[str]:
+    spans: list[tuple[int, int]] = []
+    n = len(text)
+    i = 0
+    inside = False
+    start: int | None = None
+    count = 0
+    while i < n and count < limit:
+        if start is None:
+            start = i
+            count += 1
+            continue
+        char = text[i]
+        if char == "\\":
+            i += 1
+        elif char == "'" and (inside or "'" in text[i + 1 :]):
+            inside = not inside
+        elif char == delim and not inside:
+            spans.append((start, i))
+            start = None
+        i += 1
+    if start is not None:
+        spans.append((start, n))
+    return [_cleanup(text[a:b], delim) for a, b in spans]
+
+
+def _cleanup(piece: str, delim: str) -> str:
+    i = 0
+    n = len(piece)
+    while i < n and piece[i] == " ":
+        i += 1
+    out: list[str] = []
+    end = 0
+    inside = False
+    while i < n:
+        char = piece[i]
+        escaped = False
+        if char == "\\" and i + 1 < n:
+            nxt = piece[i + 1]
+            if nxt in "'\"\\" or nxt == delim or nxt in _UNESCAPE:
+                i += 1
+                out.append(_UNESCAPE.get(nxt, nxt))
+                end = len(out)
+                escaped = True
+        if not escaped:
+            if char == "'" and (inside or "'" in piece[i + 1 :]):
+                inside = not inside
+                if inside:
+                    end = len(out)
+            else:
+                out.append(char)
+                if char != " " or inside:
+                    end = len(out)
+        i += 1
+    return "".join(out[:end])
+
+
+def is_number(text: str) -> bool:
+    """``switch_is_number``: an optional sign then only digits and dots (``""`` counts)."""
+    if text[:1] in ("-", "+"):
+        text = text[1:]
+    return all(c == "." or "0" <= c <= "9" for c in text)
+
+
+def _atoi(text: str) -> int:
+    match = re.match(r"\s*([+-]?\d+)", text)
+    return int(match.group(1)) if match else 0
+
+
+def _atof(text: str) -> float:
+    match = re.match(r"\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)", text)
+    return float(match.group(1)) if match else 0.0
+
+
+_TRUE_WORDS = frozenset(("yes", "on", "true", "t", "enabled", "active", "allow"))
+
+
+def switch_true(text: str | None) -> bool:
+    """FreeSWITCH truth: ``yes on true t enabled active allow`` (any case) or a non-zero number."""
+    if text is None:
+        return False
+    return text.lower() in _TRUE_WORDS or (is_number(text) and _atoi(text) != 0)
+
+
+def url_decode(text: str) -> str:
+    """``switch_url_decode``: ``%XX`` becomes that byte; ``+`` stays; bad escapes stay as text."""
+    if "%" not in text:
+        return text
+    data = text.encode("utf-8", "surrogateescape")
+    out = bytearray()
+    i = 0
+    n = len(data)
+    hexdigits = b"0123456789abcdefABCDEF"
+    while i < n:
+        byte = data[i]
+        if byte == 0x25 and n - i > 2 and data[i + 1] in hexdigits:
+            width = 2 if data[i + 2] in hexdigits else 1
+            out.append(int(data[i + 1 : i + 1 + width], 16))
+            i += 3
+        else:
+            out.append(byte)
+            i += 1
+    return out.decode("utf-8", "surrogateescape")
+
+
+def first_of(args: str, lookup: HeaderLookup) -> str | None:
+    """mod_kazoo's ``first-of``: the first item naming an existing header, or a literal.
+
+    Items starting with ``#``, ``!`` or ``?`` are literal defaults (a bare marker
+    is skipped); ``^^X`` at the start selects the delimiter ``X``.  ``None``
+    (an API error: nothing is expanded) for empty arguments.
+    """
+    if not args:
+        return None
+    delim = "|"
+    if args.startswith("^^") and len(args) >= 3:
+        delim = args[2]
+        args = args[3:]
+    for item in separate_string(args, delim, _MAX_ITEMS):
+        if item[:1] in ("#", "!", "?"):
+            if len(item) > 1:
+                return item[1:]
+            continue
+        value = lookup(item)
+        if value is not None:
+            return value
+    return ""
+
+
+_REGEX_CACHE: dict[tuple[str, int], re.Pattern[str] | None] = {}
+_GROUP_REF = re.compile(r"\$(?:\{(\d{1,9})\}|(\d{1,9}))")
+
+
+def _compile_regex(expression: str) -> re.Pattern[str] | None:
+    flags = 0
+    if expression.startswith("/"):
+        body, sep, opts = expression[1:].rpartition("/")
+        if not sep:
+            return None
+        expression = body
+        if "i" in opts:
+            flags |= re.IGNORECASE
+        if "s" in opts:
+            flags |= re.DOTALL
+    key = (expression, flags)
+    try:
+        return _REGEX_CACHE[key]
+    except KeyError:
+        pass
+    try:
+        compiled: re.Pattern[str] | None = re.compile(expression, flags)
+    except (re.error, OverflowError, RecursionError):
+        compiled = None
+    if len(_REGEX_CACHE) > 1024:
+        _REGEX_CACHE.clear()
+    _REGEX_CACHE[key] = compiled
+    return compiled
+
+
+def regex_search(subject: str, expression: str) -> re.Match[str] | None:
+    """``switch_regex_perform``: an unanchored search; ``/re/i`` and ``/re/s`` flags."""
+    compiled = _compile_regex(expression)
+    return compiled.search(subject) if compiled is not None else None
+
+
+def regex(args: str) -> str:
+    """mod_commands ``regex data|pattern[|subst[|flags]]`` (``m:X`` picks the delimiter).
+
+    With a substitution, a match yields the substitution (``%1``/``$1``/``${1}``
+    are groups) and no match yields the data itself (``n`` flag: nothing,
+    ``b``: ``false``); without one the result is ``true``/``false``.
+    """
+    delim = "|"
+    if args.startswith("m:") and len(args) > 2 and args[2] in "|~/":
+        delim = args[2]
+        args = args[3:]
+    argv = separate_string(args, delim, 4)
+    if len(argv) < 2:
+        return "-ERR"
+    match = regex_search(argv[0], argv[1])
+    if len(argv) == 2:
+        return "true" if match else "false"
+    if match is None:
+        flags = argv[3] if len(argv) > 3 else ""
+        if "n" in flags:
+            return ""
+        if "b" in flags:
+            return "false"
+        return argv[0]
+    groups = match.re.groups
+
+    def group(ref: re.Match[str]) -> str:
+        number = int(ref.group(1) or ref.group(2))
+        if number > groups:
+            return ""
+        return match.group(number) or ""
+
+    return _GROUP_REF.sub(group, argv[2].replace("%", "$"))
+
+
+def _cond_operand(text: str, pos: int) -> tuple[str, bool, int] | None:
+    """One ``cond`` operand at ``pos``: (value, quoted, position after it) or None."""
+    if text[pos : pos + 1] == "'":
+        i = pos + 1
+        while i < len(text):
+            if text[i] == "\\" and text[i + 1 : i + 2] in ("\\", "'"):
+                i += 2
+                continue
+            if text[i] == "'":
+                break
+            i += 1
+        if i >= len(text) or not text[i + 1 : i + 2].isspace():
+            return None
+        return text[pos + 1 : i], True, i + 1
+    space = text.find(" ", pos)
+    if space < 0:
+        return None
+    return text[pos:space], False, space + 1
+
+
+def cond(args: str) -> str:
+    """mod_commands ``cond <a> <op> <b> ? <true> : <false>`` (``-ERR`` when malformed)."""
+    left = _cond_operand(args, 0)
+    if left is None:
+        return "-ERR"
+    a, a_quoted, pos = left
+    while pos < len(args) and args[pos].isspace():
+        pos += 1
+    op = args[pos : pos + 2]
+    if op in ("!=", ">=", "<=", "=="):
+        pos += 2
+    elif op[:1] in (">", "<"):
+        op = op[:1]
+        pos += 1
+    else:
+        return "-ERR"
+    # The C code steps over one character after the operator unconditionally.
+    pos += 1
+    while pos < len(args) and args[pos].isspace():
+        pos += 1
+    right = _cond_operand(args, pos)
+    if right is None:
+        return "-ERR"
+    b, b_quoted, pos = right
+    while pos < len(args) and args[pos].isspace():
+        pos += 1
+    if args[pos : pos + 1] != "?":
+        return "-ERR"
+    argv = separate_string(":" + args[pos + 1 :], ":", 3)
+    if not 2 <= len(argv) <= 3:
+        return "-ERR"
+    a_num = not a_quoted and is_number(a)
+    b_num = not b_quoted and is_number(b)
+    a_f = _atof(a) if a_num else float(len(a.encode()))
+    b_f = _atof(b) if b_num else float(len(b.encode()))
+    if op == "==":
+        result = a == b if not a_num and not b_num else a_f == b_f
+    elif op == "!=":
+        result = a != b if not a_num and not b_num else a_f != b_f
+    elif op == ">":
+        result = a_f > b_f
+    elif op == ">=":
+        result = a_f >= b_f
+    elif op == "<":
+        result = a_f < b_f
+    else:
+        result = a_f <= b_f
+    if len(argv) == 2 and not result:
+        return ""
+    return argv[1] if result else argv[2]
+
+
+# ---------------------------------------------------------------- expr (mod_expr)
+
+_EXPR_TOKEN = re.compile(
+    r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<op>[-+*/^(),;=]))"
+)
+
+
+def _expr_mod(a: float, b: float) -> float:
+    return math.fmod(a, b)
+
+
+_EXPR_FUNCTIONS: dict[str, tuple[int, int, Callable[..., float]]] = {
+    "abs": (1, 1, abs),
+    "ceil": (1, 1, lambda x: float(math.ceil(x))),
+    "floor": (1, 1, lambda x: float(math.floor(x))),
+    "ipart": (1, 1, lambda x: float(math.trunc(x))),
+    "fpart": (1, 1, lambda x: x - math.trunc(x)),
+    "sqrt": (1, 1, math.sqrt),
+    "exp": (1, 1, math.exp),
+    "ln": (1, 1, math.log),
+    "log": (1, 1, math.log10),
+    "pow": (2, 2, math.pow),
+    "mod": (2, 2, _expr_mod),
+    "min": (1, 64, min),
+    "max": (1, 64, max),
+    "avg": (1, 64, lambda *xs: sum(xs) / len(xs)),
+}
+_EXPR_CONSTANTS = {"M_PI": math.pi, "M_E": math.e}
+
+
+class _ExprError(Exception):
+    pass
+
+
+class _ExprParser:
+    """Recursive-descent evaluator for mod_expr's arithmetic subset.
+
+    Grammar: ``;``-separated statements (the last value is the result),
+    ``name = expr`` assignments, ``+ - * / ^``, unary ``+ -``, parentheses and
+    the functions in ``_EXPR_FUNCTIONS``; all arithmetic in doubles.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.tokens: list[tuple[str, str]] = []
+        pos = 0
+        text = text.rstrip()
+        while pos < len(text):
+            match = _EXPR_TOKEN.match(text, pos)
+            if match is None or match.end() == pos:
+                raise _ExprError(f"bad character at {pos}")
+            kind = match.lastgroup
+            assert kind is not None
+            self.tokens.append((kind, match.group(kind)))
+            pos = match.end()
+        self.pos = 0
+        self.variables: dict[str, float] = {}
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self, value: str) -> bool:
+        token = self.peek()
+        if token is not None and token[0] == "op" and token[1] == value:
+            self.pos += 1
+            return True
+        return False
+
+    def run(self) -> float:
+        result: float | None = None
+        while self.pos < len(self.tokens):
+            if self.take(";"):
+                continue
+            result = self.statement()
+            if self.pos < len(self.tokens) and not self.take(";"):
+                raise _ExprError("expected ;")
+        if result is None:
+            raise _ExprError("empty expression")
+        return result
+
+    def statement(self) -> float:
+        token = self.peek()
+        nxt = self.tokens[self.pos + 1] if self.pos + 1 < len(self.tokens) else None
+        if token is not None and token[0] == "name" and nxt == ("op", "="):
+            self.pos += 2
+            value = self.sum()
+            self.variables[token[1]] = value
+            return value
+        return self.sum()
+
+    def sum(self) -> float:
+        value = self.product()
+        while True:
+            if self.take("+"):
+                value = value + self.product()
+            elif self.take("-"):
+                value = value - self.product()
+            else:
+                return value
+
+    def product(self) -> float:
+        value = self.unary()
+        while True:
+            if self.take("*"):
+                value = value * self.unary()
+            elif self.take("/"):
+                divisor = self.unary()
+                if divisor == 0:
+                    raise _ExprError("division by zero")
+                value = value / divisor
+            else:
+                return value
+
+    def unary(self) -> float:
+        if self.take("-"):
+            return -self.unary()
+        if self.take("+"):
+            return self.unary()
+        return self.power()
+
+    def power(self) -> float:
+        base = self.atom()
+        if self.take("^"):
+            exponent = self.unary()
+            try:
+                return math.pow(base, exponent)
+            except (OverflowError, ValueError) as exc:
+                raise _ExprError(str(exc)) from None
+        return base
+
+    def atom(self) -> float:
+        token = self.peek()
+        if token is None:
+            raise _ExprError("unexpected end")
+        kind, text = token
+        self.pos += 1
+        if kind == "num":
+            return float(text)
+        if kind == "name":
+            if self.take("("):
+                return self.call(text)
+            if text in self.variables:
+                return self.variables[text]
+            if text in _EXPR_CONSTANTS:
+                return _EXPR_CONSTANTS[text]
+            raise _ExprError(f"unknown name {text}")
+        if text == "(":
+            value = self.sum()
+            if not self.take(")"):
+                raise _ExprError("expected )")
+            return value
+        raise _ExprError(f"unexpected {text}")
+
+    def call(self, name: str) -> float:
+        spec = _EXPR_FUNCTIONS.get(name)
+        if spec is None:
+            raise _ExprError(f"unknown function {name}")
+        low, high, func = spec
+        args: list[float] = []
+        if not self.take(")"):
+            args.append(self.sum())
+            while self.take(","):
+                args.append(self.sum())
+            if not self.take(")"):
+                raise _ExprError("expected )")
+        if not low <= len(args) <= high:
+            raise _ExprError(f"{name} takes {low}..{high} arguments")
+        try:
+            return float(func(*args))
+        except (OverflowError, ValueError, ZeroDivisionError) as exc:
+            raise _ExprError(str(exc)) from None
+
+
+def format_expr_result(value: float) -> str:
+    """mod_expr's output: ``%0.10f`` without trailing zeros (nor a trailing dot)."""
+    text = f"{value:.10f}"
+    if "." in text:
+        text = text.rstrip("0")
+        if text.endswith("."):
+            text = text[:-1]
+    return text
+
+
+def expr(args: str) -> str:
+    """mod_expr: evaluate ``args`` (``|`` separates statements like ``;``); ``!err!`` on error."""
+    try:
+        value = _ExprParser(args.replace("|", ";")).run()
+    except (_ExprError, RecursionError, OverflowError):
+        return "!err!"
+    return format_expr_result(value)
+
+
+Function = Callable[[str, HeaderLookup], "str | None"]
+
+FUNCTIONS: dict[str, Function] = {
+    "first-of": first_of,
+    "regex": lambda args, _lookup: regex(args),
+    "cond": lambda args, _lookup: cond(args),
+    "url_decode": lambda args, _lookup: url_decode(args),
+    "expr": lambda args, _lookup: expr(args),
+}
+"""The template functions, by FreeSWITCH API name."""
+
+
+def make_call(lookup: HeaderLookup) -> Callable[[str, str], str]:
+    """The ``call`` callback for ``expand_variables`` bound to one event's headers.
+
+    Like ``kz_expand_api_execute``, the name and the arguments are stripped of
+    surrounding whitespace; an unknown function or an API error expands to
+    nothing.
+    """
+
+    def call(name: str, args: str) -> str:
+        function = FUNCTIONS.get(name.strip())
+        if function is None:
+            return ""
+        result = function(args.strip(), lookup)
+        return "" if result is None else result
+
+    return call

@@ -1,0 +1,480 @@
+"""An event stream: the side TCP socket over which one Erlang process receives events.
+
+The first ``{event, [...]}`` request of an Erlang process creates one
+:class:`EventStream`: a listener on ``listen-ip`` with an ephemeral port, a
+bounded queue of encoded frames, and a sender.  The process connects with
+``gen_tcp:connect(Ip, Port, [binary, {packet, N}])`` and then only reads.
+
+Where this differs from mod_kazoo, on purpose:
+
+* events fired before the client connects are queued and delivered once it
+  does (mod_kazoo drops them);
+* a slow reader never kills the stream: the queue is bounded in events and in
+  bytes and, past the bound, the *oldest* events are dropped, counted and logged
+  (mod_kazoo ends the stream on the first partial write);
+* an event that does not fit the frame is counted and logged, never sent as a
+  corrupt frame; the limit is exactly ``2^(8*framing) - 1`` payload bytes;
+* only clients from the allowed hosts are accepted (by default the requesting
+  node's host); a new allowed client replaces the current one, and the frames
+  not yet written to the old client go to the new one;
+* a send error closes that client only; the stream keeps its queue and waits
+  for the next client.
+
+Events are encoded in :meth:`EventStream.offer`, in the switch's fan-out path:
+the legacy/JSON choice is the connection's option when the event fires (as in
+mod_kazoo), the byte bound of the queue is exact, an oversized event is
+reported at once, and the sender only joins ready frames (queued frames are
+coalesced into one ``send``).  The cost is encoding work for events a full
+queue later drops, which only happens when the reader is already too slow.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import logging
+import socket as stdlib_socket
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Final
+
+import attrs
+import trio
+
+from kazoo_trio.kazoo.bindings import Bindings
+from kazoo_trio.kazoo.event_encoding import (
+    JSON,
+    MAP,
+    JsonEncoder,
+    LegacyFilter,
+    encode_json_event,
+    encode_legacy_event,
+    frame_header,
+    max_payload,
+    prepare,
+    verbose_encoder,
+)
+from kazoo_trio.switch.event import Event
+
+__all__ = ["EventStream", "StreamOptions", "StreamStats", "client_allowed"]
+
+log = logging.getLogger(__name__)
+
+# mod_kazoo's per-stream queue length (MAX_QUEUE_LEN); also our default bound.
+DEFAULT_MAX_EVENTS: Final = 25_000
+# About 7,000 e90 events; bounds memory when a reader stalls on large events.
+DEFAULT_MAX_BYTES: Final = 32 * 1024 * 1024
+# Queued frames are joined into one send up to this size: large enough that
+# per-call overhead vanishes, small enough to keep the copy cheap.
+SEND_BATCH_BYTES: Final = 256 * 1024
+# mod_kazoo's listen backlog.
+LISTEN_BACKLOG: Final = 5
+# Repeated warnings (drops under overload) are logged at most this often.
+LOG_INTERVAL: Final = 5.0
+# accept() errors that mean "out of resources, try again later" (as trio's serve_listeners).
+_ACCEPT_CAPACITY_ERRORS: Final = frozenset(
+    {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
+)
+_ACCEPT_RETRY_DELAY: Final = 0.1
+
+
+def _legacy_option(value: bool | Callable[[], bool]) -> bool | Callable[[], bool]:
+    return value if callable(value) else bool(value)
+
+
+@attrs.frozen
+class StreamOptions:
+    """How one stream frames, sends and encodes; fixed when the stream is created.
+
+    ``legacy`` is read for every event (the connection's ``enable-legacy``
+    changes at any moment): a bool, or a callable returning the current value.
+    ``allowed_hosts`` are the client addresses accepted (``None``: any); the
+    server passes the requesting node's host address.
+    """
+
+    framing: int = attrs.field(default=2, validator=attrs.validators.in_((1, 2, 4)))
+    keepalive: bool = True
+    nodelay: bool = True
+    legacy: bool | Callable[[], bool] = attrs.field(default=False, converter=_legacy_option)
+    json_encoding: str = attrs.field(default=JSON, validator=attrs.validators.in_((JSON, MAP)))
+    max_events: int = attrs.field(default=DEFAULT_MAX_EVENTS, validator=attrs.validators.ge(1))
+    max_bytes: int = attrs.field(default=DEFAULT_MAX_BYTES, validator=attrs.validators.ge(1))
+    allowed_hosts: frozenset[str] | None = None
+
+
+@attrs.define
+class StreamStats:
+    """Counters of one stream (for diagnostics and tests)."""
+
+    events_queued: int = 0
+    events_sent: int = 0
+    events_filtered: int = 0  # the JSON encoder (a profile filter) declined them
+    events_dropped_overflow: int = 0
+    events_dropped_too_large: int = 0
+    events_dropped_error: int = 0  # the encoder raised
+    bytes_sent: int = 0
+    clients_accepted: int = 0
+    clients_refused: int = 0
+    clients_replaced: int = 0
+    send_errors: int = 0
+
+
+def _normal_host(host: str) -> str:
+    try:
+        address = ipaddress.ip_address(host.partition("%")[0])
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
+
+
+def client_allowed(host: str, allowed_hosts: frozenset[str] | None) -> bool:
+    """Whether a client connecting from ``host`` may receive the stream.
+
+    Addresses are compared in their normal text form, an IPv4-mapped IPv6
+    address (``::ffff:10.0.0.1``) being the IPv4 address it carries.
+    """
+    if allowed_hosts is None:
+        return True
+    wanted = _normal_host(host)
+    return any(_normal_host(h) == wanted for h in allowed_hosts)
+
+
+@attrs.define
+class _RateLimited:
+    """A warning logged at most once per interval, with the count of the ones held back."""
+
+    interval: float = LOG_INTERVAL
+    _next: float = 0.0
+    _held: int = 0
+
+    def warn(self, message: str, *args: object) -> None:
+        now = time.monotonic()
+        if now < self._next:
+            self._held += 1
+            return
+        if self._held:
+            log.warning(message + " (%d similar since the last report)", *args, self._held)
+        else:
+            log.warning(message, *args)
+        self._held = 0
+        self._next = now + self.interval
+
+
+@attrs.define(eq=False)
+class _Client:
+    sock: trio.socket.SocketType
+    peer: str
+    scope: trio.CancelScope = attrs.field(factory=trio.CancelScope)
+
+
+@attrs.define(eq=False)
+class EventStream:
+    """One Erlang process's event stream.
+
+    ``target_node`` is the Erlang node of the requester (``Target-Node``),
+    ``switch_nodename`` our own node name (``Switch-Nodename``).  The server
+    may replace ``json_encoder`` (the profile engine) at any time, and changes
+    the bindings through ``bindings``.
+
+    Lifetime: :meth:`run` inside a nursery of the server; cancelling it, or
+    :meth:`aclose`, closes the listener and the client and discards the queue.
+    """
+
+    options: StreamOptions
+    target_node: str
+    switch_nodename: str
+    listen_ip: str = "0.0.0.0"
+    json_encoder: JsonEncoder = verbose_encoder
+    legacy_filter: LegacyFilter = attrs.field(factory=LegacyFilter)
+    label: str = ""  # who the stream is for, in log lines (the requester's pid)
+    bindings: Bindings = attrs.field(factory=Bindings)
+    stats: StreamStats = attrs.field(factory=StreamStats)
+    address: tuple[str, int] | None = attrs.field(default=None, init=False)
+
+    _queue: deque[bytes] = attrs.field(factory=deque, init=False)
+    _queued_bytes: int = attrs.field(default=0, init=False)
+    _work: trio.Event = attrs.field(factory=trio.Event, init=False)
+    _client: _Client | None = attrs.field(default=None, init=False)
+    _scope: trio.CancelScope | None = attrs.field(default=None, init=False)
+    _finished: trio.Event = attrs.field(factory=trio.Event, init=False)
+    _closed: bool = attrs.field(default=False, init=False)
+    _overflow_log: _RateLimited = attrs.field(factory=_RateLimited, init=False)
+    _too_large_log: _RateLimited = attrs.field(factory=_RateLimited, init=False)
+    _error_log: _RateLimited = attrs.field(factory=_RateLimited, init=False)
+
+    # -- the switch side ------------------------------------------------------------
+
+    @property
+    def queued_events(self) -> int:
+        return len(self._queue)
+
+    @property
+    def queued_bytes(self) -> int:
+        return self._queued_bytes
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None
+
+    def offer(self, event: Event) -> None:
+        """Queue ``event`` for the client if a binding matches it.  Never blocks.
+
+        Never raises for a bad event either: an encoder failure, a profile filter
+        and an event too large for the framing are counted and logged (the latter
+        two rate-limited), and the stream carries on.  When the queue is past its
+        bound the oldest queued events are dropped to make room.  After the stream
+        closed, events are ignored.
+        """
+        if self._closed:
+            return
+        binding = self.bindings.match(event)
+        if binding is None:
+            return
+        options = self.options
+        legacy = options.legacy
+        try:
+            if legacy() if callable(legacy) else legacy:
+                payload: bytes | None = encode_legacy_event(
+                    event, self.target_node, self.switch_nodename, self.legacy_filter
+                )
+            else:
+                payload = encode_json_event(
+                    prepare(event, self.target_node, self.switch_nodename),
+                    binding,
+                    options.json_encoding,
+                    self.json_encoder,
+                )
+        except Exception:
+            # A bad event or profile must cost this event only, never the stream.
+            self.stats.events_dropped_error += 1
+            self._error_log.warn(
+                "event stream %s: cannot encode %s event", self.label, _describe(event)
+            )
+            log.debug("encoding failure", exc_info=True)
+            return
+        if payload is None:
+            self.stats.events_filtered += 1
+            return
+        size = len(payload)
+        if size > max_payload(options.framing):
+            self.stats.events_dropped_too_large += 1
+            self._too_large_log.warn(
+                "event stream %s: %s event of %d bytes does not fit %d-byte framing; not sent"
+                " (use framing 4)",
+                self.label,
+                _describe(event),
+                size,
+                options.framing,
+            )
+            return
+        frame = frame_header(size, options.framing) + payload
+        self._queue.append(frame)
+        self._queued_bytes += len(frame)
+        self.stats.events_queued += 1
+        if len(self._queue) > options.max_events or self._queued_bytes > options.max_bytes:
+            self._trim()
+        self._work.set()
+
+    def _trim(self) -> None:
+        """Drop the oldest frames until the queue is within bounds (keeping the newest)."""
+        queue = self._queue
+        options = self.options
+        dropped = 0
+        while len(queue) > 1 and (
+            len(queue) > options.max_events or self._queued_bytes > options.max_bytes
+        ):
+            self._queued_bytes -= len(queue.popleft())
+            dropped += 1
+        if dropped:
+            self.stats.events_dropped_overflow += dropped
+            self._overflow_log.warn(
+                "event stream %s: queue full (%d events, %d bytes), dropped the oldest;"
+                " %d dropped so far",
+                self.label,
+                len(queue),
+                self._queued_bytes,
+                self.stats.events_dropped_overflow,
+            )
+
+    # -- the TCP side ---------------------------------------------------------------
+
+    async def run(
+        self, *, task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Listen, report ``(ip, port)`` through ``task_status``, then accept and send.
+
+        Returns when :meth:`aclose` is called; cancellation also ends it.  Either
+        way the listener and the client are closed and the queue is discarded.
+        Raises ``OSError`` (before ``started``) if the listener cannot be opened.
+        """
+        family = stdlib_socket.AF_INET6 if ":" in self.listen_ip else stdlib_socket.AF_INET
+        listener = trio.socket.socket(family, stdlib_socket.SOCK_STREAM)
+        try:
+            with trio.CancelScope() as self._scope:
+                if self._closed:
+                    self._scope.cancel()
+                await listener.bind((self.listen_ip, 0))
+                listener.listen(LISTEN_BACKLOG)
+                host, port = listener.getsockname()[:2]
+                self.address = (host, port)
+                log.info("event stream %s: listening on %s:%d", self.label, host, port)
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(self._accept_loop, listener, nursery)
+                    nursery.start_soon(self._send_loop)
+                    task_status.started((host, port))
+        finally:
+            self._closed = True
+            listener.close()
+            self._drop_client()
+            self._queue.clear()
+            self._queued_bytes = 0
+            self._finished.set()
+
+    async def aclose(self) -> None:
+        """Stop the stream and wait until :meth:`run` has cleaned up."""
+        self._closed = True
+        if self._scope is None:
+            return  # run() never started; it will stop at once if it does
+        self._scope.cancel()
+        await self._finished.wait()
+
+    async def _accept_loop(self, listener: trio.socket.SocketType, nursery: trio.Nursery) -> None:
+        while True:
+            try:
+                sock, address = await listener.accept()
+            except OSError as exc:
+                if exc.errno in _ACCEPT_CAPACITY_ERRORS:
+                    log.error("event stream %s: accept failed: %s; retrying", self.label, exc)
+                    await trio.sleep(_ACCEPT_RETRY_DELAY)
+                else:  # the connection went away before we took it
+                    log.info("event stream %s: accept failed: %s", self.label, exc)
+                continue
+            host, port = address[0], address[1]
+            peer = f"{host}:{port}"
+            if not client_allowed(host, self.options.allowed_hosts):
+                self.stats.clients_refused += 1
+                log.warning(
+                    "event stream %s: refused client %s (allowed hosts: %s)",
+                    self.label,
+                    peer,
+                    ", ".join(sorted(self.options.allowed_hosts or ())),
+                )
+                sock.close()
+                continue
+            try:
+                self._configure(sock)
+            except OSError as exc:
+                log.warning("event stream %s: client %s: %s", self.label, peer, exc)
+                sock.close()
+                continue
+            self._install(_Client(sock, peer), nursery)
+
+    def _configure(self, sock: trio.socket.SocketType) -> None:
+        if sock.family in (stdlib_socket.AF_INET, stdlib_socket.AF_INET6):
+            nodelay = 1 if self.options.nodelay else 0
+            sock.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, nodelay)
+        keepalive = 1 if self.options.keepalive else 0
+        sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_KEEPALIVE, keepalive)
+
+    def _install(self, client: _Client, nursery: trio.Nursery) -> None:
+        old = self._client
+        self.stats.clients_accepted += 1
+        if old is not None:
+            self.stats.clients_replaced += 1
+            log.info("event stream %s: client %s replaces %s", self.label, client.peer, old.peer)
+            self._drop_client()
+        else:
+            log.info("event stream %s: client %s connected", self.label, client.peer)
+        self._client = client
+        nursery.start_soon(self._watch, client)
+        self._work.set()
+
+    def _drop_client(self, client: _Client | None = None) -> None:
+        """Close ``client`` (default: the current one); a send in progress ends with an error."""
+        current = self._client
+        if client is None:
+            client = current
+        if client is None:
+            return
+        if client is current:
+            self._client = None
+        client.scope.cancel()
+        client.sock.close()
+
+    async def _watch(self, client: _Client) -> None:
+        """Notice the client closing its end while we have nothing to send.
+
+        ecallmgr never writes; anything read is discarded.
+        """
+        reason = "closed the connection"
+        with client.scope:
+            try:
+                while await client.sock.recv(4096):
+                    pass
+            except (OSError, trio.ClosedResourceError) as exc:
+                reason = f"connection error: {exc}"
+        if client is self._client:
+            log.info("event stream %s: client %s %s", self.label, client.peer, reason)
+            self._drop_client(client)
+
+    async def _send_loop(self) -> None:
+        queue = self._queue
+        while True:
+            client = self._client
+            if client is None or not queue:
+                self._work = trio.Event()
+                await self._work.wait()
+                continue
+            batch = [queue.popleft()]
+            size = len(batch[0])
+            while queue and size + len(queue[0]) <= SEND_BATCH_BYTES:
+                frame = queue.popleft()
+                batch.append(frame)
+                size += len(frame)
+            self._queued_bytes -= size
+            data = memoryview(batch[0] if len(batch) == 1 else b"".join(batch))
+            sent = 0
+            try:
+                while sent < size:
+                    sent += await client.sock.send(data[sent:])
+            except (OSError, trio.ClosedResourceError) as exc:
+                if client is self._client:
+                    self.stats.send_errors += 1
+                    log.warning(
+                        "event stream %s: send to %s failed: %s; waiting for a new client",
+                        self.label,
+                        client.peer,
+                        exc,
+                    )
+                    self._drop_client(client)
+            finally:
+                self._account(batch, sent)
+
+    def _account(self, batch: list[bytes], sent: int) -> None:
+        """Count the frames fully written; put the others back at the head of the queue.
+
+        A frame partly written to a client that went away is sent again, whole,
+        to the next client (which starts a new byte stream).
+        """
+        self.stats.bytes_sent += sent
+        done = 0
+        for frame in batch:
+            if sent < len(frame):
+                break
+            sent -= len(frame)
+            done += 1
+        self.stats.events_sent += done
+        if done < len(batch):
+            rest = batch[done:]
+            self._queue.extendleft(reversed(rest))
+            self._queued_bytes += sum(map(len, rest))
+            options = self.options
+            if len(self._queue) > options.max_events or self._queued_bytes > options.max_bytes:
+                self._trim()
+
+
+def _describe(event: Event) -> str:
+    return event.subclass or event.name

@@ -1,0 +1,181 @@
+"""The event streams of every Erlang process, one per requesting pid (§3).
+
+The table owns the streams' tasks (a nursery of its own), subscribes once to
+the switch's event bus and offers each fired event to every stream; each
+stream's bindings decide whether it takes it.  Streams are created by the
+first ``event`` request of a pid and closed when that pid exits, when its
+node disconnects, or when the table is cancelled.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import NoReturn
+
+import attrs
+import trio
+
+from kazoo_trio.kazoo.event_encoding import JSON, MAP, JsonEncoder, LegacyFilter, verbose_encoder
+from kazoo_trio.kazoo.options import OptionsTable
+from kazoo_trio.kazoo.stream import EventStream, StreamOptions
+from kazoo_trio.switch.event import Event
+from kazoo_trio.term.types import Atom, Pid
+
+__all__ = ["StreamTable"]
+
+log = logging.getLogger(__name__)
+
+
+@attrs.define(eq=False)
+class _Entry:
+    stream: EventStream
+    node: Atom
+    address: tuple[str, int]
+
+
+@attrs.define
+class StreamTable:
+    """Streams by owner pid.
+
+    ``json_encoder`` is what new and existing streams encode JSON events
+    with; :meth:`set_json_encoder` swaps it everywhere (new profiles).
+    """
+
+    options: OptionsTable
+    switch_nodename: str
+    listen_ip: str = "0.0.0.0"
+    json_encoding: str = JSON
+    legacy_filter: LegacyFilter = attrs.field(factory=LegacyFilter)
+    json_encoder: JsonEncoder = verbose_encoder
+    _streams: dict[Pid, _Entry] = attrs.field(factory=dict)
+    _nursery: trio.Nursery | None = None
+
+    async def run(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> NoReturn:
+        """Own the streams until cancelled; cancellation closes every stream."""
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            task_status.started()
+            try:
+                await trio.sleep_forever()
+            finally:
+                self._nursery = None
+                self._streams.clear()
+
+    def offer(self, event: Event) -> None:
+        """The switch's event listener: hand ``event`` to every stream (never blocks)."""
+        for entry in list(self._streams.values()):
+            entry.stream.offer(event)
+
+    async def subscribe(
+        self, pid: Pid, node: Atom, names: list[str], allowed_host: str | None
+    ) -> tuple[bool, tuple[str, int]]:
+        """Add ``names`` to ``pid``'s stream, creating it first if needed.
+
+        Returns ``(created, (ip, port))`` of the stream's listener.  Raises
+        ``OSError`` when a new listener cannot be opened (nothing is kept then).
+        """
+        entry = self._streams.get(pid)
+        created = False
+        if entry is None:
+            entry = await self._create(pid, node, allowed_host)
+            created = True
+        entry.stream.bindings.add(names)
+        return created, entry.address
+
+    async def _create(self, pid: Pid, node: Atom, allowed_host: str | None) -> _Entry:
+        if self._nursery is None:
+            raise RuntimeError("StreamTable.run is not running")
+        conn = self.options.get(node)
+        options_table = self.options
+
+        def legacy() -> bool:
+            # The connection's current option: it changes at any time, and a
+            # reconnect brings fresh options.
+            return options_table.get(node).legacy
+
+        stream = EventStream(
+            options=StreamOptions(
+                framing=conn.framing,
+                keepalive=conn.keepalive,
+                legacy=legacy,
+                json_encoding=MAP if self.json_encoding == MAP else JSON,
+                allowed_hosts=frozenset({allowed_host}) if allowed_host else None,
+            ),
+            target_node=node.name,
+            switch_nodename=self.switch_nodename,
+            listen_ip=self.listen_ip,
+            json_encoder=self.json_encoder,
+            legacy_filter=self.legacy_filter,
+            label=f"{pid!r}",
+        )
+        address: tuple[str, int] = await self._nursery.start(self._run_stream, pid, stream)
+        entry = _Entry(stream, node, address)
+        self._streams[pid] = entry
+        return entry
+
+    async def _run_stream(
+        self,
+        pid: Pid,
+        stream: EventStream,
+        *,
+        task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        try:
+            await stream.run(task_status=task_status)
+        finally:
+            entry = self._streams.get(pid)
+            if entry is not None and entry.stream is stream:
+                del self._streams[pid]
+
+    def get(self, pid: Pid) -> EventStream | None:
+        entry = self._streams.get(pid)
+        return entry.stream if entry is not None else None
+
+    def streams_of(self, node: Atom) -> list[tuple[Pid, EventStream]]:
+        return [(pid, e.stream) for pid, e in self._streams.items() if e.node is node]
+
+    def __len__(self) -> int:
+        return len(self._streams)
+
+    async def close(self, pid: Pid) -> bool:
+        """Close ``pid``'s stream (listener, client, queue); False if it had none."""
+        entry = self._streams.pop(pid, None)
+        if entry is None:
+            return False
+        await entry.stream.aclose()
+        return True
+
+    async def close_node(self, node: Atom) -> int:
+        """Close every stream owned by a process of ``node``; how many there were."""
+        pids = [pid for pid, entry in self._streams.items() if entry.node is node]
+        for pid in pids:
+            await self.close(pid)
+        return len(pids)
+
+    def set_json_encoder(self, encoder: JsonEncoder) -> None:
+        """Encode with ``encoder`` from now on, in new and existing streams."""
+        self.json_encoder = encoder
+        for entry in self._streams.values():
+            entry.stream.json_encoder = encoder
+
+    def bindings_of(self, pid: Pid) -> list[str]:
+        entry = self._streams.get(pid)
+        return entry.stream.bindings.names() if entry is not None else []
+
+    def describe(self) -> Callable[[Atom], list[str]]:
+        def lines(node: Atom) -> list[str]:
+            out = []
+            for pid, stream in self.streams_of(node):
+                address = stream.address or ("?", 0)
+                out.append(
+                    f"{pid!r} {address[0]}:{address[1]} "
+                    f"{'connected' if stream.connected else 'waiting'} "
+                    f"queued={stream.queued_events} sent={stream.stats.events_sent} "
+                    f"bindings={','.join(stream.bindings.names())}"
+                )
+            return out
+
+        return lines

@@ -1,0 +1,269 @@
+"""What the mod_kazoo server needs from a switch backend: the :class:`Switch` protocol.
+
+A backend (the embedded simulated core, later a FreeSWITCH reached over its event
+socket) runs API commands, fires events on its bus, answers XML lookups through
+the fetch bindings and holds the channels.  Everything here is FreeSWITCH's
+behaviour as Kazoo sees it; the backend decides how to produce it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import NoReturn, Protocol, runtime_checkable
+
+import attrs
+import trio
+
+from kazoo_trio.switch.event import Event
+from kazoo_trio.switch.sections import XML_SECTIONS
+
+__all__ = [
+    "XML_SECTIONS",
+    "ApiHandler",
+    "ApiOutput",
+    "ApiResult",
+    "EventListener",
+    "FetchHandler",
+    "JsonApiHandler",
+    "Switch",
+    "SwitchIdentity",
+    "XmlLookup",
+]
+
+@attrs.frozen
+class SwitchIdentity:
+    """Who the switch is: the values of its standard event headers and version texts.
+
+    The version follows FreeSWITCH's build macros: ``version_full`` is
+    ``<major>.<minor>.<micro><revision>~64bit`` (``1.10.12-release~64bit``) and
+    ``version_full_human`` ``<major>.<minor>.<micro> <revision_human> 64bit``.
+    """
+
+    hostname: str
+    switchname: str
+    ipv4: str
+    ipv6: str
+    core_uuid: str
+    version_major: str = "1"
+    version_minor: str = "10"
+    version_micro: str = "12-release"
+    version_revision: str = ""
+    version_revision_human: str = ""
+
+    @property
+    def version_full(self) -> str:
+        return (
+            f"{self.version_major}.{self.version_minor}.{self.version_micro}"
+            f"{self.version_revision}~64bit"
+        )
+
+    @property
+    def version_full_human(self) -> str:
+        return (
+            f"{self.version_major}.{self.version_minor}.{self.version_micro} "
+            f"{self.version_revision_human} 64bit"
+        )
+
+    @property
+    def version_revision_full_human(self) -> str:
+        """``switch_version_revision_human()``: the revision text plus `` 64bit``."""
+        return f"{self.version_revision_human} 64bit"
+
+
+@attrs.frozen
+class ApiOutput:
+    """What an API command handler returns: its text and its success status.
+
+    FreeSWITCH commands almost always succeed and report problems in the text
+    (``-ERR ...``, ``-USAGE: ...``); ``ok=False`` is the C function's non-success
+    status, which mod_kazoo turns into ``{error, Text}``.
+    """
+
+    text: str = ""
+    ok: bool = True
+
+
+@attrs.frozen
+class ApiResult:
+    """The outcome of :meth:`Switch.api`.
+
+    ``ok`` is the command's success status (``False`` also when the command does not
+    exist), ``text`` its output (``""`` when it wrote nothing or does not exist) and
+    ``event`` the ``API`` event fired for it, carrying ``API-Command``,
+    ``API-Command-Argument``, ``API-Command-Argument-Expanded`` (each only when
+    non-empty), ``API-Result`` (``success``/``error``) and ``API-Output`` or
+    ``API-Error`` (``invalid command`` for an unknown command; absent when the text
+    is empty) — the headers mod_kazoo's ``bgapi4`` returns.  ``found`` is ``False``
+    only when no such command exists.
+    """
+
+    ok: bool
+    text: str
+    event: Event
+    found: bool = True
+
+
+@attrs.frozen
+class XmlLookup:
+    """One XML lookup as a fetch binding sees it.
+
+    ``tag_name``/``key_name``/``key_value`` are ``""`` when FreeSWITCH
+    passed none; ``params`` is the lookup's parameter event (a ``REQUEST_PARAMS`` or
+    channel event with headers such as ``Hunt-*``, ``Caller-*``, ``Action``, ``user``,
+    ``domain``); a fetch agent adds its ``Fetch-*`` headers to its own copy.
+    ``section`` is the name as the requester gave it (FreeSWITCH itself always uses the
+    canonical names; ``xml_locate config ...`` passes ``config``): use
+    :func:`kazoo_trio.switch.sections.xml_section` to map it.
+    """
+
+    section: str
+    tag_name: str
+    key_name: str
+    key_value: str
+    params: Event
+
+
+ApiHandler = Callable[[str], Awaitable[ApiOutput]]
+"""An API command: receives the (already expanded) argument text."""
+
+JsonApiHandler = Callable[[dict[str, object]], Awaitable[tuple[bool, object]]]
+"""A JSON API command: receives the request object, returns (success, response)."""
+
+FetchHandler = Callable[[XmlLookup], Awaitable[str | None]]
+"""A fetch binding: XML document text, or ``None`` for "no answer"."""
+
+EventListener = Callable[[Event], None]
+
+
+@runtime_checkable
+class Switch(Protocol):
+    """A switch backend, as the mod_kazoo server drives it.
+
+    Methods that are not ``async`` never block and never yield to trio; they are safe
+    to call from any task.  ``async`` methods are cancellable: cancelling one abandons
+    that operation only (an API command's own work is cancelled with it, a lookup
+    stops asking further bindings) and leaves the switch usable.
+    """
+
+    @property
+    def identity(self) -> SwitchIdentity: ...
+
+    async def api(self, command: str, args: str, *, expand: bool = True) -> ApiResult:
+        """Run API ``command`` with ``args``, as mod_kazoo's ``api`` request does.
+
+        With ``expand`` the arguments first go through variable expansion against a
+        fresh ``GENERAL`` event (``${var}``, ``$${global}``, ``\\$`` → ``$``).  An
+        unknown command gives ``ok=False``, ``text=""`` and ``API-Error: invalid
+        command``.  A handler that raises is reported as ``ok=False`` with the
+        exception text (logged), never propagated; the ``API`` event is fired in every
+        case except cancellation, which propagates.
+        """
+        ...
+
+    def register_api(self, name: str, handler: ApiHandler, description: str = "") -> None:
+        """Add (or replace) API command ``name`` (e.g. mod_kazoo's ``erlang``)."""
+        ...
+
+    def register_json_api(
+        self, name: str, handler: JsonApiHandler, description: str = ""
+    ) -> None:
+        """Add (or replace) JSON API command ``name`` (e.g. ``node.info``)."""
+        ...
+
+    def new_event(
+        self,
+        name: str,
+        *,
+        subclass: str | None = None,
+        headers: Iterable[tuple[str, str]] = (),
+        body: str | None = None,
+    ) -> Event:
+        """An event carrying the standard headers, then ``Event-Subclass``, then ``headers``.
+
+        Like ``switch_event_create`` it takes the next ``Event-Sequence`` number and
+        the current time at creation, not when fired.  ``name`` must be a core event
+        name (see :func:`kazoo_trio.switch.names.core_event_name`); ``ValueError``
+        otherwise, or when ``subclass`` is given for anything but ``CUSTOM``.
+        """
+        ...
+
+    def fire(self, event: Event) -> None:
+        """Deliver ``event`` synchronously to every listener, in registration order.
+
+        Listeners must be fast and must not block (typically they put the event on a
+        bounded channel with ``send_nowait``).  A listener that raises is logged and
+        skipped; the others still get the event.
+        """
+        ...
+
+    def add_listener(self, listener: EventListener) -> Callable[[], None]:
+        """Subscribe to every fired event; returns the (idempotent) remove function."""
+        ...
+
+    def expand(self, template: str, event: Event | None = None) -> str:
+        """Expand ``template`` against ``event``'s headers (case-insensitive) and the globals.
+
+        ``${api(args)}`` runs API functions synchronously only when the backend can
+        (the simulated core can; functions needing I/O expand to ``""``).
+        """
+        ...
+
+    def get_global(self, name: str) -> str | None: ...
+
+    def set_global(self, name: str, value: str | None) -> None:
+        """Set a global variable; ``None`` (or ``""``) deletes it, as FreeSWITCH does."""
+        ...
+
+    def channel_exists(self, uuid: str) -> bool: ...
+
+    def channel_headers(self, uuid: str) -> list[tuple[str, str]] | None:
+        """The channel's event data (``Unique-ID``, ``Channel-*``, ``Caller-*``,
+        ``variable_*``) as ``switch_channel_event_set_data`` adds it; ``None`` if no such
+        channel."""
+        ...
+
+    async def queue_private_event(self, uuid: str, event: Event) -> bool:
+        """Queue ``event`` (``SEND_MESSAGE``/``COMMAND``) on a channel; ``False`` if none."""
+        ...
+
+    def bind_xml(self, sections: Iterable[str], handler: FetchHandler) -> Callable[[], None]:
+        """Add a fetch binding for ``sections`` (empty: every section); returns unbind.
+
+        Section names are parsed as FreeSWITCH does (substring match, case-insensitive;
+        ``ValueError`` for a name matching none).
+        """
+        ...
+
+    async def xml_lookup(
+        self,
+        section: str,
+        tag_name: str,
+        key_name: str,
+        key_value: str,
+        params: Iterable[tuple[str, str]] = (),
+    ) -> str | None:
+        """Ask the bindings of ``section`` in registration order for XML.
+
+        The first answer that parses and is not a ``result`` section with status
+        ``not found`` wins; unparsable answers are logged and skipped, as are handlers
+        that raise.  ``None`` when no binding answers.  ``params`` become the headers of
+        the ``REQUEST_PARAMS`` event the handlers get.
+        """
+        ...
+
+    async def json_api(self, request: dict[str, object]) -> tuple[bool, dict[str, object]]:
+        """FreeSWITCH's ``switch_json_api_execute`` on a copy of ``request``.
+
+        The command named by ``"command"`` runs when it exists and ``"data"`` is
+        present; the returned object is the request plus ``"status"`` (``success`` /
+        ``error``) and ``"response"``, or ``"message"`` on failure (``"Invalid request
+        or non-existant command"`` with ``"response": null`` for an unknown command).
+        """
+        ...
+
+    async def run(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> NoReturn:
+        """The backend's own tasks (clock, heartbeat, channels); reports started, runs
+        until cancelled.  Start it in the owner's nursery with ``nursery.start``."""
+        ...
