@@ -1,11 +1,21 @@
-"""The ``kazoo-trio`` command line."""
+"""The ``kazoo-trio`` command line.
+
+``kazoo-trio run`` starts the Erlang node with the mod_kazoo server and the
+simulated switch.  Settings come from ``--settings`` (TOML or mod_kazoo's
+``kazoo.conf.xml``); command-line options override them.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
 from collections.abc import Sequence
 
 from kazoo_trio import __version__
+from kazoo_trio.kazoo.config import Settings, SettingsError, load_settings, settings_from_mapping
+
+__all__ = ["build_parser", "main", "settings_from_args"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,11 +27,81 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"kazoo-trio {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = commands.add_parser(
+        "run",
+        help="run the node (mod_kazoo server + simulated switch) until SIGINT/SIGTERM",
+        description=(
+            "Run the Erlang node freeswitch@<host> with the registered process mod_kazoo. "
+            "Connect from Erlang with e.g. "
+            "gen_server:call({mod_kazoo, 'freeswitch@127.0.0.1'}, {api, status, <<>>})."
+        ),
+    )
+    run.add_argument(
+        "--name",
+        help="node name: alive@host (short or long, e.g. x@127.0.0.1) or just alive "
+        "(default: the settings' nodename, else freeswitch@<short hostname>)",
+    )
+    run.add_argument(
+        "--cookie", help="distribution cookie (default: cookie file, ~/.erlang.cookie)"
+    )
+    run.add_argument("--cookie-file", help="file holding the cookie (owner-only permissions)")
+    run.add_argument("--listen-ip", help="address of the node and event-stream listeners")
+    run.add_argument("--listen-port", type=int, help="distribution port (0: ephemeral)")
+    run.add_argument(
+        "--epmd",
+        choices=("auto", "external", "embedded"),
+        help="use a running EPMD (external), run our own (embedded), or either (auto)",
+    )
+    run.add_argument("--epmd-port", type=int, help="EPMD port (default 4369)")
+    run.add_argument("--settings", metavar="FILE", help="settings file: TOML or kazoo.conf.xml")
+    run.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="logging threshold (default INFO)",
+    )
     return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """The settings file (if any) with the command-line overrides applied (and checked)."""
+    settings = load_settings(args.settings) if args.settings else Settings()
+    overrides = {
+        "nodename": args.name,
+        "cookie": args.cookie,
+        "cookie-file": args.cookie_file,
+        "listen-ip": args.listen_ip,
+        "listen-port": args.listen_port,
+        "epmd": args.epmd,
+        "epmd-port": args.epmd_port,
+    }
+    given = {key: value for key, value in overrides.items() if value is not None}
+    return settings_from_mapping(given, source="command line", base=settings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    parser.parse_args(argv)
-    parser.print_help()
-    return 0
+    args = parser.parse_args(argv)
+    if args.command != "run":
+        parser.print_help()
+        return 0
+    logging.basicConfig(
+        level=getattr(logging, args.log_level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = settings_from_args(args)
+    except SettingsError as exc:
+        print(f"kazoo-trio: {exc}", file=sys.stderr)
+        return 2
+    from kazoo_trio.app import run
+
+    try:
+        return run(settings)
+    except SettingsError as exc:
+        print(f"kazoo-trio: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"kazoo-trio: {exc}", file=sys.stderr)
+        return 1

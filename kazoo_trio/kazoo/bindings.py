@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import attrs
 
+from kazoo_trio.kazoo.arguments import BadArg
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.names import core_event_name
 
@@ -19,10 +20,6 @@ __all__ = ["ALL", "CUSTOM", "BadArg", "Bindings"]
 
 ALL = "ALL"
 CUSTOM = "CUSTOM"
-
-
-class BadArg(ValueError):
-    """A binding name the request cannot accept; the caller answers ``{error, badarg}``."""
 
 
 @attrs.define

@@ -23,7 +23,7 @@ import tomllib
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import attrs
 
@@ -159,11 +159,14 @@ def _json_encoding(value: object) -> str:
     return "map" if text == "map" else "tuple"
 
 
-def _epmd_mode(value: object) -> str:
+EpmdMode = Literal["auto", "external", "embedded"]
+
+
+def _epmd_mode(value: object) -> EpmdMode:
     text = _str(value).strip().lower()
     if text not in ("auto", "external", "embedded"):
         raise ValueError(f"epmd must be auto, external or embedded, not {value!r}")
-    return text
+    return cast(EpmdMode, text)
 
 
 def _optional_str(value: object) -> str | None:
@@ -187,7 +190,7 @@ class Settings:
     nodename: str = "freeswitch"
     # None: mod_kazoo's rule for a name without "@" (short host name), see node_name().
     shortname: bool | None = None
-    epmd: str = "auto"
+    epmd: EpmdMode = "auto"
     epmd_port: int = 4369
     event_stream_framing: int = 2
     event_stream_keep_alive: bool = True

@@ -9,7 +9,8 @@ place, so a second stream decodes it twice):
 
 1. every header value is URL-decoded once, except headers named ``_json_*``;
 2. ``Target-Node`` (the Erlang node that asked for the stream) and
-   ``Switch-Nodename`` (our node name) are appended;
+   ``Switch-Nodename`` (our node name) are appended, replacing any the event
+   already had;
 3. the event is encoded in the legacy form or the JSON form, whichever the
    connection uses at that moment.
 
@@ -20,20 +21,21 @@ does), and ``{<<"body">>, Body}`` last when the event has a body.
 
 JSON (the default, the only form ecallmgr reads): ``{event, json, {[{K, V}]}}``
 or ``{event, map, #{K => V}}``, the object built by a pluggable
-:data:`JsonEncoder` (the profile engine); :func:`verbose_object` is the
-fallback that copies every header.
+:data:`JsonEncoder` (the profile engine); :func:`verbose_encoder` is the
+default, which copies every header.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Final
 from urllib.parse import unquote, unquote_to_bytes
 
 import attrs
 
+from kazoo_trio.kazoo.profiles.engine import verbose_event
 from kazoo_trio.switch.event import Event
-from kazoo_trio.term import Atom, encode, encode_event
+from kazoo_trio.term import Atom, encode, encode_body
 
 if TYPE_CHECKING:
     from kazoo_trio.kazoo.config import Settings
@@ -51,7 +53,6 @@ __all__ = [
     "prepare",
     "url_decode",
     "verbose_encoder",
-    "verbose_object",
 ]
 
 JSON: Final = "json"
@@ -195,12 +196,20 @@ def _url_decode_bytes(value: bytes) -> bytes:
     return unquote_to_bytes(value) if b"%" in value else value
 
 
+# The stream sets these itself; copies already in the event (a spoofed Target-Node
+# would fool the profile filters that route KZ_CDR) are left out.
+_NODE_HEADERS: Final = frozenset({TARGET_NODE, SWITCH_NODENAME})
+_SKIP: Final = _NODE_HEADERS
+_SKIP_CUSTOM: Final = _NODE_HEADERS | {"Event-Subclass"}
+
+
 def _decode_headers(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     return tuple(
         (name, value)
         if "%" not in value or name.startswith(JSON_HEADER_PREFIX)
         else (name, unquote(value))
         for name, value in headers
+        if name not in _NODE_HEADERS
     )
 
 
@@ -243,8 +252,14 @@ class LegacyFilter:
     var_prefixes: tuple[str, ...] = ("variable_ecallmgr_", "variable_cav_")
     send_all_headers: bool = False
     send_all_private_headers: bool = True
-    # Decisions by header name: names recur across events, prefix tests do not need redoing.
-    _decisions: dict[str, bool] = attrs.field(
+    # What to do with each header name (one of the _DROP.. codes): names recur
+    # across events, so the filter and prefix tests run once per name.
+    _codes: dict[str, int] = attrs.field(factory=dict, init=False, eq=False, repr=False, hash=False)
+    # Encoded `{Name, Value}` pairs by header, and encoded `{Name,` heads by name.
+    _pieces: dict[tuple[str, str], bytes] = attrs.field(
+        factory=dict, init=False, eq=False, repr=False, hash=False
+    )
+    _heads: dict[str, bytes] = attrs.field(
         factory=dict, init=False, eq=False, repr=False, hash=False
     )
 
@@ -259,22 +274,85 @@ class LegacyFilter:
         )
 
     def keeps(self, name: str) -> bool:
-        decision = self._decisions.get(name)
-        if decision is None:
-            decision = (
-                self.send_all_headers
-                or name in self.event_filter
-                or name.startswith(self.var_prefixes)
-                or (self.send_all_private_headers and name.startswith(PRIVATE_HEADER_PREFIXES))
-            )
-            if len(self._decisions) < 8192:  # bounded: names come from the outside
-                self._decisions[name] = decision
-        return decision
+        return (
+            self.send_all_headers
+            or name in self.event_filter
+            or name.startswith(self.var_prefixes)
+            or (self.send_all_private_headers and name.startswith(PRIVATE_HEADER_PREFIXES))
+        )
+
+    def _head(self, name: str) -> bytes:
+        head = self._heads.get(name)
+        if head is None:
+            head = b"h\x02" + _binary(_raw(name))
+            if len(self._heads) < _NAME_CACHE_MAX:
+                self._heads[name] = head
+        return head
+
+    def code(self, name: str) -> int:
+        """How :func:`encode_legacy_event` treats an event header called ``name``."""
+        code = self._codes.get(name)
+        if code is None:
+            if name in _NODE_HEADERS or not self.keeps(name):
+                code = _DROP
+            elif name == "Event-Subclass":
+                code = _SUBCLASS
+            elif name.lower() == "unique-id":
+                code = _UNIQUE_ID
+            elif name.startswith(JSON_HEADER_PREFIX):
+                code = _JSON
+            else:
+                code = _KEEP
+            if len(self._codes) < _NAME_CACHE_MAX:  # bounded: names come from the outside
+                self._codes[name] = code
+        return code
+
+
+_DROP: Final = 0
+_KEEP: Final = 1
+_UNIQUE_ID: Final = 2
+_SUBCLASS: Final = 3
+_JSON: Final = 4
+_NAME_CACHE_MAX: Final = 8192
+# Encoded pairs kept per filter.  Most headers repeat from event to event (the
+# switch's identity, a call's caller and SIP details on each of its events), and
+# a hit saves filtering, decoding and encoding that header.
+_PIECE_CACHE_MAX: Final = 32768
+
+# Values carrying escapes, decoded (once, twice): most recur from event to event
+# (caller names, channel names, SIP URIs), and decoding in Python is what costs.
+_decoded_values: dict[str, tuple[bytes, bytes]] = {}
+_DECODED_VALUES_MAX: Final = 8192
+
+# The fixed parts of {event, [UniqueId | Pairs]}, from the codec; a pair is
+# SMALL_TUPLE 2 of two BINARY_EXT, the list LIST_EXT with a 4-byte count and NIL.
+_LEGACY_HEAD: Final = b"\x83h\x02" + encode_body(_EVENT) + b"l"
+_UNDEFINED: Final = encode_body(Atom("undefined"))
+_BODY_HEAD: Final = b"h\x02" + encode_body(b"body")
+
+
+def _binary(data: bytes) -> bytes:
+    return b"m" + len(data).to_bytes(4, "big") + data
 
 
 def _raw(value: str) -> bytes:
     # Lone surrogates (bytes that were not UTF-8 upstream) go back to those bytes.
     return value.encode("utf-8", "surrogateescape")
+
+
+def _utf8(value: str) -> bytes:
+    return value.encode()
+
+
+def _decoded_twice(value: str) -> tuple[bytes, bytes]:
+    known = _decoded_values.get(value)
+    if known is None:
+        once = unquote_to_bytes(_raw(value))
+        known = (once, _url_decode_bytes(once))
+        if len(_decoded_values) >= _DECODED_VALUES_MAX:
+            _decoded_values.clear()
+        _decoded_values[value] = known
+    return known
 
 
 def encode_legacy_event(
@@ -285,76 +363,88 @@ def encode_legacy_event(
     Values are URL-decoded twice, byte-exactly, as mod_kazoo does: once in the
     per-event processing (not ``_json_*`` headers), once more while encoding
     (every header).  ``UniqueId`` is the first ``Unique-ID`` header (any case)
-    that passed the filter, else ``undefined``; it is decoded once.
+    that passed the filter, else ``undefined``; it is decoded once.  Text that
+    is not valid Unicode (lone surrogates from undecodable bytes) is sent as
+    the original bytes.
+
+    The bytes are those of ``kazoo_trio.term.encode`` for that term (the tests
+    compare them); the list is assembled here so that the encoded pairs of
+    recurring headers can be reused.
     """
-    drop_subclass = event.subclass is not None
-    keeps = legacy_filter.keeps
+    try:
+        return _encode_legacy(event, target_node, switch_nodename, legacy_filter, _utf8)
+    except UnicodeEncodeError:
+        return _encode_legacy(event, target_node, switch_nodename, legacy_filter, _raw)
+
+
+def _encode_legacy(
+    event: Event,
+    target_node: str,
+    switch_nodename: str,
+    legacy_filter: LegacyFilter,
+    to_bytes: Callable[[str], bytes],
+) -> bytes:
+    custom = event.subclass is not None
+    codes = legacy_filter._codes
+    classify = legacy_filter.code
+    pieces = legacy_filter._pieces
+    piece_of = pieces.get
+    head_of = legacy_filter._head
+    strict = to_bytes is _utf8  # the common case, inlined below as str.encode()
     unique_id: bytes | None = None
-    pairs: list[tuple[str, bytes]] = []
-    append = pairs.append
-    headers: Sequence[tuple[str, str]] = event.headers
-    for name, value in (
-        *headers,
-        (TARGET_NODE, target_node),
-        (SWITCH_NODENAME, switch_nodename),
-    ):
-        if not keeps(name) or (drop_subclass and name == "Event-Subclass"):
+    parts = [_LEGACY_HEAD, b"", b""]  # count and UniqueId are filled in at the end
+    append = parts.append
+    for pair in event.headers:
+        name, value = pair
+        code = codes.get(name)
+        if code is None:
+            code = classify(name)
+        if code == _DROP or (code == _SUBCLASS and custom):
             continue
-        raw = _raw(value)
-        if b"%" in raw and not name.startswith(JSON_HEADER_PREFIX):
-            raw = unquote_to_bytes(raw)
-        if unique_id is None and name.lower() == "unique-id":
-            unique_id = raw
-        append((name, _url_decode_bytes(raw)))
-    body = None if event.body is None else _raw(event.body)
-    return encode_event(unique_id, pairs, body)
-
-
-def _number(text: str) -> int | float | None:
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    if number != number or number in (float("inf"), float("-inf")):
-        return None
-    return int(number) if number.is_integer() else number
-
-
-def verbose_object(event: Event, encoding: str = JSON) -> object:
-    """Every header as ``Name: Value`` (repeated names as arrays) plus ``Event-Timestamp``.
-
-    The fallback for an event whose binding has no profile definition (``ALL``,
-    ``CHANNEL_STATE``): mod_kazoo crashes there; this sends everything instead.
-    ``Event-Timestamp`` is ``Event-Date-Timestamp`` as a number, omitted when
-    that header is missing or not a number.
-    """
-    fields: dict[str, object] = {}
-    for name, value in event.headers:
-        if name in fields:
-            previous = fields[name]
-            if isinstance(previous, list):
-                previous.append(value)
-            else:
-                fields[name] = [previous, value]
+        if code != _UNIQUE_ID:
+            piece = piece_of(pair)
+            if piece is not None:
+                append(piece)
+                continue
+        if "%" not in value:
+            raw = value.encode() if strict else to_bytes(value)
+        elif code == _JSON:
+            raw = _url_decode_bytes(to_bytes(value))
         else:
-            fields[name] = value
-    stamp = event.get("Event-Date-Timestamp")
-    number = None if stamp is None else _number(stamp)
-    if number is not None:
-        fields.pop("Event-Timestamp", None)
-        fields["Event-Timestamp"] = number
-    if encoding == MAP:
-        return fields
-    return (list(fields.items()),)
+            once, raw = _decoded_twice(value)
+            if code == _UNIQUE_ID and unique_id is None:
+                unique_id = once
+        if code == _UNIQUE_ID:
+            if unique_id is None:
+                unique_id = raw
+            append(head_of(name) + _binary(raw))
+            continue
+        piece = head_of(name) + _binary(raw)
+        if len(pieces) >= _PIECE_CACHE_MAX:
+            pieces.clear()
+        pieces[pair] = piece
+        append(piece)
+    for name, value in ((TARGET_NODE, target_node), (SWITCH_NODENAME, switch_nodename)):
+        if legacy_filter.keeps(name):
+            append(head_of(name) + _binary(_url_decode_bytes(to_bytes(value))))
+    count = len(parts) - 3
+    if event.body is not None:
+        append(_BODY_HEAD + _binary(to_bytes(event.body)))
+        count += 1
+    append(b"j")
+    parts[1] = (count + 1).to_bytes(4, "big")
+    parts[2] = _UNDEFINED if unique_id is None else _binary(unique_id)
+    return b"".join(parts)
 
 
 def verbose_encoder(event: Event, binding: str | None, encoding: str) -> object:
-    """A :data:`JsonEncoder` that sends every event verbosely, whatever its binding."""
-    return verbose_object(event, encoding)
+    """A :data:`JsonEncoder` that sends every event verbosely, whatever its binding.
+
+    The profile engine's :func:`~kazoo_trio.kazoo.profiles.engine.verbose_event`
+    (every header, repeated names as arrays, plus ``Event-Timestamp``): what a
+    stream uses until the server gives it the profile set's encoder.
+    """
+    return verbose_event(event, encoding=MAP if encoding == MAP else JSON)
 
 
 def encode_json_event(

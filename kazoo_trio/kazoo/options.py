@@ -68,21 +68,21 @@ class OptionsTable:
     _nodes: dict[Atom, ConnectionOptions] = attrs.field(factory=dict)
 
     def connected(self, node: Atom) -> ConnectionOptions:
-        """A (re)connected node starts again from the configured defaults."""
-        self._nodes.pop(node, None)
-        options = ConnectionOptions.from_settings(self.settings)
-        self._nodes[node] = options
+        """The options of a node that connected: the defaults, unless a request of this
+        connection already got (and perhaps changed) them."""
+        options = self._nodes.get(node)
+        if options is None:
+            options = ConnectionOptions.from_settings(self.settings)
+            self._nodes[node] = options
         return options
 
     def disconnected(self, node: Atom) -> None:
+        """Forget the node's options: its next connection starts from the defaults."""
         self._nodes.pop(node, None)
 
     def get(self, node: Atom) -> ConnectionOptions:
         """The node's options; a node seen for the first time gets the defaults."""
-        options = self._nodes.get(node)
-        if options is None:
-            options = self.connected(node)
-        return options
+        return self.connected(node)
 
     def nodes(self) -> list[Atom]:
         """Connected nodes, newest first."""

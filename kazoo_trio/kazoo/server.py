@@ -11,6 +11,9 @@ Erlang's ordering and let slow commands starve everything, §8.13):
   left to do ends, and the next request of that sender starts a new one;
 * a full lane makes the receive loop wait for it (bounded memory) instead of
   growing without limit;
+* requests that never wait (``version``, ``sendevent``, ``bgapi``...) from a
+  sender with nothing queued are answered by the receive loop itself: the order
+  is the same, and no lane is needed;
 * ``fetch_reply`` is answered by the receive loop itself, never queued behind
   the sender's earlier requests: it only wakes a waiting lookup, and an
   ``api`` request waiting for that lookup (possibly of the same sender) must
@@ -37,8 +40,15 @@ from kazoo_trio.kazoo.arguments import BadArg, request_parts
 from kazoo_trio.kazoo.bgapi import BgapiJobs
 from kazoo_trio.kazoo.config import Settings
 from kazoo_trio.kazoo.event_encoding import JSON, MAP, LegacyFilter
-from kazoo_trio.kazoo.fetch import FetchAgents, FetchRequestBuilder
+from kazoo_trio.kazoo.fetch import FetchAgents
+from kazoo_trio.kazoo.kazoo_conf import (
+    KazooConf,
+    ProfileFetchBuilder,
+    Profiles,
+    load_default_profiles,
+)
 from kazoo_trio.kazoo.options import ErlangCommand, OptionsTable
+from kazoo_trio.kazoo.profiles import ProfileSet
 from kazoo_trio.kazoo.requests import Requester, Services, handle_request
 from kazoo_trio.kazoo.stream_table import StreamTable
 from kazoo_trio.kazoo.version import VERSION
@@ -51,6 +61,25 @@ log = logging.getLogger(__name__)
 
 A_EXIT = Atom("EXIT")
 REGISTERED_NAME = "mod_kazoo"
+
+# Requests whose handling never waits for anything (no API command, no lookup, no
+# channel queue): the receive loop answers them itself when the sender has nothing
+# queued, instead of starting a lane.
+INLINE_REQUESTS = frozenset(
+    {
+        "version",
+        "getpid",
+        "noevents",
+        "nixevent",
+        "sendevent",
+        "config",
+        "bgapi",
+        "bgapi4",
+        "link",
+        "bind",
+        "exit",
+    }
+)
 
 
 @attrs.define(eq=False)
@@ -105,7 +134,10 @@ class ModKazooServer:
     node: Node
     switch: Switch
     settings: Settings = attrs.field(factory=Settings)
-    fetch_builder: FetchRequestBuilder = attrs.field(factory=FetchRequestBuilder)
+    # None: the compiled-in default profiles.
+    initial_profiles: ProfileSet | None = None
+    profiles: Profiles = attrs.field(init=False)
+    kazoo_conf: KazooConf = attrs.field(init=False)
     options: OptionsTable = attrs.field(init=False)
     fetch: FetchAgents = attrs.field(init=False)
     streams: StreamTable = attrs.field(init=False)
@@ -120,13 +152,17 @@ class ModKazooServer:
         settings = self.settings
         nodename = self.node.name.name
         self.options = OptionsTable(settings)
+        initial = self.initial_profiles
+        if initial is None:
+            initial = load_default_profiles(self.switch)
+        self.profiles = Profiles(initial)
         self.fetch = FetchAgents(
             send=self._send,
             switch_nodename=nodename,
             is_legacy=lambda node: self.options.get(node).legacy,
             channel_headers=self.switch.channel_headers,
             get_global=self.switch.get_global,
-            builder=self.fetch_builder,
+            builder=ProfileFetchBuilder(self.profiles),
             default_timeout_us=settings.fetch_timeout_us,
             expand_headers=settings.expand_headers_on_fetch,
             map_encoding=settings.json_term_encoding == "map",
@@ -139,6 +175,13 @@ class ModKazooServer:
             legacy_filter=LegacyFilter.from_settings(settings),
         )
         self.bgapi = BgapiJobs(self.switch, self._send, settings.bgapi_timeout)
+        self.kazoo_conf = KazooConf(
+            self.switch,
+            self.streams,
+            self.options,
+            self.profiles,
+            delay=settings.delay_before_initial_fetch,
+        )
         self._limiter = trio.CapacityLimiter(settings.max_concurrent_requests)
 
     async def _send(self, pid: Pid, message: object) -> None:
@@ -160,6 +203,7 @@ class ModKazooServer:
                 self._nursery = nursery
                 await nursery.start(self.streams.run)
                 await nursery.start(self.bgapi.run)
+                await nursery.start(self.kazoo_conf.run)
                 self.services = Services(
                     switch=self.switch,
                     node=_NodeControl(self.node, proc, nursery),
@@ -167,6 +211,8 @@ class ModKazooServer:
                     fetch=self.fetch,
                     bgapi=self.bgapi,
                     streams=self.streams,
+                    configuration_bound=self.kazoo_conf.configuration_bound,
+                    config_requested=self.kazoo_conf.request,
                 )
                 for peer in self.node.connected_nodes():
                     self.options.connected(peer)
@@ -219,13 +265,24 @@ class ModKazooServer:
             else:
                 log.info("mod_kazoo: cast %r without a sender ignored", request.request)
                 return
-        if _is_fetch_reply(request.request):
+        name = _request_name(request.request)
+        if name == "fetch_reply":
             reply = self.fetch.reply(request.request)
             if isinstance(request, GenCall):
                 await gen_server.reply(proc, request, reply)
             return
         lane = self._lanes.get(sender)
         if lane is None:
+            if name in INLINE_REQUESTS:
+                # Nothing of this sender is queued, so answering here keeps its order,
+                # and saves a lane for the most frequent quick requests.
+                assert self.services is not None
+                call = isinstance(request, GenCall)
+                requester = Requester(sender, sender.node)
+                reply = await handle_request(self.services, requester, request.request, call=call)
+                if isinstance(request, GenCall):
+                    await gen_server.reply(proc, request, reply)
+                return
             lane = self._open_lane(sender)
         try:
             lane.send.send_nowait(request)
@@ -299,12 +356,12 @@ class ModKazooServer:
         return len(self._lanes)
 
 
-def _is_fetch_reply(request: Any) -> bool:
+def _request_name(request: Any) -> str | None:
     try:
         name, _ = request_parts(request)
     except BadArg:
-        return False
-    return name == "fetch_reply"
+        return None
+    return name
 
 
 class _Diagnostics:

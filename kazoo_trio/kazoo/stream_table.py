@@ -161,6 +161,12 @@ class StreamTable:
         for entry in self._streams.values():
             entry.stream.json_encoder = encoder
 
+    def set_legacy_filter(self, legacy_filter: LegacyFilter) -> None:
+        """Filter legacy events with ``legacy_filter`` from now on, everywhere."""
+        self.legacy_filter = legacy_filter
+        for entry in self._streams.values():
+            entry.stream.legacy_filter = legacy_filter
+
     def bindings_of(self, pid: Pid) -> list[str]:
         entry = self._streams.get(pid)
         return entry.stream.bindings.names() if entry is not None else []

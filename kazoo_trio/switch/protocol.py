@@ -30,6 +30,7 @@ __all__ = [
     "XmlLookup",
 ]
 
+
 @attrs.frozen
 class SwitchIdentity:
     """Who the switch is: the values of its standard event headers and version texts.
@@ -160,13 +161,24 @@ class Switch(Protocol):
         """
         ...
 
-    def register_api(self, name: str, handler: ApiHandler, description: str = "") -> None:
-        """Add (or replace) API command ``name`` (e.g. mod_kazoo's ``erlang``)."""
+    def register_api(
+        self,
+        name: str,
+        handler: ApiHandler,
+        description: str = "",
+        *,
+        syntax: str = "",
+        module: str = "",
+    ) -> None:
+        """Add (or replace) API command ``name`` (e.g. mod_kazoo's ``erlang``).
+
+        ``description``, ``syntax`` and ``module`` are what ``show api`` lists (commands
+        without a description are not listed); naming a ``module`` also declares it
+        loaded (``module_exists``, ``node.info``'s ``Modules``).
+        """
         ...
 
-    def register_json_api(
-        self, name: str, handler: JsonApiHandler, description: str = ""
-    ) -> None:
+    def register_json_api(self, name: str, handler: JsonApiHandler, description: str = "") -> None:
         """Add (or replace) JSON API command ``name`` (e.g. ``node.info``)."""
         ...
 
@@ -184,6 +196,12 @@ class Switch(Protocol):
         the current time at creation, not when fired.  ``name`` must be a core event
         name (see :func:`kazoo_trio.switch.names.core_event_name`); ``ValueError``
         otherwise, or when ``subclass`` is given for anything but ``CUSTOM``.
+
+        ``headers`` are added as ``switch_event_add_header_string`` adds them: an empty
+        value adds nothing (and removes an earlier header of that name), ``ARRAY::a|:b``
+        becomes one header per item, a ``_body`` header also sets the body, and
+        ``REQUEST_PARAMS``/``CHANNEL_DATA``/``MESSAGE`` events keep only the last value
+        of a name.
         """
         ...
 
@@ -205,6 +223,18 @@ class Switch(Protocol):
 
         ``${api(args)}`` runs API functions synchronously only when the backend can
         (the simulated core can; functions needing I/O expand to ``""``).
+        """
+        ...
+
+    def api_function(self, name: str, args: str, *, fire_event: bool = True) -> str | None:
+        """Run API command ``name`` synchronously, as ``${name(args)}`` in an expansion does.
+
+        ``switch_api_execute`` semantics: command and argument are stripped of
+        surrounding whitespace, the output is returned only when the command succeeds
+        (``None`` for failure, unknown commands and commands that cannot run without
+        waiting), and an ``API`` event with ``API-Command``/``API-Command-Argument`` is
+        fired unless ``fire_event`` is false (mod_kazoo's own expansion fires none).
+        Profile expansion uses this as the fallback of its ``call``.
         """
         ...
 

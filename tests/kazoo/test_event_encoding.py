@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote_to_bytes
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -17,10 +19,9 @@ from kazoo_trio.kazoo.event_encoding import (
     prepare,
     url_decode,
     verbose_encoder,
-    verbose_object,
 )
 from kazoo_trio.switch.event import Event
-from kazoo_trio.term import Atom, decode
+from kazoo_trio.term import Atom, decode, encode
 from tests.erlnode import erl_node
 
 UUID = "6b5c3a9e-0d1f-4c59-9f0e-3e5c1d2b7a10"
@@ -205,30 +206,32 @@ def test_legacy_values_decode_byte_exactly() -> None:
     event = Event("CHANNEL_CREATE", [("Unique-ID", "u"), ("Answer-State", "%E9t%E9")])
     _, pairs = legacy_pairs(encode_legacy_event(event, "t@h", "s@h", LegacyFilter()))
     assert pairs == [(b"Unique-ID", b"u"), (b"Answer-State", b"\xe9t\xe9")]
+    # Text carrying undecodable bytes as lone surrogates goes back to those bytes.
+    event = Event("CHANNEL_CREATE", [("Unique-ID", "u\udce9"), ("Answer-State", "ok")])
+    uid, pairs = legacy_pairs(encode_legacy_event(event, "t@h", "s@h", LegacyFilter()))
+    assert uid == b"u\xe9"
+    assert pairs == [(b"Unique-ID", b"u\xe9"), (b"Answer-State", b"ok")]
 
 
 # -- verbose JSON ---------------------------------------------------------------------
 
 
-def test_verbose_object_copies_every_header_with_arrays_and_timestamp() -> None:
+def test_default_encoder_is_the_profile_engines_verbose_event() -> None:
+    # The stream's private copy, decoded, with the node headers, all in the object.
     event = prepare(channel_event(), "ecallmgr@host", "fs@h")
-    (fields,) = verbose_object(event)  # type: ignore[misc]
+    term = decode(encode_json_event(event, "ALL", "json", verbose_encoder) or b"")
+    assert term[:2] == (Atom("event"), Atom("json"))
+    fields = term[2][0]
     obj = dict(fields)
-    assert [k for k, _ in fields][:3] == ["Event-Name", "Core-UUID", "Event-Date-Timestamp"]
-    assert obj["Caller-Caller-ID-Name"] == "Alice Smith"
-    assert obj["variable_presence_id"] == ["1000@example.com", "1001@example.com"]
-    assert obj["Target-Node"] == "ecallmgr@host"
-    assert obj["Switch-Nodename"] == "fs@h"
-    assert obj["Event-Timestamp"] == 1700000000123456
-    assert fields[-1][0] == "Event-Timestamp"
-    assert verbose_object(event, "map") == obj
-
-
-def test_verbose_object_without_a_numeric_timestamp() -> None:
-    assert verbose_object(Event("HEARTBEAT", [("A", "1")])) == ([("A", "1")],)
-    assert verbose_object(Event("HEARTBEAT", [("Event-Date-Timestamp", "soon")]), "map") == {
-        "Event-Date-Timestamp": "soon"
-    }
+    assert [k for k, _ in fields][:3] == [b"Event-Name", b"Core-UUID", b"Event-Date-Timestamp"]
+    assert obj[b"Caller-Caller-ID-Name"] == b"Alice Smith"
+    assert obj[b"variable_presence_id"] == [b"1000@example.com", b"1001@example.com"]
+    assert obj[b"Target-Node"] == b"ecallmgr@host"
+    assert obj[b"Switch-Nodename"] == b"fs@h"
+    assert obj[b"Event-Timestamp"] == 1700000000123456
+    as_map = decode(encode_json_event(event, "ALL", "map", verbose_encoder) or b"")
+    assert as_map[:2] == (Atom("event"), Atom("map"))
+    assert as_map[2] == obj
 
 
 def test_encode_json_event_wraps_the_object_and_honours_a_declining_encoder() -> None:
@@ -279,8 +282,8 @@ async def test_erl_decodes_both_encodings_to_the_expected_shapes() -> None:
         assert (
             await n.eval(
                 f"{{event, [U | Ps]}} = binary_to_term({erl_bin(legacy)}),"
-                " {U, proplists:get_value(<<\"Caller-Caller-ID-Name\">>, Ps),"
-                " proplists:get_all_values(<<\"variable_presence_id\">>, Ps),"
+                ' {U, proplists:get_value(<<"Caller-Caller-ID-Name">>, Ps),'
+                ' proplists:get_all_values(<<"variable_presence_id">>, Ps),'
                 " lists:all(fun({K, V}) -> is_binary(K) andalso is_binary(V) end, Ps)}."
             )
             == f'{{<<"{UUID}">>,<<"Alice Smith">>,'
@@ -289,11 +292,11 @@ async def test_erl_decodes_both_encodings_to_the_expected_shapes() -> None:
         assert (
             await n.eval(
                 f"{{event, json, {{Fs}}}} = binary_to_term({erl_bin(json_payload)}),"
-                " {proplists:get_value(<<\"Event-Timestamp\">>, Fs),"
-                " proplists:get_value(<<\"Target-Node\">>, Fs),"
-                " proplists:get_value(<<\"Switch-Nodename\">>, Fs),"
-                " proplists:get_value(<<\"variable_presence_id\">>, Fs),"
-                " proplists:get_value(<<\"Caller-Caller-ID-Name\">>, Fs)}."
+                ' {proplists:get_value(<<"Event-Timestamp">>, Fs),'
+                ' proplists:get_value(<<"Target-Node">>, Fs),'
+                ' proplists:get_value(<<"Switch-Nodename">>, Fs),'
+                ' proplists:get_value(<<"variable_presence_id">>, Fs),'
+                ' proplists:get_value(<<"Caller-Caller-ID-Name">>, Fs)}.'
             )
             == '{1700000000123456,<<"ecallmgr@host">>,<<"fs@h">>,'
             '[<<"1000@example.com">>,<<"1001@example.com">>],<<"Alice Smith">>}'
@@ -301,7 +304,84 @@ async def test_erl_decodes_both_encodings_to_the_expected_shapes() -> None:
         assert (
             await n.eval(
                 f"{{event, map, M}} = binary_to_term({erl_bin(map_payload)}),"
-                " {maps:get(<<\"Target-Node\">>, M), maps:get(<<\"Event-Timestamp\">>, M)}."
+                ' {maps:get(<<"Target-Node">>, M), maps:get(<<"Event-Timestamp">>, M)}.'
             )
             == '{<<"ecallmgr@host">>,1700000000123456}'
         )
+
+
+# -- the legacy fast path against the general encoder ----------------------------------
+
+
+def reference_legacy(event: Event, target: str, switch: str, f: LegacyFilter) -> bytes:
+    """The legacy term built the slow, obvious way and encoded by the general encoder."""
+
+    def raw(text: str) -> bytes:
+        return text.encode("utf-8", "surrogateescape")
+
+    def unescape(data: bytes) -> bytes:
+        return unquote_to_bytes(data)
+
+    uid: object = None
+    pairs: list[tuple[bytes, bytes]] = []
+    for name, value in event.headers:
+        if name in ("Target-Node", "Switch-Nodename"):
+            continue
+        if event.subclass is not None and name == "Event-Subclass":
+            continue
+        if not f.keeps(name):
+            continue
+        once = raw(value) if name.startswith("_json_") else unescape(raw(value))
+        if uid is None and name.lower() == "unique-id":
+            uid = once
+        pairs.append((raw(name), unescape(once)))
+    for name, value in (("Target-Node", target), ("Switch-Nodename", switch)):
+        if f.keeps(name):
+            pairs.append((raw(name), unescape(raw(value))))
+    if event.body is not None:
+        pairs.append((b"body", raw(event.body)))
+    return encode((Atom("event"), [uid if uid is not None else Atom("undefined"), *pairs]))
+
+
+_header_names = st.sampled_from(
+    [
+        "Unique-ID",
+        "unique-id",
+        "Event-Name",
+        "Event-Subclass",
+        "_json_Data",
+        "X-Thing",
+        "variable_sip_h_X-A",
+        "variable_ecallmgr_Acc",
+        "variable_other",
+        "Target-Node",
+        "Caller-Caller-ID-Name",
+    ]
+)
+_header_values = st.one_of(
+    st.text(max_size=10),
+    st.lists(st.sampled_from(["a", "%20", "%2541", "%E9", "%", "\udce9", "é", "+"])).map("".join),
+)
+
+
+@given(
+    headers=st.lists(st.tuples(_header_names, _header_values), max_size=12),
+    body=st.one_of(st.none(), _header_values),
+    custom=st.booleans(),
+    send_all=st.booleans(),
+    private=st.booleans(),
+)
+def test_legacy_fast_path_matches_the_general_encoder(
+    headers: list[tuple[str, str]], body: str | None, custom: bool, send_all: bool, private: bool
+) -> None:
+    event = Event(
+        "CUSTOM" if custom else "CHANNEL_DATA",
+        headers,
+        body,
+        "my::subclass" if custom else None,
+    )
+    f = LegacyFilter(send_all_headers=send_all, send_all_private_headers=private)
+    expected = reference_legacy(event, "t%41@h", "s@h", f)
+    assert encode_legacy_event(event, "t%41@h", "s@h", f) == expected
+    # Again, now from the filter's caches.
+    assert encode_legacy_event(event, "t%41@h", "s@h", f) == expected

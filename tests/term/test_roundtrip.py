@@ -83,7 +83,7 @@ def test_compressed_round_trip(term: Any, level: bool | int) -> None:
         (2**31, b"n\x04\x00\x00\x00\x00\x80"),
         (-(2**31) - 1, b"n\x04\x01\x01\x00\x00\x80"),
         (2**2040 - 1, b"n\xff\x00" + b"\xff" * 255),
-        (2**2040, b"o\x00\x00\x01\x00\x00" + b"\x00" * 256 + b"\x01"),
+        (2**2040, b"o\x00\x00\x01\x00\x00" + b"\x00" * 255 + b"\x01"),
         (-0.0, b"F\x80" + b"\x00" * 7),
         (1.5, b"F" + struct.pack(">d", 1.5)),
         (Atom("ok"), b"w\x02ok"),
@@ -164,8 +164,7 @@ def test_subclasses_encode_as_their_base() -> None:
         (Port("a@b", 2**64, 0), "Port"),
         (Export("m", "f", 256), "arity"),
         ({1: {2: set()}}, "set"),
-        (2**(8 * 2**32), "integer"),
-    ][:-1],
+    ],
 )
 def test_unencodable_values_name_the_problem(value: Any, message: str) -> None:
     with pytest.raises(EncodeError, match=message) as info:
@@ -185,7 +184,6 @@ def test_deep_nesting_has_no_recursion_limit() -> None:
     for _ in range(5 * sys.getrecursionlimit()):
         term = [term]
     data = encode(term)
-    assert decode(data, max_depth=10**6) == term if False else True  # noqa: SIM210
     assert encode(decode(data, max_depth=10**6)) == data
     with pytest.raises(DecodeError, match="nesting deeper than 1000"):
         decode(data)

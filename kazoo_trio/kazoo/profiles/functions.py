@@ -25,6 +25,8 @@ import math
 import re
 from collections.abc import Callable
 
+from kazoo_trio.switch.separate import separate_string as _switch_separate
+
 __all__ = [
     "FUNCTIONS",
     "HeaderLookup",
@@ -42,87 +44,24 @@ __all__ = [
 HeaderLookup = Callable[[str], "str | None"]
 """Case-insensitive header lookup of the event being encoded."""
 
-_UNESCAPE = {"n": "\n", "r": "\r", "t": "\t", "s": " "}
 _MAX_ITEMS = 25  # MAX_FIRST_OF / MAX_LIST_FIELDS in mod_kazoo
 
 
 def separate_string(text: str, delim: str = "|", limit: int = 1 << 30) -> list[str]:
-    """Split ``text`` like FreeSWITCH's ``switch_separate_string``.
+    """``switch_separate_string`` with a fast path for the common plain text.
 
-    A leading ``^^X`` (with at least one character after ``X``) makes ``X`` the
-    delimiter.  Single quotes group (when a closing quote follows), ``\\``
-    escapes the next character, each item loses leading and trailing spaces.
-    At most ``limit`` items are produced; the last one keeps the unsplit rest.
-    A trailing delimiter does not produce an empty last item.
+    Text without backslashes or quotes splits like ``str.split`` with items
+    trimmed of spaces, a trailing delimiter adding no item; anything else goes
+    through the full FreeSWITCH rules of :mod:`kazoo_trio.switch.separate`.
     """
-    if text.startswith("^^") and len(text) >= 4:
-        delim = text[2]
-        text = text[3:]
+    if "\\" in text or "'" in text or "\0" in text or text.startswith("^^"):
+        return _switch_separate(text, delim, limit)
     if not text:
         return []
-    if "\\" not in text and "'" not in text:
-        parts = text.split(delim, limit - 1)
-        if len(parts) > 1 and parts[-1] == "":
-            parts.pop()
-        return [part.strip(" ") if part[:1] == " " or part[-1:] == " " else part for part in parts]
-    return _separate_slow(text, delim, limit)
-
-
-def _separate_slow(text: str, delim: str, limit: int) -> list[str]:
-    spans: list[tuple[int, int]] = []
-    n = len(text)
-    i = 0
-    inside = False
-    start: int | None = None
-    count = 0
-    while i < n and count < limit:
-        if start is None:
-            start = i
-            count += 1
-            continue
-        char = text[i]
-        if char == "\\":
-            i += 1
-        elif char == "'" and (inside or "'" in text[i + 1 :]):
-            inside = not inside
-        elif char == delim and not inside:
-            spans.append((start, i))
-            start = None
-        i += 1
-    if start is not None:
-        spans.append((start, n))
-    return [_cleanup(text[a:b], delim) for a, b in spans]
-
-
-def _cleanup(piece: str, delim: str) -> str:
-    i = 0
-    n = len(piece)
-    while i < n and piece[i] == " ":
-        i += 1
-    out: list[str] = []
-    end = 0
-    inside = False
-    while i < n:
-        char = piece[i]
-        escaped = False
-        if char == "\\" and i + 1 < n:
-            nxt = piece[i + 1]
-            if nxt in "'\"\\" or nxt == delim or nxt in _UNESCAPE:
-                i += 1
-                out.append(_UNESCAPE.get(nxt, nxt))
-                end = len(out)
-                escaped = True
-        if not escaped:
-            if char == "'" and (inside or "'" in piece[i + 1 :]):
-                inside = not inside
-                if inside:
-                    end = len(out)
-            else:
-                out.append(char)
-                if char != " " or inside:
-                    end = len(out)
-        i += 1
-    return "".join(out[:end])
+    parts = text.split(delim, limit - 1)
+    if len(parts) > 1 and parts[-1] == "":
+        parts.pop()
+    return [part.strip(" ") for part in parts]
 
 
 def is_number(text: str) -> bool:
@@ -342,10 +281,10 @@ def cond(args: str) -> str:
 
 # ---------------------------------------------------------------- expr (mod_expr)
 
-_EXPR_TOKEN = re.compile(
-    r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<op>[-+*/^(),;=]))"
-)
+_EXPR_TOKEN = re.compile(r"\s*(?:(?P<num>#)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>[-+*/^(),;=]))")
+# Literal numbers are lifted out of the text so that one compiled shape serves
+# every timestamp ("ceil((# / #) + #)"); a number glued to a name is part of it.
+_EXPR_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 def _expr_mod(a: float, b: float) -> float:
@@ -375,20 +314,52 @@ class _ExprError(Exception):
     pass
 
 
-class _ExprParser:
-    """Recursive-descent evaluator for mod_expr's arithmetic subset.
+Env = dict[str, float]
+Node = Callable[[list[float], Env], float]
+
+
+def _divide(a: float, b: float) -> float:
+    if b == 0:
+        raise _ExprError("division by zero")
+    return a / b
+
+
+def _power(a: float, b: float) -> float:
+    try:
+        return math.pow(a, b)
+    except (OverflowError, ValueError) as exc:
+        raise _ExprError(str(exc)) from None
+
+
+_BINARY: dict[str, Callable[[float, float], float]] = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": _divide,
+    "^": _power,
+}
+
+
+def _binary(op: str, left: Node, right: Node) -> Node:
+    apply = _BINARY[op]
+    return lambda xs, env: apply(left(xs, env), right(xs, env))
+
+
+class _ExprCompiler:
+    """Recursive-descent compiler for mod_expr's arithmetic subset.
 
     Grammar: ``;``-separated statements (the last value is the result),
     ``name = expr`` assignments, ``+ - * / ^``, unary ``+ -``, parentheses and
-    the functions in ``_EXPR_FUNCTIONS``; all arithmetic in doubles.
+    the functions in ``_EXPR_FUNCTIONS``; all arithmetic in doubles.  Numbers
+    are ``#`` placeholders, read from the list the compiled function gets.
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, shape: str) -> None:
         self.tokens: list[tuple[str, str]] = []
         pos = 0
-        text = text.rstrip()
-        while pos < len(text):
-            match = _EXPR_TOKEN.match(text, pos)
+        shape = shape.rstrip()
+        while pos < len(shape):
+            match = _EXPR_TOKEN.match(shape, pos)
             if match is None or match.end() == pos:
                 raise _ExprError(f"bad character at {pos}")
             kind = match.lastgroup
@@ -396,7 +367,7 @@ class _ExprParser:
             self.tokens.append((kind, match.group(kind)))
             pos = match.end()
         self.pos = 0
-        self.variables: dict[str, float] = {}
+        self.numbers = 0
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -408,97 +379,110 @@ class _ExprParser:
             return True
         return False
 
-    def run(self) -> float:
-        result: float | None = None
+    def program(self) -> Node:
+        statements: list[Node] = []
         while self.pos < len(self.tokens):
             if self.take(";"):
                 continue
-            result = self.statement()
+            statements.append(self.statement())
             if self.pos < len(self.tokens) and not self.take(";"):
                 raise _ExprError("expected ;")
-        if result is None:
+        if not statements:
             raise _ExprError("empty expression")
-        return result
+        if len(statements) == 1:
+            return statements[0]
+        body = tuple(statements)
 
-    def statement(self) -> float:
+        def run(xs: list[float], env: Env) -> float:
+            value = 0.0
+            for statement in body:
+                value = statement(xs, env)
+            return value
+
+        return run
+
+    def statement(self) -> Node:
         token = self.peek()
         nxt = self.tokens[self.pos + 1] if self.pos + 1 < len(self.tokens) else None
         if token is not None and token[0] == "name" and nxt == ("op", "="):
             self.pos += 2
+            name = token[1]
             value = self.sum()
-            self.variables[token[1]] = value
-            return value
+
+            def assign(xs: list[float], env: Env) -> float:
+                env[name] = result = value(xs, env)
+                return result
+
+            return assign
         return self.sum()
 
-    def sum(self) -> float:
-        value = self.product()
+    def sum(self) -> Node:
+        node = self.product()
         while True:
-            if self.take("+"):
-                value = value + self.product()
-            elif self.take("-"):
-                value = value - self.product()
-            else:
-                return value
+            token = self.peek()
+            if token is None or token[0] != "op" or token[1] not in "+-":
+                return node
+            self.pos += 1
+            node = _binary(token[1], node, self.product())
 
-    def product(self) -> float:
-        value = self.unary()
+    def product(self) -> Node:
+        node = self.unary()
         while True:
-            if self.take("*"):
-                value = value * self.unary()
-            elif self.take("/"):
-                divisor = self.unary()
-                if divisor == 0:
-                    raise _ExprError("division by zero")
-                value = value / divisor
-            else:
-                return value
+            token = self.peek()
+            if token is None or token[0] != "op" or token[1] not in "*/":
+                return node
+            self.pos += 1
+            node = _binary(token[1], node, self.unary())
 
-    def unary(self) -> float:
+    def unary(self) -> Node:
         if self.take("-"):
-            return -self.unary()
+            inner = self.unary()
+            return lambda xs, env: -inner(xs, env)
         if self.take("+"):
             return self.unary()
         return self.power()
 
-    def power(self) -> float:
+    def power(self) -> Node:
         base = self.atom()
         if self.take("^"):
-            exponent = self.unary()
-            try:
-                return math.pow(base, exponent)
-            except (OverflowError, ValueError) as exc:
-                raise _ExprError(str(exc)) from None
+            return _binary("^", base, self.unary())
         return base
 
-    def atom(self) -> float:
+    def atom(self) -> Node:
         token = self.peek()
         if token is None:
             raise _ExprError("unexpected end")
         kind, text = token
         self.pos += 1
         if kind == "num":
-            return float(text)
+            index = self.numbers
+            self.numbers += 1
+            return lambda xs, env: xs[index]
         if kind == "name":
             if self.take("("):
                 return self.call(text)
-            if text in self.variables:
-                return self.variables[text]
-            if text in _EXPR_CONSTANTS:
-                return _EXPR_CONSTANTS[text]
-            raise _ExprError(f"unknown name {text}")
+            constant = _EXPR_CONSTANTS.get(text)
+
+            def variable(xs: list[float], env: Env) -> float:
+                value = env.get(text, constant)
+                if value is None:
+                    raise _ExprError(f"unknown name {text}")
+                return value
+
+            return variable
         if text == "(":
-            value = self.sum()
+            node = self.sum()
             if not self.take(")"):
                 raise _ExprError("expected )")
-            return value
+            return node
         raise _ExprError(f"unexpected {text}")
 
-    def call(self, name: str) -> float:
+    def call(self, name: str) -> Node:
         spec = _EXPR_FUNCTIONS.get(name)
         if spec is None:
             raise _ExprError(f"unknown function {name}")
         low, high, func = spec
-        args: list[float] = []
+        args: list[Node] = []
         if not self.take(")"):
             args.append(self.sum())
             while self.take(","):
@@ -507,10 +491,33 @@ class _ExprParser:
                 raise _ExprError("expected )")
         if not low <= len(args) <= high:
             raise _ExprError(f"{name} takes {low}..{high} arguments")
-        try:
-            return float(func(*args))
-        except (OverflowError, ValueError, ZeroDivisionError) as exc:
-            raise _ExprError(str(exc)) from None
+        nodes = tuple(args)
+
+        def apply(xs: list[float], env: Env) -> float:
+            try:
+                return float(func(*[node(xs, env) for node in nodes]))
+            except (OverflowError, ValueError, ZeroDivisionError) as exc:
+                raise _ExprError(str(exc)) from None
+
+        return apply
+
+
+_EXPR_CACHE: dict[str, Node | None] = {}
+
+
+def _compiled_expr(shape: str) -> Node | None:
+    try:
+        return _EXPR_CACHE[shape]
+    except KeyError:
+        pass
+    try:
+        node: Node | None = _ExprCompiler(shape).program()
+    except (_ExprError, RecursionError):
+        node = None
+    if len(_EXPR_CACHE) > 1024:
+        _EXPR_CACHE.clear()
+    _EXPR_CACHE[shape] = node
+    return node
 
 
 def format_expr_result(value: float) -> str:
@@ -525,8 +532,15 @@ def format_expr_result(value: float) -> str:
 
 def expr(args: str) -> str:
     """mod_expr: evaluate ``args`` (``|`` separates statements like ``;``); ``!err!`` on error."""
+    text = args.replace("|", ";")
+    if "#" in text:
+        return "!err!"
+    node = _compiled_expr(_EXPR_NUMBER.sub("#", text))
+    if node is None:
+        return "!err!"
+    numbers = [float(number) for number in _EXPR_NUMBER.findall(text)]
     try:
-        value = _ExprParser(args.replace("|", ";")).run()
+        value = node(numbers, {})
     except (_ExprError, RecursionError, OverflowError):
         return "!err!"
     return format_expr_result(value)

@@ -191,5 +191,8 @@ def number_term(text: str) -> object:
 def freeze_object(obj: dict[bytes, object]) -> tuple[list[tuple[bytes, object]]]:
     """An object built as a ``dict`` (nested objects too) in the ``{[{K, V}]}`` form."""
     return (
-        [(key, freeze_object(value) if type(value) is dict else value) for key, value in obj.items()],
+        [
+            (key, freeze_object(value) if type(value) is dict else value)
+            for key, value in obj.items()
+        ],
     )

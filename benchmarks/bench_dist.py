@@ -1,0 +1,315 @@
+"""gen_server round trips from an erl node: a Python gen_server vs a BEAM gen_server (the anchor).
+
+An ``erl`` client node runs N concurrent callers (1, 10, 50), each doing
+``gen_server:call({bench, Node}, {api, status, <<>>})`` in a loop for a fixed
+time, first against a Python node (in its own OS process, serving with
+:func:`kazoo_trio.dist.serve`) and then against a BEAM gen_server on a second
+``erl`` node.  Both servers reply ``{ok, <<"UP">>}``.  Latencies are measured
+by the callers; server CPU per call is read from ``/proc/PID/stat`` (utime +
+stime) of each server's OS process before and after each phase, resident
+memory from ``/proc/PID/status``.  ``--million`` adds a phase of one million
+calls (N=10) against the Python server and reports its memory growth.
+
+Usage: ``python -m benchmarks.bench_dist [--seconds S] [--million]``.
+Writes ``benchmarks/results/dist.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+COOKIE = "kazoo_trio_bench"
+PY_NODE = "benchpy@127.0.0.1"
+ANCHOR_NODE = "benchbeam@127.0.0.1"
+CLIENT_NODE = "benchcli@127.0.0.1"
+RESULTS = Path(__file__).parent / "results" / "dist.json"
+
+SERVER_ERL = r"""
+-module(bench_srv).
+-behaviour(gen_server).
+-export([start/0, init/1, handle_call/3, handle_cast/2]).
+start() -> {ok, _} = gen_server:start({local, bench}, ?MODULE, [], []), ok.
+init([]) -> {ok, nil}.
+handle_call(_Req, _From, S) -> {reply, {ok, <<"UP">>}, S}.
+handle_cast(_Req, S) -> {noreply, S}.
+"""
+
+CLIENT_ERL = r"""
+-module(bench_client).
+-export([timed/4, counted/4]).
+
+%% N callers for Secs seconds; latencies in microseconds.
+timed(Target, N, Secs, OsPid) ->
+    Dest = {bench, Target},
+    warm(Dest),
+    {Cpu0, Rss0} = {cpu(OsPid), rss(OsPid)},
+    Parent = self(),
+    T0 = erlang:monotonic_time(microsecond),
+    Deadline = T0 + Secs * 1000000,
+    Pids = [spawn_link(fun() -> Parent ! {done, self(), loop(Dest, Deadline, [])} end)
+            || _ <- lists:seq(1, N)],
+    Lat = lists:append([receive {done, P, L} -> L end || P <- Pids]),
+    T1 = erlang:monotonic_time(microsecond),
+    {Cpu1, Rss1} = {cpu(OsPid), rss(OsPid)},
+    Sorted = lists:sort(Lat),
+    Len = length(Sorted),
+    report(Len, T1 - T0, pct(Sorted, Len, 50), pct(Sorted, Len, 99), sub(Cpu1, Cpu0), Rss0, Rss1).
+
+%% Count calls in total over N callers, no latency samples (memory phase).
+counted(Target, N, Count, OsPid) ->
+    Dest = {bench, Target},
+    warm(Dest),
+    {Cpu0, Rss0} = {cpu(OsPid), rss(OsPid)},
+    Parent = self(),
+    T0 = erlang:monotonic_time(microsecond),
+    Pids = [spawn_link(fun() -> count(Dest, Count div N), Parent ! {done, self()} end)
+            || _ <- lists:seq(1, N)],
+    [receive {done, P} -> ok end || P <- Pids],
+    T1 = erlang:monotonic_time(microsecond),
+    {Cpu1, Rss1} = {cpu(OsPid), rss(OsPid)},
+    report((Count div N) * N, T1 - T0, 0, 0, sub(Cpu1, Cpu0), Rss0, Rss1).
+
+sub({U1, S1}, {U0, S0}) -> {U1 - U0, S1 - S0}.
+
+report(Calls, Us, P50, P99, {U, S}, Rss0, Rss1) ->
+    io:format("RESULT ~p ~p ~p ~p ~p ~p ~p ~p~n", [Calls, Us, P50, P99, U, S, Rss0, Rss1]).
+
+warm(Dest) ->
+    [{ok, <<"UP">>} = gen_server:call(Dest, {api, status, <<>>}) || _ <- lists:seq(1, 2000)],
+    ok.
+
+loop(Dest, Deadline, Acc) ->
+    S = erlang:monotonic_time(microsecond),
+    case S >= Deadline of
+        true -> Acc;
+        false ->
+            {ok, <<"UP">>} = gen_server:call(Dest, {api, status, <<>>}),
+            loop(Dest, Deadline, [erlang:monotonic_time(microsecond) - S | Acc])
+    end.
+
+count(_Dest, 0) -> ok;
+count(Dest, K) ->
+    {ok, <<"UP">>} = gen_server:call(Dest, {api, status, <<>>}),
+    count(Dest, K - 1).
+
+pct(_, 0, _) -> 0;
+pct(Sorted, Len, P) -> lists:nth(max(1, (Len * P + 99) div 100), Sorted).
+
+cpu(OsPid) ->
+    {ok, B} = file:read_file("/proc/" ++ integer_to_list(OsPid) ++ "/stat"),
+    [_, After] = string:split(B, ") ", trailing),
+    F = string:split(After, " ", all),
+    {binary_to_integer(lists:nth(12, F)), binary_to_integer(lists:nth(13, F))}.
+
+rss(OsPid) ->
+    {ok, B} = file:read_file("/proc/" ++ integer_to_list(OsPid) ++ "/status"),
+    [Line] = [L || L <- string:split(B, "\n", all), string:prefix(L, "VmRSS:") =/= nomatch],
+    [_, Kb | _] = string:lexemes(Line, " \t"),
+    binary_to_integer(Kb).
+"""
+
+# ---------------------------------------------------------------------------------------------
+# The Python server (runs in its own OS process)
+
+
+def serve_python(name: str, epmd_port: int) -> int:
+    import gc
+
+    import trio
+
+    from kazoo_trio.dist import Node, serve
+    from kazoo_trio.term import Atom
+
+    reply = (Atom("ok"), b"UP")
+
+    async def handle_call(request: object, sender: object) -> object:
+        return reply
+
+    async def main() -> None:
+        async with Node(
+            name, cookie=COOKIE, epmd="external", epmd_port=epmd_port, listen_host="127.0.0.1"
+        ) as node, node.process("bench") as proc:
+            gc.collect()
+            gc.freeze()
+            print("READY", flush=True)
+            await serve(proc, handle_call)
+
+    try:
+        trio.run(main)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# The driver
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _spawn(cmd: list[str], env: dict[str, str], ready: bytes | None) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        if ready is not None:
+            assert proc.stdout is not None
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                line = proc.stdout.readline()
+                if not line:
+                    raise RuntimeError(f"{cmd[0]} exited before it was ready")
+                if line.strip() == ready:
+                    break
+        yield proc
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=10)
+
+
+def _run_client(env: dict[str, str], workdir: str, call: str, timeout: float) -> list[int]:
+    erl = shutil.which("erl") or "erl"
+    code = (
+        f"{{ok, bench_client}} = c:c(\"{workdir}/bench_client\", [{{outdir, \"{workdir}\"}}]), "
+        f"{call}, halt()."
+    )
+    cmd = [erl, "-noshell", "-name", CLIENT_NODE, "-setcookie", COOKIE, "-start_epmd", "false"]
+    cmd += ["-pa", workdir, "-eval", code]
+    out = subprocess.run(cmd, env=env, capture_output=True, timeout=timeout, check=False)
+    for line in out.stdout.decode().splitlines():
+        if line.startswith("RESULT "):
+            return [int(x) for x in line.split()[1:]]
+    raise RuntimeError(f"client failed: {out.stdout.decode()} {out.stderr.decode()}")
+
+
+def _row(target: str, n: int, fields: list[int], clk_tck: int) -> dict[str, object]:
+    calls, us, p50, p99, uticks, sticks, rss0, rss1 = fields
+    ticks = uticks + sticks
+    return {
+        "server": target,
+        "callers": n,
+        "calls": calls,
+        "seconds": us / 1e6,
+        "calls_per_s": calls / (us / 1e6),
+        "p50_us": p50,
+        "p99_us": p99,
+        "cpu_us_per_call": ticks * 1e6 / clk_tck / max(calls, 1),
+        "user_cpu_us_per_call": uticks * 1e6 / clk_tck / max(calls, 1),
+        "system_cpu_us_per_call": sticks * 1e6 / clk_tck / max(calls, 1),
+        "rss_kb_before": rss0,
+        "rss_kb_after": rss1,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="duration of each phase")
+    parser.add_argument("--callers", default="1,10,50", help="comma-separated N values")
+    parser.add_argument("--million", action="store_true", help="add the 1M-call memory phase")
+    parser.add_argument("--serve", metavar="NAME", help=argparse.SUPPRESS)
+    parser.add_argument("--epmd-port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        return serve_python(args.serve, args.epmd_port)
+
+    erl = shutil.which("erl")
+    epmd = shutil.which("epmd")
+    if erl is None or epmd is None:
+        print("erl/epmd not found; cannot run the distribution benchmark", file=sys.stderr)
+        return 1
+    clk_tck = os.sysconf("SC_CLK_TCK")
+    port = _free_port()
+    env = dict(os.environ, ERL_EPMD_PORT=str(port), ERL_EPMD_ADDRESS="127.0.0.1")
+    callers = [int(x) for x in args.callers.split(",")]
+    rows: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory() as workdir:
+        Path(workdir, "bench_srv.erl").write_text(SERVER_ERL)
+        Path(workdir, "bench_client.erl").write_text(CLIENT_ERL)
+        anchor_code = (
+            f"{{ok, bench_srv}} = c:c(\"{workdir}/bench_srv\", [{{outdir, \"{workdir}\"}}]), "
+            "bench_srv:start(), io:format(\"READY~n\")."
+        )
+        with _spawn([epmd, "-port", str(port)], env, None), _spawn(
+            [sys.executable, "-m", "benchmarks.bench_dist", "--serve", PY_NODE,
+             "--epmd-port", str(port)],
+            env,
+            b"READY",
+        ) as py, _spawn(
+            [erl, "-noshell", "-name", ANCHOR_NODE, "-setcookie", COOKIE, "-start_epmd",
+             "false", "-pa", workdir, "-eval", anchor_code],
+            env,
+            b"READY",
+        ) as beam:
+            targets = [("python", PY_NODE, py.pid), ("beam", ANCHOR_NODE, beam.pid)]
+            for n in callers:
+                for label, node, pid in targets:
+                    call = f"bench_client:timed('{node}', {n}, {args.seconds}, {pid})"
+                    fields = _run_client(env, workdir, call, timeout=args.seconds * 4 + 60)
+                    rows.append(_row(label, n, fields, clk_tck))
+                    _print_row(rows[-1])
+            if args.million:
+                call = f"bench_client:counted('{PY_NODE}', 10, 1000000, {py.pid})"
+                fields = _run_client(env, workdir, call, timeout=900)
+                row = _row("python-1M", 10, fields, clk_tck)
+                rows.append(row)
+                _print_row(row)
+    ratios = {}
+    for n in callers:
+        py_row = next(r for r in rows if r["server"] == "python" and r["callers"] == n)
+        beam_row = next(r for r in rows if r["server"] == "beam" and r["callers"] == n)
+        ratios[str(n)] = float(py_row["calls_per_s"]) / float(beam_row["calls_per_s"])  # type: ignore[arg-type]
+    print()
+    print("python/beam calls/s ratio: " + ", ".join(f"N={k}: {v:.2f}" for k, v in ratios.items()))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"rows": rows, "ratio_calls_per_s": ratios}, indent=2) + "\n")
+    return 0
+
+
+_HEADER_PRINTED = False
+
+
+def _print_row(row: dict[str, object]) -> None:
+    global _HEADER_PRINTED
+    if not _HEADER_PRINTED:
+        print(
+            f"{'server':<10} {'N':>3} {'calls/s':>9} {'p50 µs':>7} {'p99 µs':>7} "
+            f"{'CPU µs/call':>11} {'(user+sys)':>11} {'RSS kB before→after':>21}"
+        )
+        _HEADER_PRINTED = True
+    print(
+        f"{row['server']!s:<10} {row['callers']!s:>3} {float(row['calls_per_s']):>9.0f} "  # type: ignore[arg-type]
+        f"{row['p50_us']!s:>7} {row['p99_us']!s:>7} {float(row['cpu_us_per_call']):>11.1f} "  # type: ignore[arg-type]
+        f"{float(row['user_cpu_us_per_call']):>5.1f}+{float(row['system_cpu_us_per_call']):<5.1f} "  # type: ignore[arg-type]
+        f"{row['rss_kb_before']!s:>10}→{row['rss_kb_after']!s:<10}",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""Wiring: one Erlang node, the mod_kazoo server and a switch backend in one ``trio.run``.
+
+:func:`serve` runs until cancelled; :func:`run` is the process entry point
+that turns SIGINT and SIGTERM into that cancellation and returns 0 after a
+clean shutdown (streams closed, jobs cancelled, EPMD registration dropped).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+import trio
+
+from kazoo_trio.dist.names import is_long_name
+from kazoo_trio.dist.node import Node
+from kazoo_trio.kazoo.config import Settings
+from kazoo_trio.kazoo.server import ModKazooServer
+from kazoo_trio.switch.protocol import Switch
+
+__all__ = ["default_switch", "run", "serve"]
+
+log = logging.getLogger("kazoo_trio")
+
+
+def default_switch(settings: Settings, node_name: str) -> Switch:
+    """The embedded simulated switch."""
+    from kazoo_trio.switch.sim import SimSwitch
+
+    switch: Switch = SimSwitch()
+    return switch
+
+
+async def serve(
+    settings: Settings,
+    *,
+    switch: Switch | None = None,
+    task_status: trio.TaskStatus[ModKazooServer] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run the node and the server until cancelled; reports the server when it accepts
+    connections.
+
+    Raises :class:`~kazoo_trio.kazoo.config.SettingsError` for an unusable cookie
+    setting and ``OSError`` when the listener or EPMD cannot be set up.
+    """
+    node_name = settings.node_name()
+    cookie = settings.resolve_cookie()
+    if switch is None:
+        switch = default_switch(settings, node_name)
+    for name, value in settings.variables:
+        switch.set_global(name, value)
+    async with (
+        Node(
+            node_name,
+            cookie=cookie,
+            listen_host=settings.listen_ip,
+            listen_port=settings.listen_port,
+            epmd=settings.epmd,
+            epmd_port=settings.epmd_port,
+            long_names=is_long_name(node_name),
+        ) as node,
+        trio.open_nursery() as nursery,
+    ):
+        await nursery.start(switch.run)
+        server = ModKazooServer(node, switch, settings)
+        await nursery.start(server.run)
+        log.info(
+            "kazoo-trio: node %s accepting connections on %s:%d",
+            node.name.name,
+            settings.listen_ip,
+            node.port,
+        )
+        task_status.started(server)
+
+
+async def _main(settings: Settings) -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(serve, settings)
+            async for signum in signals:
+                log.info("kazoo-trio: %s received, stopping", signal.Signals(signum).name)
+                nursery.cancel_scope.cancel()
+                break
+
+
+def run(settings: Settings) -> int:
+    """Serve until SIGINT or SIGTERM; 0 after a clean shutdown."""
+    trio.run(_main, settings)
+    return 0

@@ -1,0 +1,204 @@
+"""The profiles in force and the ``kazoo.conf`` lookup that replaces them (§4.6).
+
+At start the compiled-in default profiles are in force.  After the first
+``bind`` of the ``configuration`` section (and after every ``config``
+request), once ``delay-before-initial-fetch`` has passed, the switch looks up
+``kazoo.conf`` in the configuration section with ``Action`` =
+``request-handlers``; ecallmgr answers with its own definitions, event
+profile and fetch profiles.  A good answer replaces the profile set at once:
+existing streams switch to it for their next event and fetch requests use it
+for the next lookup.  A "not found", a timeout or a document that does not
+compile keeps the current set (and is logged).
+
+``request-filter`` (the legacy header filter) is asked for too when a node
+uses the legacy encoding; an ``<event-filter>`` in its answer replaces the
+filter of new and existing streams.
+
+Requests that arrive while a lookup is already scheduled join it: a burst of
+``config`` requests makes one lookup.
+"""
+
+from __future__ import annotations
+
+import logging
+import xml.etree.ElementTree as ET
+from typing import NoReturn
+
+import attrs
+import trio
+
+from kazoo_trio.kazoo.event_encoding import JSON, MAP, LegacyFilter
+from kazoo_trio.kazoo.fetch import FetchRequestBuilder
+from kazoo_trio.kazoo.options import OptionsTable
+from kazoo_trio.kazoo.profiles import ProfileError, ProfileSet, default_profiles
+from kazoo_trio.kazoo.stream_table import StreamTable
+from kazoo_trio.switch.event import Event
+from kazoo_trio.switch.protocol import Switch
+
+__all__ = ["KazooConf", "ProfileFetchBuilder", "Profiles", "load_default_profiles"]
+
+log = logging.getLogger(__name__)
+
+
+def load_default_profiles(switch: Switch) -> ProfileSet | None:
+    """The compiled-in profiles, or None (events then go out verbosely) if they fail."""
+    try:
+        return default_profiles().with_global_lookup(switch.get_global)
+    except (ProfileError, NotImplementedError) as exc:
+        log.warning("default profiles unavailable (%s): events are sent verbosely", exc)
+        return None
+
+
+@attrs.define
+class Profiles:
+    """The profile set in force (``None``: verbose encoding everywhere)."""
+
+    current: ProfileSet | None = None
+
+
+class ProfileFetchBuilder(FetchRequestBuilder):
+    """Fetch requests built by the fetch profile of the section (§4.3).
+
+    Without any profile set the request is verbose; with a set that has no
+    profile for the section, nothing is sent (mod_kazoo's behaviour).
+    """
+
+    def __init__(self, profiles: Profiles) -> None:
+        self._profiles = profiles
+
+    def fetch_timeout_us(self, section: str) -> int | None:
+        current = self._profiles.current
+        plan = current.fetch_plan(section) if current is not None else None
+        return plan.timeout_us if plan is not None else None
+
+    def build(self, section: str, event: Event, *, map_encoding: bool) -> object | None:
+        current = self._profiles.current
+        if current is None:
+            return super().build(section, event, map_encoding=map_encoding)
+        return current.build_fetch(section, event, encoding=MAP if map_encoding else JSON)
+
+
+@attrs.define
+class KazooConf:
+    """Schedules and performs the ``kazoo.conf`` lookups; installs what they bring.
+
+    :meth:`run` must be running (in the server's nursery) for lookups to be
+    scheduled; cancelling it abandons a scheduled or running lookup.
+    """
+
+    switch: Switch
+    streams: StreamTable
+    options: OptionsTable
+    profiles: Profiles
+    delay: float = 10.0
+    _nursery: trio.Nursery | None = None
+    _scheduled: bool = False
+    _configuration_bound: bool = False
+    lookups: int = 0  # completed lookups, for diagnostics and tests
+
+    def __attrs_post_init__(self) -> None:
+        self.install(self.profiles.current)
+
+    async def run(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> NoReturn:
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            task_status.started()
+            try:
+                await trio.sleep_forever()
+            finally:
+                self._nursery = None
+
+    def install(self, profiles: ProfileSet | None) -> None:
+        """Put ``profiles`` in force for streams and fetches."""
+        self.profiles.current = profiles
+        if profiles is not None:
+            self.streams.set_json_encoder(profiles.encoder(self.switch.get_global))
+
+    def configuration_bound(self) -> None:
+        """A ``bind`` of ``configuration`` succeeded; the first one schedules a lookup."""
+        if not self._configuration_bound:
+            self._configuration_bound = True
+            self.request()
+
+    def request(self) -> None:
+        """Schedule a lookup after the delay, unless one is already scheduled."""
+        if self._scheduled or self._nursery is None:
+            return
+        self._scheduled = True
+        self._nursery.start_soon(self._later)
+
+    async def _later(self) -> None:
+        try:
+            await trio.sleep(self.delay)
+        finally:
+            self._scheduled = False
+        try:
+            await self.fetch_now()
+        except Exception:
+            log.exception("kazoo.conf lookup failed")
+
+    async def fetch_now(self) -> bool:
+        """Look up ``kazoo.conf`` now; True when new profiles were installed."""
+        installed = False
+        nodes = self.options.nodes()
+        if not nodes or self.options.any_non_legacy():
+            installed = await self._request_handlers()
+        if self.options.any_legacy():
+            await self._request_filter()
+        self.lookups += 1
+        return installed
+
+    async def _lookup(self, action: str) -> str | None:
+        return await self.switch.xml_lookup(
+            "configuration", "configuration", "name", "kazoo.conf", [("Action", action)]
+        )
+
+    async def _request_handlers(self) -> bool:
+        xml = await self._lookup("request-handlers")
+        if xml is None:
+            log.info("kazoo.conf request-handlers: no answer; keeping the current profiles")
+            return False
+        try:
+            profiles = ProfileSet.from_xml(
+                xml, base=self.profiles.current, global_lookup=self.switch.get_global
+            )
+        except ProfileError as exc:
+            log.warning("kazoo.conf request-handlers: %s; keeping the current profiles", exc)
+            return False
+        for warning in profiles.warnings:
+            log.warning("kazoo.conf profiles: %s", warning)
+        self.install(profiles)
+        log.info(
+            "kazoo.conf: new profiles installed (%d events, %d streams updated)",
+            len(profiles.event_names),
+            len(self.streams),
+        )
+        return True
+
+    async def _request_filter(self) -> None:
+        xml = await self._lookup("request-filter")
+        if xml is None:
+            return
+        try:
+            root = ET.fromstring(xml)
+        except ET.ParseError as exc:
+            log.warning("kazoo.conf request-filter: not XML (%s)", exc)
+            return
+        names = [
+            h.get("name", "")
+            for f in root.iter("event-filter")
+            for h in f.iter("header")
+            if h.get("name")
+        ]
+        if names:
+            current = self.streams.legacy_filter
+            legacy_filter = LegacyFilter(
+                event_filter=frozenset(names),
+                var_prefixes=current.var_prefixes,
+                send_all_headers=current.send_all_headers,
+                send_all_private_headers=current.send_all_private_headers,
+            )
+            self.streams.set_legacy_filter(legacy_filter)
+            log.info("kazoo.conf: legacy event filter replaced (%d headers)", len(names))

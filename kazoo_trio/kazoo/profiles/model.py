@@ -1,0 +1,74 @@
+"""Compiled plans: what building one JSON object runs, with no XML left in it.
+
+A plan is a filter predicate plus a flat tuple of field closures (references
+already inlined, literal values already converted).  ``build`` fills a ``dict``
+with binary keys; :func:`~kazoo_trio.kazoo.profiles.jsonterm.freeze_object`
+turns it into the ``{[{K, V}]}`` form when the caller wants that encoding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+
+from kazoo_trio.kazoo.profiles.filters import Predicate
+from kazoo_trio.kazoo.profiles.jsonterm import number_term
+from kazoo_trio.kazoo.profiles.view import HeaderView
+
+__all__ = ["Apply", "EventPlan", "FetchPlan", "start_object"]
+
+Apply = Callable[[HeaderView, dict[bytes, object]], None]
+"""A compiled field: adds its keys (if any) to the object being built."""
+
+_EVENT_TIMESTAMP = b"Event-Timestamp"
+
+
+def start_object(view: HeaderView, verbose: bool) -> dict[bytes, object]:
+    """The initial object: every header when verbose, then ``Event-Timestamp``."""
+    obj: dict[bytes, object] = {}
+    if verbose:
+        view.copy_all(obj)
+    stamp = view.first.get("event-date-timestamp")
+    if stamp is not None:
+        obj.pop(_EVENT_TIMESTAMP, None)
+        obj[_EVENT_TIMESTAMP] = number_term(stamp)
+    return obj
+
+
+@attrs.frozen
+class EventPlan:
+    """The compiled ``<event>`` of the event profile (profile filters and fields included)."""
+
+    name: str
+    where: str
+    verbose: bool
+    filter: Predicate | None = attrs.field(repr=False)
+    fields: tuple[Apply, ...] = attrs.field(repr=False)
+
+    def build(self, view: HeaderView) -> dict[bytes, object] | None:
+        """The object for one event, or ``None`` when a profile or event filter rejects it."""
+        if self.filter is not None and not self.filter(view):
+            return None
+        obj = start_object(view, self.verbose)
+        for apply in self.fields:
+            apply(view, obj)
+        return obj
+
+
+@attrs.frozen
+class FetchPlan:
+    """A compiled fetch profile: the sections it serves and its ``fetch-timeout`` (µs)."""
+
+    name: str
+    where: str
+    sections: frozenset[str]
+    timeout_us: int
+    verbose: bool
+    fields: tuple[Apply, ...] = attrs.field(repr=False)
+
+    def build(self, view: HeaderView) -> dict[bytes, object]:
+        obj = start_object(view, self.verbose)
+        for apply in self.fields:
+            apply(view, obj)
+        return obj

@@ -1,0 +1,199 @@
+"""One event's headers, indexed once for the compiled profile plans.
+
+Header names are looked up ignoring ASCII case, as FreeSWITCH's
+``switch_event_get_header`` does.  A name that occurs more than once is a
+multi-value header: lookups that want one text get FreeSWITCH's serialised
+form ``ARRAY::a|:b`` and fields that copy it produce a JSON array.  The pseudo
+header ``_body`` is the event body when no real header has that name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kazoo_trio.kazoo.profiles.functions import FUNCTIONS
+from kazoo_trio.kazoo.profiles.jsonterm import Encoding
+from kazoo_trio.switch.expand import expand_variables, needs_expansion
+
+__all__ = ["GlobalLookup", "HeaderView", "to_binary"]
+
+GlobalLookup = Callable[[str], "str | None"]
+
+_JSON_PREFIX = "_json_"
+
+
+def to_binary(text: str) -> bytes:
+    """A header text as an Erlang binary (UTF-8; undecodable bytes kept as they were)."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _array_text(values: list[str]) -> str:
+    return "ARRAY::" + "|:".join(values)
+
+
+class HeaderView:
+    """Indexes of one event's headers, shared by every field of one build.
+
+    ``first`` maps lower-cased names to the header's text, ``multi`` lower-cased
+    names of multi-value headers to their values (``None`` when there are none),
+    ``exact_multi`` the same by exact name (what verbose copies group by).
+    """
+
+    __slots__ = (
+        "_call",
+        "_global_lookup",
+        "_prefixed",
+        "_prefixes",
+        "body",
+        "encoding",
+        "exact_multi",
+        "first",
+        "headers",
+        "multi",
+    )
+
+    def __init__(
+        self,
+        headers: tuple[tuple[str, str], ...],
+        body: str | None,
+        *,
+        prefixes: tuple[str, ...],
+        global_lookup: GlobalLookup,
+        encoding: Encoding,
+    ) -> None:
+        self.headers = headers
+        self.body = body
+        self.encoding: Encoding = encoding
+        self._prefixes = prefixes
+        self._global_lookup = global_lookup
+        self._prefixed: list[tuple[str, str | list[str]]] | None = None
+        self._call: Callable[[str, str], str | None] | None = None
+        # Built backwards so that the first of repeated names wins.
+        first = {name.lower(): value for name, value in headers[::-1]}
+        self.first = first
+        self.multi: dict[str, list[str]] | None = None
+        self.exact_multi: dict[str, list[str]] | None = None
+        if len(first) != len(headers):
+            self._index_multi()
+
+    def _index_multi(self) -> None:
+        by_lower: dict[str, list[str]] = {}
+        by_name: dict[str, list[str]] = {}
+        for name, value in self.headers:
+            by_lower.setdefault(name.lower(), []).append(value)
+            by_name.setdefault(name, []).append(value)
+        multi = {name: values for name, values in by_lower.items() if len(values) > 1}
+        exact = {name: values for name, values in by_name.items() if len(values) > 1}
+        for name, values in multi.items():
+            self.first[name] = _array_text(values)
+        self.multi = multi or None
+        self.exact_multi = exact or None
+
+    # ---------------------------------------------------------------- lookups
+
+    def text(self, name: str) -> str | None:
+        """``switch_event_get_header``: the header's text, ``_body`` as the body."""
+        value = self.first.get(name.lower())
+        if value is None and name == "_body":
+            return self.body
+        return value
+
+    def text_at(self, name: str, index: int) -> str | None:
+        """``switch_event_get_header_idx`` with an index: a value of a multi-value header."""
+        if self.multi is None:
+            return None
+        values = self.multi.get(name.lower())
+        if values is None or index >= len(values):
+            return None
+        return values[index]
+
+    def global_text(self, name: str) -> str | None:
+        return self._global_lookup(name)
+
+    def call(self, name: str, args: str) -> str | None:
+        """Run a template function the way ``kz_expand_api_execute`` does (stripped args)."""
+        function = FUNCTIONS.get(name.strip())
+        if function is None:
+            return None
+        return function(args.strip(), self.text)
+
+    def expand(self, template: str) -> str:
+        """Expand a FreeSWITCH template against these headers and the globals."""
+        return expand_variables(
+            template,
+            lookup=self.text,
+            global_lookup=self._global_lookup,
+            call=self.call,
+            lookup_index=self.text_at,
+        )
+
+    def text_or_global(self, name: str) -> str | None:
+        """What ``${name}`` expands to: the header, else the global (itself expanded)."""
+        value = self.text(name)
+        if value is None:
+            value = self._global_lookup(name)
+            if value is not None and needs_expansion(value):
+                value = self.expand(value)
+        return value
+
+    def expanded_global(self, name: str) -> str | None:
+        """What ``$${name}`` expands to: the global, itself expanded."""
+        value = self._global_lookup(name)
+        if value is not None and needs_expansion(value):
+            value = self.expand(value)
+        return value
+
+    # ---------------------------------------------------------------- iteration
+
+    @property
+    def prefixed(self) -> list[tuple[str, str | list[str]]]:
+        """Headers whose names start with any prefix the profiles use, in event order.
+
+        Multi-value headers appear once, at their first position, with all values.
+        """
+        found = self._prefixed
+        if found is None:
+            prefixes = self._prefixes
+            if not prefixes:
+                found = []
+            elif self.exact_multi is None:
+                found = [(name, value) for name, value in self.headers if name.startswith(prefixes)]
+            else:
+                found = self._grouped([h for h in self.headers if h[0].startswith(prefixes)])
+            self._prefixed = found
+        return found
+
+    def _grouped(self, headers: list[tuple[str, str]]) -> list[tuple[str, str | list[str]]]:
+        exact = self.exact_multi or {}
+        seen: set[str] = set()
+        result: list[tuple[str, str | list[str]]] = []
+        for name, value in headers:
+            if name in exact:
+                if name in seen:
+                    continue
+                seen.add(name)
+                result.append((name, exact[name]))
+            else:
+                result.append((name, value))
+        return result
+
+    def copy_all(self, dst: dict[bytes, object]) -> None:
+        """Verbose start: every header except ``_json_*`` as ``Name: Value`` (arrays when repeated)."""
+        if self.exact_multi is None and not dst:
+            # Names are unique here, so nothing needs replacing.
+            dst.update(
+                (to_binary(name), to_binary(value))
+                for name, value in self.headers
+                if not name.startswith(_JSON_PREFIX)
+            )
+            return
+        for name, values in self._grouped(list(self.headers)):
+            if name.startswith(_JSON_PREFIX):
+                continue
+            key = to_binary(name)
+            dst.pop(key, None)
+            if isinstance(values, list):
+                dst[key] = [to_binary(value) for value in values]
+            else:
+                dst[key] = to_binary(values)
+

@@ -1,0 +1,62 @@
+"""The channel table of the simulated core.
+
+Channels, calls and dialplan applications live here once they exist; the core and
+its commands only go through this registry, so they work unchanged when it fills.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import attrs
+
+from kazoo_trio.switch.event import Event
+
+__all__ = ["ChannelRegistry", "SimChannel"]
+
+
+class SimChannel(Protocol):
+    """What the core needs from a channel."""
+
+    @property
+    def uuid(self) -> str: ...
+
+    def event_headers(self) -> list[tuple[str, str]]:
+        """``Unique-ID``, ``Channel-*``, ``Caller-*``, ``variable_*``, in FreeSWITCH order."""
+        ...
+
+    def get_variable(self, name: str) -> str | None: ...
+
+    async def queue_private_event(self, event: Event) -> None: ...
+
+
+@attrs.define
+class ChannelRegistry:
+    """Live channels by UUID, plus the counters ``status`` reports."""
+
+    _channels: dict[str, SimChannel] = attrs.field(factory=dict, init=False)
+    created_total: int = attrs.field(default=0, init=False)
+    peak: int = attrs.field(default=0, init=False)
+
+    def add(self, channel: SimChannel) -> None:
+        """Register ``channel``; ``ValueError`` if its UUID is taken."""
+        if channel.uuid in self._channels:
+            raise ValueError(f"channel {channel.uuid} exists")
+        self._channels[channel.uuid] = channel
+        self.created_total += 1
+        self.peak = max(self.peak, len(self._channels))
+
+    def remove(self, uuid: str) -> SimChannel | None:
+        return self._channels.pop(uuid, None)
+
+    def get(self, uuid: str) -> SimChannel | None:
+        return self._channels.get(uuid)
+
+    def __contains__(self, uuid: object) -> bool:
+        return uuid in self._channels
+
+    def __len__(self) -> int:
+        return len(self._channels)
+
+    def uuids(self) -> list[str]:
+        return list(self._channels)

@@ -1,0 +1,146 @@
+"""How the simulated core builds events: FreeSWITCH's standard headers and header rules."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable
+
+import attrs
+
+from kazoo_trio.switch.event import Event
+from kazoo_trio.switch.protocol import SwitchIdentity
+
+__all__ = [
+    "UNIQUE_HEADER_EVENTS",
+    "EventOrigin",
+    "add_headers",
+    "event_index_lookup",
+    "event_lookup",
+    "gmt_date",
+    "local_date",
+    "standard_headers",
+]
+
+# Events of these types keep one value per header name (FreeSWITCH's EF_UNIQ_HEADERS).
+UNIQUE_HEADER_EVENTS = frozenset({"REQUEST_PARAMS", "CHANNEL_DATA", "MESSAGE"})
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@attrs.frozen
+class EventOrigin:
+    """Where an event was created: ``Event-Calling-File/-Function/-Line-Number``."""
+
+    file: str
+    function: str
+    line: int
+
+    @classmethod
+    def caller(cls, depth: int = 2) -> EventOrigin:
+        """The Python code ``depth`` frames up, like FreeSWITCH's ``__FILE__``/``__LINE__``."""
+        frame = sys._getframe(depth)
+        code = frame.f_code
+        return cls(os.path.basename(code.co_filename), code.co_name, frame.f_lineno)
+
+
+def gmt_date(us: int) -> str:
+    """apr_rfc822_date: ``Fri, 27 Nov 2026 13:36:45 GMT`` (English names, any locale)."""
+    t = time.gmtime(us // 1_000_000)
+    return (
+        f"{_WEEKDAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"
+    )
+
+
+def local_date(us: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(us // 1_000_000))
+
+
+def add_headers(
+    headers: list[tuple[str, str]], extra: Iterable[tuple[str, str]], unique: bool
+) -> str | None:
+    """Append like ``switch_event_add_header_string``; returns a ``_body`` value if any.
+
+    Empty values are not added (FreeSWITCH deletes the header instead), ``ARRAY::a|:b``
+    adds one header per item, and events with unique headers replace earlier values.
+    """
+    body: str | None = None
+    for name, value in extra:
+        if name == "_body":
+            body = value
+        if not value:
+            lowered = name.lower()
+            headers[:] = [(k, v) for k, v in headers if k.lower() != lowered]
+            continue
+        if unique:
+            lowered = name.lower()
+            headers[:] = [(k, v) for k, v in headers if k.lower() != lowered]
+        if value.startswith("ARRAY::"):
+            headers.extend((name, item) for item in value[len("ARRAY::") :].split("|:"))
+        else:
+            headers.append((name, value))
+    return body
+
+
+def event_lookup(event: Event | None) -> Callable[[str], str | None]:
+    """``switch_event_get_header`` for expansion: case-insensitive, ``_body`` is the
+    body, several values read as FreeSWITCH's ``ARRAY::a|:b`` text."""
+
+    def lookup(name: str) -> str | None:
+        if event is None:
+            return None
+        lowered = name.lower()
+        values = [v for k, v in event.headers if k.lower() == lowered]
+        if not values:
+            return event.body if name == "_body" else None
+        if len(values) == 1:
+            return values[0]
+        return "ARRAY::" + "|:".join(values)
+
+    return lookup
+
+
+def event_index_lookup(event: Event | None) -> Callable[[str, int], str | None]:
+    """``${name[n]}``: the n-th value of a header that has several (else ``None``)."""
+
+    def lookup(name: str, index: int) -> str | None:
+        if event is None:
+            return None
+        lowered = name.lower()
+        values = [v for k, v in event.headers if k.lower() == lowered]
+        return values[index] if len(values) > 1 and index < len(values) else None
+
+    return lookup
+
+
+def standard_headers(
+    identity: SwitchIdentity,
+    name: str,
+    subclass: str | None,
+    sequence: int,
+    now_us: int,
+    origin: EventOrigin,
+) -> list[tuple[str, str]]:
+    """The headers ``switch_event_prep_for_delivery`` gives every new event, in its
+    order, then ``Event-Subclass`` for a subclassed event."""
+    headers = [
+        ("Event-Name", name),
+        ("Core-UUID", identity.core_uuid),
+        ("FreeSWITCH-Hostname", identity.hostname),
+        ("FreeSWITCH-Switchname", identity.switchname or identity.hostname),
+        ("FreeSWITCH-IPv4", identity.ipv4),
+        ("FreeSWITCH-IPv6", identity.ipv6),
+        ("Event-Date-Local", local_date(now_us)),
+        ("Event-Date-GMT", gmt_date(now_us)),
+        ("Event-Date-Timestamp", str(now_us)),
+        ("Event-Calling-File", origin.file),
+        ("Event-Calling-Function", origin.function),
+        ("Event-Calling-Line-Number", str(origin.line)),
+        ("Event-Sequence", str(sequence)),
+    ]
+    if subclass:
+        headers.append(("Event-Subclass", subclass))
+    return headers

@@ -1,0 +1,112 @@
+"""``kazoo-trio run``: argument handling, and the real command driven from ``erl``."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import trio
+
+from kazoo_trio.cli import build_parser, main, settings_from_args
+from kazoo_trio.kazoo.config import SettingsError
+from tests.erlnode import erl_node
+
+
+def parse(*argv: str) -> object:
+    return settings_from_args(build_parser().parse_args(["run", *argv]))
+
+
+def test_run_options_override_the_settings_file(tmp_path: Path) -> None:
+    settings_file = tmp_path / "s.toml"
+    settings_file.write_text('nodename = "fs@h"\nlisten-port = 6031\ncookie = "file"\n')
+    settings = settings_from_args(
+        build_parser().parse_args(
+            [
+                "run",
+                "--settings",
+                str(settings_file),
+                "--name",
+                "t@127.0.0.1",
+                "--cookie",
+                "cli",
+                "--epmd",
+                "external",
+                "--epmd-port",
+                "4400",
+                "--listen-ip",
+                "127.0.0.1",
+            ]
+        )
+    )
+    assert settings.node_name() == "t@127.0.0.1"
+    assert settings.cookie == "cli"
+    assert settings.listen_port == 6031
+    assert settings.listen_ip == "127.0.0.1"
+    assert (settings.epmd, settings.epmd_port) == ("external", 4400)
+
+
+def test_bad_port_is_a_clear_error() -> None:
+    with pytest.raises(SettingsError, match="listen-port"):
+        parse("--listen-port", "99999")
+
+
+def test_bad_settings_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("event-stream-framing = 3\n")
+    assert main(["run", "--settings", str(bad)]) == 2
+    assert "event-stream-framing" in capsys.readouterr().err
+
+
+def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 0
+    assert "run" in capsys.readouterr().out
+
+
+@pytest.mark.erl
+async def test_run_serves_erlang_and_stops_cleanly_on_sigterm(epmd: int) -> None:
+    process = await trio.lowlevel.open_process(
+        [
+            sys.executable,
+            "-m",
+            "kazoo_trio",
+            "run",
+            "--name",
+            "t@127.0.0.1",
+            "--cookie",
+            "kazoo_trio_test",
+            "--listen-ip",
+            "127.0.0.1",
+            "--epmd",
+            "external",
+            "--epmd-port",
+            str(epmd),
+        ],
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    output = bytearray()
+    try:
+        assert process.stderr is not None
+        with trio.fail_after(20):
+            while b"accepting connections" not in output:
+                chunk = await process.stderr.receive_some(4096)
+                assert chunk, output.decode()
+                output += chunk
+        async with erl_node("c1@127.0.0.1", epmd_port=epmd) as e:
+            assert await e.eval("net_adm:ping('t@127.0.0.1').") == "pong"
+            status = await e.term(
+                "gen_server:call({mod_kazoo, 't@127.0.0.1'}, {api, status, <<>>}, 5000)."
+            )
+            assert status[0].name == "ok" and status[1].startswith(b"UP ")
+        process.send_signal(signal.SIGTERM)
+        with trio.fail_after(10):
+            code = await process.wait()
+        assert code == 0, output.decode()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            with trio.CancelScope(shield=True):
+                await process.wait()
