@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 COOKIE = "kazoo_trio_bench"
@@ -146,10 +146,8 @@ def serve_python(name: str, epmd_port: int) -> int:
             print("READY", flush=True)
             await serve(proc, handle_call)
 
-    try:
+    with suppress(KeyboardInterrupt):
         trio.run(main)
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
@@ -165,7 +163,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _spawn(cmd: list[str], env: dict[str, str], ready: bytes | None) -> Iterator[subprocess.Popen[bytes]]:
+def _spawn(
+    cmd: list[str], env: dict[str, str], ready: bytes | None
+) -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen(
         cmd,
         env=env,
@@ -186,10 +186,8 @@ def _spawn(cmd: list[str], env: dict[str, str], ready: bytes | None) -> Iterator
                     break
         yield proc
     finally:
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait(timeout=10)
 
 

@@ -67,6 +67,11 @@ def require_erl() -> str:
     return ERL
 
 
+def _erl_env() -> dict[str, str]:
+    # A node killed by a test must not leave an erl_crash.dump in the work tree.
+    return dict(os.environ, ERL_CRASH_DUMP_SECONDS="0")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -170,7 +175,7 @@ async def erl_node(
     """
     erl = require_erl()
     cmd = [erl, "-noshell"]
-    env = dict(os.environ)
+    env = _erl_env()
     if name is not None:
         host = name.partition("@")[2]
         cmd += ["-name" if "." in host else "-sname", name, "-setcookie", cookie]
@@ -247,6 +252,7 @@ def erl_eval_once(code: str, timeout: float = 60) -> str:
     erl = require_erl()
     done = subprocess.run(
         [erl, "-noshell", "-eval", code],
+        env=_erl_env(),
         capture_output=True,
         timeout=timeout,
         check=False,

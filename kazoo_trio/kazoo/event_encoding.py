@@ -199,17 +199,30 @@ def _url_decode_bytes(value: bytes) -> bytes:
 # The stream sets these itself; copies already in the event (a spoofed Target-Node
 # would fool the profile filters that route KZ_CDR) are left out.
 _NODE_HEADERS: Final = frozenset({TARGET_NODE, SWITCH_NODENAME})
-_SKIP: Final = _NODE_HEADERS
-_SKIP_CUSTOM: Final = _NODE_HEADERS | {"Event-Subclass"}
+
+# Decoded text of values carrying escapes: most recur from event to event (caller
+# names, channel names, SIP URIs), and decoding in Python is what costs.
+_decoded_text: dict[str, str] = {}
+_DECODED_MAX: Final = 8192
+
+
+def _decode_text(value: str) -> str:
+    decoded = _decoded_text.get(value)
+    if decoded is None:
+        decoded = unquote(value)
+        if len(_decoded_text) >= _DECODED_MAX:
+            _decoded_text.clear()
+        _decoded_text[value] = decoded
+    return decoded
 
 
 def _decode_headers(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     return tuple(
-        (name, value)
-        if "%" not in value or name.startswith(JSON_HEADER_PREFIX)
-        else (name, unquote(value))
-        for name, value in headers
-        if name not in _NODE_HEADERS
+        pair
+        if "%" not in pair[1] or pair[0].startswith(JSON_HEADER_PREFIX)
+        else (pair[0], _decode_text(pair[1]))
+        for pair in headers
+        if pair[0] not in _NODE_HEADERS
     )
 
 
@@ -230,11 +243,23 @@ def decoded_headers(event: Event) -> tuple[tuple[str, str], ...]:
     return decoded
 
 
+_EVENT_FIELDS: Final = tuple(f.name for f in attrs.fields(Event) if f.name != "headers")
+
+
 def prepare(event: Event, target_node: str, switch_nodename: str) -> Event:
     """The stream's private copy of ``event``: decoded once, with the two node headers."""
-    return event.replace_headers(
-        (*decoded_headers(event), (TARGET_NODE, target_node), (SWITCH_NODENAME, switch_nodename))
+    headers = (
+        *decoded_headers(event),
+        (TARGET_NODE, target_node),
+        (SWITCH_NODENAME, switch_nodename),
     )
+    # The headers are already a tuple of (str, str) pairs: bypass the converter of
+    # Event.__init__, which would copy every pair again (a third of this function).
+    copy = object.__new__(Event)
+    for name in _EVENT_FIELDS:
+        object.__setattr__(copy, name, getattr(event, name))
+    object.__setattr__(copy, "headers", headers)
+    return copy
 
 
 @attrs.frozen
@@ -255,7 +280,8 @@ class LegacyFilter:
     # What to do with each header name (one of the _DROP.. codes): names recur
     # across events, so the filter and prefix tests run once per name.
     _codes: dict[str, int] = attrs.field(factory=dict, init=False, eq=False, repr=False, hash=False)
-    # Encoded `{Name, Value}` pairs by header, and encoded `{Name,` heads by name.
+    # Encoded `{Name, Value}` pairs by header (b"" for a dropped one; never the
+    # Unique-ID or Event-Subclass headers), and encoded `{Name,` heads by name.
     _pieces: dict[tuple[str, str], bytes] = attrs.field(
         factory=dict, init=False, eq=False, repr=False, hash=False
     )
@@ -395,35 +421,45 @@ def _encode_legacy(
     parts = [_LEGACY_HEAD, b"", b""]  # count and UniqueId are filled in at the end
     append = parts.append
     for pair in event.headers:
+        # Most headers were seen before: their encoded pair (b"" when the filter
+        # drops them) is one lookup away.
+        piece = piece_of(pair)
+        if piece is not None:
+            if piece:
+                append(piece)
+            continue
         name, value = pair
         code = codes.get(name)
         if code is None:
             code = classify(name)
-        if code == _DROP or (code == _SUBCLASS and custom):
+        if code == _SUBCLASS and custom:
             continue
-        if code != _UNIQUE_ID:
-            piece = piece_of(pair)
-            if piece is not None:
-                append(piece)
-                continue
-        if "%" not in value:
+        if code == _DROP:
+            piece = b""
+        elif "%" not in value:
             raw = value.encode() if strict else to_bytes(value)
+            if code == _UNIQUE_ID:
+                if unique_id is None:
+                    unique_id = raw
+                append(head_of(name) + _binary(raw))
+                continue
+            piece = head_of(name) + _binary(raw)
         elif code == _JSON:
-            raw = _url_decode_bytes(to_bytes(value))
+            piece = head_of(name) + _binary(_url_decode_bytes(to_bytes(value)))
         else:
             once, raw = _decoded_twice(value)
-            if code == _UNIQUE_ID and unique_id is None:
-                unique_id = once
-        if code == _UNIQUE_ID:
-            if unique_id is None:
-                unique_id = raw
-            append(head_of(name) + _binary(raw))
-            continue
-        piece = head_of(name) + _binary(raw)
-        if len(pieces) >= _PIECE_CACHE_MAX:
-            pieces.clear()
-        pieces[pair] = piece
-        append(piece)
+            if code == _UNIQUE_ID:
+                if unique_id is None:
+                    unique_id = once
+                append(head_of(name) + _binary(raw))
+                continue
+            piece = head_of(name) + _binary(raw)
+        if code != _SUBCLASS:  # kept or dropped depending on the event: not cached
+            if len(pieces) >= _PIECE_CACHE_MAX:
+                pieces.clear()
+            pieces[pair] = piece
+        if piece:
+            append(piece)
     for name, value in ((TARGET_NODE, target_node), (SWITCH_NODENAME, switch_nodename)):
         if legacy_filter.keeps(name):
             append(head_of(name) + _binary(_url_decode_bytes(to_bytes(value))))

@@ -32,7 +32,7 @@ import attrs
 import trio
 
 from kazoo_trio.kazoo.arguments import BadArg, atom_name, text, to_binary
-from kazoo_trio.kazoo.event_encoding import JSON, MAP, verbose_object
+from kazoo_trio.kazoo.profiles import verbose_event
 from kazoo_trio.kazoo.version import BUNDLE, RELEASE, VERSION
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.protocol import XmlLookup
@@ -121,7 +121,7 @@ class FetchRequestBuilder:
 
     def build(self, section: str, event: Event, *, map_encoding: bool) -> object | None:
         """The non-legacy ``JObj`` for ``event``, or None when no profile covers ``section``."""
-        return verbose_object(event, MAP if map_encoding else JSON)
+        return verbose_event(event, encoding="map" if map_encoding else "json")
 
 
 @attrs.define
@@ -214,11 +214,22 @@ class FetchAgents:
     def node_down(self, node: Atom) -> None:
         """Forget every handler of ``node``; its waiting lookups move on at once."""
         for section in list(self._clients):
-            self._clients[section] = [c for c in self._clients[section] if c.node is not node]
+            for client in self._clients[section]:
+                if client.node is node:
+                    client.pids.clear()  # lookups in progress hold these objects
             self._prune(section)
         for pending in self._pending.values():
             if pending.node is node:
                 pending.fail()
+
+    def forget_all(self) -> None:
+        """Forget every handler; waiting lookups end as misses."""
+        for clients in self._clients.values():
+            for client in clients:
+                client.pids.clear()  # lookups in progress hold these objects
+        self._clients.clear()
+        for pending in self._pending.values():
+            pending.fail()
 
     def _prune(self, section: str) -> None:
         clients = [c for c in self._clients[section] if c.pids]

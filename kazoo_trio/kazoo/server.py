@@ -35,7 +35,7 @@ import trio
 from kazoo_trio.dist import gen_server
 from kazoo_trio.dist.gen_server import GenCall, GenCast
 from kazoo_trio.dist.node import Node, NodeDown, NodeUp
-from kazoo_trio.dist.process import Envelope, Process
+from kazoo_trio.dist.process import Envelope, Process, ProcessExit
 from kazoo_trio.kazoo.arguments import BadArg, request_parts
 from kazoo_trio.kazoo.bgapi import BgapiJobs
 from kazoo_trio.kazoo.config import Settings
@@ -190,47 +190,73 @@ class ModKazooServer:
         await self.proc.send(pid, message)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Serve until cancelled.
+
+        If the process is killed from Erlang (``exit(Pid, kill)`` cannot be
+        trapped), everything it owned is dropped as when all its nodes
+        disconnect (streams closed, jobs and lanes cancelled, fetch handlers
+        forgotten; linked Erlang processes get ``killed``), and a new
+        ``mod_kazoo`` process takes over at once.
+        """
         unbind_xml = self.switch.bind_xml(XML_SECTIONS, self.fetch.lookup)
         remove_listener = self.switch.add_listener(self.streams.offer)
+        command = ErlangCommand(self.options, _Diagnostics(self), self._disconnect)
+
+        async def erlang_api(args: str) -> ApiOutput:
+            return ApiOutput(await command.run(args))
+
+        self.switch.register_api("erlang", erlang_api, "mod_kazoo connections")
+        status: trio.TaskStatus[None] = task_status
         try:
-            async with (
-                self.node.process(name=REGISTERED_NAME) as proc,
-                self.node.monitor_nodes() as node_events,
-                trio.open_nursery() as nursery,
-            ):
-                proc.trap_exit = True
-                self.proc = proc
-                self._nursery = nursery
-                await nursery.start(self.streams.run)
-                await nursery.start(self.bgapi.run)
-                await nursery.start(self.kazoo_conf.run)
-                self.services = Services(
-                    switch=self.switch,
-                    node=_NodeControl(self.node, proc, nursery),
-                    options=self.options,
-                    fetch=self.fetch,
-                    bgapi=self.bgapi,
-                    streams=self.streams,
-                    configuration_bound=self.kazoo_conf.configuration_bound,
-                    config_requested=self.kazoo_conf.request,
-                )
-                for peer in self.node.connected_nodes():
-                    self.options.connected(peer)
-                command = ErlangCommand(self.options, _Diagnostics(self), self._disconnect)
-
-                async def erlang_api(args: str) -> ApiOutput:
-                    return ApiOutput(await command.run(args))
-
-                self.switch.register_api("erlang", erlang_api, "mod_kazoo connections")
-                nursery.start_soon(self._watch_nodes, node_events)
-                log.info("%s: %s ready as %r", self.node.name.name, VERSION, proc.pid)
-                task_status.started()
-                await self._receive_loop(proc)
+            while True:
+                try:
+                    await self._run_process(status)
+                except ProcessExit as exc:
+                    log.error("mod_kazoo was killed (%r); starting a new process", exc.reason)
+                    self._reset()
+                status = trio.TASK_STATUS_IGNORED
         finally:
             self.proc = None
             self._nursery = None
             unbind_xml()
             remove_listener()
+
+    async def _run_process(self, task_status: trio.TaskStatus[None]) -> None:
+        async with (
+            self.node.process(name=REGISTERED_NAME) as proc,
+            self.node.monitor_nodes() as node_events,
+            trio.open_nursery() as nursery,
+        ):
+            proc.trap_exit = True
+            self.proc = proc
+            self._nursery = nursery
+            await nursery.start(self.streams.run)
+            await nursery.start(self.bgapi.run)
+            await nursery.start(self.kazoo_conf.run)
+            self.services = Services(
+                switch=self.switch,
+                node=_NodeControl(self.node, proc, nursery),
+                options=self.options,
+                fetch=self.fetch,
+                bgapi=self.bgapi,
+                streams=self.streams,
+                configuration_bound=self.kazoo_conf.configuration_bound,
+                config_requested=self.kazoo_conf.request,
+            )
+            for peer in self.node.connected_nodes():
+                self.options.connected(peer)
+            nursery.start_soon(self._watch_nodes, node_events)
+            log.info("%s: %s ready as %r", self.node.name.name, VERSION, proc.pid)
+            task_status.started()
+            await self._receive_loop(proc)
+
+    def _reset(self) -> None:
+        """Forget what the killed process owned (its tasks are already cancelled)."""
+        self.proc = None
+        self._nursery = None
+        self.services = None
+        self._lanes.clear()
+        self.fetch.forget_all()
 
     async def _disconnect(self, node: Atom) -> None:
         self.node.disconnect(node)

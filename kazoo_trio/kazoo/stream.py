@@ -247,11 +247,11 @@ class EventStream:
                     options.json_encoding,
                     self.json_encoder,
                 )
-        except Exception:
+        except Exception as exc:
             # A bad event or profile must cost this event only, never the stream.
             self.stats.events_dropped_error += 1
             self._error_log.warn(
-                "event stream %s: cannot encode %s event", self.label, _describe(event)
+                "event stream %s: cannot encode %s event: %r", self.label, _describe(event), exc
             )
             log.debug("encoding failure", exc_info=True)
             return
@@ -262,12 +262,12 @@ class EventStream:
         if size > max_payload(options.framing):
             self.stats.events_dropped_too_large += 1
             self._too_large_log.warn(
-                "event stream %s: %s event of %d bytes does not fit %d-byte framing; not sent"
-                " (use framing 4)",
+                "event stream %s: %s event of %d bytes does not fit %d-byte framing; not sent%s",
                 self.label,
                 _describe(event),
                 size,
                 options.framing,
+                " (ask for framing 4)" if options.framing < 4 else "",
             )
             return
         frame = frame_header(size, options.framing) + payload

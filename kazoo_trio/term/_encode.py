@@ -153,7 +153,7 @@ def encode_parts(term: object, parts: list[bytes]) -> None:
     that reuse the list should cut it back.
     """
     append = parts.append
-    heads_get = PAIR_HEADS.get
+    heads = PAIR_HEADS
     stack: list[Iterator[Any]] = []
     it: Iterator[Any] = iter((term,))
     while True:
@@ -173,8 +173,9 @@ def encode_parts(term: object, parts: list[bytes]) -> None:
                         value = utf8(value)
                         vcls = bytes
                     if vcls is bytes and (name.__class__ is bytes or name.__class__ is str):
-                        head = heads_get(name)
-                        if head is None:
+                        try:
+                            head = heads[name]
+                        except KeyError:
                             head = pair_head(name)
                         vn = len(value)
                         append(head)

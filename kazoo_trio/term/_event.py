@@ -40,19 +40,23 @@ def encode_event(
     append = parts.append
     if unique_id is None:
         append(_UNDEFINED)
+    elif unique_id.__class__ is bytes or unique_id.__class__ is str:
+        uid = _value(unique_id)
+        append(bin_hdr(len(uid)))
+        append(uid)
     else:
         encode_parts(unique_id, parts)
-    heads_get = PAIR_HEADS.get
+    heads = PAIR_HEADS
+    hdrs = BIN_HDR
     for name, value in headers:
-        head = heads_get(name)
-        if head is None:
+        try:
+            head = heads[name]
+        except (KeyError, TypeError):
             head = _head(name)
         if value.__class__ is not bytes:
             value = _value(value)
         size = len(value)
-        append(head)
-        append(BIN_HDR[size] if size < _HDR_TABLE else bin_hdr(size))
-        append(value)
+        parts += (head, hdrs[size] if size < _HDR_TABLE else bin_hdr(size), value)
     if body is not None:
         raw = _value(body)
         append(_BODY_HEAD)
@@ -69,6 +73,8 @@ def _head(name: object) -> bytes:
 
 
 def _value(value: object) -> bytes:
+    if value.__class__ is bytes:
+        return value  # type: ignore[return-value]
     if value.__class__ is str:
         return utf8(value)
     if isinstance(value, (bytes, bytearray, memoryview)):

@@ -67,7 +67,10 @@ def fields(message: object) -> dict[str, object]:
     assert isinstance(message, tuple) and message[0] is A("fetch") and len(message) == 2
     jobj = message[1]
     assert isinstance(jobj, tuple)
-    return dict(jobj[0])
+    return {
+        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+        for k, v in jobj[0]
+    }
 
 
 def uuid_of(message: object) -> bytes:

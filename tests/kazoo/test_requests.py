@@ -508,7 +508,7 @@ async def test_api_answered_by_a_fetch_handler() -> None:
                 b'<document type="freeswitch/xml"><section name="directory">'
                 b'<domain name="example.com"><user id="1000"/></domain></section></document>'
             )
-            fetch_uuid = jobj["Fetch-UUID"]
+            fetch_uuid = jobj[b"Fetch-UUID"]
             reply = (A("fetch_reply"), A("directory"), fetch_uuid, xml)
             assert await h.cast(reply, pid=handler) is OK
         (answer,) = result

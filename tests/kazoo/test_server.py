@@ -230,3 +230,25 @@ async def test_per_sender_order_and_no_blocking_of_others(epmd: int) -> None:
         assert int(elapsed) < 250, elapsed
         await wait_until(lambda: len(log) == 21)
         assert log == ["sleep 0.3"] + [f"event {n}" for n in range(1, 21)]
+
+
+async def test_killed_mod_kazoo_process_is_replaced(epmd: int) -> None:
+    async with running_server(epmd) as server, erl_node(E1, epmd_port=epmd) as e:
+        await e.eval(
+            f"{{ok, _}} = gen_server:call({MK}, {{event, ['CHANNEL_CREATE']}}),"
+            f"ok = gen_server:call({MK}, {{bind, directory}})."
+        )
+        old = server.proc
+        assert old is not None and len(server.streams) == 1
+        # kill cannot be trapped: the process dies, the server replaces it.
+        await e.eval(f"{{ok, Old}} = gen_server:call({MK}, getpid), exit(Old, kill).")
+        await wait_until(lambda: server.proc is not None and server.proc is not old)
+        assert len(server.streams) == 0 and not server.fetch.handlers("directory")
+        assert (
+            await e.eval(f"{{ok, New}} = gen_server:call({MK}, getpid, 5000), New =/= Old.")
+            == "true"
+        )
+        assert (
+            await e.eval(f"gen_server:call({MK}, {{api, kt_nothing, <<>>}}, 5000).")
+            == '{error,<<"kt_nothing: Command not found">>}'
+        )

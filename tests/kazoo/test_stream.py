@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -364,3 +365,17 @@ async def test_cancelling_run_closes_the_client() -> None:
             "{error,closed}",
             "{error,econnreset}",
         )
+
+
+@pytest.mark.parametrize(("keepalive", "nodelay"), [(True, True), (False, False)])
+async def test_client_socket_options_follow_the_stream_options(
+    keepalive: bool, nodelay: bool
+) -> None:
+    stream = new_stream(framing=2, keepalive=keepalive, nodelay=nodelay)
+    async with running(stream) as port:
+        client = await trio.open_tcp_stream("127.0.0.1", port)
+        async with client:
+            await wait_for(lambda: stream.connected)
+            sock = stream._client.sock  # type: ignore[union-attr]  # the accepted socket
+            assert bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)) is keepalive
+            assert bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)) is nodelay

@@ -351,6 +351,25 @@ def _first_of(value: str, key: bytes, convert: Convert, is_object: bool) -> Prod
         for item in separate_string(value, "|", _MAX_LIST)
     )
 
+    if not is_object and convert is _string and all(not literal for literal, _ in items):
+        names = tuple(item for _, item in items)
+
+        def first_of_headers(view: HeaderView, dst: dict[bytes, object]) -> object:
+            first = view.first
+            for name in names:
+                text = first.get(name)
+                if text is not None:
+                    multi = view.multi
+                    dst.pop(key, None)
+                    if multi is not None and name in multi:
+                        dst[key] = [to_binary(value) for value in multi[name]]
+                    else:
+                        dst[key] = text.encode("utf-8", "surrogateescape")
+                    return True
+            return None
+
+        return first_of_headers
+
     def first_of(view: HeaderView, dst: dict[bytes, object]) -> object:
         first = view.first
         for literal, item in items:

@@ -91,8 +91,10 @@ def _simple_events() -> str:
             f'<field name="Event-Name" type="static" value="{name}"/>'
             "</fields></event>"
         )
-    for subclass, name in (("loopback::bowout", "CHANNEL_REPLACED"), ("loopback::direct",
-                                                                     "CHANNEL_DIRECT")):
+    for subclass, name in (
+        ("loopback::bowout", "CHANNEL_REPLACED"),
+        ("loopback::direct", "CHANNEL_DIRECT"),
+    ):
         lines.append(
             f'<event name="{subclass}"><fields verbose="true">'
             '<field name="kt-call" type="reference"/>'
@@ -104,10 +106,10 @@ def _simple_events() -> str:
     return "\n".join(lines)
 
 
-DEFAULT_PROFILE_XML = (
-    """<configuration name="kazoo.conf" description="kazoo_trio built-in profiles">
+_DOCUMENT = """\
+<configuration name="kazoo.conf" description="kazoo_trio built-in profiles">
 <variables>
-  <variable name="UNIX_EPOCH_IN_GREGORIAN" value="%(gregorian)d"/>
+  <variable name="UNIX_EPOCH_IN_GREGORIAN" value="@GREGORIAN@"/>
 </variables>
 <definitions>
   <definition name="kt-identity">
@@ -149,24 +151,28 @@ DEFAULT_PROFILE_XML = (
     <field name="Event-Category" type="static" value="call_event"/>
     <field name="Event-Name" type="first-of" value="kazoo_event_name|Event-Subclass|Event-Name"/>
     <field name="Event-Date-Timestamp" as="Msg-ID"/>
-    <field name="Timestamp" type="expand" serialize-as="number" value="%(timestamp)s"/>
+    <field name="Timestamp" type="expand" serialize-as="number" value="@TIMESTAMP@"/>
     <field name="Call-ID" type="first-of" value="Unique-ID|Caller-Unique-ID|caller-unique-id"/>
     <field name="Caller-Channel-Created-Time" as="Channel-Created-Time"/>
     <field name="variable_sip_invite_domain" as="Domain-Name"/>
     <field name="kt-identity" type="reference"/>
     <field name="Call-Direction"/>
-    <field name="Channel-State" type="expand" value="${regex(${Channel-State}|^CS_(.*)$|%%1)}"/>
+    <field name="Channel-State" type="expand" value="${regex(${Channel-State}|^CS_(.*)$|%1)}"/>
     <field name="Channel-Call-State"/>
     <field name="Channel-Name"/>
     <field name="Answer-State" as="Channel-Answer-State"/>
     <field name="Caller-ID-Number" type="first-of"
-      value="variable_origination_caller_id_number|variable_effective_caller_id_number|Caller-Caller-ID-Number"/>
+      value="variable_origination_caller_id_number|variable_effective_caller_id_number|
+          Caller-Caller-ID-Number"/>
     <field name="Caller-ID-Name" type="first-of"
-      value="variable_origination_caller_id_name|variable_effective_caller_id_name|Caller-Caller-ID-Name"/>
+      value="variable_origination_caller_id_name|variable_effective_caller_id_name|
+          Caller-Caller-ID-Name"/>
     <field name="Callee-ID-Number" type="first-of"
-      value="variable_origination_callee_id_number|variable_effective_callee_id_number|Caller-Callee-ID-Number|Other-Leg-Caller-ID-Number"/>
+      value="variable_origination_callee_id_number|variable_effective_callee_id_number|
+          Caller-Callee-ID-Number|Other-Leg-Caller-ID-Number"/>
     <field name="Callee-ID-Name" type="first-of"
-      value="variable_origination_callee_id_name|variable_effective_callee_id_name|Caller-Callee-ID-Name|Other-Leg-Caller-ID-Name"/>
+      value="variable_origination_callee_id_name|variable_effective_callee_id_name|
+          Caller-Callee-ID-Name|Other-Leg-Caller-ID-Name"/>
     <field name="Caller-Context"/>
     <field name="Caller-Destination-Number"/>
     <field name="variable_sofia_profile_name" as="Caller-Profile"/>
@@ -181,7 +187,8 @@ DEFAULT_PROFILE_XML = (
         <field name="variable_loopback_leg" as="Channel-Loopback-Leg"/>
         <field name="variable_other_loopback_leg_uuid" as="Channel-Loopback-Other-Leg-ID"/>
         <field name="variable_loopback_bowout" as="Channel-Loopback-Bowout" serialize-as="boolean"/>
-        <field name="variable_loopback_bowout_on_execute" as="Channel-Loopback-Bowout-Execute" serialize-as="boolean"/>
+        <field name="variable_loopback_bowout_on_execute"
+          as="Channel-Loopback-Bowout-Execute" serialize-as="boolean"/>
       </fields>
     </field>
     <field name="Other-Leg-Direction"/>
@@ -190,34 +197,45 @@ DEFAULT_PROFILE_XML = (
     <field name="Other-Leg-Destination-Number"/>
     <field name="Other-Leg-Call-ID" type="first-of"
       value="Other-Leg-Unique-ID|Other-Leg-Call-ID|variable_origination_uuid"/>
-    <field name="Raw-Application-Name" type="first-of" value="kazoo_application_name|Application|Event-Subclass"/>
+    <field name="Raw-Application-Name" type="first-of" value="kazoo_application_name|Application|
+        Event-Subclass"/>
     <field name="Application-Data" as="Raw-Application-Data"/>
     <field name="Application-Name" type="first-of"
       value="Application-UUID-Name|kazoo_application_name|Application|Event-Subclass"/>
-    <field name="Application-Response" type="first-of" value="kazoo_application_response|Application-Response"/>
-    <field name="Application-UUID" type="first-of" value="app_uuid|variable_app_uuid|Application-UUID"/>
+    <field name="Application-Response" type="first-of" value="kazoo_application_response|
+        Application-Response"/>
+    <field name="Application-UUID" type="first-of" value="app_uuid|variable_app_uuid|
+        Application-UUID"/>
     <field name="kt-vars" type="reference"/>
   </definition>
   <definition name="kt-addresses">
     <field name="Request" type="first-of"
-      value="variable_sip_req_uri|variable_sip_invite_req_uri|variable_sip_loopback_req_uri|variable_sip_to_uri|variable_sip_invite_to_uri"/>
+      value="variable_sip_req_uri|variable_sip_invite_req_uri|variable_sip_loopback_req_uri|
+          variable_sip_to_uri|variable_sip_invite_to_uri"/>
     <field name="To" type="first-of"
-      value="variable_sip_to_uri|variable_sip_invite_to_uri|variable_sip_req_uri|variable_sip_invite_req_uri|variable_sip_loopback_req_uri"/>
+      value="variable_sip_to_uri|variable_sip_invite_to_uri|variable_sip_req_uri|
+          variable_sip_invite_req_uri|variable_sip_loopback_req_uri"/>
     <field name="To-URI" type="first-of" value="variable_sip_to_uri|variable_sip_invite_to_uri"/>
     <field name="From" type="first-of"
-      value="variable_sip_from_uri|variable_presence_id|variable_sip_invite_from_uri|variable_sip_loopback_from_uri"/>
-    <field name="From-URI" type="first-of" value="variable_sip_from_uri|variable_sip_invite_from_uri"/>
+      value="variable_sip_from_uri|variable_presence_id|variable_sip_invite_from_uri|
+          variable_sip_loopback_from_uri"/>
+    <field name="From-URI" type="first-of" value="variable_sip_from_uri|
+        variable_sip_invite_from_uri"/>
     <field name="To-DID" type="first-of"
-      value="variable_ecallmgr_E164-Destination|variable_ecallmgr_Original-Number|Caller-Destination-Number"/>
+      value="variable_ecallmgr_E164-Destination|variable_ecallmgr_Original-Number|
+          Caller-Destination-Number"/>
     <field name="Destination-Number" type="first-of"
-      value="variable_sip_h_X-FS-Destination-Number|Hunt-Destination-Number|Caller-Destination-Number"/>
+      value="variable_sip_h_X-FS-Destination-Number|Hunt-Destination-Number|
+          Caller-Destination-Number"/>
   </definition>
   <definition name="kt-hangup">
     <field name="Hangup-Cause" type="first-of"
-      value="variable_originate_failed_cause|variable_bridge_hangup_cause|variable_hangup_cause|Hangup-Cause"/>
+      value="variable_originate_failed_cause|variable_bridge_hangup_cause|variable_hangup_cause|
+          Hangup-Cause"/>
     <field name="Hangup-Code" type="first-of"
       value="variable_proto_specific_hangup_cause|variable_last_bridge_proto_specific_hangup_cause"/>
-    <field name="Disposition" type="first-of" value="variable_originate_disposition|variable_endpoint_disposition"/>
+    <field name="Disposition" type="first-of" value="variable_originate_disposition|
+        variable_endpoint_disposition"/>
     <field name="variable_duration" as="Duration-Seconds" serialize-as="number"/>
     <field name="variable_progresssec" as="Ringing-Seconds" serialize-as="number"/>
     <field name="variable_billsec" as="Billing-Seconds" serialize-as="number"/>
@@ -228,7 +246,8 @@ DEFAULT_PROFILE_XML = (
   </definition>
   <definition name="kt-recording">
     <field name="Application-Name" type="static" value="record"/>
-    <field name="Application-Response" type="first-of" value="Record-File-Path|kazoo_application_response"/>
+    <field name="Application-Response" type="first-of" value="Record-File-Path|
+        kazoo_application_response"/>
     <field name="Recording" type="static" serialize-as="object">
       <fields verbose="false">
         <field name="Recording-Variable-" type="prefix" exclude-prefix="true"/>
@@ -246,7 +265,8 @@ DEFAULT_PROFILE_XML = (
         <field name="variable_fax_success" as="Fax-Success" serialize-as="boolean"/>
         <field name="variable_fax_result_code" as="Fax-Result-Code" serialize-as="number"/>
         <field name="variable_fax_result_text" as="Fax-Result-Text"/>
-        <field name="variable_fax_document_transferred_pages" as="Fax-Transferred-Pages" serialize-as="number"/>
+        <field name="variable_fax_document_transferred_pages"
+          as="Fax-Transferred-Pages" serialize-as="number"/>
         <field name="variable_fax_document_total_pages" as="Fax-Total-Pages" serialize-as="number"/>
         <field name="variable_fax_transfer_rate" as="Fax-Transfer-Rate" serialize-as="number"/>
         <field name="variable_fax_remote_station_id" as="Fax-Remote-Station-ID"/>
@@ -284,7 +304,7 @@ DEFAULT_PROFILE_XML = (
 <event-handlers>
   <profile name="default">
     <events>
-      %(simple_events)s
+      @SIMPLE_EVENTS@
       <event name="CHANNEL_DESTROY">
         <filters><filter name="variable_hangup_cause" value="WRONG_CALL_STATE"/></filters>
         <fields verbose="false">
@@ -305,8 +325,10 @@ DEFAULT_PROFILE_XML = (
           <field name="kt-call" type="reference"/>
           <field name="Bridge-A-Unique-ID"/>
           <field name="Bridge-B-Unique-ID"/>
-          <field name="Application-Response" type="first-of" value="variable_originate_disposition|#FAIL"/>
-          <field name="Disposition" type="first-of" value="variable_originate_disposition|variable_endpoint_disposition"/>
+          <field name="Application-Response" type="first-of" value="
+              variable_originate_disposition|#FAIL"/>
+          <field name="Disposition" type="first-of" value="variable_originate_disposition|
+              variable_endpoint_disposition"/>
         </fields>
       </event>
       <event name="CHANNEL_EXECUTE_COMPLETE">
@@ -315,18 +337,22 @@ DEFAULT_PROFILE_XML = (
           <filter type="include" name="variable_Call-Control-Queue"/>
           <filter type="include" name="Application-UUID-Name"/>
           <filter name="Application-UUID-Name" value="set"/>
-          %(quiet_applications)s
+          @QUIET_APPLICATIONS@
         </filters>
         <fields verbose="false">
           <field name="kt-call" type="reference"/>
           <field name="Application-Response" type="first-of"
-            value="Application-Response|variable_originate_disposition|variable_endpoint_disposition|#NONE"/>
-          <field name="Disposition" type="first-of" value="variable_originate_disposition|variable_endpoint_disposition"/>
-          <field name="Bridge-Hangup-Cause" type="first-of" value="variable_bridge_hangup_cause|variable_last_bridge_hangup_cause"/>
+            value="Application-Response|variable_originate_disposition|
+                variable_endpoint_disposition|#NONE"/>
+          <field name="Disposition" type="first-of" value="variable_originate_disposition|
+              variable_endpoint_disposition"/>
+          <field name="Bridge-Hangup-Cause" type="first-of" value="variable_bridge_hangup_cause|
+              variable_last_bridge_hangup_cause"/>
           <field name="variable_endpoint_disposition" as="Endpoint-Disposition"/>
           <field name="variable_transfer_disposition" as="Transfer-Disposition"/>
           <field name="Hangup-Cause" type="first-of"
-            value="variable_originate_failed_cause|variable_hangup_cause|variable_bridge_hangup_cause|Hangup-Cause"/>
+            value="variable_originate_failed_cause|variable_hangup_cause|
+                variable_bridge_hangup_cause|Hangup-Cause"/>
         </fields>
       </event>
       <event name="DTMF">
@@ -354,7 +380,8 @@ DEFAULT_PROFILE_XML = (
           <field name="kt-recording" type="reference"/>
           <field name="variable_playback_terminator_used" as="Terminator"/>
           <field name="variable_record_ms" as="Length"/>
-          <field name="variable_silence_hits_exhausted" as="Silence-Terminated" serialize-as="boolean"/>
+          <field name="variable_silence_hits_exhausted"
+            as="Silence-Terminated" serialize-as="boolean"/>
         </fields>
       </event>
       <event name="ROUTE_WINNER">
@@ -384,7 +411,8 @@ DEFAULT_PROFILE_XML = (
           <field name="Conference-Profile" as="Profile"/>
           <field name="Unique-ID" as="Call-ID"/>
           <field name="Member-ID" as="Participant-ID" serialize-as="number"/>
-          <field name="Account-ID" type="first-of" value="Conference-Account-ID|variable_ecallmgr_Account-ID"/>
+          <field name="Account-ID" type="first-of" value="Conference-Account-ID|
+              variable_ecallmgr_Account-ID"/>
           <field name="Caller-Caller-ID-Name" as="Caller-ID-Name"/>
           <field name="Caller-Caller-ID-Number" as="Caller-ID-Number"/>
           <field name="Channel-Presence-ID"/>
@@ -420,7 +448,8 @@ DEFAULT_PROFILE_XML = (
         <fields verbose="false">
           <field name="kt-call" type="reference"/>
           <field name="Application-Response" type="first-of"
-            value="variable_bridge_hangup_cause|variable_originate_disposition|variable_endpoint_disposition|#FAIL"/>
+            value="variable_bridge_hangup_cause|variable_originate_disposition|
+                variable_endpoint_disposition|#FAIL"/>
           <field name="kt-hangup" type="reference"/>
         </fields>
       </event>
@@ -428,19 +457,22 @@ DEFAULT_PROFILE_XML = (
         <fields verbose="false">
           <field name="kt-call" type="reference"/>
           <field name="Event-Name" type="static" value="CHANNEL_REPLACED"/>
-          <field name="Replaced-By" type="first-of" value="variable_att_xfer_replaced_by|att_xfer_replaced_by"/>
+          <field name="Replaced-By" type="first-of" value="variable_att_xfer_replaced_by|
+              att_xfer_replaced_by"/>
         </fields>
       </event>
       <event name="sofia::intercepted">
         <fields verbose="false">
           <field name="kt-call" type="reference"/>
           <field name="Event-Name" type="static" value="CHANNEL_INTERCEPTED"/>
-          <field name="Intercepted-By" type="first-of" value="variable_intercepted_by|intercepted_by"/>
+          <field name="Intercepted-By" type="first-of" value="variable_intercepted_by|
+              intercepted_by"/>
         </fields>
       </event>
       <event name="KZ_CDR">
         <filters>
-          <filter name="${variable_Call-Control-Node}" type="include" compare="field" value="Target-Node"/>
+          <filter name="${variable_Call-Control-Node}" type="include" compare="field"
+            value="Target-Node"/>
           <filter name="variable_hangup_cause" value="WRONG_CALL_STATE"/>
         </filters>
         <fields verbose="false">
@@ -450,7 +482,8 @@ DEFAULT_PROFILE_XML = (
           <field name="Event-Category" type="static" value="cdr"/>
           <field name="Event-Name" type="static" value="report"/>
           <field name="Core-UUID" as="Node"/>
-          <field name="Caller-Channel-Created-Time" as="Channel-Created-Time" serialize-as="number"/>
+          <field name="Caller-Channel-Created-Time"
+            as="Channel-Created-Time" serialize-as="number"/>
           <field name="variable_ecallmgr_Account-ID" as="Account-ID"/>
           <field name="variable_originating_leg_uuid" as="Originating-Leg-UUID"/>
           <field name="_json_transfer_history" as="Transfer-History" serialize-as="raw"/>
@@ -459,7 +492,8 @@ DEFAULT_PROFILE_XML = (
             <fields verbose="false">
               <field name="_json_callflow" as="Channel-CallFlow" serialize-as="raw"/>
               <field name="_json_channel_stats" as="Channel-Stats" serialize-as="raw"/>
-              <field name="_json_channel_media_errors" as="Channel-Media-Errors" serialize-as="raw"/>
+              <field name="_json_channel_media_errors"
+                as="Channel-Media-Errors" serialize-as="raw"/>
               <field name="_json_application_log" as="Channel-Application-Log" serialize-as="raw"/>
             </fields>
           </field>
@@ -508,18 +542,24 @@ DEFAULT_PROFILE_XML = (
       <field name="kt-fetch" type="reference"/>
       <field name="Event-Category" type="static" value="dialplan"/>
       <field name="Event-Name" type="static" value="route_req"/>
-      <field name="Timestamp" type="expand" serialize-as="number" value="%(timestamp)s"/>
+      <field name="Timestamp" type="expand" serialize-as="number" value="@TIMESTAMP@"/>
       <field name="Call-Direction"/>
       <field name="Caller-ID-Number" type="first-of"
-        value="variable_origination_caller_id_number|variable_effective_caller_id_number|Caller-Caller-ID-Number"/>
+        value="variable_origination_caller_id_number|variable_effective_caller_id_number|
+            Caller-Caller-ID-Number"/>
       <field name="Caller-ID-Name" type="first-of"
-        value="variable_origination_caller_id_name|variable_effective_caller_id_name|Caller-Caller-ID-Name"/>
+        value="variable_origination_caller_id_name|variable_effective_caller_id_name|
+            Caller-Caller-ID-Name"/>
       <field name="Callee-ID-Number" type="first-of"
-        value="variable_origination_callee_id_number|variable_effective_callee_id_number|Caller-Callee-ID-Number"/>
+        value="variable_origination_callee_id_number|variable_effective_callee_id_number|
+            Caller-Callee-ID-Number"/>
       <field name="Callee-ID-Name" type="first-of"
-        value="variable_origination_callee_id_name|variable_effective_callee_id_name|Caller-Callee-ID-Name"/>
-      <field name="From-Network-Addr" type="first-of" value="variable_sip_h_X-AUTH-IP|variable_sip_received_ip"/>
-      <field name="From-Network-Port" type="first-of" value="variable_sip_h_X-AUTH-PORT|variable_sip_received_port"/>
+        value="variable_origination_callee_id_name|variable_effective_callee_id_name|
+            Caller-Callee-ID-Name"/>
+      <field name="From-Network-Addr" type="first-of" value="variable_sip_h_X-AUTH-IP|
+          variable_sip_received_ip"/>
+      <field name="From-Network-Port" type="first-of" value="variable_sip_h_X-AUTH-PORT|
+          variable_sip_received_port"/>
       <field name="variable_sip_user_agent" as="User-Agent"/>
       <field name="variable_sip_invite_domain" as="Domain-Name"/>
       <field name="kt-addresses" type="reference"/>
@@ -532,21 +572,33 @@ DEFAULT_PROFILE_XML = (
       <field name="Hunt-Context" as="Fetch-Key-Value"/>
       <field name="Hunt-Prepend-CID-Name" as="Prepend-CID-Name"/>
       <field name="Request" type="expand"
-        value="${first-of(variable_sip_h_X-FS-Destination-Number|Hunt-Destination-Number|Caller-Destination-Number)}@${first-of(variable_sip_invite_domain|variable_sip_to_host|variable_sip_req_host|variable_ecallmgr_Realm)}"/>
+        value="${first-of(variable_sip_h_X-FS-Destination-Number|Hunt-Destination-Number|
+            Caller-Destination-Number)}@${first-of(variable_sip_invite_domain|
+            variable_sip_to_host|variable_sip_req_host|variable_ecallmgr_Realm)}"/>
+      <field name="To" type="expand"
+        value="${first-of(variable_sip_to_user|Hunt-Destination-Number)}@${first-of(
+            variable_sip_invite_domain|variable_sip_to_host|variable_sip_req_host|
+            variable_ecallmgr_Realm)}"/>
+      <field name="variable_sip_to_uri" as="To-URI"/>
+      <field name="From" type="expand"
+        value="${first-of(Hunt-Caller-ID-Number|origination_callee_id_number|
+            variable_sip_from_user)}@${first-of(variable_sip_invite_domain|
+            variable_sip_from_host|variable_sip_req_host|variable_ecallmgr_Realm)}"/>
     </fields>
     <params><param name="fetch-timeout" value="3500000"/></params>
   </profile>
 </fetch-handlers>
 </configuration>
 """
-    % {
-        "gregorian": GREGORIAN_EPOCH_OFFSET,
-        "timestamp": _GREGORIAN_SECONDS,
-        "simple_events": _simple_events(),
-        "quiet_applications": "".join(
-            f'<filter name="Application" value="{app}"/>' for app in _QUIET_APPLICATIONS
-        ),
-    }
+
+DEFAULT_PROFILE_XML = (
+    _DOCUMENT.replace("@GREGORIAN@", str(GREGORIAN_EPOCH_OFFSET))
+    .replace("@TIMESTAMP@", _GREGORIAN_SECONDS)
+    .replace("@SIMPLE_EVENTS@", _simple_events())
+    .replace(
+        "@QUIET_APPLICATIONS@",
+        "".join(f'<filter name="Application" value="{app}"/>' for app in _QUIET_APPLICATIONS),
+    )
 )
 """The built-in profile document (kazoo.conf shape)."""
 

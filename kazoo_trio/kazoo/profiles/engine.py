@@ -38,7 +38,7 @@ from kazoo_trio.kazoo.profiles.spec import (
     EventSpec,
     FetchProfileSpec,
 )
-from kazoo_trio.kazoo.profiles.view import GlobalLookup, HeaderView
+from kazoo_trio.kazoo.profiles.view import GlobalLookup, HeaderView, PrefixMatcher
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.names import core_event_name
 from kazoo_trio.switch.sections import parse_sections
@@ -102,7 +102,7 @@ class ProfileSet:
     warnings: tuple[str, ...] = attrs.field(init=False, eq=False, repr=False)
     _events: Mapping[str, EventPlan] = attrs.field(init=False, eq=False, repr=False)
     _fetch: tuple[FetchPlan, ...] = attrs.field(init=False, eq=False, repr=False)
-    _prefixes: tuple[str, ...] = attrs.field(init=False, eq=False, repr=False)
+    _prefixes: PrefixMatcher = attrs.field(init=False, eq=False, repr=False)
     _variables: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -115,7 +115,7 @@ class ProfileSet:
         object.__setattr__(self, "warnings", tuple(compiler.warnings))
         object.__setattr__(self, "_events", plans)
         object.__setattr__(self, "_fetch", fetch)
-        object.__setattr__(self, "_prefixes", tuple(sorted(compiler.prefixes)))
+        object.__setattr__(self, "_prefixes", PrefixMatcher(tuple(sorted(compiler.prefixes))))
         object.__setattr__(self, "_variables", dict(self.variables))
 
     # ---------------------------------------------------------------- constructors
@@ -233,7 +233,7 @@ class ProfileSet:
     @property
     def prefixes(self) -> tuple[str, ...]:
         """Header-name prefixes the plans scan events for."""
-        return self._prefixes
+        return self._prefixes.prefixes
 
     def event_definition(self, binding: str) -> EventPlan | None:
         """The plan for a binding: a core event name (any case, optional ``SWITCH_EVENT_``)

@@ -102,10 +102,7 @@ def compile_filters(specs: Sequence[FilterSpec]) -> Predicate | None:
         return predicates[0]
 
     def every(view: HeaderView) -> bool:
-        for predicate in predicates:
-            if not predicate(view):
-                return False
-        return True
+        return all(predicate(view) for predicate in predicates)
 
     return every
 

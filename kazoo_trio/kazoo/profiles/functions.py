@@ -29,6 +29,7 @@ from kazoo_trio.switch.separate import separate_string as _switch_separate
 
 __all__ = [
     "FUNCTIONS",
+    "PURE_FUNCTIONS",
     "HeaderLookup",
     "cond",
     "expr",
@@ -121,19 +122,38 @@ def first_of(args: str, lookup: HeaderLookup) -> str | None:
     """
     if not args:
         return None
-    delim = "|"
-    if args.startswith("^^") and len(args) >= 3:
-        delim = args[2]
-        args = args[3:]
-    for item in separate_string(args, delim, _MAX_ITEMS):
-        if item[:1] in ("#", "!", "?"):
-            if len(item) > 1:
-                return item[1:]
-            continue
+    items = _FIRST_OF_ITEMS.get(args)
+    if items is None:
+        items = _first_of_items(args)
+    for literal, item in items:
+        if literal:
+            return item
         value = lookup(item)
         if value is not None:
             return value
     return ""
+
+
+_FIRST_OF_ITEMS: dict[str, tuple[tuple[bool, str], ...]] = {}
+
+
+def _first_of_items(args: str) -> tuple[tuple[bool, str], ...]:
+    """The parsed list (literal?, text) of ``first-of`` arguments, remembered (bounded)."""
+    text, delim = args, "|"
+    if text.startswith("^^") and len(text) >= 3:
+        delim = text[2]
+        text = text[3:]
+    items: list[tuple[bool, str]] = []
+    for item in separate_string(text, delim, _MAX_ITEMS):
+        if item[:1] in ("#", "!", "?"):
+            if len(item) > 1:
+                items.append((True, item[1:]))
+        else:
+            items.append((False, item))
+    if len(_FIRST_OF_ITEMS) >= 1024:
+        _FIRST_OF_ITEMS.clear()
+    _FIRST_OF_ITEMS[args] = parsed = tuple(items)
+    return parsed
 
 
 _REGEX_CACHE: dict[tuple[str, int], re.Pattern[str] | None] = {}
@@ -556,6 +576,9 @@ FUNCTIONS: dict[str, Function] = {
     "expr": lambda args, _lookup: expr(args),
 }
 """The template functions, by FreeSWITCH API name."""
+
+PURE_FUNCTIONS = frozenset(("regex", "cond", "url_decode", "expr"))
+"""Functions whose result depends on their arguments only (``first-of`` reads headers)."""
 
 
 def make_call(lookup: HeaderLookup) -> Callable[[str, str], str]:

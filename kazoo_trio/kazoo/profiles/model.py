@@ -18,8 +18,8 @@ from kazoo_trio.kazoo.profiles.view import HeaderView
 
 __all__ = ["Apply", "EventPlan", "FetchPlan", "start_object"]
 
-Apply = Callable[[HeaderView, dict[bytes, object]], None]
-"""A compiled field: adds its keys (if any) to the object being built."""
+Apply = Callable[[HeaderView, dict[bytes, object]], object]
+"""A compiled field: adds its keys (if any) to the object being built; the result is unused."""
 
 _EVENT_TIMESTAMP = b"Event-Timestamp"
 

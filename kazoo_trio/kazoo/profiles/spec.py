@@ -72,7 +72,7 @@ class FieldsSpec:
 
 @attrs.frozen
 class FieldSpec:
-    """One ``<field>``; ``serialize_as`` is already defaulted (object for a static with children)."""
+    """One ``<field>``; ``serialize_as`` is defaulted (object for a static with children)."""
 
     type: FieldType
     name: str | None

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from kazoo_trio.kazoo.profiles.functions import FUNCTIONS
+from kazoo_trio.kazoo.profiles.functions import FUNCTIONS, PURE_FUNCTIONS
 from kazoo_trio.kazoo.profiles.view import HeaderView
 from kazoo_trio.switch.expand import expand_variables, needs_expansion
 
@@ -36,6 +36,7 @@ _CLOSE = "\ue001"
 _PLACEHOLDER = re.compile("\ue000([0-9]+)\ue001")
 
 _Part = str | int  # literal text, or the index of a slot
+_MEMO_SIZE = 256
 
 
 def _plain_references(template: str) -> bool:
@@ -137,11 +138,27 @@ def _slot_render(kind: str, name: str, args: list[_Part] | None, earlier: list[R
         return lambda view: ""
     assert args is not None
     render_args = _render(args, earlier)
+    if name.strip() not in PURE_FUNCTIONS:
 
-    def call(view: HeaderView) -> str:
-        return function(render_args(view).strip(), view.text) or ""
+        def call(view: HeaderView) -> str:
+            return function(render_args(view).strip(), view.text) or ""
 
-    return call
+        return call
+    # A pure function of its argument text: remember recent results (most
+    # arguments repeat, e.g. the channel states a regex strips).
+    memo: dict[str, str] = {}
+
+    def call_pure(view: HeaderView) -> str:
+        text = render_args(view).strip()
+        found = memo.get(text)
+        if found is None:
+            found = function(text, view.text) or ""
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[text] = found
+        return found
+
+    return call_pure
 
 
 def _render(parts: list[_Part], slots: list[Render]) -> Render:

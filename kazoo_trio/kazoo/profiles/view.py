@@ -15,7 +15,7 @@ from kazoo_trio.kazoo.profiles.functions import FUNCTIONS
 from kazoo_trio.kazoo.profiles.jsonterm import Encoding
 from kazoo_trio.switch.expand import expand_variables, needs_expansion
 
-__all__ = ["GlobalLookup", "HeaderView", "to_binary"]
+__all__ = ["GlobalLookup", "HeaderView", "PrefixMatcher", "to_binary"]
 
 GlobalLookup = Callable[[str], "str | None"]
 
@@ -25,6 +25,28 @@ _JSON_PREFIX = "_json_"
 def to_binary(text: str) -> bytes:
     """A header text as an Erlang binary (UTF-8; undecodable bytes kept as they were)."""
     return text.encode("utf-8", "surrogateescape")
+
+
+class PrefixMatcher(dict[str, bool]):
+    """Header name → whether it starts with one of ``prefixes``, remembered across events.
+
+    Events of one switch reuse a limited set of header names, so a dictionary hit
+    replaces testing every prefix on every header of every event.  The memory is
+    bounded: the table is emptied when it reaches :attr:`LIMIT` names.
+    """
+
+    LIMIT = 20_000
+
+    def __init__(self, prefixes: tuple[str, ...]) -> None:
+        super().__init__()
+        self.prefixes = prefixes
+
+    def __missing__(self, name: str) -> bool:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        found = name.startswith(self.prefixes)
+        self[name] = found
+        return found
 
 
 def _array_text(values: list[str]) -> str:
@@ -57,14 +79,16 @@ class HeaderView:
         headers: tuple[tuple[str, str], ...],
         body: str | None,
         *,
-        prefixes: tuple[str, ...],
+        prefixes: PrefixMatcher | tuple[str, ...],
         global_lookup: GlobalLookup,
         encoding: Encoding,
     ) -> None:
         self.headers = headers
         self.body = body
         self.encoding: Encoding = encoding
-        self._prefixes = prefixes
+        self._prefixes = (
+            prefixes if isinstance(prefixes, PrefixMatcher) else PrefixMatcher(prefixes)
+        )
         self._global_lookup = global_lookup
         self._prefixed: list[tuple[str, str | list[str]]] | None = None
         self._call: Callable[[str, str], str | None] | None = None
@@ -153,13 +177,13 @@ class HeaderView:
         """
         found = self._prefixed
         if found is None:
-            prefixes = self._prefixes
-            if not prefixes:
+            matches = self._prefixes
+            if not matches.prefixes:
                 found = []
             elif self.exact_multi is None:
-                found = [(name, value) for name, value in self.headers if name.startswith(prefixes)]
+                found = [(name, value) for name, value in self.headers if matches[name]]
             else:
-                found = self._grouped([h for h in self.headers if h[0].startswith(prefixes)])
+                found = self._grouped([h for h in self.headers if matches[h[0]]])
             self._prefixed = found
         return found
 
@@ -178,7 +202,7 @@ class HeaderView:
         return result
 
     def copy_all(self, dst: dict[bytes, object]) -> None:
-        """Verbose start: every header except ``_json_*`` as ``Name: Value`` (arrays when repeated)."""
+        """Verbose start: each header but ``_json_*`` as ``Name: Value`` (repeated: arrays)."""
         if self.exact_multi is None and not dst:
             # Names are unique here, so nothing needs replacing.
             dst.update(
@@ -196,4 +220,3 @@ class HeaderView:
                 dst[key] = [to_binary(value) for value in values]
             else:
                 dst[key] = to_binary(values)
-

@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m benchmarks.run [names...]`` runs them all (see ``run``)."""

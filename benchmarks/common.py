@@ -1,0 +1,156 @@
+"""Helpers shared by the benchmarks: timing, a plain-text table, JSON results.
+
+Timing follows ``timeit``'s habits: one warm-up call, then the batch size is
+grown until a batch takes ``min_time``, then the best of ``repeat`` batches is
+kept (the minimum is the run least disturbed by the rest of a shared machine).
+Results go to ``benchmarks/results/<name>.json`` together with the machine
+description and a UTC timestamp, so numbers are never read without context.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "RESULTS_DIR",
+    "best_time",
+    "machine_info",
+    "print_table",
+    "rate",
+    "write_json",
+]
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def best_time(
+    func: Callable[[], object],
+    *,
+    repeat: int = 5,
+    min_time: float = 0.2,
+    warmup: int = 1,
+) -> tuple[float, int]:
+    """Best time of one call of ``func`` (seconds) and the batch size used.
+
+    ``func`` is called ``warmup`` times first (caches, lazy imports), then in
+    batches of ``number`` calls, ``number`` doubling until a batch lasts
+    ``min_time``; the fastest of ``repeat`` batches divided by ``number`` wins.
+    """
+    for _ in range(warmup):
+        func()
+    clock = time.perf_counter
+    number = 1
+    while True:
+        start = clock()
+        for _ in range(number):
+            func()
+        took = clock() - start
+        if took >= min_time or number >= 1 << 30:
+            break
+        # Jump close to the target size instead of doubling from 1 each time.
+        guess = int(number * min_time / took * 1.1) if took > 0 else number * 10
+        number = max(number * 2, min(guess, number * 100))
+    best = took
+    for _ in range(repeat - 1):
+        start = clock()
+        for _ in range(number):
+            func()
+        best = min(best, clock() - start)
+    return best / number, number
+
+
+def rate(seconds_per_op: float, ops_per_call: int = 1) -> float:
+    """Operations per second for a call doing ``ops_per_call`` operations."""
+    return ops_per_call / seconds_per_op if seconds_per_op > 0 else float("inf")
+
+
+def print_table(
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    file: Any = None,
+) -> None:
+    """Print ``rows`` under ``columns``; numbers right-aligned with thousands separators."""
+    out = file or sys.stdout
+
+    def cell(value: Any) -> str:
+        if isinstance(value, bool) or value is None:
+            return "" if value is None else ("yes" if value else "NO")
+        if isinstance(value, int):
+            return f"{value:,}"
+        if isinstance(value, float):
+            return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}"
+        return str(value)
+
+    text = [[cell(v) for v in row] for row in rows]
+    widths = [len(c) for c in columns]
+    for row in text:
+        for i, value in enumerate(row):
+            widths[i] = max(widths[i], len(value))
+    def is_number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    numeric = [
+        all(is_number(r[i]) for r in rows if r[i] is not None) for i in range(len(columns))
+    ]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(
+            v.rjust(widths[i]) if numeric[i] else v.ljust(widths[i]) for i, v in enumerate(values)
+        ).rstrip()
+
+    print(f"\n{title}", file=out)
+    print(line(columns), file=out)
+    print("  ".join("-" * w for w in widths), file=out)
+    for row in text:
+        print(line(row), file=out)
+    out.flush()
+
+
+def machine_info() -> dict[str, Any]:
+    """What ran the benchmark: Python, OS, CPU model and count, load average."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for raw in f:
+                if raw.startswith("model name"):
+                    cpu = raw.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        load: list[float] | None = list(os.getloadavg())
+    except OSError:
+        load = None
+    return {
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "load_average": load,
+    }
+
+
+def write_json(name: str, results: dict[str, Any], *, directory: Path | None = None) -> Path:
+    """Write ``results`` with machine info and a UTC timestamp to ``<dir>/<name>.json``."""
+    target_dir = directory or RESULTS_DIR
+    target_dir.mkdir(parents=True, exist_ok=True)
+    path = target_dir / f"{name}.json"
+    document = {
+        "benchmark": name,
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        **results,
+    }
+    path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    return path

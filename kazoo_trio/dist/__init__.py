@@ -1,0 +1,33 @@
+"""Erlang distribution: EPMD, handshake, framing, connections and the local node.
+
+The public surface is :class:`Node` and what it hands out: :class:`Process`
+(with :class:`Envelope` messages), node events (:class:`NodeUp`,
+:class:`NodeDown`), errors (:class:`CallError`, :class:`ProcessExit`) and the
+gen_server helpers (:class:`GenCall`, :class:`GenCast`, :func:`reply`,
+:func:`serve`, :func:`parse_gen`).
+"""
+
+from kazoo_trio.dist.gen_server import GenCall, GenCast, reply, serve
+from kazoo_trio.dist.gen_server import parse as parse_gen
+from kazoo_trio.dist.mailbox import DEFAULT_MAILBOX_SIZE
+from kazoo_trio.dist.names import complete_node_name, split_node_name
+from kazoo_trio.dist.node import Node, NodeDown, NodeUp
+from kazoo_trio.dist.process import CallError, Envelope, Process, ProcessExit
+
+__all__ = [
+    "DEFAULT_MAILBOX_SIZE",
+    "CallError",
+    "Envelope",
+    "GenCall",
+    "GenCast",
+    "Node",
+    "NodeDown",
+    "NodeUp",
+    "Process",
+    "ProcessExit",
+    "complete_node_name",
+    "parse_gen",
+    "reply",
+    "serve",
+    "split_node_name",
+]

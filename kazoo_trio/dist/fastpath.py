@@ -1,0 +1,264 @@
+"""Hand-written reading and writing of the packets every gen_server call produces.
+
+An OTP ``gen_server:call`` to this node costs three incoming packets
+(MONITOR_P, REG_SEND or SEND_SENDER with ``{'$gen_call', {Pid, Tag}, Req}``,
+DEMONITOR_P) and one reply.  The general term codec handles them correctly
+but spends most of the per-call budget walking their pids, references and
+atoms.  This module reads exactly those shapes in pass-through framing with
+fixed-offset slicing and caches (caller pids and atoms repeat call after
+call), and writes the reply packet the same way; the request and the reply
+value still go through the general codec.
+
+Anything else, or anything not exactly as expected, returns ``None`` and the
+caller uses :func:`kazoo_trio.dist.control.parse_packet` /
+:func:`~kazoo_trio.dist.control.packet_parts`, so the fast path can only be
+faster, never different: the tests compare both paths byte for byte and
+value for value.
+"""
+
+from __future__ import annotations
+
+from struct import Struct
+from typing import Any, Final
+
+from kazoo_trio.dist import control as c
+from kazoo_trio.dist.flags import DFlag
+from kazoo_trio.term import Atom, ImproperList, Pid, Reference, decode_body, encode_parts
+
+__all__ = ["parse_fast", "reply_parts"]
+
+_U16: Final = Struct(">H").unpack_from
+_U32: Final = Struct(">I").unpack_from
+_REF3: Final = Struct(">IIII").unpack_from  # creation + 3 id words
+_PACK_U32: Final = Struct(">I").pack
+
+# Caches keyed by the exact encoded bytes; bounded so a peer cannot grow them
+# without limit (they are simply emptied when full).
+_CACHE_MAX: Final = 65536
+_pids: dict[bytes, Pid] = {}
+_atoms: dict[bytes, Atom] = {}
+_pid_bytes: dict[Pid, bytes] = {}
+_atom_bytes: dict[Atom, bytes] = {}
+
+_HEADER_FLAGS: Final = int(DFlag.DIST_HDR_ATOM_CACHE | DFlag.FRAGMENTS)
+_ALIAS: Final = int(DFlag.ALIAS)
+_SEND_SENDER: Final = int(DFlag.SEND_SENDER)
+_A_GEN_CALL: Final = Atom("$gen_call")
+_A_ALIAS: Final = Atom("alias")
+_GEN_CALL_HEAD: Final = b"h\x03w\x09$gen_callh\x02"
+_ALIAS_HEAD: Final = b"l\x00\x00\x00\x01w\x05alias"
+
+
+def _atom(data: bytes, pos: int) -> tuple[Atom, int] | None:
+    if data[pos] != 119:  # SMALL_ATOM_UTF8_EXT
+        return None
+    end = pos + 2 + data[pos + 1]
+    key = data[pos:end]
+    atom = _atoms.get(key)
+    if atom is None:
+        if len(key) != end - pos:
+            return None
+        try:
+            atom = Atom(key[2:].decode("utf-8"))
+        except UnicodeDecodeError:
+            return None
+        if len(_atoms) >= _CACHE_MAX:
+            _atoms.clear()
+        _atoms[key] = atom
+    return atom, end
+
+
+def _pid(data: bytes, pos: int) -> tuple[Pid, int] | None:
+    if data[pos] != 88 or data[pos + 1] != 119:  # NEW_PID_EXT with a small UTF-8 atom
+        return None
+    end = pos + 3 + data[pos + 2] + 12
+    key = data[pos:end]
+    pid = _pids.get(key)
+    if pid is None:
+        if len(key) != end - pos:
+            return None
+        got = decode_body(data, pos)
+        if got[1] != end or type(got[0]) is not Pid:
+            return None
+        pid = got[0]
+        if len(_pids) >= _CACHE_MAX:
+            _pids.clear()
+        _pids[key] = pid
+    return pid, end
+
+
+def _ref(data: bytes, pos: int) -> tuple[Reference, int] | None:
+    # NEWER_REFERENCE_EXT with 3 words, as OTP makes them.
+    if data[pos] != 90 or data[pos + 1] != 0 or data[pos + 2] != 3:
+        return None
+    got = _atom(data, pos + 3)
+    if got is None:
+        return None
+    node, at = got
+    if at + 16 > len(data):
+        return None
+    creation, a, b, d = _REF3(data, at)
+    return Reference(node, creation, (a, b, d)), at + 16
+
+
+def _proc(data: bytes, pos: int) -> tuple[Pid | Atom, int] | None:
+    return _atom(data, pos) if data[pos] == 119 else _pid(data, pos)
+
+
+def _message(data: bytes, pos: int) -> Any:
+    """The 131-prefixed message term at ``pos`` that ends the packet."""
+    if data[pos] != 131:
+        return None
+    pos += 1
+    if data.startswith(_GEN_CALL_HEAD, pos):
+        got = _pid(data, pos + len(_GEN_CALL_HEAD))
+        if got is not None:
+            caller, at = got
+            tag: Any = None
+            if data.startswith(_ALIAS_HEAD, at):
+                ref = _ref(data, at + len(_ALIAS_HEAD))
+                if ref is not None:
+                    tag = ImproperList((_A_ALIAS,), ref[0])  # type: ignore[arg-type]  # attrs converter
+                    at = ref[1]
+            elif data[at] == 90:
+                ref = _ref(data, at)
+                if ref is not None:
+                    tag, at = ref
+            if tag is not None:
+                request, end = decode_body(data, at)
+                if end == len(data):
+                    return (_A_GEN_CALL, (caller, tag), request)
+                return None
+    message, end = decode_body(data, pos)
+    return message if end == len(data) else None
+
+
+def parse_fast(data: bytes) -> c.ControlMessage | None:
+    """The control message in pass-through packet ``data`` if it is a hot shape, else None.
+
+    Raises the codec's ``DecodeError`` for bytes that are not valid terms
+    (the general parser would reject them too).
+    """
+    try:
+        if data[0] != 112 or data[1] != 131 or data[2] != 104 or data[4] != 97:
+            return None
+        arity = data[3]
+        op = data[5]
+        if op == 19 or op == 20:  # MONITOR_P, DEMONITOR_P
+            if arity != 4:
+                return None
+            a = _pid(data, 6)
+            if a is None:
+                return None
+            b = _proc(data, a[1])
+            if b is None:
+                return None
+            r = _ref(data, b[1])
+            if r is None or r[1] != len(data):
+                return None
+            cls = c.MonitorP if op == 19 else c.DemonitorP
+            return cls(a[0], b[0], r[0])
+        if op == 6:  # REG_SEND {6, From, '', Name}
+            if arity != 4:
+                return None
+            a = _pid(data, 6)
+            if a is None or data[a[1]] != 119 or data[a[1] + 1] != 0:
+                return None
+            n = _atom(data, a[1] + 2)
+            if n is None:
+                return None
+            msg = _message(data, n[1])
+            if msg is None:
+                return None
+            return c.RegSend(a[0], n[0], msg)
+        if op == 22:  # SEND_SENDER {22, From, To}
+            if arity != 3:
+                return None
+            a = _pid(data, 6)
+            if a is None:
+                return None
+            b = _pid(data, a[1])
+            if b is None:
+                return None
+            msg = _message(data, b[1])
+            if msg is None:
+                return None
+            return c.SendSender(a[0], b[0], msg)
+    except IndexError:
+        return None
+    return None
+
+
+def _enc_atom(atom: Atom) -> bytes:
+    raw = _atom_bytes.get(atom)
+    if raw is None:
+        text = atom.name.encode("utf-8")
+        raw = bytes((119, len(text))) + text if len(text) < 256 else b""
+        if len(_atom_bytes) >= _CACHE_MAX:
+            _atom_bytes.clear()
+        _atom_bytes[atom] = raw
+    return raw
+
+
+def _enc_pid(pid: Pid) -> bytes | None:
+    raw = _pid_bytes.get(pid)
+    if raw is None:
+        node = _enc_atom(pid.node)
+        if not node or max(pid.id, pid.serial, pid.creation) >= 1 << 32:
+            return None
+        raw = b"X" + node + _PACK_U32(pid.id) + _PACK_U32(pid.serial) + _PACK_U32(pid.creation)
+        if len(_pid_bytes) >= _CACHE_MAX:
+            _pid_bytes.clear()
+        _pid_bytes[pid] = raw
+    return raw
+
+
+def _enc_ref(ref: Reference) -> bytes | None:
+    ids = ref.ids
+    node = _enc_atom(ref.node)
+    if len(ids) != 3 or not node:
+        return None
+    try:
+        return b"Z\x00\x03" + node + b"".join(map(_PACK_U32, (ref.creation, *ids)))
+    except Exception:
+        return None
+
+
+def _enc_tag(tag: Any) -> bytes | None:
+    if type(tag) is Reference:
+        return _enc_ref(tag)
+    if type(tag) is ImproperList and tag.items == (_A_ALIAS,) and type(tag.tail) is Reference:
+        ref = _enc_ref(tag.tail)
+        return None if ref is None else _ALIAS_HEAD + ref
+    return None
+
+
+def reply_parts(
+    negotiated: int, sender: Pid, to: Pid | Reference, tag: Any, value: Any
+) -> list[bytes] | None:
+    """Payload parts of the reply ``{Tag, Value}`` as SEND_SENDER (to a pid) or ALIAS_SEND.
+
+    ``None`` when the fast path does not apply (header framing, unusual tag
+    or identifiers); the codec's ``EncodeError`` for a value with no Erlang form.
+    """
+    if negotiated & _HEADER_FLAGS:
+        return None
+    frm = _enc_pid(sender)
+    raw_tag = _enc_tag(tag)
+    if frm is None or raw_tag is None:
+        return None
+    if isinstance(to, Reference):
+        if not negotiated & _ALIAS:
+            return None
+        dest = _enc_ref(to)
+        head = b"p\x83h\x03a\x21"
+    else:
+        if not negotiated & _SEND_SENDER:
+            return None
+        dest = _enc_pid(to)
+        head = b"p\x83h\x03a\x16"
+    if dest is None:
+        return None
+    parts = [head + frm + dest + b"\x83h\x02" + raw_tag]
+    encode_parts(value, parts)
+    return parts

@@ -1,0 +1,59 @@
+"""Node names: completing ``alive`` to ``alive@host`` the way ``erl`` does, and splitting them.
+
+A node name is ``alive@host``.  Whether it is a *short* name (``-sname``,
+host without dots) or a *long* one (``-name``, host with dots or an IP
+address) matters: Erlang nodes of the two kinds do not talk to each other,
+and the name in the handshake challenge must be exactly the one the peer
+dialed.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from kazoo_trio.term.types import Atom
+
+__all__ = ["complete_node_name", "is_long_name", "split_node_name"]
+
+
+def split_node_name(name: Atom | str) -> tuple[str, str]:
+    """``(alive, host)`` of ``alive@host``; ``ValueError`` when either part is empty."""
+    text = name.name if isinstance(name, Atom) else name
+    alive, at, host = text.partition("@")
+    if not at or not alive or not host:
+        raise ValueError(f"node name {text!r} is not of the form alive@host")
+    if len(alive) > 255:
+        raise ValueError(f"node name {text!r}: the alive part is longer than 255 characters")
+    return alive, host
+
+
+def is_long_name(name: Atom | str) -> bool:
+    """Whether ``name`` is a long (``-name``) node name: its host part has a dot."""
+    return "." in split_node_name(name)[1]
+
+
+def complete_node_name(name: str, *, long_names: bool = False) -> Atom:
+    """``name`` as a full node name atom.
+
+    A name with ``@`` is taken verbatim (after checking both parts are
+    non-empty).  A bare ``alive`` gets the host appended as ``erl`` does: the
+    short host name (up to the first dot) for short names, the fully
+    qualified domain name for long names.  Raises ``ValueError`` for a name
+    that cannot be completed (e.g. long names on a host without a domain).
+    """
+    if "@" in name:
+        split_node_name(name)
+        return Atom(name)
+    if not name:
+        raise ValueError("empty node name")
+    hostname = socket.gethostname()
+    if long_names:
+        host = socket.getfqdn(hostname)
+        if "." not in host:
+            raise ValueError(
+                f"cannot make a long node name for {name!r}: host {host!r} has no domain; "
+                "give the full name (e.g. name@127.0.0.1)"
+            )
+    else:
+        host = hostname.split(".", 1)[0]
+    return Atom(f"{name}@{host}")

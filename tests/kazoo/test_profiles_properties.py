@@ -1,0 +1,180 @@
+"""Any headers through any of Kazoo's profiles give a well-formed JObj term."""
+
+from __future__ import annotations
+
+import base64
+import re
+import struct
+from functools import cache
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kazoo_trio.kazoo.profiles import ProfileSet, default_profiles
+from kazoo_trio.switch.event import Event
+from kazoo_trio.term import Atom, decode, encode
+from tests.erlnode import erl_eval_once
+from tests.kazoo.profile_support import duplicate_keys, kazoo_profiles, require_profiles
+
+SECTIONS = ("configuration", "directory", "dialplan", "channels", "languages", "chatplan")
+
+
+@cache
+def _kazoo() -> tuple[ProfileSet, tuple[str, ...]]:
+    folder = require_profiles()
+    return kazoo_profiles(folder), _referenced_names(folder)
+
+
+def _referenced_names(folder: Path) -> tuple[str, ...]:
+    """Header names the profiles read, so generated events exercise their fields."""
+    names: set[str] = set()
+    for path in folder.rglob("*.xml"):
+        text = path.read_text()
+        names.update(re.findall(r'name="([^"$]+)"', text))
+        for value in re.findall(r'value="([^"]+)"', text):
+            names.update(item for item in value.split("|") if re.fullmatch(r"[\w-]+", item))
+        names.update(re.findall(r"\$\{([\w-]+)\}", text))
+    names.update(("Event-Date-Timestamp", "Target-Node", "_json_callflow", "Unique-ID"))
+    return tuple(sorted(names))
+
+
+def _values() -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.text(max_size=12),
+        st.sampled_from(
+            [
+                "",
+                "0",
+                "1",
+                "true",
+                "yes",
+                "CS_INIT",
+                "bridge",
+                "WRONG_CALL_STATE",
+                "park",
+                "1700000000123456",
+                "-5",
+                "1e400",
+                "0x1f",
+                "nan",
+                "inf",
+                "3.25",
+                '{"a":[1,2.0]}',
+                '[1, {"b": null}]',
+                "{bad",
+                "%41%2",
+                "a|b",
+                "${x}",
+                "'q'",
+                "\\",
+                "ARRAY::a|:b",
+                "18446744073709551616",
+                "-99999999999999999999999",
+                "\udcff\udc80",
+            ]
+        ),
+        st.integers().map(str),
+    )
+
+
+@st.composite
+def header_sets(draw: st.DrawFn) -> list[tuple[str, str]]:
+    _, names = _kazoo()
+    name = st.one_of(st.sampled_from(names), st.text(min_size=1, max_size=10))
+    return draw(st.lists(st.tuples(name, _values()), max_size=40))
+
+
+@st.composite
+def event_cases(draw: st.DrawFn) -> tuple[str, Event]:
+    kazoo, _ = _kazoo()
+    binding = draw(st.sampled_from([*kazoo.event_names, "ALL", "CHANNEL_STATE"]))
+    headers = draw(header_sets())
+    body = draw(st.none() | st.text(max_size=10))
+    custom = "::" in binding or binding in (
+        "KZ_CDR",
+        "ROUTE_WINNER",
+        "CHANNEL_SYNC",
+        "CHANNEL_METAFLOW",
+    )
+    event = Event(
+        "CUSTOM" if custom else binding, headers, body=body, subclass=binding if custom else None
+    )
+    return binding, event
+
+
+def _check(term: object) -> None:
+    assert duplicate_keys(term) == []
+    assert decode(encode(term)) == term
+
+
+SLOW = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SLOW
+@given(event_cases(), st.sampled_from(["json", "map"]))
+def test_any_event_through_kazoo_profiles_encodes(case: tuple[str, Event], encoding: str) -> None:
+    kazoo, _ = _kazoo()
+    binding, event = case
+    term = kazoo.build_event(event, binding=binding, encoding=encoding)  # type: ignore[arg-type]
+    if term is not None:
+        _check(term)
+        assert isinstance(term, dict if encoding == "map" else tuple)
+
+
+@SLOW
+@given(event_cases())
+def test_any_event_through_default_profiles_encodes(case: tuple[str, Event]) -> None:
+    binding, event = case
+    term = default_profiles().build_event(event, binding=binding)
+    if term is not None:
+        _check(term)
+
+
+@SLOW
+@given(st.sampled_from(SECTIONS), header_sets())
+def test_any_lookup_through_fetch_profiles_encodes(
+    section: str, headers: list[tuple[str, str]]
+) -> None:
+    kazoo, _ = _kazoo()
+    for profiles in (kazoo, default_profiles()):
+        term = profiles.build_fetch(section, headers)
+        assert term is not None
+        _check(term)
+
+
+def test_real_erl_decodes_a_batch_of_generated_events(tmp_path: Path) -> None:
+    """One erl run binary_to_terms many {event, json, JObj} frames and sends them back."""
+    kazoo, _ = _kazoo()
+    frames: list[bytes] = []
+    terms: list[object] = []
+
+    @settings(max_examples=1, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(event_cases(), min_size=80, max_size=80))
+    def collect(cases: list[tuple[str, Event]]) -> None:
+        frames.clear()
+        terms.clear()
+        for binding, event in cases:
+            jobj = kazoo.build_event(event, binding=binding)
+            if jobj is None:
+                continue
+            term = (Atom("event"), Atom("json"), jobj)
+            terms.append(term)
+            frames.append(encode(term))
+
+    collect()
+    assert terms
+    blob = tmp_path / "frames.bin"
+    blob.write_bytes(b"".join(struct.pack(">I", len(frame)) + frame for frame in frames))
+    code = (
+        '{ok, Blob} = file:read_file("' + str(blob) + '"),'
+        " Split = fun F(<<N:32, B:N/binary, R/binary>>, Acc) -> F(R, [B | Acc]);"
+        " F(<<>>, Acc) -> lists:reverse(Acc) end,"
+        " Terms = [binary_to_term(B) || B <- Split(Blob, [])],"
+        " true = lists:all(fun({event, json, {L}}) when is_list(L) ->"
+        " Ks = [K || {K, _} <- L], lists:all(fun erlang:is_binary/1, Ks)"
+        " andalso length(lists:usort(Ks)) =:= length(Ks) end, Terms),"
+        ' io:format("~s", [base64:encode(term_to_binary(Terms))]), halt().'
+    )
+    output = erl_eval_once(code, timeout=60)
+    assert decode(base64.b64decode(output.strip())) == terms
