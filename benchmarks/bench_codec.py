@@ -190,17 +190,17 @@ def build_pool(kind: str, count: int) -> list[tuple[bytes, list[tuple[bytes, byt
     return [_event(headers, seq) for seq in range(count)]
 
 
-def _per_event(func: Callable[[Any], object], items: Sequence[Any]) -> float:
+def _per_event(func: Callable[[Any], object], items: Sequence[Any]) -> dict[str, float]:
     def batch() -> None:
         for item in items:
             func(item)
 
-    seconds, _ = best_time(batch, repeat=5, min_time=0.15)
-    return rate(seconds, len(items))
+    timing = best_time(batch, repeat=5, min_time=0.15)
+    return {"cpu": rate(timing.cpu, len(items)), "wall": rate(timing.wall, len(items))}
 
 
 def run(kinds: Sequence[str], pool_size: int) -> dict[str, Any]:
-    import erlang
+    import erlang  # type: ignore[import-untyped]
 
     results: dict[str, Any] = {}
     for kind in kinds:
@@ -242,34 +242,54 @@ def main(argv: list[str] | None = None) -> int:
         r = res["events_per_second"]
         enc_ref, dec_ref = r["erlang-py term_to_binary"], r["erlang-py binary_to_term"]
         for name, value in r.items():
-            anchor = dec_ref if "decode" in name or "binary_to_term" in name else enc_ref
-            rows.append([kind, name, round(value), round(value / anchor, 1)])
+            ref = dec_ref if "decode" in name or "binary_to_term" in name else enc_ref
+            rows.append(
+                [
+                    kind,
+                    name,
+                    round(value["cpu"]),
+                    round(value["cpu"] / ref["cpu"], 1),
+                    round(value["wall"]),
+                    round(value["wall"] / ref["wall"], 1),
+                ]
+            )
         if kind == "e90":
-            enc, dec = r["encode_event(bytes)"], r["decode"]
-            verdicts = {
-                "encode_event_per_s": round(enc),
-                "encode_ratio": round(enc / enc_ref, 1),
-                "encode_target_met": enc >= TARGETS["encode"][0] and enc / enc_ref >= 15,
-                "general_encode_per_s": round(r["encode(general)"]),
-                "general_vs_encode_event": round(r["encode(general)"] / enc, 2),
-                "decode_per_s": round(dec),
-                "decode_ratio": round(dec / dec_ref, 1),
-                "decode_target_met": dec >= TARGETS["decode"][0] and dec / dec_ref >= 5,
-            }
+            verdicts = _verdicts(r)
     print_table(
-        "term codec, events/s (ratio = vs erlang-py in this run)",
-        ["event", "codec", "events/s", "ratio"],
+        "term codec, events/s per CPU-second and per wall-second "
+        "(x = ratio to erlang-py in this run)",
+        ["event", "codec", "events/s cpu", "x cpu", "events/s wall", "x wall"],
         rows,
     )
     if verdicts:
         print(
-            f"\ne90 targets: encode >= 100,000/s and >= 15x: "
+            "\ne90 targets (CPU time): encode >= 100,000/s and >= 15x: "
             f"{'met' if verdicts['encode_target_met'] else 'NOT met'}; "
-            f"decode >= 30,000/s and >= 5x: {'met' if verdicts['decode_target_met'] else 'NOT met'}"
+            "decode >= 30,000/s and >= 5x: "
+            f"{'met' if verdicts['decode_target_met'] else 'NOT met'}"
         )
     path = write_json("codec", {"results": results, "e90_targets": verdicts})
     print(f"wrote {path}")
     return 0
+
+
+def _verdicts(r: dict[str, dict[str, float]]) -> dict[str, Any]:
+    enc = r["encode_event(bytes)"]["cpu"]
+    dec = r["decode"]["cpu"]
+    enc_ratio = enc / r["erlang-py term_to_binary"]["cpu"]
+    dec_ratio = dec / r["erlang-py binary_to_term"]["cpu"]
+    general = r["encode(general)"]["cpu"]
+    return {
+        "clock": "cpu",
+        "encode_event_per_s": round(enc),
+        "encode_ratio": round(enc_ratio, 1),
+        "encode_target_met": enc >= TARGETS["encode"][0] and enc_ratio >= TARGETS["encode"][1],
+        "general_encode_per_s": round(general),
+        "general_vs_encode_event": round(general / enc, 2),
+        "decode_per_s": round(dec),
+        "decode_ratio": round(dec_ratio, 1),
+        "decode_target_met": dec >= TARGETS["decode"][0] and dec_ratio >= TARGETS["decode"][1],
+    }
 
 
 if __name__ == "__main__":

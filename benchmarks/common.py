@@ -15,12 +15,14 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 __all__ = [
     "RESULTS_DIR",
+    "Timing",
     "best_time",
     "machine_info",
     "print_table",
@@ -31,40 +33,53 @@ __all__ = [
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
+@dataclass(frozen=True)
+class Timing:
+    """Best seconds per call by wall clock and by this process's CPU time."""
+
+    wall: float
+    cpu: float
+    number: int  # calls per timed batch
+
+
 def best_time(
     func: Callable[[], object],
     *,
     repeat: int = 5,
     min_time: float = 0.2,
     warmup: int = 1,
-) -> tuple[float, int]:
-    """Best time of one call of ``func`` (seconds) and the batch size used.
+) -> Timing:
+    """Best time of one call of ``func`` by wall clock and by CPU time.
 
     ``func`` is called ``warmup`` times first (caches, lazy imports), then in
-    batches of ``number`` calls, ``number`` doubling until a batch lasts
-    ``min_time``; the fastest of ``repeat`` batches divided by ``number`` wins.
+    batches of ``number`` calls, ``number`` growing until a batch lasts
+    ``min_time``; the fastest of ``repeat`` batches divided by ``number`` wins,
+    separately for each clock.  CPU time leaves out the time other processes
+    on a shared machine held the CPU, so it is the steadier of the two for
+    single-threaded code; wall time is what a caller actually waits.
     """
     for _ in range(warmup):
         func()
-    clock = time.perf_counter
+    wall, cpu = time.perf_counter, time.process_time
     number = 1
     while True:
-        start = clock()
+        start = wall()
         for _ in range(number):
             func()
-        took = clock() - start
+        took = wall() - start
         if took >= min_time or number >= 1 << 30:
             break
         # Jump close to the target size instead of doubling from 1 each time.
         guess = int(number * min_time / took * 1.1) if took > 0 else number * 10
         number = max(number * 2, min(guess, number * 100))
-    best = took
-    for _ in range(repeat - 1):
-        start = clock()
+    best_wall = best_cpu = float("inf")
+    for _ in range(repeat):
+        start_wall, start_cpu = wall(), cpu()
         for _ in range(number):
             func()
-        best = min(best, clock() - start)
-    return best / number, number
+        best_cpu = min(best_cpu, cpu() - start_cpu)
+        best_wall = min(best_wall, wall() - start_wall)
+    return Timing(best_wall / number, best_cpu / number, number)
 
 
 def rate(seconds_per_op: float, ops_per_call: int = 1) -> float:

@@ -14,11 +14,13 @@ import trio
 
 from kazoo_trio.dist.names import is_long_name
 from kazoo_trio.dist.node import Node
-from kazoo_trio.kazoo.config import Settings
+from kazoo_trio.kazoo.config import Settings, SettingsError
+from kazoo_trio.kazoo.kazoo_conf import load_default_profiles
+from kazoo_trio.kazoo.profiles import ProfileError, ProfileSet
 from kazoo_trio.kazoo.server import ModKazooServer
 from kazoo_trio.switch.protocol import Switch
 
-__all__ = ["default_switch", "run", "serve"]
+__all__ = ["default_switch", "initial_profiles", "run", "serve"]
 
 log = logging.getLogger("kazoo_trio")
 
@@ -49,6 +51,7 @@ async def serve(
         switch = default_switch(settings, node_name)
     for name, value in settings.variables:
         switch.set_global(name, value)
+    profiles = initial_profiles(settings, switch)
     async with (
         Node(
             node_name,
@@ -62,7 +65,7 @@ async def serve(
         trio.open_nursery() as nursery,
     ):
         await nursery.start(switch.run)
-        server = ModKazooServer(node, switch, settings)
+        server = ModKazooServer(node, switch, settings, initial_profiles=profiles)
         await nursery.start(server.run)
         log.info(
             "kazoo-trio: node %s accepting connections on %s:%d",
@@ -71,6 +74,23 @@ async def serve(
             node.port,
         )
         task_status.started(server)
+
+
+def initial_profiles(settings: Settings, switch: Switch) -> ProfileSet | None:
+    """The profiles of a kazoo.conf.xml settings file over the defaults; None without.
+
+    Raises :class:`SettingsError` when they do not compile.
+    """
+    if settings.profiles_xml is None:
+        return None
+    try:
+        return ProfileSet.from_xml(
+            settings.profiles_xml,
+            base=load_default_profiles(switch),
+            global_lookup=switch.get_global,
+        )
+    except ProfileError as exc:
+        raise SettingsError(f"profiles in the settings file: {exc}") from exc
 
 
 async def _main(settings: Settings) -> None:
@@ -84,6 +104,25 @@ async def _main(settings: Settings) -> None:
 
 
 def run(settings: Settings) -> int:
-    """Serve until SIGINT or SIGTERM; 0 after a clean shutdown."""
-    trio.run(_main, settings)
+    """Serve until SIGINT or SIGTERM; 0 after a clean shutdown.
+
+    A failure to start (bad settings, a port in use, no EPMD) is raised as the
+    single exception it is, not wrapped in an exception group.
+    """
+    try:
+        trio.run(_main, settings)
+    except BaseExceptionGroup as group:
+        leaf = _only_leaf(group)
+        if leaf is None:
+            raise
+        raise leaf from None
     return 0
+
+
+def _only_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
+    while len(group.exceptions) == 1:
+        inner = group.exceptions[0]
+        if not isinstance(inner, BaseExceptionGroup):
+            return inner
+        group = inner
+    return None

@@ -96,12 +96,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"kazoo-trio: {exc}", file=sys.stderr)
         return 2
     from kazoo_trio.app import run
+    from kazoo_trio.dist.cookie import CookieError
+    from kazoo_trio.dist.epmd_client import EpmdError
 
     try:
         return run(settings)
-    except SettingsError as exc:
+    except (SettingsError, CookieError, ValueError) as exc:
+        # Unusable configuration (including a malformed node name).
         print(f"kazoo-trio: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:
+    except (OSError, EpmdError) as exc:
+        # The environment: a port in use, no EPMD, the name already registered.
         print(f"kazoo-trio: {exc}", file=sys.stderr)
         return 1

@@ -118,7 +118,7 @@ def _message(data: bytes, pos: int) -> Any:
             if data.startswith(_ALIAS_HEAD, at):
                 ref = _ref(data, at + len(_ALIAS_HEAD))
                 if ref is not None:
-                    tag = ImproperList((_A_ALIAS,), ref[0])  # type: ignore[arg-type]  # attrs converter
+                    tag = ImproperList((_A_ALIAS,), ref[0])
                     at = ref[1]
             elif data[at] == 90:
                 ref = _ref(data, at)

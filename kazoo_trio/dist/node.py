@@ -232,7 +232,7 @@ class Node(LocalSignals):
     def make_ref(self) -> Reference:
         n = self._ref_counter = self._ref_counter + 1
         ids: tuple[int, ...] = (n & 0x3FFFF, (n >> 18) & 0xFFFFFFFF, self._ref_salt)
-        return Reference(self.name, self.creation, ids)  # type: ignore[arg-type]  # attrs converter
+        return Reference(self.name, self.creation, ids)
 
     # -- processes and names -------------------------------------------------------------------
 
@@ -419,6 +419,8 @@ class Node(LocalSignals):
         if cls is tuple:
             assert isinstance(dest, tuple)
             name, node = dest
+            if type(name) is not Atom or type(node) is not Atom:
+                raise TypeError(f"cannot send to {dest!r}: expected (Atom name, Atom node)")
             if node is self.name:
                 proc = self._names.get(name)
                 if proc is not None:
@@ -478,7 +480,15 @@ class Node(LocalSignals):
         return HandshakeConfig(self.name.name, self.cookie, self.flags, self.creation)
 
     async def _serve_incoming(self, stream: trio.SocketStream) -> None:
-        """Acceptor side: handshake under a deadline, then serve the connection."""
+        """Acceptor side (one task per accepted socket); nothing escapes it but cancellation."""
+        try:
+            await self._accept(stream)
+        except Exception:
+            log.exception("internal error serving a connection; it was dropped")
+            await trio.aclose_forcefully(stream)
+
+    async def _accept(self, stream: trio.SocketStream) -> None:
+        """Handshake under a deadline, then serve the connection."""
         set_nodelay(stream)
         peer_addr = _peer(stream)
         hs = Handshake(Role.ACCEPTOR, self._handshake_config())
@@ -555,7 +565,16 @@ class Node(LocalSignals):
         return pending
 
     async def _connector(self, pending: _Pending) -> None:
-        """Initiator side: dial, then serve the connection, or fail what was queued for it."""
+        """Initiator side (a task in the node's nursery); nothing escapes it but cancellation."""
+        try:
+            await self._connect_and_serve(pending)
+        except Exception:
+            log.exception("internal error in the connection to %s; it was dropped", pending.peer)
+            if self._pending.get(pending.peer) is pending:
+                self._fail_pending(pending)
+
+    async def _connect_and_serve(self, pending: _Pending) -> None:
+        """Dial, then serve the connection, or fail what was queued for it."""
         peer = pending.peer
         outcome: tuple[trio.SocketStream, Connected, bytes] | str | None = None
         with trio.CancelScope() as scope:

@@ -139,13 +139,6 @@ def _positive(convert: Callable[[object], float]) -> Callable[[object], float]:
     return check
 
 
-def _non_negative_int(value: object) -> int:
-    number = _int(value)
-    if number < 0:
-        raise ValueError(f"must not be negative: {value!r}")
-    return number
-
-
 def _positive_int(value: object) -> int:
     number = _int(value)
     if number <= 0:
@@ -213,6 +206,9 @@ class Settings:
     variables: tuple[tuple[str, str], ...] = ()
     # Legacy event filter from <event-filter>; empty means the built-in list.
     event_filter: tuple[str, ...] = ()
+    # A kazoo.conf.xml settings file that also holds profiles (<definitions>,
+    # <event-handlers>, <fetch-handlers>): its text, for the profile engine.
+    profiles_xml: str | None = attrs.field(default=None, repr=False)
 
     def node_name(self, hostname: str | None = None) -> str:
         """The distribution node name.
@@ -310,7 +306,7 @@ _FIELDS: dict[str, tuple[str, Callable[[object], Any]]] = {
     "fetch-timeout": ("fetch_timeout_us", _positive_int),
     "bgapi-timeout": ("bgapi_timeout", _positive(_float)),
     "max-concurrent-requests": ("max_concurrent_requests", _positive_int),
-    "sender-queue-size": ("sender_queue_size", _non_negative_int),
+    "sender-queue-size": ("sender_queue_size", _positive_int),
 }
 
 
@@ -377,8 +373,9 @@ def settings_from_xml(text: str, *, source: str = "kazoo.conf.xml") -> Settings:
     Reads ``<settings><param name=… value=…/>``, ``<variables><variable …/>``
     and ``<event-filter><header name=…/>``, wherever the ``kazoo.conf``
     configuration sits in the document (alone or inside a FreeSWITCH
-    ``<document>``).  Profiles in the same file are not settings and are left
-    to the profile engine.
+    ``<document>``).  When the configuration also holds profiles (non-empty
+    ``<definitions>``, ``<event-handlers>`` or ``<fetch-handlers>``), the
+    document is kept in ``profiles_xml`` for the profile engine.
     """
     try:
         root = ET.fromstring(text)
@@ -415,7 +412,13 @@ def settings_from_xml(text: str, *, source: str = "kazoo.conf.xml") -> Settings:
         values["event-filter"] = [
             h.get("name", "") for h in event_filter.iter("header") if h.get("name")
         ]
-    return settings_from_mapping(values, source=source)
+    result = settings_from_mapping(values, source=source)
+    if any(len(conf.findall(f"{name}/*")) for name in _PROFILE_ELEMENTS):
+        result = attrs.evolve(result, profiles_xml=text)
+    return result
+
+
+_PROFILE_ELEMENTS = ("definitions", "event-handlers", "fetch-handlers")
 
 
 def load_settings(path: str | os.PathLike[str]) -> Settings:

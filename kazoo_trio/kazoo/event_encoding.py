@@ -412,7 +412,6 @@ def _encode_legacy(
 ) -> bytes:
     custom = event.subclass is not None
     codes = legacy_filter._codes
-    classify = legacy_filter.code
     pieces = legacy_filter._pieces
     piece_of = pieces.get
     head_of = legacy_filter._head
@@ -431,30 +430,21 @@ def _encode_legacy(
         name, value = pair
         code = codes.get(name)
         if code is None:
-            code = classify(name)
-        if code == _SUBCLASS and custom:
-            continue
-        if code == _DROP:
+            code = legacy_filter.code(name)
+        if code == _DROP or (code == _SUBCLASS and custom):
             piece = b""
-        elif "%" not in value:
-            raw = value.encode() if strict else to_bytes(value)
-            if code == _UNIQUE_ID:
-                if unique_id is None:
-                    unique_id = raw
-                append(head_of(name) + _binary(raw))
-                continue
-            piece = head_of(name) + _binary(raw)
         elif code == _JSON:
             piece = head_of(name) + _binary(_url_decode_bytes(to_bytes(value)))
         else:
-            once, raw = _decoded_twice(value)
-            if code == _UNIQUE_ID:
-                if unique_id is None:
-                    unique_id = once
-                append(head_of(name) + _binary(raw))
-                continue
+            if "%" not in value:
+                once = raw = value.encode() if strict else to_bytes(value)
+            else:
+                once, raw = _decoded_twice(value)
+            if code == _UNIQUE_ID and unique_id is None:
+                unique_id = once
             piece = head_of(name) + _binary(raw)
-        if code != _SUBCLASS:  # kept or dropped depending on the event: not cached
+        # Unique-ID values never recur; whether Event-Subclass is kept depends on the event.
+        if code != _UNIQUE_ID and code != _SUBCLASS:
             if len(pieces) >= _PIECE_CACHE_MAX:
                 pieces.clear()
             pieces[pair] = piece

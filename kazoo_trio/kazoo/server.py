@@ -20,8 +20,10 @@ Erlang's ordering and let slow commands starve everything, §8.13):
   not be able to block it.
 
 Cleanup (§5): the process traps exits.  An ``EXIT`` from a linked pid closes
-its event stream and removes its fetch handlers; a lost node (``NodeDown``)
-also cancels its lanes and bgapi jobs and forgets its connection options.
+its event stream and removes its fetch handlers (after the requests of that pid
+still queued in its lane, since Erlang sends the exit after them); a lost node
+(``NodeDown``) also cancels its lanes and bgapi jobs and forgets its connection
+options.  A killed ``mod_kazoo`` process is replaced at once (see :meth:`run`).
 """
 
 from __future__ import annotations
@@ -82,11 +84,21 @@ INLINE_REQUESTS = frozenset(
 )
 
 
+@attrs.frozen
+class _Exited:
+    """The lane's sender exited: cleanup runs after its queued requests."""
+
+    reason: object
+
+
+_LaneItem = GenCall | GenCast | _Exited
+
+
 @attrs.define(eq=False)
 class _Lane:
     node: Atom
-    send: trio.MemorySendChannel[GenCall | GenCast]
-    receive: trio.MemoryReceiveChannel[GenCall | GenCast]
+    send: trio.MemorySendChannel[_LaneItem]
+    receive: trio.MemoryReceiveChannel[_LaneItem]
     scope: trio.CancelScope = attrs.field(factory=trio.CancelScope)
 
 
@@ -277,8 +289,16 @@ class ModKazooServer:
     async def _dispatch(self, proc: Process, envelope: Envelope) -> None:
         message = envelope.message
         if type(message) is tuple and len(message) == 3 and message[0] is A_EXIT:
-            if isinstance(message[1], Pid):
-                await self._pid_exited(message[1], message[2])
+            pid = message[1]
+            if isinstance(pid, Pid):
+                exit_lane = self._lanes.get(pid)
+                if exit_lane is None:
+                    await self._pid_exited(pid, message[2])
+                else:
+                    # Erlang delivers the exit after the pid's messages: clean up
+                    # after the requests still queued (an event request there
+                    # would otherwise create a stream for a dead process).
+                    await exit_lane.send.send(_Exited(message[2]))
             return
         request = gen_server.parse(envelope)
         if request is None:
@@ -318,7 +338,7 @@ class ModKazooServer:
 
     def _open_lane(self, sender: Pid) -> _Lane:
         assert self._nursery is not None
-        send, receive = trio.open_memory_channel[GenCall | GenCast](self.settings.sender_queue_size)
+        send, receive = trio.open_memory_channel[_LaneItem](self.settings.sender_queue_size)
         lane = _Lane(sender.node, send, receive)
         self._lanes[sender] = lane
         self._nursery.start_soon(self._run_lane, sender, lane)
@@ -339,6 +359,9 @@ class ModKazooServer:
                         # between the empty check and the removal, so a request cannot
                         # slip into a lane that is going away.
                         return
+                    if isinstance(request, _Exited):
+                        await self._pid_exited(sender, request.reason)
+                        continue
                     call = isinstance(request, GenCall)
                     async with self._limiter:
                         reply = await handle_request(

@@ -184,7 +184,7 @@ def _guarded(
         # A fixed-size field ran past the end (the hot paths do not bounds-check
         # single bytes; the exception is the check).
         raise DecodeError(len(data), "truncated term") from None
-    except (ValueError, TypeError, OverflowError, MemoryError, RecursionError) as exc:
+    except Exception as exc:  # the promise: nothing but DecodeError leaves the decoder
         raise DecodeError(pos, f"malformed term ({type(exc).__name__})") from None
 
 
@@ -278,33 +278,28 @@ def _scan(data: bytes, pos: int, items: list[Any], count: int) -> int:
     n = len(data)
     append = items.append
     try:
-        while len(items) < count:
-            tag = data[pos]
-            if tag == 104:
-                head, tag2, size = _PAIR_HEAD(data, pos)
-                if head != 0x6802 or tag2 != 109:
-                    break
+        for _ in range(count - len(items)):
+            # One unpack reads `104, 2, 109, Len`; a lone binary starts `109, Len`.
+            head, tag, size = _PAIR_HEAD(data, pos)
+            if head == 0x6802 and tag == 109:
                 start = pos + 7
                 mid = start + size
-                tag2, size = _BIN_HEAD(data, mid)
-                if tag2 != 109:
-                    break
+                tag, size = _BIN_HEAD(data, mid)
                 end = mid + 5 + size
-                if end > n:
+                if tag != 109 or end > n:
                     break
                 append((data[start:mid], data[mid + 5 : end]))
                 pos = end
-            elif tag == 109:
-                size = _U32(data, pos + 1)[0]
-                end = pos + 5 + size
+            elif head >> 8 == 109:
+                end = pos + 5 + _U32(data, pos + 1)[0]
                 if end > n:
                     break
                 append(data[pos + 5 : end])
                 pos = end
             else:
                 break
-    except (IndexError, StructError):
-        pass
+    except StructError:
+        pass  # fewer than 7 bytes left: the general path reports it precisely
     return pos
 
 
@@ -503,6 +498,8 @@ def _close(frame: list[Any], data: bytes, pos: int, refs: tuple[Atom, ...] | Non
         return tuple(items)
     if kind == _LIST:
         tail = items.pop()
+        if not items:  # `[ | Tail]` with no elements is just Tail
+            return tail
         if tail.__class__ is list:
             # `[]` closes a proper list; a (non-canonical) list tail continues it.
             items += tail

@@ -20,7 +20,6 @@ __all__ = ["encode_event"]
 _PREFIX: Final = b"\x83h\x02w\x05eventl"
 _UNDEFINED: Final = b"w\x09undefined"
 _BODY_HEAD: Final = b"h\x02m\x00\x00\x00\x04body"
-_HDR_TABLE: Final = len(BIN_HDR)
 
 
 def encode_event(
@@ -48,15 +47,18 @@ def encode_event(
         encode_parts(unique_id, parts)
     heads = PAIR_HEADS
     hdrs = BIN_HDR
-    for name, value in headers:
-        try:
-            head = heads[name]
-        except (KeyError, TypeError):
-            head = _head(name)
-        if value.__class__ is not bytes:
-            value = _value(value)
-        size = len(value)
-        parts += (head, hdrs[size] if size < _HDR_TABLE else bin_hdr(size), value)
+    try:
+        for name, value in headers:
+            if value.__class__ is not bytes:
+                value = value.encode() if value.__class__ is str else _value(value)
+            try:
+                parts += (heads[name], hdrs[len(value)], value)
+            except (KeyError, IndexError, TypeError):
+                # A name not cached yet (or not cacheable), or a value too long
+                # for the header table.
+                parts += (_head(name), bin_hdr(len(value)), value)
+    except UnicodeEncodeError:
+        raise EncodeError("str with lone surrogates cannot be encoded as UTF-8") from None
     if body is not None:
         raw = _value(body)
         append(_BODY_HEAD)
@@ -74,7 +76,7 @@ def _head(name: object) -> bytes:
 
 def _value(value: object) -> bytes:
     if value.__class__ is bytes:
-        return value  # type: ignore[return-value]
+        return value
     if value.__class__ is str:
         return utf8(value)
     if isinstance(value, (bytes, bytearray, memoryview)):

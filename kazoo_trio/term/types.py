@@ -12,7 +12,8 @@ integer, float            ``int``, ``float``
 tuple                     ``tuple``
 proper list               ``list``
 improper list             :class:`ImproperList`
-map                       ``dict``
+map                       ``dict`` (:class:`MapPairs` when Python cannot hold
+                          the keys: unhashable, or equal in Python only)
 pid, reference, port      :class:`Pid`, :class:`Reference`, :class:`Port`
 fun, export               :class:`Fun` (opaque), :class:`Export`
 ========================  =====================================================
@@ -20,6 +21,7 @@ fun, export               :class:`Fun` (opaque), :class:`Export`
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 import attrs
@@ -110,6 +112,20 @@ def _atom_ext(name: str) -> bytes | None:
     return bytes((118, size >> 8, size & 0xFF)) + text
 
 
+# Converters with concrete signatures: mypy's attrs plugin cannot solve the
+# type variable of a bare ``tuple`` converter, so every call site would fail.
+def _tuple(items: Iterable[object]) -> tuple[object, ...]:
+    return tuple(items)
+
+
+def _int_tuple(items: Iterable[int]) -> tuple[int, ...]:
+    return tuple(items)
+
+
+def _pair_tuple(items: Iterable[tuple[object, object]]) -> tuple[tuple[object, object], ...]:
+    return tuple(items)
+
+
 def _node_converter(node: Atom | str) -> Atom:
     return node if isinstance(node, Atom) else Atom(node)
 
@@ -133,7 +149,7 @@ class Reference:
 
     node: Atom = attrs.field(converter=_node_converter)
     creation: int
-    ids: tuple[int, ...] = attrs.field(converter=tuple)
+    ids: tuple[int, ...] = attrs.field(converter=_int_tuple)
 
     def __repr__(self) -> str:
         return f"Reference({self.node.name!r}, {self.creation}, {self.ids!r})"
@@ -159,7 +175,7 @@ class ImproperList:
     term other than the empty list.
     """
 
-    items: tuple[object, ...] = attrs.field(converter=tuple)
+    items: tuple[object, ...] = attrs.field(converter=_tuple)
     tail: object
 
 
@@ -211,4 +227,4 @@ class MapPairs:
     re-encodes to the same MAP_EXT, pairs in the order given.
     """
 
-    pairs: tuple[tuple[object, object], ...] = attrs.field(converter=tuple)
+    pairs: tuple[tuple[object, object], ...] = attrs.field(converter=_pair_tuple)

@@ -8,7 +8,7 @@ import trio
 from kazoo_trio.dist import CallError, NodeDown, NodeUp
 from kazoo_trio.term import Atom, Pid
 from tests.dist.nodeutil import PY, py_node, server
-from tests.erlnode import erl_node
+from tests.erlnode import ErlError, erl_node
 
 pytestmark = pytest.mark.erl
 
@@ -145,3 +145,24 @@ async def test_ten_megabytes_each_way(epmd: int) -> None:
         )
         big = bytes(range(256)) * 40960
         assert await node.call((A("srv"), A(E1)), (A("size"), big), timeout=30) == len(big)
+
+
+async def test_net_kernel_tag_forms_and_spawn_requests(epmd: int) -> None:
+    async with py_node(epmd) as node, erl_node(E1, epmd_port=epmd) as e:
+        # The pre-OTP-24 plain reference tag, sent by hand.
+        text = await e.eval(
+            f"Ref = make_ref(), {{net_kernel, '{PY}'}} ! "
+            "{'$gen_call', {self(), Ref}, {is_auth, node()}}, "
+            "receive {Ref, R} -> R after 5000 -> timeout end."
+        )
+        assert text == "yes"
+        # ...and the OTP 24+ alias form, as gen_server:call makes it.
+        assert await e.eval(f"gen_server:call({{net_kernel, '{PY}'}}, {{is_auth, node()}}).") == (
+            "yes"
+        )
+        # rpc (SPAWN_REQUEST) gets a clean error and the connection stays up.
+        assert await e.eval(f"rpc:call('{PY}', erlang, node, [], 5000).") == "{badrpc,notsup}"
+        with pytest.raises(ErlError, match=r"^\{error,\{erpc,notsup\}"):
+            await e.eval(f"erpc:call('{PY}', erlang, node, [], 5000).")
+        assert node.connected_nodes() == [A(E1)]
+        assert await e.eval(f"net_adm:ping('{PY}').") == "pong"

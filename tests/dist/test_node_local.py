@@ -189,9 +189,8 @@ async def test_exit_reasons(node: Node) -> None:
                 ref = await w.monitor(p.pid)
                 _ = 1 / 0
         msg = (await w.receive()).message
-        assert msg == (
-            A("DOWN"), ref, A("process"), p.pid, (A("exception"), b"ZeroDivisionError: division by zero")
-        )
+        reason = (A("exception"), b"ZeroDivisionError: division by zero")
+        assert msg == (A("DOWN"), ref, A("process"), p.pid, reason)
         with trio.CancelScope() as scope:
             async with node.process() as p:
                 ref = await w.monitor(p.pid)

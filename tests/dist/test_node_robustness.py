@@ -7,10 +7,10 @@ import logging
 import pytest
 import trio
 
-from kazoo_trio.dist import control
+from kazoo_trio.dist import NodeDown, NodeUp, control
 from kazoo_trio.dist.flags import RECOMMENDED
 from kazoo_trio.dist.framing import frame, frame_parts
-from kazoo_trio.dist.handshake import Connected, Handshake, HandshakeConfig, Role
+from kazoo_trio.dist.handshake import Connected, Handshake, HandshakeConfig, PeerAlive, Role
 from kazoo_trio.term import Atom, Pid
 from tests.dist.nodeutil import COOKIE, PY, py_node, server, wait_for
 from tests.erlnode import erl_node
@@ -20,8 +20,10 @@ pytestmark = pytest.mark.erl
 A = Atom
 
 
-async def raw_connect(node_port: int, name: str, cookie: str = COOKIE) -> trio.SocketStream:
-    """A hand-driven initiator: handshake only, then the raw stream."""
+async def raw_connect(
+    node_port: int, name: str, cookie: str = COOKIE, events: list[object] | None = None
+) -> trio.SocketStream:
+    """A hand-driven initiator: handshake only (answering ``alive`` with true), then the stream."""
     stream = await trio.open_tcp_stream("127.0.0.1", node_port)
     hs = Handshake(
         Role.INITIATOR, HandshakeConfig(name, cookie.encode(), RECOMMENDED, 77), peer_name=PY
@@ -29,11 +31,17 @@ async def raw_connect(node_port: int, name: str, cookie: str = COOKIE) -> trio.S
     with trio.fail_after(5):
         while True:
             event = hs.next_event()
+            if isinstance(event, PeerAlive):
+                hs.answer_alive(True)
             out = hs.data_to_send()
             if out:
                 await stream.send_all(out)
+            if events is not None and event is not None:
+                events.append(event)
             if event is None:
                 hs.receive_data(await stream.receive_some(4096))
+                continue
+            if isinstance(event, PeerAlive):
                 continue
             assert isinstance(event, Connected), event
             break
@@ -131,17 +139,39 @@ async def test_twenty_erl_nodes_at_once(epmd: int) -> None:
     count = 20
     async with py_node(epmd) as node, server(node, "echo"):
         results: dict[int, tuple[str, str]] = {}
+        release = trio.Event()
 
         async def one(i: int) -> None:
             async with erl_node(f"n{i}@127.0.0.1", epmd_port=epmd, args=["+S", "1"]) as e:
                 pong = await e.eval(f"net_adm:ping('{PY}').", timeout=60)
                 echoed = await e.eval(f"gen_server:call({{echo, '{PY}'}}, {{echo, {i}}}).")
                 results[i] = (pong, echoed)
-                await wait_for(lambda: len(results) == count, timeout=120)
-                assert len(node.connected_nodes()) == count
+                await release.wait()  # stay connected until every node was counted
 
         with trio.fail_after(150):
             async with trio.open_nursery() as nursery:
                 for i in range(count):
                     nursery.start_soon(one, i)
+                await wait_for(lambda: len(results) == count, timeout=120)
+                assert len(node.connected_nodes()) == count
+                release.set()
         assert results == {i: ("pong", str(i)) for i in range(count)}
+
+
+async def test_reconnect_from_a_restarted_peer_replaces_the_old_connection(epmd: int) -> None:
+    """A second connection from a node we think is connected: 'alive', then the new one wins."""
+    async with py_node(epmd) as node, node.monitor_nodes() as events:
+        first = await raw_connect(node.port, "again@127.0.0.1")
+        assert await events.receive() == NodeUp(A("again@127.0.0.1"))
+        seen: list[object] = []
+        second = await raw_connect(node.port, "again@127.0.0.1", events=seen)
+        assert any(isinstance(e, PeerAlive) for e in seen)
+        down = await events.receive()
+        assert isinstance(down, NodeDown) and down.reason == "replaced by a new connection"
+        assert await events.receive() == NodeUp(A("again@127.0.0.1"))
+        with trio.fail_after(5):
+            while await first.receive_some(100):
+                pass  # the old connection is closed by the node
+        assert node.connected_nodes() == [A("again@127.0.0.1")]
+        await first.aclose()
+        await second.aclose()

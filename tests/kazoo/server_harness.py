@@ -62,3 +62,15 @@ async def wait_until(condition: object, timeout: float = 5) -> None:
     with trio.fail_after(timeout):
         while not condition():
             await trio.sleep(0.01)
+
+
+def directory_profile(timeout_us: int) -> str:
+    """A kazoo.conf document whose only fetch profile serves ``directory`` verbosely
+    with ``fetch-timeout`` = ``timeout_us`` (for ``profiles_xml=``)."""
+    return (
+        '<configuration name="kazoo.conf"><fetch-handlers><profile name="directory">'
+        '<fields verbose="true"/><params>'
+        f'<param name="fetch-timeout" value="{timeout_us}"/>'
+        '<param name="fetch-section" value="directory"/>'
+        "</params></profile></fetch-handlers></configuration>"
+    )

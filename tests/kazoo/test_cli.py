@@ -110,3 +110,26 @@ async def test_run_serves_erlang_and_stops_cleanly_on_sigterm(epmd: int) -> None
             process.kill()
             with trio.CancelScope(shield=True):
                 await process.wait()
+
+
+def test_profiles_that_do_not_compile_stop_the_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conf = tmp_path / "kazoo.conf.xml"
+    conf.write_text(
+        '<configuration name="kazoo.conf"><settings>'
+        '<param name="nodename" value="bad@127.0.0.1"/><param name="cookie" value="c"/>'
+        '</settings><event-handlers><profile name="not-default"><event name="DTMF"/>'
+        "</profile></event-handlers></configuration>"
+    )
+    assert main(["run", "--settings", str(conf), "--epmd", "external", "--epmd-port", "1"]) == 2
+    assert "profiles in the settings file" in capsys.readouterr().err
+
+
+def test_unreachable_epmd_is_a_clear_start_failure(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.erlnode import free_port
+
+    argv = ["run", "--name", "x@127.0.0.1", "--cookie", "c", "--listen-ip", "127.0.0.1"]
+    code = main([*argv, "--epmd", "external", "--epmd-port", str(free_port())])
+    assert code == 1
+    assert "kazoo-trio:" in capsys.readouterr().err

@@ -182,3 +182,13 @@ def test_cookie_file_must_be_private(tmp_path: Path) -> None:
     cookie_file.write_text("x" * 300)
     with pytest.raises(ValueError, match="255"):
         read_cookie_file(cookie_file)
+
+
+def test_profiles_in_kazoo_conf_are_kept_for_the_profile_engine() -> None:
+    assert settings_from_xml(KAZOO_CONF).profiles_xml is None  # <definitions/> is empty
+    with_profiles = KAZOO_CONF.replace(
+        "<definitions/>",
+        '<event-handlers><profile name="default"><event name="CHANNEL_CREATE"/>'
+        "</profile></event-handlers>",
+    )
+    assert settings_from_xml(with_profiles).profiles_xml == with_profiles

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from kazoo_trio.kazoo.profiles import NULL, ProfileError, ProfileSet, verbose_event
+from kazoo_trio.kazoo.profiles import (
+    NULL,
+    ProfileError,
+    ProfileSet,
+    default_profiles,
+    verbose_event,
+)
 from kazoo_trio.kazoo.profiles.template import compile_template
 from kazoo_trio.kazoo.profiles.view import HeaderView
 from kazoo_trio.switch.event import Event
-from tests.kazoo.profile_support import obj
+from tests.kazoo.profile_support import GREGORIAN, channel_create, dialplan_lookup, obj
 
 
 def profiles(
@@ -107,6 +113,13 @@ def test_first_of_literal_default_works_on_every_event() -> None:
         assert got is not None
         assert got[b"Pick"] == b"DEFAULT"
         assert got[b"Hit"] == b"42"
+
+
+def test_globals_per_call_override_the_bound_lookup() -> None:
+    ps = profiles('<field name="G" type="expand" value="${GLOBAL_X}|${UNIX_EPOCH_IN_GREGORIAN}"/>')
+    term = ps.build_event(Event("TEST_EVENT", HEADERS), global_lookup={"GLOBAL_X": "call"}.get)
+    assert obj(term)[b"G"] == b"call|62167219200"
+    assert obj(ps.build_event(Event("TEST_EVENT", HEADERS)))[b"G"] == b"gx|62167219200"
 
 
 def test_expand_with_functions_globals_and_empty_result() -> None:
@@ -475,3 +488,24 @@ def test_compiled_templates_expand_like_the_expander(
         encoding="json",
     )
     assert compile_template(template)(view) == view.expand(template)
+
+
+# ---------------------------------------------------------------- built-in defaults
+
+
+def test_default_profiles_alone() -> None:
+    defaults = default_profiles()
+    assert defaults.warnings == ()
+    jobj = obj(defaults.build_event(channel_create("u-42")))
+    assert jobj[b"Event-Category"] == b"call_event"
+    assert jobj[b"Event-Name"] == b"CHANNEL_CREATE"
+    assert jobj[b"Call-ID"] == b"u-42"
+    assert jobj[b"Node"] == b"freeswitch@fs1.example.com"
+    assert jobj[b"Timestamp"] == GREGORIAN
+    assert obj(jobj[b"Custom-Channel-Vars"])[b"Account-ID"] == b"4fe69f4fa7ad4a3c85a1b1f4c3a4f2e1"
+    route = obj(defaults.build_fetch("dialplan", dialplan_lookup()))
+    assert (route[b"Event-Category"], route[b"Event-Name"]) == (b"dialplan", b"route_req")
+    assert route[b"Fetch-Timeout"] == 3_500_000
+    assert route[b"Fetch-Version"] == b"community"
+    assert route[b"Fetch-Key-Value"] == b"context_2"
+    assert route[b"From"] == b"1000@example.com"

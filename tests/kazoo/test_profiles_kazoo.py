@@ -17,6 +17,7 @@ from tests.kazoo.profile_support import (
     kazoo_profiles,
     obj,
     require_profiles,
+    texts,
 )
 
 
@@ -75,6 +76,13 @@ def test_debug_call_definition_follows_its_template_filter(kazoo: ProfileSet) ->
     jobj = obj(kazoo.build_event(channel_create(extra=[("variable_debug_call", "true")])))
     debug = obj(jobj[b"Call-Debug"])
     assert debug[b"Event-Calling-File"] == b"switch_core_state_machine.c"  # verbose object
+
+
+def test_timestamp_global_is_built_in(folder: Path) -> None:
+    bare = ProfileSet.from_parts(
+        texts(folder, "definitions"), texts(folder, "events"), texts(folder, "fetch")
+    )
+    assert obj(bare.build_event(channel_create()))[b"Timestamp"] == GREGORIAN
 
 
 def test_dialplan_lookup(kazoo: ProfileSet) -> None:

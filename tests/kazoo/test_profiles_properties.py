@@ -8,14 +8,26 @@ import struct
 from functools import cache
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kazoo_trio.kazoo.profiles import ProfileSet, default_profiles
+from kazoo_trio.kazoo.profiles import compile as compile_module
 from kazoo_trio.switch.event import Event
 from kazoo_trio.term import Atom, decode, encode
 from tests.erlnode import erl_eval_once
-from tests.kazoo.profile_support import duplicate_keys, kazoo_profiles, require_profiles
+from tests.kazoo.profile_support import (
+    duplicate_keys,
+    kazoo_profiles,
+    profiles_dir,
+    require_profiles,
+)
+
+pytestmark = pytest.mark.skipif(
+    not (profiles_dir() / "definitions").is_dir(),
+    reason=f"Kazoo's profile XML not found at {profiles_dir()} (set KAZOO_PROFILES_DIR)",
+)
 
 SECTIONS = ("configuration", "directory", "dialplan", "channels", "languages", "chatplan")
 
@@ -103,6 +115,17 @@ def event_cases(draw: st.DrawFn) -> tuple[str, Event]:
     return binding, event
 
 
+@cache
+def _unfused() -> ProfileSet:
+    """Kazoo's profiles compiled without fusing, to compare the generated code against."""
+    original = compile_module._fused
+    compile_module._fused = lambda applies: applies
+    try:
+        return kazoo_profiles(require_profiles())
+    finally:
+        compile_module._fused = original
+
+
 def _check(term: object) -> None:
     assert duplicate_keys(term) == []
     assert decode(encode(term)) == term
@@ -120,6 +143,16 @@ def test_any_event_through_kazoo_profiles_encodes(case: tuple[str, Event], encod
     if term is not None:
         _check(term)
         assert isinstance(term, dict if encoding == "map" else tuple)
+
+
+@SLOW
+@given(event_cases())
+def test_fused_plans_build_what_the_field_closures_build(case: tuple[str, Event]) -> None:
+    kazoo, _ = _kazoo()
+    binding, event = case
+    assert kazoo.build_event(event, binding=binding) == _unfused().build_event(
+        event, binding=binding
+    )
 
 
 @SLOW

@@ -194,7 +194,7 @@ async def test_getpid_link_exit_config() -> None:
         b"version",
         (b"api", A("status"), b""),
         [A("version")],
-        ImproperList([A("version")], A("x")),
+        ImproperList((A("version"),), A("x")),
         (),
     ],
 )
@@ -255,7 +255,7 @@ async def test_api4_error_carries_the_api_event() -> None:
     assert reply[:2] == (ERROR, b"-ERR bad%20thing")
     headers = reply[2]
     assert isinstance(headers, list) and headers[0] is A("undefined")
-    pairs = dict(h for h in headers[1:] if isinstance(h, tuple))
+    pairs: dict[object, object] = dict(h for h in headers[1:] if isinstance(h, tuple))
     assert pairs[b"Event-Name"] == b"API"
     assert pairs[b"API-Command"] == b"kt_fail"
     assert pairs[b"API-Result"] == b"error"
@@ -292,7 +292,7 @@ async def test_bgapi4_sends_four_tuples_with_headers() -> None:
         pid, message = await h.message()
     assert pid == PID and isinstance(message, tuple) and len(message) == 4
     assert message[:3] == (A("bgok"), reply[1], b"+OK x%41")
-    pairs = dict(p for p in message[3] if isinstance(p, tuple))
+    pairs: dict[object, object] = dict(p for p in message[3] if isinstance(p, tuple))
     assert pairs[b"API-Result"] == b"success"
     # bgapi4's list is not URL-decoded.
     assert pairs[b"API-Output"] == b"+OK x%41"

@@ -7,6 +7,7 @@ import trio
 
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.sim import SimSwitch
+from kazoo_trio.term.types import Atom
 from tests.erlnode import erl_node
 from tests.kazoo.server_harness import FS, MK, add_test_commands, running_server, wait_until
 
@@ -58,7 +59,16 @@ async def test_identity_requests_and_errors(epmd: int) -> None:
 
 
 async def test_api_and_the_erlang_command(epmd: int) -> None:
-    async with running_server(epmd), erl_node(E1, epmd_port=epmd) as e:
+    settings_variables = (("kt_var", "from settings"),)
+    async with (
+        running_server(epmd, variables=settings_variables),
+        erl_node(E1, epmd_port=epmd) as e,
+    ):
+        # <variables> of the settings are switch globals.
+        assert (
+            await e.eval(f'gen_server:call({MK}, {{api, global_getvar, <<"kt_var">>}}).')
+            == '{ok,<<"from settings">>}'
+        )
         status = await e.term(f"gen_server:call({MK}, {{api, status, <<>>}}, 5000).")
         assert status[0].name == "ok" and status[1].startswith(b"UP ")
         assert (
@@ -80,6 +90,22 @@ async def test_api_and_the_erlang_command(epmd: int) -> None:
             await e.eval(f'gen_server:call({MK}, {{api, erlang, <<"node other@x {option}">>}}).')
             == '{ok,<<"erlang: Command returned no output">>}'
         )
+        await e.eval(
+            f"ok = gen_server:call({MK}, {{bind, dialplan}}),"
+            f"{{ok, _}} = gen_server:call({MK}, {{event, ['CHANNEL_CREATE', 'KZ_CDR']}})."
+        )
+        status = await e.term(f'gen_server:call({MK}, {{api, erlang, <<"status">>}}).')
+        assert b"Running mod_kazoo v1.5.0-1 community" in status[1]
+        assert b"Event streams: 1" in status[1]
+        nodes = await e.term(f'gen_server:call({MK}, {{api, erlang, <<"nodes list">>}}).')
+        assert nodes[1] == E1.encode() + b"\n"
+        for what, expected in [
+            ("connection", b"enable-legacy false"),
+            ("event_streams", b"bindings=CHANNEL_CREATE,KZ_CDR"),
+            ("fetch_bindings", b"dialplan"),
+        ]:
+            text = await e.term(f'gen_server:call({MK}, {{api, erlang, <<"node {E1} {what}">>}}).')
+            assert expected in text[1], (what, text)
 
 
 async def test_bgapi_result_messages(epmd: int) -> None:
@@ -153,9 +179,7 @@ async def test_event_stream_delivery_and_owner_death(epmd: int) -> None:
         await wait_until(lambda: len(server.streams) == 0)
 
 
-def _e1() -> object:
-    from kazoo_trio.term.types import Atom
-
+def _e1() -> Atom:
     return Atom(E1)
 
 
@@ -169,7 +193,7 @@ async def test_node_disconnect_cleans_up(epmd: int) -> None:
         )
         assert len(server.streams) == 1
         assert server.fetch.handlers("directory")
-        assert server.options.get(_e1()).legacy  # type: ignore[arg-type]
+        assert server.options.get(_e1()).legacy
         assert await e.eval(f"erlang:disconnect_node('{FS}').") == "true"
         await wait_until(
             lambda: len(server.streams) == 0 and not server.fetch.handlers("directory")
@@ -177,7 +201,7 @@ async def test_node_disconnect_cleans_up(epmd: int) -> None:
         # Reconnecting starts from the configured options again.
         assert await e.eval(f"net_adm:ping('{FS}').") == "pong"
         await wait_until(lambda: _e1() in server.options.nodes())
-        assert not server.options.get(_e1()).legacy  # type: ignore[arg-type]
+        assert not server.options.get(_e1()).legacy
 
 
 async def test_exit_request_drops_the_connection(epmd: int) -> None:

@@ -6,7 +6,7 @@ import pytest
 import trio
 
 from tests.erlnode import ErlNode, erl_node
-from tests.kazoo.server_harness import MK, running_server
+from tests.kazoo.server_harness import MK, directory_profile, running_server
 
 pytestmark = pytest.mark.erl
 
@@ -77,6 +77,9 @@ async def test_fetch_request_carries_the_fetch_headers(epmd: int) -> None:
         assert fields[b"Fetch-Key-Name"] == b"name"
         assert fields[b"Fetch-Key-Value"] == b"example.com"
         assert fields[b"Kazoo-Bundle"] == b"community"
+        # ecallmgr routes on these; the default profiles' fetch-info definition makes them.
+        assert fields[b"Fetch-Version"] == b"community"
+        assert fields[b"Event-Category"] == b"fetch"
         assert fields[b"Switch-Nodename"] == b"freeswitch@127.0.0.1"
         assert len(fields[b"Fetch-UUID"]) == 36
         assert int(fields[b"Fetch-Timeout"]) > 0
@@ -85,7 +88,7 @@ async def test_fetch_request_carries_the_fetch_headers(epmd: int) -> None:
 
 async def test_late_reply_is_baduuid(epmd: int) -> None:
     async with (
-        running_server(epmd, fetch_timeout_us=200_000) as server,
+        running_server(epmd, profiles_xml=directory_profile(200_000)) as server,
         erl_node("e1@127.0.0.1", epmd_port=epmd) as e,
     ):
         await start_handler(e, "late", mode="late")
@@ -102,7 +105,7 @@ async def test_late_reply_is_baduuid(epmd: int) -> None:
 async def test_round_robin_and_failover_between_nodes(epmd: int) -> None:
     async with (
         # A long timeout: only failover, not the timeout, can make the last lookup quick.
-        running_server(epmd, fetch_timeout_us=60_000_000) as server,
+        running_server(epmd, profiles_xml=directory_profile(60_000_000)) as server,
         erl_node("e1@127.0.0.1", epmd_port=epmd) as e1,
         erl_node("e2@127.0.0.1", epmd_port=epmd) as e2,
     ):
@@ -119,7 +122,7 @@ async def test_round_robin_and_failover_between_nodes(epmd: int) -> None:
         # e1's handler now stops its whole node when asked; lookups fail over to e2 at once.
         await e1.eval("exit(Handler_reply, kill).")
         await start_handler(e1, "e1", mode="halt")
-        with trio.fail_after(10):
+        with trio.fail_after(3):
             for _ in range(2):
                 reply = await locate(e2)
                 assert 'id=\\"e2\\"' in reply, reply

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import pytest
+import trio
 
+from kazoo_trio.kazoo.config import Settings
+from kazoo_trio.kazoo.kazoo_conf import KazooConf, Profiles
+from kazoo_trio.kazoo.options import OptionsTable
+from kazoo_trio.kazoo.stream_table import StreamTable
+from kazoo_trio.switch.protocol import XmlLookup
+from kazoo_trio.switch.sim import SimSwitch
+from kazoo_trio.term.types import Atom
 from tests.erlnode import erl_node
 from tests.kazoo.server_harness import MK, running_server, wait_until
-
-pytestmark = pytest.mark.erl
 
 PROFILES = (
     '<document type="freeswitch/xml"><section name="configuration">'
@@ -36,6 +42,7 @@ def erl_binary(text: str) -> str:
     return "<<" + '"' + text.replace('"', '\\"') + '"' + ">>"
 
 
+@pytest.mark.erl
 async def test_pushed_profiles_replace_the_ones_in_force(epmd: int) -> None:
     async with (
         running_server(epmd, delay_before_initial_fetch=0.05) as server,
@@ -93,7 +100,44 @@ async def test_pushed_profiles_replace_the_ones_in_force(epmd: int) -> None:
         assert server.profiles.current is installed
 
 
-def _e1() -> object:
-    from kazoo_trio.term.types import Atom
-
+def _e1() -> Atom:
     return Atom("e1@127.0.0.1")
+
+
+async def test_bad_or_missing_answers_keep_the_profiles_and_requests_coalesce() -> None:
+    switch = SimSwitch()
+    options = OptionsTable(Settings())
+    streams = StreamTable(options, "freeswitch@127.0.0.1")
+    answers: list[str | None] = []
+    asked: list[str | None] = []
+
+    async def handler(lookup: XmlLookup) -> str | None:
+        asked.append(lookup.params.get("Action"))
+        return answers.pop(0)
+
+    switch.bind_xml(["configuration"], handler)
+    conf = KazooConf(switch, streams, options, Profiles(None), delay=0.01)
+    # An event profile without the "default" profile does not compile: kept as is.
+    answers.append(PROFILES.replace('name="default"', 'name="other"'))
+    assert await conf.fetch_now() is False
+    assert conf.profiles.current is None
+    answers.append(PROFILES)
+    assert await conf.fetch_now() is True
+    installed = conf.profiles.current
+    assert installed is not None and "my::sub" in installed.event_names
+    answers.append(None)
+    assert await conf.fetch_now() is False
+    assert conf.profiles.current is installed
+    assert asked == ["request-handlers"] * 3
+    # A burst of requests (and the first configuration bind) makes one lookup.
+    answers.append(NOT_FOUND)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(conf.run)
+        conf.configuration_bound()
+        conf.request()
+        conf.request()
+        await wait_until(lambda: conf.lookups == 4)
+        conf.configuration_bound()  # only the first bind schedules a lookup
+        assert not conf._scheduled
+        nursery.cancel_scope.cancel()
+    assert len(asked) == 4

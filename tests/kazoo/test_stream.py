@@ -379,3 +379,20 @@ async def test_client_socket_options_follow_the_stream_options(
             sock = stream._client.sock  # type: ignore[union-attr]  # the accepted socket
             assert bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)) is keepalive
             assert bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)) is nodelay
+
+
+async def test_send_error_closes_that_client_and_keeps_the_event_for_the_next() -> None:
+    stream = new_stream(framing=2)
+    async with erl() as n, running(stream) as port:
+        await connect(n, "S1", port, 2)
+        await wait_for(lambda: stream.connected)
+        # White box: shut our sending side so that the next write fails with EPIPE,
+        # which the peer cannot provoke deterministically.
+        stream._client.sock.shutdown(socket.SHUT_WR)  # type: ignore[union-attr]
+        stream.offer(event(1))
+        await wait_for(lambda: stream.stats.send_errors == 1)
+        assert not stream.connected
+        assert stream.queued_events == 1  # nothing of it was written: it waits
+        await connect(n, "S2", port, 2)
+        assert await seqs(n, "RecvSeqs(S2, 1).") == [1]
+        await wait_for(lambda: stream.stats.events_sent == 1)

@@ -32,6 +32,9 @@ from kazoo_trio.term import (
 )
 from tests.term.strategies import terms
 
+# Hypothesis warns when it prints the (big) recursive term strategy; harmless.
+pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
+
 
 def deep(levels: int) -> bytes:
     return b"\x83" + b"l\x00\x00\x00\x01" * levels + b"j" * (levels + 1)
@@ -226,7 +229,6 @@ def mutated(draw: st.DrawFn) -> bytes:
     return bytes(data)
 
 
-@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_mutated_terms_only_raise_decode_error(data: bytes) -> None:

@@ -30,6 +30,9 @@ from kazoo_trio.term import (
 )
 from tests.term.strategies import terms
 
+# Hypothesis warns when it prints the (big) recursive term strategy; harmless.
+pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
+
 
 def same(a: Any, b: Any) -> bool:
     """Equality that also tells -0.0 from 0.0 (Python's == does not)."""
@@ -158,6 +161,8 @@ def test_subclasses_encode_as_their_base() -> None:
         (float("nan"), "NaN"),
         (float("inf"), "infinite"),
         ("\ud800", "surrogates"),
+        ([(b"k", "\ud800")], "surrogates"),
+        ((b"k", "\ud800"), "surrogates"),
         (Atom("x" * 256), "atom"),
         (Pid("a@b", 2**32, 0, 0), "Pid"),
         (Reference("a@b", 0, (2**32,)), "Reference"),
@@ -217,8 +222,45 @@ def test_non_canonical_list_tail_is_joined() -> None:
     assert decode(b"\x83l\x00\x00\x00\x01a\x01l\x00\x00\x00\x01a\x02j") == [1, 2]
     nested = b"\x83l\x00\x00\x00\x01a\x01l\x00\x00\x00\x01a\x02w\x01t"
     assert decode(nested) == ImproperList([1, 2], Atom("t"))
+    # A LIST_EXT with no elements is its tail.
+    assert decode(b"\x83l\x00\x00\x00\x00w\x01t") is Atom("t")
+    assert decode(b"\x83l\x00\x00\x00\x00j") == []
 
 
 def test_same_helper_sees_negative_zero() -> None:
     assert not same(0.0, -0.0)
     assert same(-0.0, decode(encode(-0.0)))
+
+
+N = b"w\x01n"  # the node atom 'n'
+
+
+def words(*values: int) -> bytes:
+    return struct.pack(f">{len(values)}I", *values)
+
+
+@pytest.mark.parametrize(
+    ("wire", "value", "modern"),
+    [
+        # Forms OTP 25 no longer puts on the distribution; they decode to the
+        # same values and re-encode in the modern form, as OTP 23+ does.
+        (b"d\x00\x03abc", Atom("abc"), b"w\x03abc"),
+        (b"s\x03h\xe9l", Atom("hél"), b"w\x04h\xc3\xa9l"),
+        (b"d\x00\x04true", True, b"w\x04true"),
+        (b"c" + b"1.50000000000000000000e+00".ljust(31, b"\x00"), 1.5, None),
+        (b"g" + N + struct.pack(">IIB", 5, 6, 3), Pid("n", 5, 6, 3), b"X" + N + words(5, 6, 3)),
+        (b"f" + N + struct.pack(">IB", 9, 2), Port("n", 9, 2), b"Y" + N + words(9, 2)),
+        (b"ew\x01n" + struct.pack(">IB", 9, 2), Reference("n", 2, (9,)), None),
+        (
+            b"r\x00\x02w\x01n\x01" + struct.pack(">II", 7, 8),
+            Reference("n", 1, (7, 8)),
+            b"Z\x00\x02w\x01n" + struct.pack(">III", 1, 7, 8),
+        ),
+        (b"x" + N + struct.pack(">QI", 7, 1), Port("n", 7, 1), b"Y" + N + words(7, 1)),
+    ],
+)
+def test_deprecated_forms_decode(wire: bytes, value: Any, modern: bytes | None) -> None:
+    decoded = decode(b"\x83" + wire)
+    assert decoded == value
+    if modern is not None:
+        assert encode_body(decoded) == modern

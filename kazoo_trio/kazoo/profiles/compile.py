@@ -4,8 +4,10 @@ Compilation does everything that does not depend on the event: references are
 resolved by name (in any document order, unlike mod_kazoo, which only saw
 definitions parsed before the referring one) and inlined, reference cycles are
 rejected, ``first-of`` lists are split, literal values converted, filters turned
-into predicates, and the header-name prefixes the plans need are collected so
-that each event is scanned for them once.
+into predicates, templates prepared (:mod:`~kazoo_trio.kazoo.profiles.template`),
+each field list fused into one function (:mod:`~kazoo_trio.kazoo.profiles.fuse`),
+and the header-name prefixes the plans need are collected so that each event
+is scanned for them once.
 
 Field semantics follow ``kazoo_message.c``:
 
@@ -30,6 +32,7 @@ from collections.abc import Callable, Iterable, Sequence
 from kazoo_trio.kazoo.profiles.errors import ProfileError
 from kazoo_trio.kazoo.profiles.filters import Predicate, compile_filters, filter_prefixes
 from kazoo_trio.kazoo.profiles.functions import separate_string, switch_true
+from kazoo_trio.kazoo.profiles.fuse import describe, fuse
 from kazoo_trio.kazoo.profiles.jsonterm import number_term, raw_term
 from kazoo_trio.kazoo.profiles.model import Apply, EventPlan, FetchPlan
 from kazoo_trio.kazoo.profiles.spec import (
@@ -128,7 +131,7 @@ class Compiler:
             where=event.where,
             verbose=verbose,
             filter=compile_filters(filters),
-            fields=profile_fields + event_fields,
+            fields=_fused(profile_fields + event_fields),
         )
 
     def fetch_plan(self, profile: FetchProfileSpec) -> FetchPlan:
@@ -138,7 +141,7 @@ class Compiler:
             sections=profile.sections,
             timeout_us=profile.timeout_us,
             verbose=_verbose(profile.fields, None),
-            fields=self.fields(profile.fields.fields) if profile.fields else (),
+            fields=_fused(self.fields(profile.fields.fields)) if profile.fields else (),
         )
 
     # ---------------------------------------------------------------- fields
@@ -203,7 +206,7 @@ class Compiler:
                 return None
 
             return filtered
-        kids = children or ()
+        kids = _fused(children or ())
 
         def with_children(view: HeaderView, dst: dict[bytes, object]) -> object:
             if predicate is not None and not predicate(view):
@@ -240,6 +243,10 @@ class Compiler:
         return _prefix(spec.name, spec.exclude_prefix, convert, is_object)
 
 
+def _fused(applies: tuple[Apply, ...]) -> tuple[Apply, ...]:
+    return (fuse(applies),) if len(applies) > 1 else applies
+
+
 def _verbose(first: FieldsSpec | None, second: FieldsSpec | None) -> bool:
     if first is None and second is None:
         return True
@@ -253,6 +260,7 @@ def _guarded(predicate: Predicate, applies: tuple[Apply, ...]) -> Apply:
                 apply(view, dst)
         return None
 
+    describe(guarded, ("guard", predicate, applies))
     return guarded
 
 
@@ -301,6 +309,7 @@ def _copy(name: str, key: bytes, convert: Convert, is_object: bool, as_array: bo
                 dst[key] = text.encode("utf-8", "surrogateescape")
             return True
 
+        describe(copy_string, ("copy", key, lowered))
         return copy_string
 
     def copy(view: HeaderView, dst: dict[bytes, object]) -> object:
@@ -339,6 +348,7 @@ def _static(
         dst[key] = constant
         return True
 
+    describe(static, ("static", key, constant))
     return static
 
 
@@ -368,6 +378,7 @@ def _first_of(value: str, key: bytes, convert: Convert, is_object: bool) -> Prod
                     return True
             return None
 
+        describe(first_of_headers, ("first-of", key, names))
         return first_of_headers
 
     def first_of(view: HeaderView, dst: dict[bytes, object]) -> object:
@@ -411,9 +422,7 @@ def _prefix(prefix: str, exclude_prefix: bool, convert: Convert, is_object: bool
     cut = len(prefix) if exclude_prefix else 0
 
     def prefixed(view: HeaderView, dst: dict[bytes, object]) -> object:
-        for name, value in view.prefixed:
-            if not name.startswith(prefix):
-                continue
+        for name, value in view.with_prefix(prefix):
             key = to_binary(name[cut:])
             dst.pop(key, None)
             if is_object:

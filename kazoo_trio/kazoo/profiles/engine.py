@@ -9,8 +9,8 @@ their ``serialize-as`` are converted the way mod_kazoo does (a non-number is
 
 Globals (``${UNIX_EPOCH_IN_GREGORIAN}`` in the shipped timestamp fields) are
 looked up first in the ``<variables>`` of the document, then in the
-``global_lookup`` given to the set (the switch's global variables), which a
-single call may override.
+``global_lookup`` given to the set (the switch's global variables, which a
+single call may override), then in :data:`BUILTIN_GLOBALS`.
 """
 
 from __future__ import annotations
@@ -43,7 +43,18 @@ from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.names import core_event_name
 from kazoo_trio.switch.sections import parse_sections
 
-__all__ = ["EVENT_PROFILE_NAME", "JsonEncoder", "ProfileSet", "binding_key", "verbose_event"]
+__all__ = [
+    "BUILTIN_GLOBALS",
+    "EVENT_PROFILE_NAME",
+    "JsonEncoder",
+    "ProfileSet",
+    "binding_key",
+    "verbose_event",
+]
+
+BUILTIN_GLOBALS: Mapping[str, str] = {"UNIX_EPOCH_IN_GREGORIAN": "62167219200"}
+"""Globals mod_kazoo sets at load (from its compiled-in kazoo.conf ``<variables>``);
+the shipped ``Timestamp`` fields need ``UNIX_EPOCH_IN_GREGORIAN``."""
 
 EVENT_PROFILE_NAME = "default"
 """The event profile mod_kazoo uses (the others in ``<event-handlers>`` are ignored)."""
@@ -116,7 +127,7 @@ class ProfileSet:
         object.__setattr__(self, "_events", plans)
         object.__setattr__(self, "_fetch", fetch)
         object.__setattr__(self, "_prefixes", PrefixMatcher(tuple(sorted(compiler.prefixes))))
-        object.__setattr__(self, "_variables", dict(self.variables))
+        object.__setattr__(self, "_variables", {**BUILTIN_GLOBALS, **dict(self.variables)})
 
     # ---------------------------------------------------------------- constructors
 
@@ -254,8 +265,6 @@ class ProfileSet:
         variables = self._variables
         fallback = override if override is not None else self.global_lookup
         if fallback is None:
-            if not variables:
-                return _no_globals
             return variables.get
 
         def lookup(name: str) -> str | None:

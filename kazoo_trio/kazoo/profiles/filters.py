@@ -46,7 +46,7 @@ def _holds(spec: FilterSpec) -> Predicate:
     expected = spec.value
     if compare == "prefix":
         prefix = expected or ""
-        return lambda view: any(header.startswith(prefix) for header, _ in view.prefixed)
+        return lambda view: bool(view.with_prefix(prefix))
     assert name is not None
     if compare == "exists":
         if name == "_body":

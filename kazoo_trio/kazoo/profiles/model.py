@@ -1,7 +1,8 @@
 """Compiled plans: what building one JSON object runs, with no XML left in it.
 
-A plan is a filter predicate plus a flat tuple of field closures (references
-already inlined, literal values already converted).  ``build`` fills a ``dict``
+A plan is a filter predicate plus its fields: closures (references already
+inlined, literal values already converted), fused into one generated function
+by :mod:`~kazoo_trio.kazoo.profiles.fuse`.  ``build`` fills a ``dict``
 with binary keys; :func:`~kazoo_trio.kazoo.profiles.jsonterm.freeze_object`
 turns it into the ``{[{K, V}]}`` form when the caller wants that encoding.
 """

@@ -9,7 +9,7 @@ header ``_body`` is the event body when no real header has that name.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from kazoo_trio.kazoo.profiles.functions import FUNCTIONS
 from kazoo_trio.kazoo.profiles.jsonterm import Encoding
@@ -27,8 +27,8 @@ def to_binary(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
-class PrefixMatcher(dict[str, bool]):
-    """Header name → whether it starts with one of ``prefixes``, remembered across events.
+class PrefixMatcher(dict[str, tuple[str, ...]]):
+    """Header name → the ``prefixes`` it starts with, remembered across events.
 
     Events of one switch reuse a limited set of header names, so a dictionary hit
     replaces testing every prefix on every header of every event.  The memory is
@@ -41,12 +41,15 @@ class PrefixMatcher(dict[str, bool]):
         super().__init__()
         self.prefixes = prefixes
 
-    def __missing__(self, name: str) -> bool:
+    def __missing__(self, name: str) -> tuple[str, ...]:
         if len(self) >= self.LIMIT:
             self.clear()
-        found = name.startswith(self.prefixes)
+        found = tuple(prefix for prefix in self.prefixes if name.startswith(prefix))
         self[name] = found
         return found
+
+
+_NONE: tuple[tuple[str, str | list[str]], ...] = ()
 
 
 def _array_text(values: list[str]) -> str:
@@ -62,7 +65,7 @@ class HeaderView:
     """
 
     __slots__ = (
-        "_call",
+        "_buckets",
         "_global_lookup",
         "_prefixed",
         "_prefixes",
@@ -91,7 +94,7 @@ class HeaderView:
         )
         self._global_lookup = global_lookup
         self._prefixed: list[tuple[str, str | list[str]]] | None = None
-        self._call: Callable[[str, str], str | None] | None = None
+        self._buckets: dict[str, list[tuple[str, str | list[str]]]] | None = None
         # Built backwards so that the first of repeated names wins.
         first = {name.lower(): value for name, value in headers[::-1]}
         self.first = first
@@ -186,6 +189,22 @@ class HeaderView:
                 found = self._grouped([h for h in self.headers if matches[h[0]]])
             self._prefixed = found
         return found
+
+    def with_prefix(self, prefix: str) -> Sequence[tuple[str, str | list[str]]]:
+        """The :attr:`prefixed` headers starting with ``prefix`` (one of the profiles')."""
+        buckets = self._buckets
+        if buckets is None:
+            buckets = {}
+            matches = self._prefixes
+            for entry in self.prefixed:
+                for found in matches[entry[0]]:
+                    bucket = buckets.get(found)
+                    if bucket is None:
+                        buckets[found] = [entry]
+                    else:
+                        bucket.append(entry)
+            self._buckets = buckets
+        return buckets.get(prefix, _NONE)
 
     def _grouped(self, headers: list[tuple[str, str]]) -> list[tuple[str, str | list[str]]]:
         exact = self.exact_multi or {}
