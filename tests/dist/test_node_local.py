@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import trio
 
 from kazoo_trio.dist import CallError, Node, ProcessExit
+from kazoo_trio.dist.cookie import CookieError
 from kazoo_trio.term import Atom, Pid
 from tests.dist.nodeutil import server
 from tests.erlnode import free_port
@@ -229,3 +231,20 @@ async def test_unreachable_node_gives_noconnection(node: Node) -> None:
             (A("DOWN"), ref, A("process"), ghost, A("noconnection")),
         }
         assert not await node.ping("ghost@127.0.0.1")
+
+
+async def test_cookie_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "cookie"
+    path.write_text("from_file\n")
+    path.chmod(0o644)
+    with pytest.raises(CookieError, match="owner only"):
+        Node("c@127.0.0.1", cookie_file=str(path))
+    path.chmod(0o400)
+    assert Node("c@127.0.0.1", cookie_file=str(path)).cookie == b"from_file"
+    assert Node("c@127.0.0.1", cookie="given", cookie_file=str(path)).cookie == b"given"
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".erlang.cookie").write_text("from_home")
+    (home / ".erlang.cookie").chmod(0o600)
+    monkeypatch.setenv("HOME", str(home))
+    assert Node("c@127.0.0.1").cookie == b"from_home"
