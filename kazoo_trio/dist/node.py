@@ -55,6 +55,7 @@ from kazoo_trio.dist.process import (
     exception_reason,
 )
 from kazoo_trio.dist.signals import LocalSignals, SendOp
+from kazoo_trio.term import EncodeError, encode
 from kazoo_trio.term.types import Atom, Pid, Reference
 
 __all__ = ["Node", "NodeDown", "NodeUp"]
@@ -402,6 +403,7 @@ class Node(LocalSignals):
                 await conn.send(c.SendSender(sender, dest, message))
                 return
             to = dest
+            encode(message)  # an unencodable message fails here, not at connect time
             await self._send_pending(
                 dest.node, lambda cn: cn.send_nowait(c.SendSender(sender, to, message))
             )
@@ -431,6 +433,7 @@ class Node(LocalSignals):
             if conn is not None:
                 await conn.send(c.RegSend(sender, name, message))
                 return
+            encode(message)
             await self._send_pending(
                 node, lambda cn: cn.send_nowait(c.RegSend(sender, name, message))
             )
@@ -444,6 +447,7 @@ class Node(LocalSignals):
                 await trio.lowlevel.checkpoint_if_cancelled()
                 return
             alias = dest
+            encode(message)
 
             def op(cn: Connection) -> None:
                 if cn.alias:
@@ -655,7 +659,10 @@ class Node(LocalSignals):
         if pending is not None:
             pending.finished = True
             for op in pending.ops:
-                op(conn)
+                try:
+                    op(conn)
+                except (EncodeError, ValueError) as exc:
+                    log.warning("dropped a message queued for %s: %s", peer.name, exc)
             pending.ops.clear()
             pending.done.set()
         log.info("connected to %s (flags 0x%x)", peer.name, event.negotiated_flags)
