@@ -190,13 +190,14 @@ def build_pool(kind: str, count: int) -> list[tuple[bytes, list[tuple[bytes, byt
     return [_event(headers, seq) for seq in range(count)]
 
 
-def _per_event(func: Callable[[Any], object], items: Sequence[Any]) -> dict[str, float]:
+def _per_event(func: Callable[[Any], object], items: Sequence[Any]) -> dict[str, int]:
     def batch() -> None:
         for item in items:
             func(item)
 
     timing = best_time(batch, repeat=5, min_time=0.15)
-    return {"cpu": rate(timing.cpu, len(items)), "wall": rate(timing.wall, len(items))}
+    count = len(items)
+    return {"cpu": round(rate(timing.cpu, count)), "wall": round(rate(timing.wall, count))}
 
 
 def run(kinds: Sequence[str], pool_size: int) -> dict[str, Any]:
@@ -273,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _verdicts(r: dict[str, dict[str, float]]) -> dict[str, Any]:
+def _verdicts(r: dict[str, dict[str, int]]) -> dict[str, Any]:
     enc = r["encode_event(bytes)"]["cpu"]
     dec = r["decode"]["cpu"]
     enc_ratio = enc / r["erlang-py term_to_binary"]["cpu"]

@@ -138,9 +138,12 @@ def serve_python(name: str, epmd_port: int) -> int:
         return reply
 
     async def main() -> None:
-        async with Node(
-            name, cookie=COOKIE, epmd="external", epmd_port=epmd_port, listen_host="127.0.0.1"
-        ) as node, node.process("bench") as proc:
+        async with (
+            Node(
+                name, cookie=COOKIE, epmd="external", epmd_port=epmd_port, listen_host="127.0.0.1"
+            ) as node,
+            node.process("bench") as proc,
+        ):
             gc.collect()
             gc.freeze()
             print("READY", flush=True)
@@ -194,7 +197,7 @@ def _spawn(
 def _run_client(env: dict[str, str], workdir: str, call: str, timeout: float) -> list[int]:
     erl = shutil.which("erl") or "erl"
     code = (
-        f"{{ok, bench_client}} = c:c(\"{workdir}/bench_client\", [{{outdir, \"{workdir}\"}}]), "
+        f'{{ok, bench_client}} = c:c("{workdir}/bench_client", [{{outdir, "{workdir}"}}]), '
         f"{call}, halt()."
     )
     cmd = [erl, "-noshell", "-name", CLIENT_NODE, "-setcookie", COOKIE, "-start_epmd", "false"]
@@ -250,20 +253,43 @@ def main(argv: list[str] | None = None) -> int:
         Path(workdir, "bench_srv.erl").write_text(SERVER_ERL)
         Path(workdir, "bench_client.erl").write_text(CLIENT_ERL)
         anchor_code = (
-            f"{{ok, bench_srv}} = c:c(\"{workdir}/bench_srv\", [{{outdir, \"{workdir}\"}}]), "
-            "bench_srv:start(), io:format(\"READY~n\")."
+            f'{{ok, bench_srv}} = c:c("{workdir}/bench_srv", [{{outdir, "{workdir}"}}]), '
+            'bench_srv:start(), io:format("READY~n").'
         )
-        with _spawn([epmd, "-port", str(port)], env, None), _spawn(
-            [sys.executable, "-m", "benchmarks.bench_dist", "--serve", PY_NODE,
-             "--epmd-port", str(port)],
-            env,
-            b"READY",
-        ) as py, _spawn(
-            [erl, "-noshell", "-name", ANCHOR_NODE, "-setcookie", COOKIE, "-start_epmd",
-             "false", "-pa", workdir, "-eval", anchor_code],
-            env,
-            b"READY",
-        ) as beam:
+        with (
+            _spawn([epmd, "-port", str(port)], env, None),
+            _spawn(
+                [
+                    sys.executable,
+                    "-m",
+                    "benchmarks.bench_dist",
+                    "--serve",
+                    PY_NODE,
+                    "--epmd-port",
+                    str(port),
+                ],
+                env,
+                b"READY",
+            ) as py,
+            _spawn(
+                [
+                    erl,
+                    "-noshell",
+                    "-name",
+                    ANCHOR_NODE,
+                    "-setcookie",
+                    COOKIE,
+                    "-start_epmd",
+                    "false",
+                    "-pa",
+                    workdir,
+                    "-eval",
+                    anchor_code,
+                ],
+                env,
+                b"READY",
+            ) as beam,
+        ):
             targets = [("python", PY_NODE, py.pid), ("beam", ANCHOR_NODE, beam.pid)]
             for n in callers:
                 for label, node, pid in targets:

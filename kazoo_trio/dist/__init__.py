@@ -2,11 +2,14 @@
 
 The public surface is :class:`Node` and what it hands out: :class:`Process`
 (with :class:`Envelope` messages), node events (:class:`NodeUp`,
-:class:`NodeDown`), errors (:class:`CallError`, :class:`ProcessExit`) and the
-gen_server helpers (:class:`GenCall`, :class:`GenCast`, :func:`reply`,
-:func:`serve`, :func:`parse_gen`).
+:class:`NodeDown`), errors (:class:`CallError`, :class:`ProcessExit`, and
+:class:`CookieError`, :class:`DuplicateName`, :class:`EpmdError` from
+starting a node) and the gen_server helpers (:class:`GenCall`,
+:class:`GenCast`, :func:`parse_gen`, :func:`reply`, :func:`serve`).
 """
 
+from kazoo_trio.dist.cookie import CookieError
+from kazoo_trio.dist.epmd import DuplicateName, EpmdError
 from kazoo_trio.dist.gen_server import GenCall, GenCast, reply, serve
 from kazoo_trio.dist.gen_server import parse as parse_gen
 from kazoo_trio.dist.mailbox import DEFAULT_MAILBOX_SIZE
@@ -17,7 +20,10 @@ from kazoo_trio.dist.process import CallError, Envelope, Process, ProcessExit
 __all__ = [
     "DEFAULT_MAILBOX_SIZE",
     "CallError",
+    "CookieError",
+    "DuplicateName",
     "Envelope",
+    "EpmdError",
     "GenCall",
     "GenCast",
     "Node",

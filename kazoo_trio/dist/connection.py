@@ -8,7 +8,8 @@ error...); it never raises for network trouble or for bad bytes from the
 peer, so a failing connection takes down nothing but itself.
 
 Outgoing frames go through an in-memory queue drained by the writer, which
-sends everything queued so far with a single ``send_all``.  The queue is
+sends everything queued so far with a single write (a task batching replies
+can also write its batch itself, see :class:`Deferral`).  The queue is
 bounded in bytes: :meth:`Connection.send` (used for messages from local
 processes) waits while more than :data:`HIGH_WATER` bytes are queued, while
 :meth:`Connection.send_nowait` (used by the reader for answers it must give
@@ -16,6 +17,11 @@ at once: tick answers, ``UNLINK_ID_ACK``, ``noproc`` signals, exit signals
 of processes killed synchronously) always queues.  A ``trio`` memory channel
 was not used: its bound counts items and its ``send`` is a checkpoint per
 item, where this queue counts bytes and costs a list append per frame.
+
+The reader and the writer use the socket's file descriptor directly and wait
+with ``trio.lowlevel.wait_readable``/``wait_writable`` only when the kernel has
+nothing to give or no room: a small request then costs no scheduler pass of
+its own (the reader still yields every :data:`_READS_PER_YIELD` reads).
 """
 
 from __future__ import annotations
@@ -108,9 +114,7 @@ class Connection:
         self.alias = bool(flags & DFlag.ALIAS)
         self.payload_exit = bool(flags & DFlag.EXIT_PAYLOAD)
         self.send_sender = bool(flags & DFlag.SEND_SENDER)
-        self.monitors = bool(
-            flags & DFlag.DIST_MONITOR and flags & DFlag.DIST_MONITOR_NAME
-        )
+        self.monitors = bool(flags & DFlag.DIST_MONITOR and flags & DFlag.DIST_MONITOR_NAME)
         self.net_ticktime = net_ticktime
         self.reason: str | None = None
         self.reads = 0  # successful socket reads, watched by the ticker
@@ -206,6 +210,10 @@ class Connection:
             await self.wait_space()
         else:
             await trio.lowlevel.checkpoint_if_cancelled()
+
+    @property
+    def over_high_water(self) -> bool:
+        return self._out_bytes > HIGH_WATER
 
     async def wait_space(self) -> None:
         """Wait until the outgoing queue is under :data:`HIGH_WATER` (or the connection ended)."""
@@ -382,8 +390,11 @@ class Connection:
             written = self.enqueued
 
 
-def _addr(sockaddr: Any) -> tuple[str, int]:
-    return (str(sockaddr[0]), int(sockaddr[1]))
+def _addr(sockaddr: Any) -> tuple[str, int] | None:
+    """``(ip, port)`` of an IPv4/IPv6 socket address; None for other families."""
+    if isinstance(sockaddr, tuple) and len(sockaddr) >= 2:
+        return (str(sockaddr[0]), int(sockaddr[1]))
+    return None
 
 
 def set_nodelay(stream: trio.SocketStream) -> None:

@@ -39,6 +39,9 @@ _pids: dict[bytes, Pid] = {}
 _atoms: dict[bytes, Atom] = {}
 _pid_bytes: dict[Pid, bytes] = {}
 _atom_bytes: dict[Atom, bytes] = {}
+# References are unique per call: remember only the most recent ones.
+_RECENT_REFS: Final = 4096
+_refs: dict[bytes, Reference] = {}
 
 _HEADER_FLAGS: Final = int(DFlag.DIST_HDR_ATOM_CACHE | DFlag.FRAGMENTS)
 _ALIAS: Final = int(DFlag.ALIAS)
@@ -88,9 +91,16 @@ def _pid(data: bytes, pos: int) -> tuple[Pid, int] | None:
 
 
 def _ref(data: bytes, pos: int) -> tuple[Reference, int] | None:
-    # NEWER_REFERENCE_EXT with 3 words, as OTP makes them.
+    # NEWER_REFERENCE_EXT with 3 words, as OTP makes them.  A call's monitor
+    # reference appears three times (MONITOR_P, the call tag, DEMONITOR_P),
+    # so recent ones are kept by their bytes.
     if data[pos] != 90 or data[pos + 1] != 0 or data[pos + 2] != 3:
         return None
+    end = pos + 5 + data[pos + 4] + 16
+    key = data[pos:end]
+    ref = _refs.get(key)
+    if ref is not None:
+        return ref, end
     got = _atom(data, pos + 3)
     if got is None:
         return None
@@ -98,7 +108,11 @@ def _ref(data: bytes, pos: int) -> tuple[Reference, int] | None:
     if at + 16 > len(data):
         return None
     creation, a, b, d = _REF3(data, at)
-    return Reference(node, creation, (a, b, d)), at + 16
+    ref = Reference(node, creation, (a, b, d))
+    if len(_refs) >= _RECENT_REFS:
+        _refs.clear()
+    _refs[key] = ref
+    return ref, end
 
 
 def _proc(data: bytes, pos: int) -> tuple[Pid | Atom, int] | None:
@@ -244,20 +258,25 @@ def reply_parts(
     if negotiated & _HEADER_FLAGS:
         return None
     frm = _enc_pid(sender)
-    raw_tag = _enc_tag(tag)
-    if frm is None or raw_tag is None:
+    if frm is None:
         return None
     if isinstance(to, Reference):
         if not negotiated & _ALIAS:
             return None
         dest = _enc_ref(to)
         head = b"p\x83h\x03a\x21"
+        # The usual case: the alias is the tag's own reference, encoded once.
+        if type(tag) is ImproperList and tag.tail is to and tag.items == (_A_ALIAS,):
+            raw_tag = None if dest is None else _ALIAS_HEAD + dest
+        else:
+            raw_tag = _enc_tag(tag)
     else:
         if not negotiated & _SEND_SENDER:
             return None
         dest = _enc_pid(to)
         head = b"p\x83h\x03a\x16"
-    if dest is None:
+        raw_tag = _enc_tag(tag)
+    if dest is None or raw_tag is None:
         return None
     parts = [head + frm + dest + b"\x83h\x02" + raw_tag]
     encode_parts(value, parts)

@@ -73,7 +73,9 @@ async def reply(proc: Process, call: GenCall, value: Any) -> None:
 
     Through the alias (ALIAS_SEND) when the tag carries one and the caller's
     connection negotiated ALIAS, so a reply to an abandoned call is dropped
-    by the caller's node; otherwise to the caller's pid.
+    by the caller's node; otherwise to the caller's pid.  Waits only while
+    the connection's outgoing queue is over its limit (so it is usually not
+    a checkpoint: a server answering a batch does not yield per reply).
     """
     message = (call.tag, value)
     caller = call.sender
@@ -86,7 +88,9 @@ async def reply(proc: Process, call: GenCall, value: Any) -> None:
                 conn.flags, proc.pid, caller if alias is None else alias, call.tag, value
             )
             if parts is not None:
-                await conn.send_parts(parts)
+                conn.send_parts_nowait(parts)
+                if conn.over_high_water:
+                    await conn.wait_space()
             elif alias is not None:
                 await conn.send(c.AliasSend(proc.pid, alias, message))
             else:

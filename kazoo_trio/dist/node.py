@@ -43,6 +43,7 @@ from kazoo_trio.dist.handshake import (
 )
 from kazoo_trio.dist.mailbox import DEFAULT_MAILBOX_SIZE, Wakeup
 from kazoo_trio.dist.names import complete_node_name, split_node_name
+from kazoo_trio.dist.net_kernel import run_net_kernel
 from kazoo_trio.dist.process import (
     A_NOCONNECTION,
     A_NORMAL,
@@ -195,8 +196,6 @@ class Node(LocalSignals):
         return result
 
     async def _start(self, nursery: trio.Nursery) -> None:
-        from kazoo_trio.dist.net_kernel import run_net_kernel
-
         self._nursery = nursery
         listeners = await trio.open_tcp_listeners(self.listen_port, host=self.listen_host)
         self.port = listeners[0].socket.getsockname()[1]

@@ -275,12 +275,14 @@ class Process:
                     self.pid, dest, (A_GEN_CALL, (self.pid, mref), request), strict=False
                 )
             with trio.move_on_after(float("inf") if timeout is None else timeout):
-                while not slot.done:
+                while not slot.done and self.alive:
                     await slot.wakeup.wait()
         finally:
             del self._calls[mref]
             if self.alive:
                 self.node._demonitor(self, mref)
+        if not slot.done and not self.alive:
+            raise ProcessExit(self.exit_reason)
         if not slot.done:
             raise CallError(A_TIMEOUT, dest)
         if slot.down:

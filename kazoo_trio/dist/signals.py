@@ -53,6 +53,7 @@ def _encodable(reason: object) -> object:
         return (Atom("unencodable_reason"), repr(reason).encode("utf-8", "replace")[:1000])
     return reason
 
+
 A_NOTSUP = Atom("notsup")
 
 SendOp = Callable[["Connection"], None]
@@ -378,4 +379,3 @@ class LocalSignals:
 
     def _on_group_leader(self, conn: Connection, msg: c.GroupLeader) -> None:
         log.debug("ignoring group_leader from %s for %r", conn.peer, msg.to_pid)
-

@@ -17,13 +17,24 @@ Robustness, for bytes from an untrusted peer:
   allocated or computed: a tuple of 2^32 elements in a 10-byte buffer fails at
   once.  Big integers are built with ``int.from_bytes`` (linear; the 3.11
   int/str digit limit never applies).
-* A compressed term must inflate to exactly the size in its header, and that
-  size may not exceed ``max_inflated`` (default 64 MiB); inflating stops at the
-  cap, so a zlib bomb costs at most the cap.
+* A compressed term must inflate to exactly the size in its header.  A header
+  over ``max_inflated`` (default 64 MiB) is refused before inflating, and the
+  inflater is never asked for more than the header's size plus one byte, so a
+  zlib bomb costs at most the cap.
 * Atom text must be valid UTF-8 (or Latin-1 for the old tags) and at most 255
   characters, as ``binary_to_term`` requires.
+* A list in tail position (``[1 | [2]]``, which OTP never writes) continues
+  the open list, so chains of tails cost linear time and no nesting depth.
+* A map key nested more than 100 levels deep is not hashed (CPython hashes
+  tuples recursively in C, beyond the reach of the recursion limit); its map
+  becomes a :class:`MapPairs`.
 * Any problem raises :class:`DecodeError` with the offset and the reason; no
   other exception escapes (a final guard turns anything unexpected into one).
+
+Caches (all bounded): decoded atoms by their UTF-8 text (65,536 entries, the
+Atom intern table being the real store) and pids by their exact bytes (4,096,
+started afresh when full), so the peer pids and atoms that recur in every
+control message cost one dictionary lookup.
 
 ATOM_CACHE_REF (82) is resolved through ``atom_refs``, the atoms the
 distribution header of the same packet listed; without it, tag 82 is an error.
@@ -43,13 +54,13 @@ from typing import Any, Final
 from kazoo_trio.term import _tags as T
 from kazoo_trio.term._encode import encode_body
 from kazoo_trio.term._errors import DecodeError
+from kazoo_trio.term._maps import map_value
 from kazoo_trio.term.types import (
     Atom,
     BitString,
     Export,
     Fun,
     ImproperList,
-    MapPairs,
     Pid,
     Port,
     Reference,
@@ -82,7 +93,11 @@ _BIN_HEAD: Final = Struct(">BI").unpack_from
 # Decoded atoms by their UTF-8 text; bounded so junk atom names from a peer
 # cannot grow it for ever (the Atom intern table is the real store).
 _ATOMS: Final[dict[bytes, Atom]] = {}
+# The same, as term values (`true`/`false` as bools), for the inlined atom path.
+_ATOM_TERMS: Final[dict[bytes, Atom | bool]] = {}
 _ATOMS_MAX: Final = 65536
+_PIDS: Final[dict[bytes, Pid]] = {}
+_PIDS_MAX: Final = 4096
 _TRUE_ATOM: Final = Atom("true")
 _FALSE_ATOM: Final = Atom("false")
 
@@ -265,6 +280,7 @@ def _atom(data: bytes, pos: int, refs: tuple[Atom, ...] | None) -> tuple[Atom, i
     atom = Atom(text)
     if utf8 and len(_ATOMS) < _ATOMS_MAX:
         _ATOMS[raw] = atom
+        _ATOM_TERMS[raw] = True if atom is _TRUE_ATOM else False if atom is _FALSE_ATOM else atom
     return atom, end
 
 
@@ -314,7 +330,17 @@ def _decode(
         if pos >= n:
             raise DecodeError(pos, "truncated term")
         tag = data[pos]
-        if tag == 109:  # BINARY_EXT
+        if tag == 119:  # SMALL_ATOM_UTF8_EXT, the common atom: inlined
+            end = pos + 2 + data[pos + 1]
+            value = _ATOM_TERMS.get(data[pos + 2 : end]) if end <= n else None
+            if value is None:
+                value, end = _atom(data, pos, refs)
+                if value is _TRUE_ATOM:
+                    value = True
+                elif value is _FALSE_ATOM:
+                    value = False
+            pos = end
+        elif tag == 109:  # BINARY_EXT
             (size,) = _U32(data, pos + 1)
             start = pos + 5
             pos = start + size
@@ -342,6 +368,14 @@ def _decode(
             pos += 5
             if count >= n - pos:  # each element and the tail take a byte at least
                 raise DecodeError(pos - 5, f"list length {count} exceeds the {n - pos} bytes left")
+            if stack:
+                frame = stack[-1]
+                if frame[0] == _LIST and len(frame[1]) == frame[2] - 1:
+                    # A list in tail position continues the open list (`[1 | [2]]`
+                    # is `[1, 2]`): extend it in place, linear however long the chain.
+                    frame[2] += count
+                    pos = _scan(data, pos, frame[1], frame[2] - 1)
+                    continue
             if len(stack) >= max_depth:
                 raise DecodeError(pos, f"nesting deeper than {max_depth}")
             items: list[Any] = []
@@ -402,14 +436,27 @@ def _decode(
                 value = -value
             pos = start + size
         elif tag == 88 or tag == 103:  # NEW_PID_EXT, PID_EXT
-            node, pos = _atom(data, pos + 1, refs)
-            if tag == 88:
-                pid_id, serial, creation = _U32x3(data, pos)
-                pos += 12
+            # The same few peer pids arrive again and again: reuse the value
+            # decoded from identical bytes (only plain-atom nodes, never cache refs).
+            plain = tag == 88 and data[pos + 1] == 119
+            end = pos + 15 + data[pos + 2] if plain else 0
+            value = _PIDS.get(data[pos:end]) if plain and end <= n else None
+            if value is not None:
+                pos = end
             else:
-                pid_id, serial, creation = _U32x2U8(data, pos)
-                pos += 9
-            value = Pid(node, pid_id, serial, creation)
+                start = pos
+                node, pos = _atom(data, pos + 1, refs)
+                if tag == 88:
+                    pid_id, serial, creation = _U32x3(data, pos)
+                    pos += 12
+                else:
+                    pid_id, serial, creation = _U32x2U8(data, pos)
+                    pos += 9
+                value = Pid(node, pid_id, serial, creation)
+                if plain:
+                    if len(_PIDS) >= _PIDS_MAX:
+                        _PIDS.clear()  # pids come and go; start over rather than grow
+                    _PIDS[data[start:pos]] = value
         elif tag == 90 or tag == 114:  # NEWER_REFERENCE_EXT, NEW_REFERENCE_EXT
             (words,) = _U16(data, pos + 1)
             node, pos = _atom(data, pos + 3, refs)
@@ -501,15 +548,12 @@ def _close(frame: list[Any], data: bytes, pos: int, refs: tuple[Atom, ...] | Non
         if not items:  # `[ | Tail]` with no elements is just Tail
             return tail
         if tail.__class__ is list:
-            # `[]` closes a proper list; a (non-canonical) list tail continues it.
+            # `[]` closes a proper list; a STRING_EXT tail (never sent by OTP) continues it.
             items += tail
             return items
-        if tail.__class__ is ImproperList:
-            joined: list[Any] = [*items, *tail.items]
-            return ImproperList(joined, tail.tail)
         return ImproperList(items, tail)
     if kind == _MAP:
-        return _map(items)
+        return map_value(items)
     if kind == _FUN:
         return _fun(frame, data, pos, refs)
     module, function, arity = items
@@ -518,20 +562,6 @@ def _close(frame: list[Any], data: bytes, pos: int, refs: tuple[Atom, ...] | Non
     if not 0 <= arity <= 255:
         raise DecodeError(frame[4], "EXPORT_EXT arity must be 0..255")
     return Export(_as_atom(module), _as_atom(function), arity)
-
-
-def _map(items: list[Any]) -> dict[Any, Any] | MapPairs:
-    result: dict[Any, Any] = {}
-    try:
-        for i in range(0, len(items), 2):
-            result[items[i]] = items[i + 1]
-    except (TypeError, RecursionError):  # an unhashable key, or one too deep to hash
-        result = {}
-    if 2 * len(result) == len(items):
-        return result
-    # Unhashable keys, or keys Python thinks equal (1, 1.0, true): keep the pairs.
-    pairs: list[Any] = list(zip(items[0::2], items[1::2], strict=True))
-    return MapPairs(pairs)
 
 
 def _fun(frame: list[Any], data: bytes, pos: int, refs: tuple[Atom, ...] | None) -> Fun:

@@ -327,18 +327,8 @@ def _atom_of(a: Atom) -> bytes:
 
 def _other(t: object, add: Callable[[bytes], None]) -> Iterator[Any] | None:
     """Encode the less common values; return the children to encode next, if any."""
-    if t is True:
-        add(_TRUE)
-    elif t is False:
-        add(_FALSE)
-    elif t is None:
-        add(_UNDEFINED)
-    elif isinstance(t, float):
-        add(_float(t))
-    elif isinstance(t, dict):
-        add(b"t" + _u32(len(t), "map size"))
-        return chain.from_iterable(t.items())
-    elif isinstance(t, Pid):
+    # Pids, refs and the call tag first: every control message has them.
+    if isinstance(t, Pid):
         try:
             add(b"X" + _atom_of(t.node) + _PID_TAIL(t.id, t.serial, t.creation))
         except StructError:
@@ -352,6 +342,26 @@ def _other(t: object, add: Callable[[bytes], None]) -> Iterator[Any] | None:
         except StructError:
             raise EncodeError("Reference creation or ids outside 0..2^32-1") from None
         add(b"Z" + len(ids).to_bytes(2, "big") + _atom_of(t.node) + tail)
+    elif isinstance(t, ImproperList):
+        end = t.tail
+        if end.__class__ is list and not end:
+            # `[a, b | []]` is the proper list `[a, b]`.
+            return iter((list(t.items),))
+        if not t.items:
+            return iter((end,))
+        add(b"l" + _u32(len(t.items), "list length"))
+        return chain(t.items, (end,))
+    elif t is True:
+        add(_TRUE)
+    elif t is False:
+        add(_FALSE)
+    elif t is None:
+        add(_UNDEFINED)
+    elif isinstance(t, float):
+        add(_float(t))
+    elif isinstance(t, dict):
+        add(b"t" + _u32(len(t), "map size"))
+        return chain.from_iterable(t.items())
     elif isinstance(t, Port):
         try:
             if 0 <= t.id <= 0x0FFFFFFF:
@@ -360,15 +370,6 @@ def _other(t: object, add: Callable[[bytes], None]) -> Iterator[Any] | None:
                 add(b"x" + _atom_of(t.node) + _V4_PORT_TAIL(t.id, t.creation))
         except StructError:
             raise EncodeError("Port id or creation out of range") from None
-    elif isinstance(t, ImproperList):
-        end = t.tail
-        if isinstance(end, list) and not end and end.__class__ is list:
-            # `[a, b | []]` is the proper list `[a, b]`.
-            return iter((list(t.items),))
-        if not t.items:
-            return iter((end,))
-        add(b"l" + _u32(len(t.items), "list length"))
-        return chain(t.items, (end,))
     elif isinstance(t, Fun):
         add(t.raw)
     elif isinstance(t, Export):

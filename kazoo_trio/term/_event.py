@@ -57,8 +57,12 @@ def encode_event(
                 # A name not cached yet (or not cacheable), or a value too long
                 # for the header table.
                 parts += (_head(name), bin_hdr(len(value)), value)
+    except EncodeError:
+        raise
     except UnicodeEncodeError:
         raise EncodeError("str with lone surrogates cannot be encoded as UTF-8") from None
+    except (ValueError, TypeError):  # an item that does not unpack into two
+        raise EncodeError("each event header must be a (name, value) pair") from None
     if body is not None:
         raw = _value(body)
         append(_BODY_HEAD)

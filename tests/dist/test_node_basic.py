@@ -48,14 +48,15 @@ async def test_python_pings_first(epmd: int) -> None:
 async def test_erl_calls_and_casts_python(epmd: int) -> None:
     send, receive = trio.open_memory_channel[object](10)
     async with (
-        py_node(epmd) as node, server(node, "echo", casts=send) as proc,
+        py_node(epmd) as node,
+        server(node, "echo", casts=send) as proc,
         erl_node(E1, epmd_port=epmd) as e,
     ):
         assert await e.eval(f"gen_server:call({{echo, '{PY}'}}, hello).") == "{ok,hello}"
         # The tag is [alias|Ref] from OTP 25; by pid as well as by name.
         await e.eval(f"P = gen_server:call({{echo, '{PY}'}}, getpid).")
         assert await e.eval("node(P).") == f"'{PY}'"
-        assert await e.term("gen_server:call(P, {echo, <<\"x\">>}).") == b"x"
+        assert await e.term('gen_server:call(P, {echo, <<"x">>}).') == b"x"
         assert await e.eval(f"gen_server:cast({{echo, '{PY}'}}, {{note, 1}}).") == "ok"
         with trio.fail_after(5):
             assert await receive.receive() == (A("note"), 1)
@@ -132,7 +133,7 @@ x = A("x")
 
 async def test_ten_megabytes_each_way(epmd: int) -> None:
     async with py_node(epmd) as node, server(node, "echo"), erl_node(E1, epmd_port=epmd) as e:
-        await e.eval("Big = binary:copy(<<\"0123456789\">>, 1048576).")
+        await e.eval('Big = binary:copy(<<"0123456789">>, 1048576).')
         text = await e.eval(f"gen_server:call({{echo, '{PY}'}}, {{size, Big}}, 30000).")
         assert text == "10485760"
         echoed = await e.eval(

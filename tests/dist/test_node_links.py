@@ -139,9 +139,10 @@ async def test_erl_unlinks_and_exit2(epmd: int) -> None:
                 await shielded_eval(e, "R2 = monitor(process, T2), exit(T2, kill).")
                 await trio.sleep_forever()
         assert info.value.reason is A("killed")
-        assert await e.eval(
-            "receive {'DOWN', R2, process, T2, Why} -> Why after 5000 -> timeout end."
-        ) == "killed"
+        assert (
+            await e.eval("receive {'DOWN', R2, process, T2, Why} -> Why after 5000 -> timeout end.")
+            == "killed"
+        )
 
 
 async def test_exit_reasons_of_a_python_process(epmd: int) -> None:
@@ -152,16 +153,18 @@ async def test_exit_reasons_of_a_python_process(epmd: int) -> None:
                 await e.eval(f"R = monitor(process, {{k, '{PY}'}}).")
                 await wait_for(lambda: len(proc.monitored_by) == 1)
                 raise ValueError("broken")
-        assert await e.eval(
-            "receive {'DOWN', R, process, _, Why} -> Why after 5000 -> timeout end."
-        ) == "{exception,<<\"ValueError: broken\">>}"
+        assert (
+            await e.eval("receive {'DOWN', R, process, _, Why} -> Why after 5000 -> timeout end.")
+            == '{exception,<<"ValueError: broken">>}'
+        )
         # Leaving the block normally: normal.
         async with node.process("k2") as proc:
             await e.eval(f"R2 = monitor(process, {{k2, '{PY}'}}).")
             await wait_for(lambda: len(proc.monitored_by) == 1)
-        assert await e.eval(
-            "receive {'DOWN', R2, process, _, W2} -> W2 after 5000 -> timeout end."
-        ) == "normal"
+        assert (
+            await e.eval("receive {'DOWN', R2, process, _, W2} -> W2 after 5000 -> timeout end.")
+            == "normal"
+        )
         # exit(Pid, Reason) from erl ends a non-trapping process: ProcessExit.
         with pytest.raises(ProcessExit) as info:
             async with node.process("k3") as proc:
@@ -184,21 +187,31 @@ async def test_monitors_both_ways(epmd: int) -> None:
             # (the call's own monitor is removed by a DEMONITOR_P right behind the reply)
             await wait_for(lambda: len(srv.monitored_by) == 2)
             srv.exit(A("gone"))
-        assert await e.eval(
-            "receive {'DOWN', R1, process, Np, W1} -> W1 after 5000 -> timeout end."
-        ) == "gone"
-        assert await e.eval(
-            "receive {'DOWN', R2, process, O2, W2} -> {O2, W2} after 5000 -> timeout end."
-        ) == f"{{{{named,'{PY}'}},gone}}"
+        assert (
+            await e.eval("receive {'DOWN', R1, process, Np, W1} -> W1 after 5000 -> timeout end.")
+            == "gone"
+        )
+        assert (
+            await e.eval(
+                "receive {'DOWN', R2, process, O2, W2} -> {O2, W2} after 5000 -> timeout end."
+            )
+            == f"{{{{named,'{PY}'}},gone}}"
+        )
         # A missing name or pid: noproc at once.
-        assert await e.eval(
-            f"R4 = monitor(process, {{nosuch, '{PY}'}}), "
-            "receive {'DOWN', R4, process, _, W4} -> W4 after 5000 -> timeout end."
-        ) == "noproc"
-        assert await e.eval(
-            "R5 = monitor(process, Np), "
-            "receive {'DOWN', R5, process, _, W5} -> W5 after 5000 -> timeout end."
-        ) == "noproc"
+        assert (
+            await e.eval(
+                f"R4 = monitor(process, {{nosuch, '{PY}'}}), "
+                "receive {'DOWN', R4, process, _, W4} -> W4 after 5000 -> timeout end."
+            )
+            == "noproc"
+        )
+        assert (
+            await e.eval(
+                "R5 = monitor(process, Np), "
+                "receive {'DOWN', R5, process, _, W5} -> W5 after 5000 -> timeout end."
+            )
+            == "noproc"
+        )
 
         # Python monitors erl processes by pid and by name.
         victim = await e.term(
@@ -229,7 +242,8 @@ async def test_monitors_both_ways(epmd: int) -> None:
 
 async def test_node_killed_gives_noconnection(epmd: int) -> None:
     async with (
-        py_node(epmd) as node, node.monitor_nodes() as events,
+        py_node(epmd) as node,
+        node.monitor_nodes() as events,
         erl_node(E1, epmd_port=epmd) as e,
     ):
         victim = await e.term("V = spawn(fun() -> receive after infinity -> ok end end), V.")

@@ -21,7 +21,10 @@ A = Atom
 @pytest.fixture
 async def node() -> AsyncIterator[Node]:
     async with Node(
-        "local@127.0.0.1", cookie="c", epmd="embedded", epmd_port=free_port(),
+        "local@127.0.0.1",
+        cookie="c",
+        epmd="embedded",
+        epmd_port=free_port(),
         listen_host="127.0.0.1",
     ) as n:
         yield n

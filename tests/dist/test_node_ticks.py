@@ -20,7 +20,8 @@ ERL_ARGS = ["-kernel", "net_ticktime", str(int(TICK))]
 
 async def test_idle_connection_survives_and_frozen_peer_is_dropped(epmd: int) -> None:
     async with (
-        py_node(epmd, net_ticktime=TICK) as node, node.monitor_nodes() as events,
+        py_node(epmd, net_ticktime=TICK) as node,
+        node.monitor_nodes() as events,
         erl_node("t1@127.0.0.1", epmd_port=epmd, args=ERL_ARGS) as e,
     ):
         assert await e.eval(f"net_adm:ping('{PY}').") == "pong"

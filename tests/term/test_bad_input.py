@@ -115,7 +115,10 @@ def test_depth_limit_is_exact_and_configurable() -> None:
     assert encode(decode(deep(1000))) == deep(1000)
     with pytest.raises(DecodeError, match="nesting deeper than 10"):
         decode(deep(11), max_depth=10)
-    assert decode(deep(10), max_depth=10) is not None
+    expected: Any = []
+    for _ in range(10):
+        expected = [expected]
+    assert decode(deep(10), max_depth=10) == expected
     # Far deeper than Python's recursion limit, when the caller allows it.
     levels = 10 * sys.getrecursionlimit()
     assert encode(decode(deep(levels), max_depth=levels)) == deep(levels)

@@ -45,7 +45,15 @@ def test_long_values_and_names() -> None:
 
 @pytest.mark.parametrize(
     ("headers", "body"),
-    [([(b"a", 1)], None), ([(1, b"a")], None), ([(b"a", b"b")], 5), ([(b"a", "\ud800")], None)],
+    [
+        ([(b"a", 1)], None),
+        ([(1, b"a")], None),
+        ([(b"a", b"b")], 5),
+        ([(b"a", "\ud800")], None),
+        ([(b"a", b"b", b"c")], None),
+        ([None], None),
+        ([b"ab"], None),
+    ],
 )
 def test_encode_event_refuses_non_text(headers: Any, body: Any) -> None:
     with pytest.raises(EncodeError):

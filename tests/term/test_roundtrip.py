@@ -264,3 +264,36 @@ def test_deprecated_forms_decode(wire: bytes, value: Any, modern: bytes | None) 
     assert decoded == value
     if modern is not None:
         assert encode_body(decoded) == modern
+
+
+def test_deep_map_keys_are_not_hashed() -> None:
+    # Hashing a deeply nested tuple recurses in C and can crash the process;
+    # such a key stays in a MapPairs instead.
+    for levels, kind in [(50, dict), (50_000, MapPairs)]:
+        data = b"\x83t\x00\x00\x00\x01" + b"h\x01" * levels + b"a\x01" + b"a\x02"
+        value = decode(data, max_depth=10**5)
+        assert isinstance(value, kind)
+        assert encode(value) == data
+
+
+def test_long_chain_of_list_tails_is_one_list() -> None:
+    # `[1 | [1 | [1 | ...]]]` written as nested LIST_EXT tails: one flat list,
+    # decoded in linear time and without counting as nesting.
+    levels = 50_000
+    improper = b"\x83" + b"l\x00\x00\x00\x01a\x01" * levels + b"w\x01t"
+    assert decode(improper) == ImproperList([1] * levels, Atom("t"))
+    proper = b"\x83" + b"l\x00\x00\x00\x01a\x01" * levels + b"j"
+    assert decode(proper) == [1] * levels
+
+
+def test_pid_reuse_cache_is_exact_and_bounded() -> None:
+    from kazoo_trio.term import _decode
+
+    pids = [Pid("a@vm", i, 0, creation) for i in range(3000) for creation in (1, 2)]
+    data = encode(pids)
+    assert decode(data) == pids
+    assert decode(data) == pids  # now from the cache
+    assert len(_decode._PIDS) <= _decode._PIDS_MAX
+    # Same bytes with an atom-cache node are never taken from the cache.
+    body = b"XR\x00" + struct.pack(">III", 0, 0, 1)
+    assert decode_body(body, atom_refs=[Atom("b@vm")])[0] == Pid("b@vm", 0, 0, 1)

@@ -54,3 +54,9 @@ def test_codec_demo_runs() -> None:
     out = done.stdout.decode()
     assert "identical to the general encode(): True" in out
     assert "Event-Name: CHANNEL_CREATE" in out
+
+
+def test_codec_is_sans_io() -> None:
+    code = "import sys, kazoo_trio.term; print('trio' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60, check=True)
+    assert done.stdout.decode().strip() == "False"
