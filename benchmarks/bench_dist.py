@@ -11,13 +11,12 @@ memory from ``/proc/PID/status``.  ``--million`` adds a phase of one million
 calls (N=10) against the Python server and reports its memory growth.
 
 Usage: ``python -m benchmarks.bench_dist [--seconds S] [--million]``.
-Writes ``benchmarks/results/dist.json``.
+Writes ``benchmarks/results/dist.json`` (with the machine description).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal
@@ -30,11 +29,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from benchmarks.common import print_table, write_json
+
 COOKIE = "kazoo_trio_bench"
 PY_NODE = "benchpy@127.0.0.1"
 ANCHOR_NODE = "benchbeam@127.0.0.1"
 CLIENT_NODE = "benchcli@127.0.0.1"
-RESULTS = Path(__file__).parent / "results" / "dist.json"
 
 SERVER_ERL = r"""
 -module(bench_srv).
@@ -296,41 +296,63 @@ def main(argv: list[str] | None = None) -> int:
                     call = f"bench_client:timed('{node}', {n}, {args.seconds}, {pid})"
                     fields = _run_client(env, workdir, call, timeout=args.seconds * 4 + 60)
                     rows.append(_row(label, n, fields, clk_tck))
-                    _print_row(rows[-1])
+                    _progress(rows[-1])
             if args.million:
                 call = f"bench_client:counted('{PY_NODE}', 10, 1000000, {py.pid})"
                 fields = _run_client(env, workdir, call, timeout=900)
                 row = _row("python-1M", 10, fields, clk_tck)
                 rows.append(row)
-                _print_row(row)
-    ratios = {}
+                _progress(row)
+    ratios: dict[str, float] = {}
     for n in callers:
-        py_row = next(r for r in rows if r["server"] == "python" and r["callers"] == n)
-        beam_row = next(r for r in rows if r["server"] == "beam" and r["callers"] == n)
-        ratios[str(n)] = float(py_row["calls_per_s"]) / float(beam_row["calls_per_s"])  # type: ignore[arg-type]
-    print()
-    print("python/beam calls/s ratio: " + ", ".join(f"N={k}: {v:.2f}" for k, v in ratios.items()))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"rows": rows, "ratio_calls_per_s": ratios}, indent=2) + "\n")
+        py_rate = next(
+            r["calls_per_s"] for r in rows if r["server"] == "python" and r["callers"] == n
+        )
+        beam_rate = next(
+            r["calls_per_s"] for r in rows if r["server"] == "beam" and r["callers"] == n
+        )
+        ratios[str(n)] = float(py_rate) / float(beam_rate)  # type: ignore[arg-type]
+    print_table(
+        "gen_server:call round trips from an erl node (Python server vs BEAM gen_server)",
+        [
+            "server",
+            "N",
+            "calls/s",
+            "p50 µs",
+            "p99 µs",
+            "CPU µs/call",
+            "user",
+            "sys",
+            "RSS kB before",
+            "RSS kB after",
+        ],
+        [
+            [
+                r["server"],
+                r["callers"],
+                r["calls_per_s"],
+                r["p50_us"],
+                r["p99_us"],
+                r["cpu_us_per_call"],
+                r["user_cpu_us_per_call"],
+                r["system_cpu_us_per_call"],
+                r["rss_kb_before"],
+                r["rss_kb_after"],
+            ]
+            for r in rows
+        ],
+    )
+    print("\npython/beam calls/s: " + ", ".join(f"N={k}: {v:.2f}" for k, v in ratios.items()))
+    write_json(
+        "dist", {"seconds_per_phase": args.seconds, "rows": rows, "ratio_calls_per_s": ratios}
+    )
     return 0
 
 
-_HEADER_PRINTED = False
-
-
-def _print_row(row: dict[str, object]) -> None:
-    global _HEADER_PRINTED
-    if not _HEADER_PRINTED:
-        print(
-            f"{'server':<10} {'N':>3} {'calls/s':>9} {'p50 µs':>7} {'p99 µs':>7} "
-            f"{'CPU µs/call':>11} {'(user+sys)':>11} {'RSS kB before→after':>21}"
-        )
-        _HEADER_PRINTED = True
+def _progress(row: dict[str, object]) -> None:
     print(
-        f"{row['server']!s:<10} {row['callers']!s:>3} {float(row['calls_per_s']):>9.0f} "  # type: ignore[arg-type]
-        f"{row['p50_us']!s:>7} {row['p99_us']!s:>7} {float(row['cpu_us_per_call']):>11.1f} "  # type: ignore[arg-type]
-        f"{float(row['user_cpu_us_per_call']):>5.1f}+{float(row['system_cpu_us_per_call']):<5.1f} "  # type: ignore[arg-type]
-        f"{row['rss_kb_before']!s:>10}→{row['rss_kb_after']!s:<10}",
+        f"  {row['server']} N={row['callers']}: {float(row['calls_per_s']):.0f} calls/s",  # type: ignore[arg-type]
+        file=sys.stderr,
         flush=True,
     )
 

@@ -13,6 +13,7 @@ happened in between; tests never leave an ``erl`` or ``epmd`` behind.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import shutil
 import signal
@@ -38,17 +39,18 @@ Loop = fun Loop(B) ->
   case io:get_line('') of
     eof -> halt(0);
     {error, _} -> halt(0);
-    Line ->
+    Line0 ->
+      {Seq, Line} = string:take(unicode:characters_to_list(Line0), "0123456789"),
       {Tag, V, B2} =
         try
-          {ok, Toks, _} = erl_scan:string(unicode:characters_to_list(Line)),
+          {ok, Toks, _} = erl_scan:string(Line),
           {ok, Exprs} = erl_parse:parse_exprs(Toks),
           {value, Val, NB} = erl_eval:exprs(Exprs, B),
           {"OK", Val, NB}
         catch C:E:S -> {"ERR", {C, E, S}, B}
         end,
       Text = unicode:characters_to_binary(io_lib:format("~0tp", [V])),
-      io:put_chars(["@@KTR ", Tag, " ", base64:encode(term_to_binary(V)), " ",
+      io:put_chars(["@@KTR ", Seq, " ", Tag, " ", base64:encode(term_to_binary(V)), " ",
                     base64:encode(Text), "\n"]),
       Loop(B2)
   end
@@ -102,6 +104,7 @@ class ErlNode:
         self.name = name
         self._buf = bytearray()
         self._lock = trio.Lock()
+        self._seq = 0
         self.output = bytearray()  # everything erl printed that was not a result
 
     @property
@@ -135,10 +138,16 @@ class ErlNode:
             line += "."
         assert self.proc.stdin is not None
         async with self._lock:
+            # Numbered, so that the reply of an evaluation whose caller was
+            # cancelled is skipped instead of being taken for the next one's.
+            self._seq += 1
+            seq = str(self._seq).encode()
             with trio.fail_after(timeout):
-                await self.proc.stdin.send_all(line.encode() + b"\n")
-                reply = await self._line()
-        tag, etf, text = reply.split(b" ")
+                await self.proc.stdin.send_all(seq + b" " + line.encode() + b"\n")
+                while True:
+                    got, tag, etf, text = (await self._line()).split(b" ")
+                    if got == seq:
+                        break
         res = ErlResult(base64.b64decode(etf), base64.b64decode(text).decode())
         if tag == b"ERR":
             raise ErlError(res.text)
@@ -153,10 +162,8 @@ class ErlNode:
         return (await self.result(expr, timeout)).term()
 
     def signal(self, sig: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(self.proc.pid, sig)
-        except ProcessLookupError:
-            pass
 
 
 @asynccontextmanager
@@ -205,10 +212,8 @@ async def erl_node(
 
 def _kill_group(proc: trio.Process) -> None:
     # A SIGSTOPped node ignores SIGTERM; SIGKILL ends it in every state.
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 @asynccontextmanager

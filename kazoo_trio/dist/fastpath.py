@@ -39,6 +39,8 @@ _pids: dict[bytes, Pid] = {}
 _atoms: dict[bytes, Atom] = {}
 _pid_bytes: dict[Pid, bytes] = {}
 _atom_bytes: dict[Atom, bytes] = {}
+_last_pid: Pid | None = None
+_last_pid_bytes: bytes | None = None
 # References are unique per call: remember only the most recent ones.
 _RECENT_REFS: Final = 4096
 _refs: dict[bytes, Reference] = {}
@@ -215,6 +217,9 @@ def _enc_atom(atom: Atom) -> bytes:
 
 
 def _enc_pid(pid: Pid) -> bytes | None:
+    global _last_pid, _last_pid_bytes
+    if pid is _last_pid:
+        return _last_pid_bytes  # a server replies from the same pid over and over
     raw = _pid_bytes.get(pid)
     if raw is None:
         node = _enc_atom(pid.node)
@@ -224,6 +229,7 @@ def _enc_pid(pid: Pid) -> bytes | None:
         if len(_pid_bytes) >= _CACHE_MAX:
             _pid_bytes.clear()
         _pid_bytes[pid] = raw
+    _last_pid, _last_pid_bytes = pid, raw
     return raw
 
 

@@ -22,30 +22,18 @@ from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any
 
-import attrs
 import trio
 
 from kazoo_trio.dist import control as c
-from kazoo_trio.dist.connection import Connection, Deferral, set_nodelay
+from kazoo_trio.dist.connection import Connection, Deferral
 from kazoo_trio.dist.cookie import read_cookie
-from kazoo_trio.dist.epmd import EpmdMode, ensure_epmd, keep_registered, port_please
+from kazoo_trio.dist.epmd import EpmdMode, ensure_epmd, keep_registered
 from kazoo_trio.dist.flags import RECOMMENDED
 from kazoo_trio.dist.framing import DEFAULT_MAX_FRAME
-from kazoo_trio.dist.handshake import (
-    AliveAnswered,
-    Connected,
-    Failed,
-    Handshake,
-    HandshakeConfig,
-    NameReceived,
-    PeerAlive,
-    Role,
-)
-from kazoo_trio.dist.mailbox import DEFAULT_MAILBOX_SIZE, Wakeup
+from kazoo_trio.dist.mailbox import DEFAULT_MAILBOX_SIZE
 from kazoo_trio.dist.names import complete_node_name, split_node_name
 from kazoo_trio.dist.net_kernel import run_net_kernel
 from kazoo_trio.dist.process import (
-    A_NOCONNECTION,
     A_NORMAL,
     A_SHUTDOWN,
     CallError,
@@ -55,16 +43,14 @@ from kazoo_trio.dist.process import (
     ProcessExit,
     exception_reason,
 )
+from kazoo_trio.dist.setup import ConnectionSetup, NodeDown, NodeUp, _Pending
 from kazoo_trio.dist.signals import LocalSignals, SendOp
-from kazoo_trio.term import EncodeError, encode
+from kazoo_trio.term import encode
 from kazoo_trio.term.types import Atom, Pid, Reference
 
 __all__ = ["Node", "NodeDown", "NodeUp"]
 
 log = logging.getLogger("kazoo_trio.dist.node")
-
-A_EMPTY = Atom("")
-A_NOTSUP = Atom("notsup")
 
 # How many control messages may wait for a connection that is being set up
 # before senders wait for the outcome; the handshake takes milliseconds, so
@@ -72,36 +58,7 @@ A_NOTSUP = Atom("notsup")
 PENDING_LIMIT = 10_000
 
 
-@attrs.frozen
-class NodeUp:
-    """A connection to ``node`` was established."""
-
-    node: Atom
-
-
-@attrs.frozen
-class NodeDown:
-    """The connection to ``node`` ended; ``reason`` says why (``net_tick_timeout``...)."""
-
-    node: Atom
-    reason: str
-
-
-class _Pending:
-    """An outgoing connection being set up, and what local processes sent meanwhile."""
-
-    def __init__(self, peer: Atom) -> None:
-        self.peer = peer
-        self.ops: list[SendOp] = []
-        self.scope: trio.CancelScope | None = None
-        self.done = Wakeup()
-        self.finished = False
-
-    def add(self, op: SendOp) -> None:
-        self.ops.append(op)
-
-
-class Node(LocalSignals):
+class Node(LocalSignals, ConnectionSetup):
     """A hidden Erlang node.  See the module docstring for lifetimes and failure handling.
 
     ``name`` may be ``alive@host`` or just ``alive`` (the host is appended as
@@ -110,6 +67,11 @@ class Node(LocalSignals):
     ``~/.erlang.cookie`` (files must be readable by their owner only).
     ``epmd`` is ``auto`` (use the EPMD at epmd_host:epmd_port, or start the
     embedded one if nothing listens there), ``external`` or ``embedded``.
+
+    Entering the block raises start-up errors as they are (``CookieError``
+    from the constructor; ``DuplicateName``, ``EpmdError``, ``OSError`` for
+    the listen port), with nothing left running.  Like a nursery, the block
+    wraps an exception from its body in an ``ExceptionGroup``.
     """
 
     def __init__(
@@ -172,9 +134,11 @@ class Node(LocalSignals):
         nursery = await self._nursery_cm.__aenter__()
         try:
             await self._start(nursery)
-        except BaseException as exc:
+        except BaseException:
+            # Stop what did start, then raise the start-up error itself (not
+            # wrapped in an exception group): DuplicateName, EpmdError, OSError...
             nursery.cancel_scope.cancel()
-            await self._nursery_cm.__aexit__(type(exc), exc, exc.__traceback__)
+            await self._nursery_cm.__aexit__(None, None, None)
             raise
         return self
 
@@ -198,17 +162,22 @@ class Node(LocalSignals):
     async def _start(self, nursery: trio.Nursery) -> None:
         self._nursery = nursery
         listeners = await trio.open_tcp_listeners(self.listen_port, host=self.listen_host)
-        self.port = listeners[0].socket.getsockname()[1]
-        await ensure_epmd(self.epmd_mode, nursery, host=self.epmd_host, port=self.epmd_port)
-        self.creation = await nursery.start(
-            _keep_registered,
-            self.alive_name,
-            self.port,
-            self.epmd_host,
-            self.epmd_port,
-            self._set_creation,
-        )
-        await nursery.start(run_net_kernel, self)
+        try:
+            self.port = listeners[0].socket.getsockname()[1]
+            await ensure_epmd(self.epmd_mode, nursery, host=self.epmd_host, port=self.epmd_port)
+            self.creation = await nursery.start(
+                _keep_registered,
+                self.alive_name,
+                self.port,
+                self.epmd_host,
+                self.epmd_port,
+                self._set_creation,
+            )
+            await nursery.start(run_net_kernel, self)
+        except BaseException:
+            for listener in listeners:
+                await trio.aclose_forcefully(listener)
+            raise
         await nursery.start(trio.serve_listeners, self._serve_incoming, listeners)
         log.info(
             "node %s up: listening on %s:%d, creation %d",
@@ -476,219 +445,6 @@ class Node(LocalSignals):
             log.warning("ignoring unsupported control message from %s: %r", conn.peer, msg)
             return
         handler(conn, msg)
-
-    # -- connections ---------------------------------------------------------------------------
-
-    def _handshake_config(self) -> HandshakeConfig:
-        return HandshakeConfig(self.name.name, self.cookie, self.flags, self.creation)
-
-    async def _serve_incoming(self, stream: trio.SocketStream) -> None:
-        """Acceptor side (one task per accepted socket); nothing escapes it but cancellation."""
-        try:
-            await self._accept(stream)
-        except Exception:
-            log.exception("internal error serving a connection; it was dropped")
-            await trio.aclose_forcefully(stream)
-
-    async def _accept(self, stream: trio.SocketStream) -> None:
-        """Handshake under a deadline, then serve the connection."""
-        set_nodelay(stream)
-        peer_addr = _peer(stream)
-        hs = Handshake(Role.ACCEPTOR, self._handshake_config())
-        try:
-            with trio.fail_after(self.handshake_timeout):
-                event = await self._drive(stream, hs)
-        except trio.TooSlowError:
-            log.warning(
-                "handshake from %s (%s) timed out after %g s",
-                peer_addr,
-                hs.peer_name or "unknown node",
-                self.handshake_timeout,
-            )
-            await trio.aclose_forcefully(stream)
-            return
-        except (OSError, trio.BrokenResourceError) as exc:
-            log.warning("handshake from %s failed: %s", peer_addr, exc)
-            await trio.aclose_forcefully(stream)
-            return
-        if isinstance(event, Failed):
-            # Losing a simultaneous connect (nok) is routine, not a problem.
-            level = logging.INFO if "answered nok" in event.reason else logging.WARNING
-            log.log(level, "handshake from %s refused: %s", peer_addr, event.reason)
-            await trio.aclose_forcefully(stream)
-            return
-        await self._run_connection(stream, event, hs.trailing_data)
-
-    def _decide(self, event: NameReceived) -> str:
-        peer = Atom(event.peer_name)
-        if peer is self.name:
-            return "not_allowed"
-        if peer in self._conns:
-            return "alive"
-        pending = self._pending.get(peer)
-        if pending is not None and pending.scope is not None:
-            # Both sides dial at once: the greater name's attempt wins (§2.5).
-            if self.name.name > peer.name:
-                return "nok"
-            pending.scope.cancel()
-            pending.scope = None
-            return "ok_simultaneous"
-        return "ok"
-
-    async def _drive(self, stream: trio.SocketStream, hs: Handshake) -> Connected | Failed:
-        """Run a handshake to its end (caller applies the deadline)."""
-        while True:
-            event = hs.next_event()
-            if event is None:
-                out = hs.data_to_send()
-                if out:
-                    await stream.send_all(out)
-                data = await stream.receive_some(4096)
-                hs.receive_data(data)
-                continue
-            if isinstance(event, NameReceived):
-                hs.decide_status(self._decide(event))
-            elif isinstance(event, AliveAnswered):
-                if event.keep:
-                    old = self._conns.get(Atom(hs.peer_name or ""))
-                    if old is not None:
-                        self._drop_connection(old, "replaced by a new connection")
-            elif isinstance(event, PeerAlive):
-                hs.answer_alive(Atom(hs.peer_name or "") not in self._conns)
-            out = hs.data_to_send()
-            if out:
-                await stream.send_all(out)
-            if isinstance(event, Connected | Failed):
-                return event
-
-    def _connect(self, peer: Atom) -> _Pending:
-        pending = self._pending[peer] = _Pending(peer)
-        assert self._nursery is not None
-        self._nursery.start_soon(self._connector, pending)
-        return pending
-
-    async def _connector(self, pending: _Pending) -> None:
-        """Initiator side (a task in the node's nursery); nothing escapes it but cancellation."""
-        try:
-            await self._connect_and_serve(pending)
-        except Exception:
-            log.exception("internal error in the connection to %s; it was dropped", pending.peer)
-            if self._pending.get(pending.peer) is pending:
-                self._fail_pending(pending)
-
-    async def _connect_and_serve(self, pending: _Pending) -> None:
-        """Dial, then serve the connection, or fail what was queued for it."""
-        peer = pending.peer
-        outcome: tuple[trio.SocketStream, Connected, bytes] | str | None = None
-        with trio.CancelScope() as scope:
-            pending.scope = scope
-            outcome = await self._dial(peer)
-        pending.scope = None
-        if isinstance(outcome, tuple):
-            await self._run_connection(*outcome)
-            return
-        if outcome is None or "answered nok" in outcome:
-            # The peer's simultaneous attempt won (§2.5): its incoming
-            # connection takes over what we queued, unless it fails too.
-            with trio.move_on_after(self.handshake_timeout):
-                while not pending.finished:
-                    await pending.done.wait()
-            if pending.finished:
-                return
-            outcome = "the connection from the peer did not complete"
-        if self._pending.get(peer) is pending:
-            log.warning("cannot connect to %s: %s", peer.name, outcome)
-            self._fail_pending(pending)
-
-    async def _dial(self, peer: Atom) -> tuple[trio.SocketStream, Connected, bytes] | str:
-        """EPMD lookup, TCP connect and handshake; a failure is returned as its reason."""
-        stream: trio.SocketStream | None = None
-        try:
-            with trio.fail_after(self.handshake_timeout):
-                alive, host = split_node_name(peer)
-                entry = await port_please(alive, host=host, port=self.epmd_port)
-                if entry is None:
-                    return f"{alive} is not registered with EPMD on {host}"
-                stream = await trio.open_tcp_stream(host, entry.port)
-                set_nodelay(stream)
-                hs = Handshake(Role.INITIATOR, self._handshake_config(), peer_name=peer.name)
-                event = await self._drive(stream, hs)
-            if isinstance(event, Failed):
-                return event.reason
-            s, stream = stream, None
-            return s, event, hs.trailing_data
-        except trio.TooSlowError:
-            return f"no connection within {self.handshake_timeout} s"
-        except (OSError, trio.BrokenResourceError) as exc:
-            return f"{type(exc).__name__}: {exc}"
-        except Exception as exc:  # EPMD errors and anything unexpected stay contained here
-            return f"{type(exc).__name__}: {exc}"
-        finally:
-            if stream is not None:
-                await trio.aclose_forcefully(stream)
-
-    def _fail_pending(self, pending: _Pending) -> None:
-        del self._pending[pending.peer]
-        pending.finished = True
-        pending.ops.clear()
-        pending.done.set()
-        self._node_lost(pending.peer, A_NOCONNECTION)
-
-    async def _run_connection(
-        self, stream: trio.SocketStream, event: Connected, trailing: bytes
-    ) -> None:
-        peer = Atom(event.peer_name)
-        if peer in self._conns:
-            log.warning("dropping a second connection to %s", peer.name)
-            await trio.aclose_forcefully(stream)
-            return
-        conn = Connection(
-            peer,
-            stream,
-            event.negotiated_flags,
-            peer_creation=event.peer_creation,
-            on_frame=self._on_frame,
-            net_ticktime=self.net_ticktime,
-            max_frame=self.max_frame,
-            trailing_data=trailing,
-            deferral=self._deferral,
-        )
-        self._conns[peer] = conn
-        pending = self._pending.pop(peer, None)
-        if pending is not None:
-            pending.finished = True
-            for op in pending.ops:
-                try:
-                    op(conn)
-                except (EncodeError, ValueError) as exc:
-                    log.warning("dropped a message queued for %s: %s", peer.name, exc)
-            pending.ops.clear()
-            pending.done.set()
-        log.info("connected to %s (flags 0x%x)", peer.name, event.negotiated_flags)
-        self._notify(NodeUp(peer))
-        reason = "shutdown"
-        try:
-            reason = await conn.run()
-        finally:
-            self._drop_connection(conn, reason)
-
-    def _drop_connection(self, conn: Connection, reason: str) -> None:
-        """Forget ``conn`` (once) and deliver the local consequences of losing it."""
-        conn.close(reason)
-        if self._conns.get(conn.peer) is not conn:
-            return
-        del self._conns[conn.peer]
-        log.info("connection to %s closed: %s", conn.peer.name, conn.reason)
-        self._node_lost(conn.peer, A_NOCONNECTION)
-        self._notify(NodeDown(conn.peer, conn.reason or reason))
-
-
-def _peer(stream: trio.SocketStream) -> str:
-    try:
-        host, port = stream.socket.getpeername()[:2]
-    except OSError:
-        return "unknown peer"
-    return f"{host}:{port}"
 
 
 async def _keep_registered(

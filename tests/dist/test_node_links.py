@@ -32,7 +32,13 @@ SPY = (
     "Spy = fun(Setup) -> spawn(fun() -> process_flag(trap_exit, true), Setup(), Self ! ready, "
     "(fun L() -> receive M -> Self ! {spy, M}, L() end end)() end) end."
 )
-NEXT = "receive {spy, M} -> M after 5000 -> timeout end."
+
+
+def next_spied(var: str) -> str:
+    """Erlang: the next message a spy forwarded (``var`` must be a fresh variable name)."""
+    return f"receive {{spy, {var}}} -> {var} after 5000 -> timeout end."
+
+
 READY = "receive ready -> ok after 5000 -> timeout end."
 
 
@@ -46,7 +52,11 @@ async def test_erl_links_to_python_and_sees_exit(epmd: int) -> None:
             await wait_for(lambda: len(proc.links) == 1)
             proc.exit(A("bye"))
         # The owner learns why its process ended.
-        assert await e.eval(NEXT) == f"{{'EXIT',{await e.eval('PyPid.')},bye}}"
+        assert await e.eval(next_spied("M1")) == f"{{'EXIT',{await e.eval('PyPid.')},bye}}"
+        # Linking to the pid that no longer exists: the node answers noproc.
+        await e.eval("W2 = Spy(fun() -> link(PyPid) end).")
+        assert await e.eval(READY) == "ok"
+        assert await e.eval(next_spied("M2")) == f"{{'EXIT',{await e.eval('PyPid.')},noproc}}"
 
 
 async def test_link_exit_trap_and_unlink(epmd: int) -> None:
@@ -116,7 +126,7 @@ async def test_erl_unlinks_and_exit2(epmd: int) -> None:
             await e.eval("W = Spy(fun() -> link(T), unlink(T) end).")
             assert await e.eval(READY) == "ok"
             await e.eval("W ! ping.")
-            assert await e.eval(NEXT) == "ping"
+            assert await e.eval(next_spied("M1")) == "ping"
             assert proc.links == {}
             # exit/2 with reason normal is ignored unless trapping; trapped signals
             # (normal ones too, as in Erlang) become messages.

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from kazoo_trio.dist import CallError, Node, ProcessExit
+from kazoo_trio.dist import CallError, DuplicateName, Node, ProcessExit
 from kazoo_trio.dist.cookie import CookieError
 from kazoo_trio.term import Atom, Pid
 from tests.dist.nodeutil import server
@@ -251,3 +251,11 @@ async def test_cookie_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     (home / ".erlang.cookie").chmod(0o600)
     monkeypatch.setenv("HOME", str(home))
     assert Node("c@127.0.0.1").cookie == b"from_home"
+
+
+async def test_a_taken_name_refuses_to_start(epmd: int) -> None:
+    async with Node("twin@127.0.0.1", cookie="c", epmd="external", epmd_port=epmd) as first:
+        with pytest.raises(DuplicateName):
+            async with Node("twin@127.0.0.1", cookie="c", epmd="external", epmd_port=epmd):
+                pass  # pragma: no cover
+        assert await first.ping(first.name)
