@@ -243,9 +243,6 @@ def decoded_headers(event: Event) -> tuple[tuple[str, str], ...]:
     return decoded
 
 
-_EVENT_FIELDS: Final = tuple(f.name for f in attrs.fields(Event) if f.name != "headers")
-
-
 def prepare(event: Event, target_node: str, switch_nodename: str) -> Event:
     """The stream's private copy of ``event``: decoded once, with the two node headers."""
     headers = (
@@ -253,13 +250,7 @@ def prepare(event: Event, target_node: str, switch_nodename: str) -> Event:
         (TARGET_NODE, target_node),
         (SWITCH_NODENAME, switch_nodename),
     )
-    # The headers are already a tuple of (str, str) pairs: bypass the converter of
-    # Event.__init__, which would copy every pair again (a third of this function).
-    copy = object.__new__(Event)
-    for name in _EVENT_FIELDS:
-        object.__setattr__(copy, name, getattr(event, name))
-    object.__setattr__(copy, "headers", headers)
-    return copy
+    return attrs.evolve(event, headers=headers)
 
 
 @attrs.frozen

@@ -10,6 +10,11 @@ __all__ = ["Event"]
 
 
 def _headers(value: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    # A tuple is taken as it is: events are copied on hot paths (one private copy
+    # per stream and event), and re-validating 90 pairs each time costs more than
+    # the rest of the copy.  Other iterables are normalised to (str, str) pairs.
+    if type(value) is tuple:
+        return value
     return tuple((str(name), str(val)) for name, val in value)
 
 
