@@ -142,6 +142,11 @@ class Pid:
     def __repr__(self) -> str:
         return f"Pid({self.node.name!r}, {self.id}, {self.serial}, {self.creation})"
 
+    def __str__(self) -> str:
+        # How the pid reads in log lines: the node's name where Erlang prints
+        # its connection index, e.g. <ecallmgr@host.81.0>.
+        return f"<{self.node.name}.{self.id}.{self.serial}>"
+
 
 @attrs.frozen(repr=False)
 class Reference:
@@ -154,6 +159,9 @@ class Reference:
     def __repr__(self) -> str:
         return f"Reference({self.node.name!r}, {self.creation}, {self.ids!r})"
 
+    def __str__(self) -> str:
+        return f"#Ref<{self.node.name}.{'.'.join(map(str, reversed(self.ids)))}>"
+
 
 @attrs.frozen(repr=False)
 class Port:
@@ -165,6 +173,9 @@ class Port:
 
     def __repr__(self) -> str:
         return f"Port({self.node.name!r}, {self.id}, {self.creation})"
+
+    def __str__(self) -> str:
+        return f"#Port<{self.node.name}.{self.id}>"
 
 
 @attrs.frozen
