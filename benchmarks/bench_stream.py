@@ -15,6 +15,11 @@ Senders, side by side in the same run:
 * BEAM: another ``erl`` sending the very same payload bytes, pre-encoded, with
   ``gen_tcp:send`` per frame (the anchor).
 
+A second table gives the CPU cost per event of each encoding path, including
+the JSON built with Kazoo's profiles (when ``../shared/kazoo-profiles`` or
+``KAZOO_PROFILES_DIR`` has them) and the term-then-encode paths the payload
+writers replace.
+
 Usage: ``python -m benchmarks.bench_stream [--count N] [--repeat R]``.
 """
 
@@ -32,6 +37,7 @@ from typing import Any
 
 import trio
 
+from benchmarks.bench_profiles import kazoo_profiles, profiles_dir
 from benchmarks.common import best_time, print_table, write_json
 from kazoo_trio.kazoo.event_encoding import (
     LegacyFilter,
@@ -40,9 +46,10 @@ from kazoo_trio.kazoo.event_encoding import (
     prepare,
     verbose_encoder,
 )
+from kazoo_trio.kazoo.profiles import verbose_event
 from kazoo_trio.kazoo.stream import EventStream, StreamOptions
 from kazoo_trio.switch.event import Event
-from kazoo_trio.term import encode_event
+from kazoo_trio.term import Atom, encode, encode_event
 from tests.erlnode import ErlNode, erl_node
 
 TARGET = "ecallmgr@10.26.0.41.example.net"
@@ -50,6 +57,8 @@ SWITCH = "freeswitch@fs1.example.net"
 POOL = 500  # distinct events cycled through, so no per-event cache can help
 E90_BYTES = 4748  # the anchor's e90: [UniqueId | Pairs] in ETF
 RECBUF_64K = 65536
+_EVENT = Atom("event")
+_JSON = Atom("json")
 
 ERL_MODULE = r"""
 -module(kt_stream_bench).
@@ -368,13 +377,25 @@ def _encode_costs() -> dict[str, float]:
     cases: dict[str, Callable[[Event], object]] = {
         "legacy, send-all-headers": lambda e: encode_legacy_event(e, TARGET, SWITCH, everything),
         "legacy, default filter": lambda e: encode_legacy_event(e, TARGET, SWITCH, filtered),
-        "verbose JSON (prepare + verbose_event + encode)": lambda e: encode_json_event(
+        "verbose JSON (prepare + verbose payload)": lambda e: encode_json_event(
             prepare(e, TARGET, SWITCH), "ALL", "json", verbose_encoder
+        ),
+        "verbose JSON the long way (prepare + verbose_event + encode)": lambda e: encode(
+            (_EVENT, _JSON, verbose_event(prepare(e, TARGET, SWITCH)))
         ),
         "codec encode_event of the raw str pairs (no processing)": lambda e: encode_event(
             e.unique_id, e.headers
         ),
     }
+    folder = profiles_dir()
+    if (folder / "definitions").is_dir():
+        kazoo = kazoo_profiles(folder).encoder()
+        cases["Kazoo profiles JSON (prepare + profile payload)"] = lambda e: encode_json_event(
+            prepare(e, TARGET, SWITCH), "CHANNEL_CREATE", "json", kazoo
+        )
+        cases["Kazoo profiles JSON the long way (prepare + term + encode)"] = lambda e: encode(
+            (_EVENT, _JSON, kazoo(prepare(e, TARGET, SWITCH), "CHANNEL_CREATE", "json"))
+        )
     costs: dict[str, float] = {}
     for name, fn in cases.items():
 

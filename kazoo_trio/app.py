@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import signal
+from functools import partial
 
 import trio
 
@@ -19,6 +20,7 @@ from kazoo_trio.kazoo.kazoo_conf import load_default_profiles
 from kazoo_trio.kazoo.profiles import ProfileError, ProfileSet
 from kazoo_trio.kazoo.server import ModKazooServer
 from kazoo_trio.switch.protocol import Switch
+from kazoo_trio.switch.sim.traffic import TrafficGenerator, TrafficSpec
 
 __all__ = ["default_switch", "initial_profiles", "run", "serve"]
 
@@ -37,10 +39,15 @@ async def serve(
     settings: Settings,
     *,
     switch: Switch | None = None,
+    traffic: TrafficSpec | None = None,
     task_status: trio.TaskStatus[ModKazooServer] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run the node and the server until cancelled; reports the server when it accepts
     connections.
+
+    With ``traffic`` (and the simulated switch) inbound calls are generated once the
+    server accepts connections.  Cancellation hangs up every call with
+    ``SYSTEM_SHUTDOWN`` before the node closes.
 
     Raises :class:`~kazoo_trio.kazoo.config.SettingsError` for an unusable cookie
     setting and ``OSError`` when the listener or EPMD cannot be set up.
@@ -73,6 +80,16 @@ async def serve(
             settings.listen_ip,
             node.port,
         )
+        if traffic is not None:
+            from kazoo_trio.switch.sim import SimSwitch
+
+            if not isinstance(switch, SimSwitch):
+                raise SettingsError("simulated traffic needs the simulated switch")
+            await nursery.start(TrafficGenerator(switch, traffic).run)
+            log.info(
+                "kazoo-trio: simulated traffic: %g call(s)/s held %g s, to %s in %s",
+                traffic.rate, traffic.hold, traffic.destination, traffic.context,
+            )  # fmt: skip
         task_status.started(server)
 
 
@@ -93,24 +110,24 @@ def initial_profiles(settings: Settings, switch: Switch) -> ProfileSet | None:
         raise SettingsError(f"profiles in the settings file: {exc}") from exc
 
 
-async def _main(settings: Settings) -> None:
+async def _main(settings: Settings, traffic: TrafficSpec | None) -> None:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(serve, settings)
+            nursery.start_soon(partial(serve, settings, traffic=traffic))
             async for signum in signals:
                 log.info("kazoo-trio: %s received, stopping", signal.Signals(signum).name)
                 nursery.cancel_scope.cancel()
                 break
 
 
-def run(settings: Settings) -> int:
+def run(settings: Settings, *, traffic: TrafficSpec | None = None) -> int:
     """Serve until SIGINT or SIGTERM; 0 after a clean shutdown.
 
     A failure to start (bad settings, a port in use, no EPMD) is raised as the
     single exception it is, not wrapped in an exception group.
     """
     try:
-        trio.run(_main, settings)
+        trio.run(_main, settings, traffic)
     except BaseExceptionGroup as group:
         leaf = _only_leaf(group)
         if leaf is None:

@@ -56,6 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--epmd-port", type=int, help="EPMD port (default 4369)")
     run.add_argument("--settings", metavar="FILE", help="settings file: TOML or kazoo.conf.xml")
     run.add_argument(
+        "--sim-traffic",
+        metavar="RATE[:HOLD]",
+        help="generate RATE simulated inbound calls per second, each hung up by its "
+        "caller after HOLD seconds (default 10), routed through the dialplan bindings",
+    )
+    run.add_argument(
         "--log-level",
         default="INFO",
         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
@@ -98,9 +104,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from kazoo_trio.app import run
     from kazoo_trio.dist.cookie import CookieError
     from kazoo_trio.dist.epmd_client import EpmdError
+    from kazoo_trio.switch.sim.traffic import parse_traffic
 
     try:
-        return run(settings)
+        spec = args.sim_traffic or settings.sim_traffic
+        traffic = parse_traffic(spec) if spec else None
+    except ValueError as exc:
+        print(f"kazoo-trio: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return run(settings, traffic=traffic)
     except (SettingsError, CookieError, ValueError) as exc:
         # Unusable configuration (including a malformed node name).
         print(f"kazoo-trio: {exc}", file=sys.stderr)

@@ -53,6 +53,7 @@ log = logging.getLogger("kazoo_trio.dist.connection")
 RECV_SIZE = 256 * 1024
 
 _U32 = struct.Struct(">I").unpack_from
+_EXP = bool(os.environ.get("KT_EXP"))
 
 # Reads that find data waiting do not yield to the scheduler; after this many
 # in a row the reader yields anyway, so one busy peer cannot starve the rest.
@@ -102,6 +103,7 @@ class Connection:
         *,
         peer_creation: int,
         on_frame: Callable[[Connection, Any], None],
+        on_packet: Callable[[Connection, bytes], bool] | None = None,
         net_ticktime: float,
         max_frame: int,
         trailing_data: bytes = b"",
@@ -120,6 +122,7 @@ class Connection:
         self.reads = 0  # successful socket reads, watched by the ticker
         self.enqueued = 0  # frames queued, watched by the ticker
         self._on_frame = on_frame
+        self._on_packet = on_packet
         self._max_frame = max_frame
         self._trailing = trailing_data
         self._out: list[bytes] = []
@@ -276,6 +279,8 @@ class Connection:
         on_frame = self._on_frame
         flags = self.flags
         fast = not uses_dist_header(flags)
+        # Only pass-through packets (no distribution header) can be hot.
+        on_packet = self._on_packet if fast else None
         max_frame = self._max_frame
         data = self._trailing
         self._trailing = b""
@@ -284,6 +289,8 @@ class Connection:
         partial = bytearray()
         need = 0
         streak = 0
+        drained = False
+        woken = 0
         while True:
             if data:
                 if partial:
@@ -315,6 +322,17 @@ class Connection:
                         continue
                     payload = data[pos + 4 : end]
                     pos = end
+                    if on_packet is not None:
+                        try:
+                            if on_packet(self, payload):
+                                continue
+                        except DecodeError:
+                            raise
+                        except Exception:
+                            log.exception(
+                                "error handling a packet from %s; dropped", self.peer.name
+                            )
+                            continue
                     msg = parse_fast(payload) if fast else None
                     if msg is None:
                         msg = parse_packet(payload, negotiated=flags)
@@ -329,6 +347,17 @@ class Connection:
                 if pos < n:
                     partial = bytearray(data[pos:])
                     need = 4 + _U32(data, pos)[0] if n - pos >= 4 else 4
+            if drained:
+                drained = False
+                if Wakeup.woken != woken:
+                    # The last read emptied the socket and woke processes:
+                    # let them run (and their replies go out) before reading
+                    # again, so the next read finds a batch, not a trickle.
+                    streak = 0
+                    if _EXP:
+                        await trio.lowlevel.wait_readable(fd)
+                    else:
+                        await trio.lowlevel.checkpoint()
             try:
                 data = os.read(fd, RECV_SIZE)
             except BlockingIOError:
@@ -339,6 +368,8 @@ class Connection:
             if not data:
                 self.close("connection_closed")
                 return
+            drained = len(data) < RECV_SIZE
+            woken = Wakeup.woken
             self.reads += 1
             streak += 1
             if streak >= _READS_PER_YIELD:

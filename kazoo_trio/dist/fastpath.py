@@ -25,12 +25,20 @@ from kazoo_trio.dist import control as c
 from kazoo_trio.dist.flags import DFlag
 from kazoo_trio.term import Atom, ImproperList, Pid, Reference, decode_body, encode_parts
 
-__all__ = ["parse_fast", "reply_parts"]
+__all__ = [
+    "call_reply_parts",
+    "monitor_key",
+    "parse_fast",
+    "parse_monitor",
+    "parse_reg_send",
+    "reply_parts",
+]
 
 _U16: Final = Struct(">H").unpack_from
 _U32: Final = Struct(">I").unpack_from
 _REF3: Final = Struct(">IIII").unpack_from  # creation + 3 id words
 _PACK_U32: Final = Struct(">I").pack
+_PACK_REF3: Final = Struct(">IIII").pack
 
 # Caches keyed by the exact encoded bytes; bounded so a peer cannot grow them
 # without limit (they are simply emptied when full).
@@ -117,6 +125,59 @@ def _ref(data: bytes, pos: int) -> tuple[Reference, int] | None:
     return ref, end
 
 
+# Small requests repeat (health checks, status polls): their decoded values
+# are kept by their bytes, but only values nothing can change (tuples of
+# atoms, binaries, numbers, pids...), since every caller gets the same object.
+_REQUEST_MAX_BYTES: Final = 96
+_REQUESTS_MAX: Final = 1024
+_requests: dict[bytes, Any] = {}
+_IMMUTABLE: Final = frozenset({Atom, bytes, int, float, bool, Pid, Reference})
+_NOT_ALONE: Final = object()  # the term does not end the packet
+
+
+def _request(data: bytes, pos: int) -> Any:
+    """The term at ``pos``, which must end ``data``; :data:`_NOT_ALONE` if it does not."""
+    if len(data) - pos <= _REQUEST_MAX_BYTES:
+        key = data[pos:]
+        term = _requests.get(key, _NOT_ALONE)
+        if term is not _NOT_ALONE:
+            return term
+        term, end = decode_body(data, pos)
+        if end != len(data):
+            return _NOT_ALONE
+        if _immutable(term):
+            if len(_requests) >= _REQUESTS_MAX:
+                _requests.clear()
+            _requests[key] = term
+        return term
+    term, end = decode_body(data, pos)
+    return term if end == len(data) else _NOT_ALONE
+
+
+def _immutable(term: Any) -> bool:
+    kind = type(term)
+    if kind is tuple:
+        return all(type(item) in _IMMUTABLE or _immutable(item) for item in term)
+    return kind in _IMMUTABLE
+
+
+def _tag_ref(data: bytes, pos: int) -> tuple[Reference, int] | None:
+    # Like _ref, for a call tag's reference: new with every call, so not cached.
+    if data[pos] != 90 or data[pos + 1] != 0 or data[pos + 2] != 3 or data[pos + 3] != 119:
+        return None
+    at = pos + 5 + data[pos + 4]
+    node = _atoms.get(data[pos + 3 : at])
+    if node is None:
+        got = _atom(data, pos + 3)
+        if got is None:
+            return None
+        node = got[0]
+    if at + 16 > len(data):
+        return None
+    creation, a, b, d = _REF3(data, at)
+    return Reference(node, creation, (a, b, d)), at + 16
+
+
 def _proc(data: bytes, pos: int) -> tuple[Pid | Atom, int] | None:
     return _atom(data, pos) if data[pos] == 119 else _pid(data, pos)
 
@@ -132,21 +193,116 @@ def _message(data: bytes, pos: int) -> Any:
             caller, at = got
             tag: Any = None
             if data.startswith(_ALIAS_HEAD, at):
-                ref = _ref(data, at + len(_ALIAS_HEAD))
+                ref = _tag_ref(data, at + len(_ALIAS_HEAD))
                 if ref is not None:
                     tag = ImproperList((_A_ALIAS,), ref[0])
                     at = ref[1]
             elif data[at] == 90:
-                ref = _ref(data, at)
+                ref = _tag_ref(data, at)
                 if ref is not None:
                     tag, at = ref
             if tag is not None:
-                request, end = decode_body(data, at)
-                if end == len(data):
-                    return (_A_GEN_CALL, (caller, tag), request)
-                return None
+                request = _request(data, at)
+                if request is _NOT_ALONE:
+                    return None
+                return (_A_GEN_CALL, (caller, tag), request)
     message, end = decode_body(data, pos)
     return message if end == len(data) else None
+
+
+def parse_monitor(data: bytes) -> tuple[Pid, Pid | Atom, bytes] | None:
+    """``(watcher, target, key)`` of a pass-through MONITOR_P or DEMONITOR_P, else None.
+
+    The caller has checked that ``data`` starts ``p 131 {4-tuple, small int}``
+    with 19 or 20 as the operation.  ``key`` is the reference's own bytes (a
+    NEWER_REFERENCE_EXT with three words and a small UTF-8 node atom, as OTP
+    writes it), which stands for the reference in ``monitored_by`` until
+    something needs its value: a call's monitor is set up and removed again
+    without the reference ever being built.  :func:`monitor_key` gives the
+    same bytes for a decoded :class:`Reference`.  Returns None (the general
+    parser then decides) for any other shape, for truncated packets, and for
+    atoms that are not valid UTF-8.
+    """
+    try:
+        if data[6] != 88 or data[7] != 119:
+            return None
+        at = 21 + data[8]
+        pid = _pids.get(data[6:at])
+        if pid is None:
+            got = _pid(data, 6)
+            if got is None:
+                return None
+            pid = got[0]
+        kind = data[at]
+        target: Pid | Atom | None
+        if kind == 119:
+            end = at + 2 + data[at + 1]
+            target = _atoms.get(data[at:end])
+            if target is None:
+                got_atom = _atom(data, at)
+                if got_atom is None:
+                    return None
+                target = got_atom[0]
+        elif kind == 88:
+            end = at + 15 + data[at + 2]
+            target = _pids.get(data[at:end])
+            if target is None:
+                got = _pid(data, at)
+                if got is None:
+                    return None
+                target = got[0]
+        else:
+            return None
+        if data[end] != 90 or data[end + 1] != 0 or data[end + 2] != 3 or data[end + 3] != 119:
+            return None
+        node_end = end + 5 + data[end + 4]
+        if node_end + 16 != len(data):
+            return None
+        if data[end + 3 : node_end] not in _atoms and _atom(data, end + 3) is None:
+            return None
+        return pid, target, data[end:]
+    except IndexError:
+        return None
+
+
+def monitor_key(ref: Reference) -> bytes | None:
+    """The key :func:`parse_monitor` would give for ``ref`` (None if it has no such form)."""
+    return _enc_ref(ref)
+
+
+def parse_reg_send(data: bytes) -> tuple[Pid, Atom, Any] | None:
+    """``(sender, name, message)`` of a pass-through REG_SEND, else None.
+
+    The caller has checked that ``data`` starts ``p 131 {4-tuple, small int}``
+    with 6 as the operation.  ``{'$gen_call', {Pid, Tag}, Request}`` messages
+    are read with fixed offsets; other messages go through the codec.  Raises
+    the codec's ``DecodeError`` for a message that is not a valid term.
+    """
+    try:
+        if data[6] != 88 or data[7] != 119:
+            return None
+        at = 21 + data[8]
+        pid = _pids.get(data[6:at])
+        if pid is None:
+            got = _pid(data, 6)
+            if got is None:
+                return None
+            pid = got[0]
+        if data[at] != 119 or data[at + 1] != 0 or data[at + 2] != 119:
+            return None
+        end = at + 4 + data[at + 3]
+        name = _atoms.get(data[at + 2 : end])
+        if name is None:
+            got_atom = _atom(data, at + 2)
+            if got_atom is None:
+                return None
+            name = got_atom[0]
+        message = _message(data, end)
+    except IndexError:
+        return None
+    if message is None:
+        return None
+    return pid, name, message
 
 
 def parse_fast(data: bytes) -> c.ControlMessage | None:
@@ -177,16 +333,8 @@ def parse_fast(data: bytes) -> c.ControlMessage | None:
         if op == 6:  # REG_SEND {6, From, '', Name}
             if arity != 4:
                 return None
-            a = _pid(data, 6)
-            if a is None or data[a[1]] != 119 or data[a[1] + 1] != 0:
-                return None
-            n = _atom(data, a[1] + 2)
-            if n is None:
-                return None
-            msg = _message(data, n[1])
-            if msg is None:
-                return None
-            return c.RegSend(a[0], n[0], msg)
+            got = parse_reg_send(data)
+            return None if got is None else c.RegSend(*got)
         if op == 22:  # SEND_SENDER {22, From, To}
             if arity != 3:
                 return None
@@ -239,7 +387,7 @@ def _enc_ref(ref: Reference) -> bytes | None:
     if len(ids) != 3 or not node:
         return None
     try:
-        return b"Z\x00\x03" + node + b"".join(map(_PACK_U32, (ref.creation, *ids)))
+        return b"Z\x00\x03" + node + _PACK_REF3(ref.creation, *ids)
     except Exception:
         return None
 
@@ -287,3 +435,90 @@ def reply_parts(
     parts = [head + frm + dest + b"\x83h\x02" + raw_tag]
     encode_parts(value, parts)
     return parts
+
+
+def call_reply_parts(
+    negotiated: int, sender: Pid, caller: Pid, tag: Any, value: Any
+) -> list[bytes] | None:
+    """Payload parts of the reply to a call from ``caller`` with ``tag``, as ``gen:reply/2`` does.
+
+    To the tag's alias (ALIAS_SEND) when the tag is ``[alias | Ref]`` and
+    the peer negotiated ALIAS, else to ``caller`` (SEND_SENDER).  ``None``
+    when the fast path does not apply (any other tag shape included: the
+    caller then routes the reply itself); the codec's ``EncodeError`` for a
+    value with no Erlang form.
+    """
+    if negotiated & _HEADER_FLAGS:
+        return None
+    # {ok | error, Binary}, the reply of most mod_kazoo requests, is written
+    # into the packet's first piece; anything else goes through the codec.
+    body = b""
+    if type(value) is tuple and len(value) == 2:
+        first, second = value
+        if type(first) is Atom and type(second) is bytes and len(second) < _SPLICE_MAX:
+            atom = first._ext  # what the codec writes for it
+            if atom is not None:
+                body = b"h\x02" + atom + b"m" + _PACK_U32(len(second)) + second
+    kind = type(tag)
+    if kind is ImproperList:
+        ref = tag.tail
+        items = tag.items
+        if type(ref) is not Reference or len(items) != 1 or items[0] is not _A_ALIAS:
+            return None
+        raw = _enc_ref(ref)
+        if raw is None:
+            return None
+        if negotiated & _ALIAS:
+            head = _alias_send_head(sender)
+            if head is None:
+                return None
+            parts = [head + raw + _REPLY_ALIAS_HEAD + raw + body]
+        else:
+            head = _send_sender_head(sender, caller, negotiated)
+            if head is None:
+                return None
+            parts = [head + _REPLY_ALIAS_HEAD + raw + body]
+    elif kind is Reference:
+        raw = _enc_ref(tag)
+        head = _send_sender_head(sender, caller, negotiated)
+        if raw is None or head is None:
+            return None
+        parts = [head + b"\x83h\x02" + raw + body]
+    else:
+        return None
+    if not body:
+        encode_parts(value, parts)
+    return parts
+
+
+# Binaries up to this size are copied into the reply's first piece (one piece
+# per reply for the writer); bigger ones stay pieces of their own.
+_SPLICE_MAX: Final = 4096
+
+
+_REPLY_ALIAS_HEAD: Final = b"\x83h\x02" + _ALIAS_HEAD
+
+
+_last_alias_head: tuple[Pid | None, bytes | None] = (None, None)
+
+
+def _alias_send_head(sender: Pid) -> bytes | None:
+    global _last_alias_head
+    if _last_alias_head[0] is sender:
+        return _last_alias_head[1]  # a server replies from the same pid over and over
+    frm = _enc_pid(sender)
+    head = None if frm is None else b"p\x83h\x03a\x21" + frm
+    _last_alias_head = (sender, head)
+    return head
+
+
+def _send_sender_head(sender: Pid, caller: Pid, negotiated: int) -> bytes | None:
+    if not negotiated & _SEND_SENDER:
+        return None
+    frm = _enc_pid(sender)
+    to = _pid_bytes.get(caller)
+    if to is None:
+        to = _enc_pid(caller)
+    if frm is None or to is None:
+        return None
+    return b"p\x83h\x03a\x16" + frm + to

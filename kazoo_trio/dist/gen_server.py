@@ -16,8 +16,8 @@ import attrs
 import trio
 
 from kazoo_trio.dist import control as c
-from kazoo_trio.dist.connection import Deferral
-from kazoo_trio.dist.fastpath import reply_parts
+from kazoo_trio.dist.connection import Connection, Deferral
+from kazoo_trio.dist.fastpath import call_reply_parts, reply_parts
 from kazoo_trio.dist.process import A_GEN_CALL, A_GEN_CAST, Envelope, Process
 from kazoo_trio.term.types import Atom, ImproperList, Pid, Reference
 
@@ -77,15 +77,35 @@ async def reply(proc: Process, call: GenCall, value: Any) -> None:
     the connection's outgoing queue is over its limit (so it is usually not
     a checkpoint: a server answering a batch does not yield per reply).
     """
-    message = (call.tag, value)
-    caller = call.sender
+    conn = _reply_nowait(proc, call.sender, call.tag, value)
+    if conn is None:
+        await _reply_general(proc, call.sender, call.tag, value)
+    elif conn.over_high_water:
+        await conn.wait_space()
+
+
+def _reply_nowait(proc: Process, caller: Pid, tag: Any, value: Any) -> Connection | None:
+    """Queue the reply on the caller's connection if the fast path applies; that connection."""
+    node = proc.node
+    conn = node._conns.get(caller.node)
+    if conn is None or caller.node is node.name or not proc.alive:
+        return None
+    parts = call_reply_parts(conn.flags, proc.pid, caller, tag, value)
+    if parts is None:
+        return None
+    conn.send_parts_nowait(parts)
+    return conn
+
+
+async def _reply_general(proc: Process, caller: Pid, tag: Any, value: Any) -> None:
+    message = (tag, value)
     node = proc.node
     if caller.node is not node.name:
         conn = node._conns.get(caller.node)
         if conn is not None and proc.alive:
-            alias = alias_of(call.tag) if conn.alias else None
+            alias = alias_of(tag) if conn.alias else None
             parts = reply_parts(
-                conn.flags, proc.pid, caller if alias is None else alias, call.tag, value
+                conn.flags, proc.pid, caller if alias is None else alias, tag, value
             )
             if parts is not None:
                 conn.send_parts_nowait(parts)
@@ -117,21 +137,42 @@ async def serve(
     """
     deferral = proc.node._deferral
     task = trio.lowlevel.current_task()
+    next_nowait = proc.mailbox.next_nowait
     while True:
         envelope = await proc.receive()
         deferral.task = task
         try:
             while True:
-                msg = parse(envelope)
-                if type(msg) is GenCall:
-                    value = await _run(handle_call(msg.request, msg.sender), deferral, task)
-                    await reply(proc, msg, value)
-                elif type(msg) is GenCast and handle_cast is not None:
-                    await _run(handle_cast(msg.request), deferral, task)
-                try:
-                    envelope = proc.receive_nowait()
-                except trio.WouldBlock:
+                # gen_server.parse inlined: this loop runs once per request.
+                msg = envelope.message
+                if type(msg) is tuple:
+                    n = len(msg)
+                    if n == 3 and msg[0] is A_GEN_CALL:
+                        frm = msg[1]
+                        if type(frm) is tuple and len(frm) == 2 and type(frm[0]) is Pid:
+                            caller = frm[0]
+                            # _run inlined: a handler that does not block
+                            # completes on its first step.
+                            it = handle_call(msg[2], caller).__await__()
+                            try:
+                                yielded = it.send(None)
+                            except StopIteration as done:
+                                value = done.value
+                            else:
+                                value = await _finish_run(it, yielded, deferral, task)
+                            conn = _reply_nowait(proc, caller, frm[1], value)
+                            if conn is None:
+                                await _reply_general(proc, caller, frm[1], value)
+                            elif conn.over_high_water:
+                                await conn.wait_space()
+                    elif n == 2 and msg[0] is A_GEN_CAST and handle_cast is not None:
+                        await _run(handle_cast(msg[1]), deferral, task)
+                # An empty (or closed) mailbox ends the batch; receive() then
+                # waits, or raises ProcessExit once the process has ended.
+                next_envelope = next_nowait()
+                if next_envelope is None:
                     break
+                envelope = next_envelope
         finally:
             deferral.task = None
             deferral.flush()
@@ -144,6 +185,13 @@ async def _run(awaitable: Awaitable[_T], deferral: Deferral, task: trio.lowlevel
         yielded = it.send(None)
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
+    return await _finish_run(it, yielded, deferral, task)
+
+
+async def _finish_run(
+    it: Generator[Any, Any, _T], yielded: Any, deferral: Deferral, task: trio.lowlevel.Task
+) -> _T:
+    """Flush deferred output, then let trio run the rest of a started awaitable."""
     deferral.task = None
     deferral.flush()
     try:

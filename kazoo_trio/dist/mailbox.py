@@ -40,6 +40,10 @@ class Wakeup:
 
     __slots__ = ("_tasks",)
 
+    # How many times set() woke someone, over all instances: lets a loop that
+    # may have woken tasks tell whether yielding to them is worth a pass.
+    woken = 0
+
     def __init__(self) -> None:
         self._tasks: list[trio.lowlevel.Task] = []
 
@@ -56,6 +60,7 @@ class Wakeup:
 
     def set(self) -> None:
         if self._tasks:
+            Wakeup.woken += 1
             tasks = self._tasks
             self._tasks = []
             for task in tasks:
@@ -122,6 +127,11 @@ class Mailbox(Generic[_T]):
         if self._closed:
             raise MailboxClosed
         raise trio.WouldBlock
+
+    def next_nowait(self) -> _T | None:
+        """The oldest message, or None if none is waiting (also when closed)."""
+        items = self._items
+        return items.popleft() if items else None
 
     async def get(self) -> _T:
         """Wait for the oldest message.

@@ -141,7 +141,9 @@ class Process:
         # Monitors we hold: ref -> what we watch.
         self.monitors: dict[Reference, MonitorOut] = {}
         # Monitors on us: ref -> (watcher, what it monitored: our pid or a name of ours).
-        self.monitored_by: dict[Reference, tuple[Pid, Pid | Atom]] = {}
+        # Remote monitors set up by the hot path are keyed by the reference's
+        # encoded bytes instead (see Node._on_hot_packet).
+        self.monitored_by: dict[Reference | bytes, tuple[Pid, Pid | Atom]] = {}
         self.names: set[Atom] = set()
         self.scope = trio.CancelScope()
         self._calls: dict[Reference, _CallSlot] = {}

@@ -88,6 +88,7 @@ class ConnectionSetup:
     _nursery: trio.Nursery | None
     _deferral: Deferral
     _on_frame: Callable[[Connection, Any], None]
+    _on_hot_packet: Callable[[Connection, bytes], bool]
 
     def _node_lost(self, peer: Atom, reason: object) -> None:
         raise NotImplementedError
@@ -264,6 +265,7 @@ class ConnectionSetup:
             event.negotiated_flags,
             peer_creation=event.peer_creation,
             on_frame=self._on_frame,
+            on_packet=self._on_hot_packet,
             net_ticktime=self.net_ticktime,
             max_frame=self.max_frame,
             trailing_data=trailing,

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kazoo_trio.dist import control as c
+from kazoo_trio.dist.fastpath import monitor_key, parse_monitor, parse_reg_send
 from kazoo_trio.dist.flags import DFlag
 from kazoo_trio.dist.process import (
     A_DOWN,
@@ -34,7 +35,7 @@ from kazoo_trio.dist.process import (
     MonitorOut,
     Process,
 )
-from kazoo_trio.term import EncodeError, encode
+from kazoo_trio.term import EncodeError, decode_body, encode
 from kazoo_trio.term.types import Atom, Pid, Reference
 
 if TYPE_CHECKING:
@@ -57,6 +58,10 @@ def _encodable(reason: object) -> object:
 A_NOTSUP = Atom("notsup")
 
 SendOp = Callable[["Connection"], None]
+
+# How every packet of a gen_server call to this node starts in pass-through
+# framing: version byte 131, then a 4-tuple whose first element is a small int.
+_HOT_HEAD = b"p\x83h\x04a"
 
 
 class LocalSignals:
@@ -247,7 +252,8 @@ class LocalSignals:
                 conn = self._conns.get(pid.node)
                 if conn is not None:
                     conn.send_nowait(c.Exit(me, pid, reason))
-        for ref, (watcher, target) in monitored_by.items():
+        for key, (watcher, target) in monitored_by.items():
+            ref: Reference = decode_body(key)[0] if isinstance(key, bytes) else key
             if watcher.node is self.name:
                 w = self._procs.get(watcher)
                 if w is not None:
@@ -277,9 +283,9 @@ class LocalSignals:
             for ref, mon in list(proc.monitors.items()):
                 if mon.node is peer:
                     self._down(proc, ref, reason)
-            for ref, (watcher, _) in list(proc.monitored_by.items()):
+            for key, (watcher, _) in list(proc.monitored_by.items()):
                 if watcher.node is peer:
-                    del proc.monitored_by[ref]
+                    del proc.monitored_by[key]
             for pid, state in list(proc.links.items()):
                 if pid.node is peer:
                     if state == 0:
@@ -288,6 +294,45 @@ class LocalSignals:
                         del proc.links[pid]
 
     # -- incoming control messages -------------------------------------------------------------
+
+    def _on_hot_packet(self, conn: Connection, data: bytes) -> bool:
+        """Handle a pass-through packet of a gen_server call here; False if it is not one.
+
+        MONITOR_P and DEMONITOR_P on a live local process, and REG_SEND to a
+        registered name, are applied straight from the packet bytes with
+        the same effect as :meth:`_on_monitor`, :meth:`_on_demonitor` and
+        :meth:`_on_reg_send`; a monitor is keyed by its reference's bytes
+        (see :func:`~kazoo_trio.dist.fastpath.parse_monitor`).  Everything
+        else, including the error answers (``noproc``), is left to the
+        general parser and handlers.  Raises the codec's ``DecodeError`` for
+        a message that is not a valid term.
+        """
+        if not data.startswith(_HOT_HEAD):
+            return False
+        op = data[5]
+        if op == 6:
+            sent = parse_reg_send(data)
+            if sent is None:
+                return False
+            proc = self._names.get(sent[1])
+            if proc is None:
+                return False
+            proc.deliver(Envelope(sent[0], sent[2]))
+            return True
+        if op == 19 or op == 20:
+            mon = parse_monitor(data)
+            if mon is None:
+                return False
+            target = mon[1]
+            names, procs = self._names, self._procs
+            proc = names.get(target) if isinstance(target, Atom) else procs.get(target)
+            if proc is None or not proc.alive:
+                return False
+            if op == 19:
+                proc.monitored_by[mon[2]] = (mon[0], target)
+                return True
+            return proc.monitored_by.pop(mon[2], None) is not None
+        return False
 
     def _on_send(self, conn: Connection, msg: c.Send) -> None:
         proc = self._procs.get(msg.to_pid)
@@ -361,8 +406,11 @@ class LocalSignals:
     def _on_demonitor(self, conn: Connection, msg: c.DemonitorP) -> None:
         target = msg.to_proc
         proc = self._procs.get(target) if isinstance(target, Pid) else self._names.get(target)
-        if proc is not None:
-            proc.monitored_by.pop(msg.ref, None)
+        if proc is not None and proc.monitored_by.pop(msg.ref, None) is None:
+            # Set up by _on_hot_packet: keyed by the reference's bytes.
+            key = monitor_key(msg.ref)
+            if key is not None:
+                proc.monitored_by.pop(key, None)
 
     def _on_monitor_exit(self, conn: Connection, msg: c.MonitorPExit) -> None:
         proc = self._procs.get(msg.to_pid)

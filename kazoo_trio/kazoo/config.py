@@ -8,6 +8,15 @@ use underscores.  A key this project does not know is logged as a warning and
 ignored; a known key with a bad value raises :class:`SettingsError` naming the
 key, the value and what was expected.
 
+Settings this server adds to mod_kazoo's are spelled the same way:
+``epmd``/``epmd-port``, ``fetch-timeout`` (µs, when a fetch profile has none),
+``bgapi-timeout``, ``max-concurrent-requests``, ``sender-queue-size``,
+``event-stream-max-events``/``event-stream-max-bytes`` (the bounds of each
+stream's queue; past them the oldest events are dropped) and
+``event-stream-clients`` (who may connect to a stream: ``node``, the address of
+the Erlang node that asked for it, the default; ``any``; and/or IP addresses) and
+``sim-traffic`` (``RATE[:HOLD]``: inbound calls the simulated switch places).
+
 mod_kazoo knobs that only tuned its thread and buffer model (``receive-timeout``,
 ``send-msg-batch-size``, ...) are accepted and ignored: the trio server writes
 replies at once and has no worker pool to size.
@@ -15,6 +24,7 @@ replies at once and has no worker pool to size.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import socket
@@ -162,6 +172,35 @@ def _epmd_mode(value: object) -> EpmdMode:
     return cast(EpmdMode, text)
 
 
+def _stream_clients(value: object) -> tuple[str, ...]:
+    """``node`` (the requesting node's address), ``any``, and/or IP addresses.
+
+    A TOML list or a text separated by ``;`` or ``,``; ``any`` cannot be mixed
+    with anything else, since it would make the rest meaningless.
+    """
+    if isinstance(value, list):
+        items = [_str(v).strip() for v in value]
+    else:
+        items = [part.strip() for part in _str(value).replace(",", ";").split(";")]
+    entries: list[str] = []
+    for item in items:
+        if not item:
+            continue
+        word = item.lower()
+        if word in ("node", "any"):
+            entries.append(word)
+            continue
+        try:
+            entries.append(str(ipaddress.ip_address(item)))
+        except ValueError:
+            raise ValueError(f"{item!r} is neither node, any nor an IP address") from None
+    if not entries:
+        raise ValueError("needs node, any or at least one IP address")
+    if "any" in entries and len(set(entries)) > 1:
+        raise ValueError("any cannot be combined with other entries")
+    return tuple(dict.fromkeys(entries))
+
+
 def _optional_str(value: object) -> str | None:
     text = _str(value)
     return text or None
@@ -187,6 +226,13 @@ class Settings:
     epmd_port: int = 4369
     event_stream_framing: int = 2
     event_stream_keep_alive: bool = True
+    # Bounds of one stream's queue while its reader is slow or not yet connected;
+    # past either, the oldest events are dropped (counted and logged).
+    event_stream_max_events: int = 25_000
+    event_stream_max_bytes: int = 32 * 1024 * 1024
+    # Who may connect to a stream: "node" (the host of the Erlang node that asked for
+    # the stream), "any", and/or IP addresses.
+    event_stream_clients: tuple[str, ...] = ("node",)
     legacy_events: bool = False
     json_term_encoding: str = "tuple"
     send_all_headers: bool = False
@@ -202,6 +248,9 @@ class Settings:
     max_concurrent_requests: int = 100
     # Requests queued per sender before the connection reader waits for that sender.
     sender_queue_size: int = 1000
+    # Simulated inbound calls, RATE[:HOLD] (calls per second, seconds held); the
+    # command line's --sim-traffic wins over it.
+    sim_traffic: str | None = None
     # FreeSWITCH globals from <variables> (kazoo.conf.xml) or [variables] (TOML).
     variables: tuple[tuple[str, str], ...] = ()
     # Legacy event filter from <event-filter>; empty means the built-in list.
@@ -284,6 +333,15 @@ _DELAY_UNITS = {
     "delay-before-initial-fetch": 1.0,
 }
 
+def _traffic(value: object) -> str | None:
+    from kazoo_trio.switch.sim.traffic import parse_traffic
+
+    text = _optional_str(value)
+    if text:
+        parse_traffic(text)  # refuse a malformed value when the settings are read
+    return text or None
+
+
 # key -> (attribute, converter)
 _FIELDS: dict[str, tuple[str, Callable[[object], Any]]] = {
     "listen-ip": ("listen_ip", _str),
@@ -297,6 +355,9 @@ _FIELDS: dict[str, tuple[str, Callable[[object], Any]]] = {
     "event-stream-framing": ("event_stream_framing", _framing),
     "event-stream-keep-alive": ("event_stream_keep_alive", parse_bool),
     "event-stream-keepalive": ("event_stream_keep_alive", parse_bool),
+    "event-stream-max-events": ("event_stream_max_events", _positive_int),
+    "event-stream-max-bytes": ("event_stream_max_bytes", _positive_int),
+    "event-stream-clients": ("event_stream_clients", _stream_clients),
     "legacy-events": ("legacy_events", parse_bool),
     "json-term-encoding": ("json_term_encoding", _json_encoding),
     "send-all-headers": ("send_all_headers", parse_bool),
@@ -307,6 +368,7 @@ _FIELDS: dict[str, tuple[str, Callable[[object], Any]]] = {
     "bgapi-timeout": ("bgapi_timeout", _positive(_float)),
     "max-concurrent-requests": ("max_concurrent_requests", _positive_int),
     "sender-queue-size": ("sender_queue_size", _positive_int),
+    "sim-traffic": ("sim_traffic", _traffic),
 }
 
 

@@ -21,8 +21,10 @@ does), and ``{<<"body">>, Body}`` last when the event has a body.
 
 JSON (the default, the only form ecallmgr reads): ``{event, json, {[{K, V}]}}``
 or ``{event, map, #{K => V}}``, the object built by a pluggable
-:data:`JsonEncoder` (the profile engine); :func:`verbose_encoder` is the
-default, which copies every header.
+:data:`JsonEncoder` (the profile engine); :data:`verbose_encoder` is the
+default, which copies every header.  Encoders that also have a ``payload``
+method (both of those) write the encoded event themselves, without building
+the term first.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from urllib.parse import unquote, unquote_to_bytes
 
 import attrs
 
-from kazoo_trio.kazoo.profiles.engine import verbose_event
+from kazoo_trio.kazoo.profiles.engine import verbose_event, verbose_payload
 from kazoo_trio.switch.event import Event
 from kazoo_trio.term import Atom, encode, encode_body
 
@@ -46,6 +48,7 @@ __all__ = [
     "MAP",
     "JsonEncoder",
     "LegacyFilter",
+    "VerboseEncoder",
     "encode_json_event",
     "encode_legacy_event",
     "frame_header",
@@ -217,12 +220,20 @@ def _decode_text(value: str) -> str:
 
 
 def _decode_headers(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    # A list first: building a tuple from a generator costs more per item; and
+    # the memo of decoded texts is read inline, a call per escaped value costs too.
+    known = _decoded_text.get
     return tuple(
-        pair
-        if "%" not in pair[1] or pair[0].startswith(JSON_HEADER_PREFIX)
-        else (pair[0], _decode_text(pair[1]))
-        for pair in headers
-        if pair[0] not in _NODE_HEADERS
+        [
+            pair
+            if "%" not in pair[1] or pair[0].startswith(JSON_HEADER_PREFIX)
+            else (
+                pair[0],
+                text if (text := known(pair[1])) is not None else _decode_text(pair[1]),
+            )
+            for pair in headers
+            if pair[0] not in _NODE_HEADERS
+        ]
     )
 
 
@@ -454,20 +465,43 @@ def _encode_legacy(
     return b"".join(parts)
 
 
-def verbose_encoder(event: Event, binding: str | None, encoding: str) -> object:
+class VerboseEncoder:
     """A :data:`JsonEncoder` that sends every event verbosely, whatever its binding.
 
     The profile engine's :func:`~kazoo_trio.kazoo.profiles.engine.verbose_event`
     (every header, repeated names as arrays, plus ``Event-Timestamp``): what a
     stream uses until the server gives it the profile set's encoder.
+    :meth:`payload` writes the encoded event directly.
     """
-    return verbose_event(event, encoding=MAP if encoding == MAP else JSON)
+
+    __slots__ = ()
+
+    def __call__(self, event: Event, binding: str | None, encoding: str) -> object:
+        return verbose_event(event, encoding=MAP if encoding == MAP else JSON)
+
+    def payload(self, event: Event, binding: str | None, encoding: str) -> bytes | None:
+        if encoding == MAP:
+            return encode((_EVENT, _ENCODING_ATOMS[MAP], verbose_event(event, encoding=MAP)))
+        return verbose_payload(event)
+
+
+verbose_encoder: Final = VerboseEncoder()
 
 
 def encode_json_event(
     event: Event, binding: str | None, encoding: str, encoder: JsonEncoder
 ) -> bytes | None:
-    """``term_to_binary({event, json | map, JObj})``, or ``None`` if the encoder drops it."""
+    """``term_to_binary({event, json | map, JObj})``, or ``None`` if the encoder drops it.
+
+    An encoder with a ``payload(event, binding, encoding)`` method (the
+    profile engine's, :data:`verbose_encoder`) writes the bytes itself, which
+    is faster than encoding the term it would return.
+    """
+    payload: Callable[[Event, str | None, str], bytes | None] | None = getattr(
+        encoder, "payload", None
+    )
+    if payload is not None:
+        return payload(event, binding, encoding)
     jobj = encoder(event, binding, encoding)
     if jobj is None:
         return None

@@ -361,10 +361,13 @@ class FetchAgents:
 
     # -- the Erlang side --------------------------------------------------------------------
 
-    def reply(self, request: tuple[object, ...]) -> object:
-        """Handle ``{fetch_reply, Section, FetchUUID, XML}``; the term to answer a call with."""
+    def reply(self, request: object) -> object:
+        """Handle ``{fetch_reply, Section, FetchUUID, XML}``; the term to answer a call with.
+
+        Anything else (a bare ``fetch_reply`` atom, a short tuple) is ``{error, badarg}``.
+        """
         try:
-            if len(request) < 4:
+            if not isinstance(request, tuple) or len(request) < 4:
                 raise BadArg("fetch_reply needs a section, a fetch UUID and XML")
             section = parse_section(request[1])
             fetch_uuid = text(request[2], MAX_FETCH_UUID_BYTES)

@@ -51,7 +51,7 @@ from kazoo_trio.kazoo.kazoo_conf import (
 )
 from kazoo_trio.kazoo.options import ErlangCommand, OptionsTable
 from kazoo_trio.kazoo.profiles import ProfileSet
-from kazoo_trio.kazoo.requests import Requester, Services, handle_request
+from kazoo_trio.kazoo.requests import BADARG, Requester, Services, handle_request
 from kazoo_trio.kazoo.stream_table import StreamTable
 from kazoo_trio.kazoo.version import VERSION
 from kazoo_trio.switch.protocol import XML_SECTIONS, ApiOutput, Switch
@@ -185,6 +185,9 @@ class ModKazooServer:
             listen_ip=settings.listen_ip,
             json_encoding=MAP if settings.json_term_encoding == "map" else JSON,
             legacy_filter=LegacyFilter.from_settings(settings),
+            max_events=settings.event_stream_max_events,
+            max_bytes=settings.event_stream_max_bytes,
+            clients=settings.event_stream_clients,
         )
         self.bgapi = BgapiJobs(self.switch, self._send, settings.bgapi_timeout)
         self.kazoo_conf = KazooConf(
@@ -280,11 +283,35 @@ class ModKazooServer:
         while True:
             envelope = await proc.receive()
             while True:
-                await self._dispatch(proc, envelope)
+                await self._dispatch_safely(proc, envelope)
                 try:
                     envelope = proc.receive_nowait()
                 except trio.WouldBlock:
                     break
+
+    async def _dispatch_safely(self, proc: Process, envelope: Envelope) -> None:
+        """:meth:`_dispatch`, where a failure costs that message only (logged).
+
+        A message this code cannot cope with must never stop the server for
+        everybody else: it is logged, and a call is answered ``{error, badarg}``.
+        The process being killed (``ProcessExit``) and cancellation still end
+        the loop.
+        """
+        try:
+            await self._dispatch(proc, envelope)
+        except ProcessExit:
+            raise
+        except Exception:
+            log.exception("mod_kazoo: failed on %r from %r", envelope.message, envelope.sender)
+            # A caller must not be left waiting because of a failure on this side.
+            request = gen_server.parse(envelope)
+            if isinstance(request, GenCall):
+                try:
+                    await gen_server.reply(proc, request, BADARG)
+                except ProcessExit:
+                    raise
+                except Exception:
+                    log.exception("mod_kazoo: cannot answer %r", request.sender)
 
     async def _dispatch(self, proc: Process, envelope: Envelope) -> None:
         message = envelope.message
@@ -398,8 +425,10 @@ class ModKazooServer:
             lane.scope.cancel()
         if self.services is not None:
             self.services.linked = {p for p in self.services.linked if p.node is not node}
-        self.options.disconnected(node)
+        # Streams first: an event offered to a stream reads its node's options, and
+        # would bring back the options of a node that is gone.
         await self.streams.close_node(node)
+        self.options.disconnected(node)
 
     def lanes(self) -> int:
         return len(self._lanes)

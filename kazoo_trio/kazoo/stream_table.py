@@ -18,7 +18,12 @@ import trio
 
 from kazoo_trio.kazoo.event_encoding import JSON, MAP, JsonEncoder, LegacyFilter, verbose_encoder
 from kazoo_trio.kazoo.options import OptionsTable
-from kazoo_trio.kazoo.stream import EventStream, StreamOptions
+from kazoo_trio.kazoo.stream import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_EVENTS,
+    EventStream,
+    StreamOptions,
+)
 from kazoo_trio.switch.event import Event
 from kazoo_trio.term.types import Atom, Pid
 
@@ -40,6 +45,10 @@ class StreamTable:
 
     ``json_encoder`` is what new and existing streams encode JSON events
     with; :meth:`set_json_encoder` swaps it everywhere (new profiles).
+    ``max_events``/``max_bytes`` bound each stream's queue.  ``clients`` says who
+    may connect to a stream (the ``event-stream-clients`` setting): ``node``
+    (the address of the Erlang node that asked for the stream), ``any``, and/or
+    IP addresses.
     """
 
     options: OptionsTable
@@ -48,6 +57,9 @@ class StreamTable:
     json_encoding: str = JSON
     legacy_filter: LegacyFilter = attrs.field(factory=LegacyFilter)
     json_encoder: JsonEncoder = verbose_encoder
+    max_events: int = DEFAULT_MAX_EVENTS
+    max_bytes: int = DEFAULT_MAX_BYTES
+    clients: tuple[str, ...] = ("node",)
     _streams: dict[Pid, _Entry] = attrs.field(factory=dict)
     _nursery: trio.Nursery | None = None
 
@@ -102,7 +114,9 @@ class StreamTable:
                 keepalive=conn.keepalive,
                 legacy=legacy,
                 json_encoding=MAP if self.json_encoding == MAP else JSON,
-                allowed_hosts=frozenset({allowed_host}) if allowed_host else None,
+                max_events=self.max_events,
+                max_bytes=self.max_bytes,
+                allowed_hosts=self.allowed_hosts(allowed_host),
             ),
             target_node=node.name,
             switch_nodename=self.switch_nodename,
@@ -115,6 +129,23 @@ class StreamTable:
         entry = _Entry(stream, node, address)
         self._streams[pid] = entry
         return entry
+
+    def allowed_hosts(self, node_host: str | None) -> frozenset[str] | None:
+        """The client addresses a stream of a node at ``node_host`` accepts (None: any).
+
+        ``node`` with an unknown node address (its connection went away while
+        the request was handled) adds nothing: the stream then accepts only the
+        listed addresses, possibly none, rather than everybody.
+        """
+        if "any" in self.clients:
+            return None
+        hosts = {entry for entry in self.clients if entry != "node"}
+        if "node" in self.clients:
+            if node_host:
+                hosts.add(node_host)
+            else:
+                log.warning("event stream: the requesting node's address is unknown")
+        return frozenset(hosts)
 
     async def _run_stream(
         self,
@@ -149,11 +180,17 @@ class StreamTable:
         return True
 
     async def close_node(self, node: Atom) -> int:
-        """Close every stream owned by a process of ``node``; how many there were."""
-        pids = [pid for pid, entry in self._streams.items() if entry.node is node]
-        for pid in pids:
-            await self.close(pid)
-        return len(pids)
+        """Close every stream owned by a process of ``node``; how many there were.
+
+        All of them leave the table before the first one is awaited, so no event
+        reaches a stream of a node that is gone while the others close.
+        """
+        entries = [
+            self._streams.pop(pid) for pid, e in list(self._streams.items()) if e.node is node
+        ]
+        for entry in entries:
+            await entry.stream.aclose()
+        return len(entries)
 
     def set_json_encoder(self, encoder: JsonEncoder) -> None:
         """Encode with ``encoder`` from now on, in new and existing streams."""

@@ -23,7 +23,7 @@ from kazoo_trio.term._decode import (
 )
 from kazoo_trio.term._encode import encode, encode_body, encode_parts
 from kazoo_trio.term._errors import DecodeError, EncodeError
-from kazoo_trio.term._event import encode_event
+from kazoo_trio.term._event import encode_event, encode_object_event
 from kazoo_trio.term.types import (
     Atom,
     BitString,
@@ -56,5 +56,6 @@ __all__ = [
     "encode",
     "encode_body",
     "encode_event",
+    "encode_object_event",
     "encode_parts",
 ]

@@ -78,6 +78,9 @@ _HDR_TABLE: Final = 4096
 BIN_HDR: Final = tuple(b"m" + _U32(n) for n in range(_HDR_TABLE))
 _SMALL_INTS: Final = tuple(bytes((97, n)) for n in range(256))
 _SMALL_TUPLES: Final = tuple(bytes((104, n)) for n in range(256))
+# Shared with the fast paths in _event.
+HDR_TABLE: Final = _HDR_TABLE
+SMALL_INTS: Final = _SMALL_INTS
 
 _TRUE: Final = b"w\x04true"
 _FALSE: Final = b"w\x05false"

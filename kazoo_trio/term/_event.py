@@ -1,20 +1,34 @@
-"""The event fast path: ``{event, [UniqueId | [{Name, Value}, ...]]}`` in one go.
+"""The event fast paths: ``{event, [UniqueId | [{Name, Value}, ...]]}`` and
+``{event, json, {[{Key, Value}, ...]}}`` in one go.
 
 :func:`encode_event` produces exactly the bytes the general encoder would for
 ``(Atom("event"), [uid, *pairs])``: header names are looked up in the bounded
 cache of encoded ``{Name,`` heads shared with the general encoder, value
 headers come from a prebuilt table, and the pieces are joined once.
+:func:`encode_object_event` does the same for a JSON object held as a
+``dict`` (the profile engine's), with the same cache for its keys.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
 
-from kazoo_trio.term._encode import BIN_HDR, PAIR_HEADS, bin_hdr, encode_parts, pair_head, utf8
+from kazoo_trio.term._encode import (
+    BIN_HDR,
+    HDR_TABLE,
+    PAIR_HEADS,
+    SMALL_INTS,
+    bin_hdr,
+    encode_body,
+    encode_parts,
+    pair_head,
+    utf8,
+)
 from kazoo_trio.term._errors import EncodeError
+from kazoo_trio.term.types import Atom
 
-__all__ = ["encode_event"]
+__all__ = ["encode_event", "encode_object_event", "encode_object_parts"]
 
 # 131, {event, [ ...: the tuple head and the atom never change.
 _PREFIX: Final = b"\x83h\x02w\x05eventl"
@@ -86,3 +100,88 @@ def _value(value: object) -> bytes:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
     raise EncodeError(f"event header value must be bytes or str, not {type(value).__name__}")
+
+
+# ---------------------------------------------------------------- JSON objects
+
+# {event, : the head of {event, json | map, JObj}.
+_JSON_EVENT_PREFIX: Final = b"\x83h\x03w\x05event"
+_OBJECT_EMPTY: Final = b"h\x01j"  # {[]}
+_TRUE: Final = b"w\x04true"
+_FALSE: Final = b"w\x05false"
+_MAX_OBJECT_DEPTH: Final = 256
+
+
+def encode_object_event(tag: Atom, obj: Mapping[bytes, object]) -> bytes:
+    """``{event, Tag, {[{K, V}, ...]}}`` from a ``dict`` object, nested ``dict`` values as objects.
+
+    The bytes are exactly ``encode((Atom("event"), tag, frozen))`` where
+    ``frozen`` is ``obj`` in the ``{[{K, V}]}`` form: ``([(k, v), ...],)``
+    with every ``dict`` that is directly a value (of ``obj`` or of a nested
+    object) frozen the same way; values inside lists are encoded as they are.
+    Keys are normally ``bytes``.  Raises :class:`EncodeError`
+    for what the general encoder refuses, and for objects nested more than
+    256 deep.
+    """
+    ext = tag._ext
+    if ext is None:
+        raise EncodeError("atom name longer than 255 characters or not valid Unicode")
+    parts = [_JSON_EVENT_PREFIX, ext]
+    encode_object_parts(obj, parts)
+    return b"".join(parts)
+
+
+def encode_object_parts(obj: Mapping[bytes, object], parts: list[bytes], depth: int = 0) -> None:
+    """Append the encoding of ``obj`` as ``{[{K, V}, ...]}`` (see :func:`encode_object_event`)."""
+    if not obj:
+        parts.append(_OBJECT_EMPTY)
+        return
+    if depth >= _MAX_OBJECT_DEPTH:
+        raise EncodeError("JSON object nested too deeply")
+    parts.append(b"h\x01l" + len(obj).to_bytes(4, "big"))
+    append = parts.append
+    heads = PAIR_HEADS
+    hdrs = BIN_HDR
+    items: Iterable[tuple[Any, Any]] = obj.items()
+    for key, value in items:
+        cls = value.__class__
+        if cls is bytes:
+            try:
+                # The common pair: a known key and a short binary.
+                parts += (heads[key], hdrs[len(value)], value)
+                continue
+            except (KeyError, IndexError):
+                pass
+        head = heads.get(key)
+        if head is None:
+            head = _key_head(key)
+        if cls is bytes:
+            n = len(value)
+            parts += (head, hdrs[n] if n < HDR_TABLE else bin_hdr(n), value)
+        elif cls is dict:
+            append(head)
+            encode_object_parts(value, parts, depth + 1)
+        elif cls is bool:
+            parts += (head, _TRUE if value else _FALSE)
+        elif cls is int and 0 <= value < 256:
+            parts += (head, SMALL_INTS[value])
+        elif cls is list and value and _all_bytes(value):
+            parts += (head, b"l" + len(value).to_bytes(4, "big"))
+            for item in value:
+                n = len(item)
+                parts += (hdrs[n] if n < HDR_TABLE else bin_hdr(n), item)
+            append(b"j")
+        else:
+            append(head)
+            encode_parts(value, parts)
+    append(b"j")
+
+
+def _key_head(key: object) -> bytes:
+    if key.__class__ is bytes or key.__class__ is str:
+        return pair_head(key)
+    return b"h\x02" + encode_body(key)
+
+
+def _all_bytes(items: list[Any]) -> bool:
+    return all(item.__class__ is bytes for item in items)

@@ -192,3 +192,10 @@ def test_profiles_in_kazoo_conf_are_kept_for_the_profile_engine() -> None:
         "</profile></event-handlers>",
     )
     assert settings_from_xml(with_profiles).profiles_xml == with_profiles
+
+
+def test_sim_traffic_setting_is_checked_when_read() -> None:
+    assert settings_from_toml('sim-traffic = "2:30"').sim_traffic == "2:30"
+    assert Settings().sim_traffic is None
+    with pytest.raises(SettingsError, match="sim-traffic"):
+        settings_from_mapping({"sim-traffic": "fast"})

@@ -11,6 +11,9 @@ from hypothesis import strategies as st
 from kazoo_trio.kazoo.config import Settings
 from kazoo_trio.kazoo.event_encoding import (
     DEFAULT_EVENT_FILTER,
+    JSON,
+    MAP,
+    JsonEncoder,
     LegacyFilter,
     encode_json_event,
     encode_legacy_event,
@@ -20,6 +23,7 @@ from kazoo_trio.kazoo.event_encoding import (
     url_decode,
     verbose_encoder,
 )
+from kazoo_trio.kazoo.profiles import default_profiles
 from kazoo_trio.switch.event import Event
 from kazoo_trio.term import Atom, decode, encode
 from tests.erlnode import erl_node
@@ -396,3 +400,29 @@ def test_legacy_fast_path_matches_the_general_encoder(
     assert encode_legacy_event(event, "t%41@h", "s@h", f) == expected
     # Again, now from the filter's caches.
     assert encode_legacy_event(event, "t%41@h", "s@h", f) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    headers=st.lists(st.tuples(_header_names, _header_values), max_size=12),
+    body=st.one_of(st.none(), _header_values),
+    encoding=st.sampled_from([JSON, MAP]),
+)
+def test_json_payload_paths_match_encoding_the_term(
+    headers: list[tuple[str, str]], body: str | None, encoding: str
+) -> None:
+    event = prepare(Event("CHANNEL_DATA", headers, body), "t%41@h", "s@h")
+    tag = Atom(encoding)
+    profiles = default_profiles()
+    encoders: list[JsonEncoder] = [verbose_encoder, profiles.encoder()]
+    for encoder in encoders:
+        for binding in ("CHANNEL_DATA", "CHANNEL_CREATE", "ALL"):
+            term = encoder(event, binding, encoding)
+            expected = None if term is None else encode((Atom("event"), tag, term))
+            assert encode_json_event(event, binding, encoding, encoder) == expected
+
+            def plain(event: Event, binding: str | None, encoding: str) -> object:
+                return encoder(event, binding, encoding)  # noqa: B023 (called right here)
+
+            # A bare callable (no payload method) takes the term-then-encode path.
+            assert encode_json_event(event, binding, encoding, plain) == expected

@@ -119,7 +119,7 @@ def event_cases(draw: st.DrawFn) -> tuple[str, Event]:
 def _unfused() -> ProfileSet:
     """Kazoo's profiles compiled without fusing, to compare the generated code against."""
     original = compile_module._fused
-    compile_module._fused = lambda applies: applies
+    compile_module._fused = lambda applies, present=None: applies
     try:
         return kazoo_profiles(require_profiles())
     finally:
@@ -211,3 +211,43 @@ def test_real_erl_decodes_a_batch_of_generated_events(tmp_path: Path) -> None:
     )
     output = erl_eval_once(code, timeout=60)
     assert decode(base64.b64decode(output.strip())) == terms
+
+
+# ---------------------------------------------------------------- encoded payloads
+
+_TAGS = {"json": Atom("json"), "map": Atom("map")}
+
+
+def _encoded(term: object, encoding: str) -> bytes | None:
+    return None if term is None else encode((Atom("event"), _TAGS[encoding], term))
+
+
+@SLOW
+@given(event_cases(), st.sampled_from(["json", "map"]))
+def test_kazoo_payload_is_the_encoded_term(case: tuple[str, Event], encoding: str) -> None:
+    kazoo, _ = _kazoo()
+    binding, event = case
+    term = kazoo.build_event(event, binding=binding, encoding=encoding)  # type: ignore[arg-type]
+    payload = kazoo.build_payload(event, binding=binding, encoding=encoding)  # type: ignore[arg-type]
+    assert payload == _encoded(term, encoding)
+    encoder = kazoo.encoder()
+    assert encoder.payload(event, binding, encoding) == payload
+    assert encoder(event, binding, encoding) == term
+
+
+@SLOW
+@given(event_cases())
+def test_default_profiles_payload_is_the_encoded_term(case: tuple[str, Event]) -> None:
+    binding, event = case
+    profiles = default_profiles()
+    term = profiles.build_event(event, binding=binding)
+    assert profiles.build_payload(event, binding=binding) == _encoded(term, "json")
+
+
+@SLOW
+@given(st.sampled_from(SECTIONS), header_sets())
+def test_fused_fetch_plans_build_what_the_field_closures_build(
+    section: str, headers: list[tuple[str, str]]
+) -> None:
+    kazoo, _ = _kazoo()
+    assert kazoo.build_fetch(section, headers) == _unfused().build_fetch(section, headers)

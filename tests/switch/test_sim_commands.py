@@ -363,7 +363,7 @@ async def test_load_and_reload_commands() -> None:
     assert (await sw.api("load", "mod_commands")).text == (
         reloading + "-ERR [Module already loaded]\n"
     )
-    assert (await sw.api("load", "mod_sofia")).text == (
+    assert (await sw.api("load", "mod_nonexistent")).text == (
         reloading + "-ERR [module load file routine returned an error]\n"
     )
     sw.add_module("mod_sofia", loaded=False)

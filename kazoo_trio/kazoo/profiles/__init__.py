@@ -6,7 +6,14 @@ Profiles (XML pushed by ecallmgr in its answer to the ``kazoo.conf`` lookup, or
 """
 
 from kazoo_trio.kazoo.profiles.defaults import DEFAULT_PROFILE_XML, default_profiles
-from kazoo_trio.kazoo.profiles.engine import JsonEncoder, ProfileSet, binding_key, verbose_event
+from kazoo_trio.kazoo.profiles.engine import (
+    JsonEncoder,
+    ProfileEncoder,
+    ProfileSet,
+    binding_key,
+    verbose_event,
+    verbose_payload,
+)
 from kazoo_trio.kazoo.profiles.errors import ProfileError
 from kazoo_trio.kazoo.profiles.jsonterm import NULL, json_to_term
 from kazoo_trio.kazoo.profiles.model import EventPlan, FetchPlan
@@ -17,10 +24,12 @@ __all__ = [
     "EventPlan",
     "FetchPlan",
     "JsonEncoder",
+    "ProfileEncoder",
     "ProfileError",
     "ProfileSet",
     "binding_key",
     "default_profiles",
     "json_to_term",
     "verbose_event",
+    "verbose_payload",
 ]

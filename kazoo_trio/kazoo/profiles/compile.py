@@ -32,9 +32,9 @@ from collections.abc import Callable, Iterable, Sequence
 from kazoo_trio.kazoo.profiles.errors import ProfileError
 from kazoo_trio.kazoo.profiles.filters import Predicate, compile_filters, filter_prefixes
 from kazoo_trio.kazoo.profiles.functions import separate_string, switch_true
-from kazoo_trio.kazoo.profiles.fuse import describe, fuse
+from kazoo_trio.kazoo.profiles.fuse import describe, fuse, touches, touches_all
 from kazoo_trio.kazoo.profiles.jsonterm import number_term, raw_term
-from kazoo_trio.kazoo.profiles.model import Apply, EventPlan, FetchPlan
+from kazoo_trio.kazoo.profiles.model import EVENT_TIMESTAMP, Apply, EventPlan, FetchPlan
 from kazoo_trio.kazoo.profiles.spec import (
     DefinitionSpec,
     EventProfileSpec,
@@ -62,8 +62,20 @@ def _number(text: str, view: HeaderView) -> object:
     return number_term(text)
 
 
+# FreeSWITCH truth of recent texts: the values of boolean fields are few
+# ("true", "false", "0", "1", ...), and testing them is all the work there is.
+_truth: dict[str, bool] = {}
+_TRUTH_MAX = 1024
+
+
 def _boolean(text: str, view: HeaderView) -> object:
-    return switch_true(text)
+    found = _truth.get(text)
+    if found is None:
+        found = switch_true(text)
+        if len(_truth) >= _TRUTH_MAX:
+            _truth.clear()
+        _truth[text] = found
+    return found
 
 
 def _raw(text: str, view: HeaderView) -> object:
@@ -131,17 +143,22 @@ class Compiler:
             where=event.where,
             verbose=verbose,
             filter=compile_filters(filters),
-            fields=_fused(profile_fields + event_fields),
+            fields=_fused(profile_fields + event_fields, _start_keys(verbose)),
         )
 
     def fetch_plan(self, profile: FetchProfileSpec) -> FetchPlan:
+        verbose = _verbose(profile.fields, None)
         return FetchPlan(
             name=profile.name,
             where=profile.where,
             sections=profile.sections,
             timeout_us=profile.timeout_us,
-            verbose=_verbose(profile.fields, None),
-            fields=_fused(self.fields(profile.fields.fields)) if profile.fields else (),
+            verbose=verbose,
+            fields=(
+                _fused(self.fields(profile.fields.fields), _start_keys(verbose))
+                if profile.fields
+                else ()
+            ),
         )
 
     # ---------------------------------------------------------------- fields
@@ -205,8 +222,15 @@ class Compiler:
                     produce(view, dst)
                 return None
 
-            return filtered
+            return _assigns(filtered, touches(produce))
         kids = _fused(children or ())
+        # A group's children, and those of a field that is not an object, go
+        # into the enclosing object.
+        own = touches(produce)
+        inner: frozenset[bytes] | None = frozenset()
+        if spec.type == "group" or not is_object:
+            inner = None if verbose_children else touches_all(kids)
+        keys = own | inner if own is not None and inner is not None else None
 
         def with_children(view: HeaderView, dst: dict[bytes, object]) -> object:
             if predicate is not None and not predicate(view):
@@ -221,30 +245,46 @@ class Compiler:
                 apply(view, target)
             return None
 
-        return with_children
+        return _assigns(with_children, keys)
 
     def _producer(self, spec: FieldSpec, is_object: bool) -> Produce:
         if spec.type == "group":
-            return lambda view, dst: dst
+            return _assigns(lambda view, dst: dst, frozenset())
         assert spec.name is not None
         key = to_binary(spec.name if spec.type == "static" else spec.as_ or spec.name)
+        keys = frozenset((key,))
         convert = _CONVERTERS.get(spec.serialize_as, _string)
         if spec.type == "copy":
-            return _copy(spec.name, key, convert, is_object, spec.as_array)
+            return _assigns(_copy(spec.name, key, convert, is_object, spec.as_array), keys)
         if spec.type == "static":
-            return _static(spec.value, key, convert, is_object, spec.serialize_as)
+            produce = _static(spec.value, key, convert, is_object, spec.serialize_as)
+            return _assigns(produce, keys)
         if spec.type == "first-of":
             assert spec.value is not None
-            return _first_of(spec.value, key, convert, is_object)
+            return _assigns(_first_of(spec.value, key, convert, is_object), keys)
         if spec.type == "expand":
             assert spec.value is not None
-            return _expand(spec.value, key, convert, is_object)
+            return _assigns(_expand(spec.value, key, convert, is_object), keys)
         self.prefixes.add(spec.name)
         return _prefix(spec.name, spec.exclude_prefix, convert, is_object)
 
 
-def _fused(applies: tuple[Apply, ...]) -> tuple[Apply, ...]:
-    return (fuse(applies),) if len(applies) > 1 else applies
+def _fused(
+    applies: tuple[Apply, ...], present: frozenset[bytes] | None = None
+) -> tuple[Apply, ...]:
+    return (fuse(applies, present),) if len(applies) > 1 else applies
+
+
+def _start_keys(verbose: bool) -> frozenset[bytes] | None:
+    """The keys an object may hold before its fields run (``start_object``)."""
+    return None if verbose else frozenset((EVENT_TIMESTAMP,))
+
+
+def _assigns(apply: Apply, keys: frozenset[bytes] | None) -> Apply:
+    """Record that ``apply`` assigns at most ``keys`` (unless it says so itself)."""
+    if keys is not None and touches(apply) is None:
+        describe(apply, ("keys", keys))
+    return apply
 
 
 def _verbose(first: FieldsSpec | None, second: FieldsSpec | None) -> bool:
@@ -321,6 +361,8 @@ def _copy(name: str, key: bytes, convert: Convert, is_object: bool, as_array: bo
         dst[key] = value
         return True
 
+    if not as_array:
+        describe(copy, ("convert", key, lowered, convert))
     return copy
 
 
@@ -420,6 +462,20 @@ def _expand(template: str, key: bytes, convert: Convert, is_object: bool) -> Pro
 
 def _prefix(prefix: str, exclude_prefix: bool, convert: Convert, is_object: bool) -> Produce:
     cut = len(prefix) if exclude_prefix else 0
+    if convert is _string and not is_object:
+
+        def prefixed_strings(view: HeaderView, dst: dict[bytes, object]) -> object:
+            # The usual prefix field (Custom-Channel-Vars), with _string inlined.
+            for name, value in view.with_prefix(prefix):
+                key = name[cut:].encode("utf-8", "surrogateescape")
+                dst.pop(key, None)
+                if isinstance(value, list):
+                    dst[key] = [to_binary(item) for item in value]
+                else:
+                    dst[key] = value.encode("utf-8", "surrogateescape")
+            return None
+
+        return prefixed_strings
 
     def prefixed(view: HeaderView, dst: dict[bytes, object]) -> object:
         for name, value in view.with_prefix(prefix):

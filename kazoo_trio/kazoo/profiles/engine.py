@@ -7,6 +7,11 @@ Building an object never raises for any event content: values that do not fit
 their ``serialize-as`` are converted the way mod_kazoo does (a non-number is
 ``0``, non-JSON raw text a string).
 
+:meth:`ProfileSet.build_payload` (and the streams' :class:`ProfileEncoder`)
+give the encoded ``{event, json, JObj}`` directly: the object is built as a
+``dict`` and written by the codec's JSON-object fast path, byte for byte what
+encoding the :meth:`~ProfileSet.build_event` term gives.
+
 Globals (``${UNIX_EPOCH_IN_GREGORIAN}`` in the shipped timestamp fields) are
 looked up first in the ``<variables>`` of the document, then in the
 ``global_lookup`` given to the set (the switch's global variables, which a
@@ -32,6 +37,8 @@ from kazoo_trio.kazoo.profiles.parse import (
     parse_events,
     parse_fetch_profile,
 )
+from kazoo_trio.kazoo.profiles.payload import EVENT, JSON, MAP
+from kazoo_trio.kazoo.profiles.payload import verbose_payload as _verbose_payload
 from kazoo_trio.kazoo.profiles.spec import (
     DefinitionSpec,
     EventProfileSpec,
@@ -42,14 +49,18 @@ from kazoo_trio.kazoo.profiles.view import GlobalLookup, HeaderView, PrefixMatch
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.names import core_event_name
 from kazoo_trio.switch.sections import parse_sections
+from kazoo_trio.term import encode
+from kazoo_trio.term._event import encode_object_event
 
 __all__ = [
     "BUILTIN_GLOBALS",
     "EVENT_PROFILE_NAME",
     "JsonEncoder",
+    "ProfileEncoder",
     "ProfileSet",
     "binding_key",
     "verbose_event",
+    "verbose_payload",
 ]
 
 BUILTIN_GLOBALS: Mapping[str, str] = {"UNIX_EPOCH_IN_GREGORIAN": "62167219200"}
@@ -60,6 +71,8 @@ EVENT_PROFILE_NAME = "default"
 """The event profile mod_kazoo uses (the others in ``<event-handlers>`` are ignored)."""
 
 JsonEncoder = Callable[[Event, "str | None", str], object]
+
+_BINDING_MEMO_MAX = 1024
 
 
 def _no_globals(name: str) -> str | None:
@@ -82,6 +95,15 @@ def _check_encoding(encoding: str) -> Encoding:
 
 def _finish(obj: dict[bytes, object], encoding: Encoding) -> object:
     return freeze_object(obj) if encoding == "json" else obj
+
+
+def _general_verbose_payload(event: Event) -> bytes:
+    return encode((EVENT, JSON, verbose_event(event)))
+
+
+def verbose_payload(event: Event) -> bytes:
+    """``term_to_binary({event, json, verbose_event(event)})``, written from the headers."""
+    return _verbose_payload(event, _general_verbose_payload)
 
 
 def verbose_event(event: Event, *, encoding: Literal["json", "map"] = "json") -> object:
@@ -115,6 +137,9 @@ class ProfileSet:
     _fetch: tuple[FetchPlan, ...] = attrs.field(init=False, eq=False, repr=False)
     _prefixes: PrefixMatcher = attrs.field(init=False, eq=False, repr=False)
     _variables: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)
+    _by_binding: dict[str, EventPlan | None] = attrs.field(
+        init=False, eq=False, repr=False, factory=dict
+    )
 
     def __attrs_post_init__(self) -> None:
         compiler = Compiler(self.definitions)
@@ -251,6 +276,19 @@ class ProfileSet:
         or a CUSTOM subclass (case-insensitive)."""
         return self._events.get(binding_key(binding))
 
+    def _plan(self, binding: str) -> EventPlan | None:
+        # Streams name the same few bindings for every event.
+        memo = self._by_binding
+        try:
+            return memo[binding]
+        except KeyError:
+            pass
+        plan = self._events.get(binding_key(binding))
+        if len(memo) >= _BINDING_MEMO_MAX:
+            memo.clear()
+        memo[binding] = plan
+        return plan
+
     def fetch_plan(self, section: str) -> FetchPlan | None:
         """The first fetch profile serving ``section`` (``None``: FreeSWITCH gets nothing)."""
         wanted = parse_sections(section)
@@ -308,7 +346,7 @@ class ProfileSet:
         checked = _check_encoding(encoding)
         if binding is None:
             binding = _event_binding(event)
-        plan = self._events.get(binding_key(binding))
+        plan = self._plan(binding)
         if plan is None:
             return verbose_event(event, encoding=checked)
         obj = plan.build(self._view(event.headers, event.body, checked, global_lookup))
@@ -339,18 +377,72 @@ class ProfileSet:
             pairs, body = tuple((str(k), str(v)) for k, v in headers), None
         return _finish(plan.build(self._view(pairs, body, checked, global_lookup)), checked)
 
-    def encoder(self, global_lookup: GlobalLookup | None = None) -> JsonEncoder:
-        """A ``(event, binding, encoding) -> JObj | None`` callable for the event streams."""
+    def build_payload(
+        self,
+        event: Event,
+        *,
+        binding: str | None = None,
+        encoding: Literal["json", "map"] = "json",
+        global_lookup: GlobalLookup | None = None,
+    ) -> bytes | None:
+        """``term_to_binary({event, json | map, JObj})`` of :meth:`build_event`'s JObj.
 
-        def encode(event: Event, binding: str | None, encoding: str) -> object:
-            return self.build_event(
-                event,
-                binding=binding,
-                encoding=_check_encoding(encoding),
-                global_lookup=global_lookup,
-            )
+        The same bytes as encoding the term, written straight from the object
+        being built (and, for bindings without a definition, from the headers:
+        :func:`verbose_payload`).  ``None`` when a filter rejects the event.
+        """
+        checked = _check_encoding(encoding)
+        if checked == "json":
+            if binding is None:
+                binding = _event_binding(event)
+            plan = self._plan(binding)
+            if plan is None:
+                return verbose_payload(event)
+            obj = plan.build(self._view(event.headers, event.body, checked, global_lookup))
+            if obj is None:
+                return None
+            return encode_object_event(JSON, obj)
+        term = self.build_event(
+            event, binding=binding, encoding=checked, global_lookup=global_lookup
+        )
+        if term is None:
+            return None
+        return encode((EVENT, MAP, term))
 
-        return encode
+    def encoder(self, global_lookup: GlobalLookup | None = None) -> ProfileEncoder:
+        """A ``(event, binding, encoding) -> JObj | None`` callable for the event streams.
+
+        Its :meth:`~ProfileEncoder.payload` gives the encoded event directly.
+        """
+        return ProfileEncoder(self, global_lookup)
+
+
+@attrs.frozen
+class ProfileEncoder:
+    """The event streams' :data:`JsonEncoder` for one profile set (and globals lookup).
+
+    Calling it gives the JObj term; :meth:`payload` the whole encoded
+    ``{event, json | map, JObj}``, byte-identical and faster.
+    """
+
+    profiles: ProfileSet
+    global_lookup: GlobalLookup | None = None
+
+    def __call__(self, event: Event, binding: str | None, encoding: str) -> object:
+        return self.profiles.build_event(
+            event,
+            binding=binding,
+            encoding=_check_encoding(encoding),
+            global_lookup=self.global_lookup,
+        )
+
+    def payload(self, event: Event, binding: str | None, encoding: str) -> bytes | None:
+        return self.profiles.build_payload(
+            event,
+            binding=binding,
+            encoding=_check_encoding(encoding),
+            global_lookup=self.global_lookup,
+        )
 
 
 def _event_binding(event: Event) -> str:

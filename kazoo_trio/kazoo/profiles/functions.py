@@ -30,6 +30,7 @@ from kazoo_trio.switch.separate import separate_string as _switch_separate
 __all__ = [
     "FUNCTIONS",
     "PURE_FUNCTIONS",
+    "ExprShape",
     "HeaderLookup",
     "cond",
     "expr",
@@ -69,7 +70,8 @@ def is_number(text: str) -> bool:
     """``switch_is_number``: an optional sign then only digits and dots (``""`` counts)."""
     if text[:1] in ("-", "+"):
         text = text[1:]
-    return all(c == "." or "0" <= c <= "9" for c in text)
+    # Empty once the digits and dots at both ends are gone: nothing else in it.
+    return not text.strip("0123456789.")
 
 
 def _atoi(text: str) -> int:
@@ -548,6 +550,97 @@ def format_expr_result(value: float) -> str:
         if text.endswith("."):
             text = text[:-1]
     return text
+
+
+# Characters that may stand right before / right after a number that the text
+# around it cannot extend or re-read (see ExprShape).
+_EXPR_SAFE_BEFORE = frozenset(" \t\n\r\f\v(*/,;=^|")
+_EXPR_SAFE_AFTER = frozenset(" \t\n\r\f\v)*/,;=^|+-")
+
+
+class ExprShape:
+    """``expr`` of a fixed text with holes that are filled with plain decimal integers.
+
+    A template such as ``${expr(ceil((${Event-Date-Timestamp} / 1000000) + 62167219200))}``
+    renders to a different text for every event, but when each hole holds ASCII
+    digits and the characters around the holes cannot join them to other
+    tokens, :func:`expr` would always lift the same shape out of it with the
+    holes' numbers at fixed positions.  :meth:`run` evaluates that shape
+    directly; its result is exactly ``expr`` of the rendered text.
+    :meth:`make` returns ``None`` for texts where that cannot be guaranteed.
+    """
+
+    __slots__ = ("_node", "_numbers", "_positions")
+
+    def __init__(self, node: Node, numbers: list[float], positions: tuple[int, ...]) -> None:
+        self._node = node
+        self._numbers = numbers
+        self._positions = positions
+
+    @classmethod
+    def make(cls, parts: list[str | None]) -> ExprShape | None:
+        """``parts``: the literal texts around the holes (``None``), in order.
+
+        The text ``expr`` gets is stripped of surrounding whitespace, as the
+        template functions are called.
+        """
+        pieces = list(parts)
+        if pieces and pieces[0] is not None:
+            pieces[0] = pieces[0].lstrip()
+        if pieces and pieces[-1] is not None:
+            pieces[-1] = pieces[-1].rstrip()
+        pieces = [piece for piece in pieces if piece != ""]
+        if None not in pieces:
+            return None
+        sample: list[str] = []
+        holes: list[tuple[int, int]] = []
+        pos = 0
+        for index, piece in enumerate(pieces):
+            if piece is None:
+                before = pieces[index - 1] if index else ""
+                after = pieces[index + 1] if index + 1 < len(pieces) else ""
+                if before is None or after is None:
+                    return None  # two holes in a row would merge
+                if (before and before[-1] not in _EXPR_SAFE_BEFORE) or (
+                    after and after[0] not in _EXPR_SAFE_AFTER
+                ):
+                    return None
+                piece = "1"
+                holes.append((pos, pos + 1))
+            elif "#" in piece:
+                return None
+            sample.append(piece)
+            pos += len(piece)
+        text = "".join(sample).replace("|", ";")
+        node = _compiled_expr(_EXPR_NUMBER.sub("#", text))
+        if node is None:
+            return None
+        numbers: list[float] = []
+        positions: list[int] = []
+        wanted = set(holes)
+        for match in _EXPR_NUMBER.finditer(text):
+            if match.span() in wanted:
+                wanted.discard(match.span())
+                positions.append(len(numbers))
+                numbers.append(0.0)
+            else:
+                numbers.append(float(match.group()))
+        if wanted:
+            return None
+        return cls(node, numbers, tuple(positions))
+
+    def run(self, values: list[str]) -> str | None:
+        """``expr`` of the text with ``values`` in the holes; ``None`` if one is not digits."""
+        numbers = self._numbers.copy()
+        for position, value in zip(self._positions, values, strict=True):
+            if not (value.isdigit() and value.isascii()):
+                return None
+            numbers[position] = float(value)
+        try:
+            result = self._node(numbers, {})
+        except (_ExprError, RecursionError, OverflowError):
+            return "!err!"
+        return format_expr_result(result)
 
 
 def expr(args: str) -> str:

@@ -17,12 +17,13 @@ from kazoo_trio.kazoo.profiles.filters import Predicate
 from kazoo_trio.kazoo.profiles.jsonterm import number_term
 from kazoo_trio.kazoo.profiles.view import HeaderView
 
-__all__ = ["Apply", "EventPlan", "FetchPlan", "start_object"]
+__all__ = ["EVENT_TIMESTAMP", "Apply", "EventPlan", "FetchPlan", "start_object"]
 
 Apply = Callable[[HeaderView, dict[bytes, object]], object]
 """A compiled field: adds its keys (if any) to the object being built; the result is unused."""
 
-_EVENT_TIMESTAMP = b"Event-Timestamp"
+EVENT_TIMESTAMP = b"Event-Timestamp"
+"""The only key an object built without ``verbose`` holds before its fields run."""
 
 
 def start_object(view: HeaderView, verbose: bool) -> dict[bytes, object]:
@@ -32,8 +33,8 @@ def start_object(view: HeaderView, verbose: bool) -> dict[bytes, object]:
         view.copy_all(obj)
     stamp = view.first.get("event-date-timestamp")
     if stamp is not None:
-        obj.pop(_EVENT_TIMESTAMP, None)
-        obj[_EVENT_TIMESTAMP] = number_term(stamp)
+        obj.pop(EVENT_TIMESTAMP, None)
+        obj[EVENT_TIMESTAMP] = number_term(stamp)
     return obj
 
 

@@ -11,6 +11,12 @@ an event is string concatenation plus the function calls, with the same result
 as expanding the text, because the expander never re-reads the values it
 inserts (only global values are expanded again, and the slots do that too).
 
+An ``expr`` call whose argument is literal text around holes (the shipped
+``Timestamp`` field: ``ceil((${Event-Date-Timestamp} / 1000000) +
+${UNIX_EPOCH_IN_GREGORIAN})``) is evaluated from the holes' values when they
+are plain integers (:class:`~kazoo_trio.kazoo.profiles.functions.ExprShape`),
+without re-reading the text around them.
+
 Templates whose value-dependent steps the placeholders cannot stand for keep
 the plain, slower path: substrings (``${name:1:2}``), indexed headers
 (``${name[1]}``), names built from other expansions (``${a${b}}``) and
@@ -22,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from kazoo_trio.kazoo.profiles.functions import FUNCTIONS, PURE_FUNCTIONS
+from kazoo_trio.kazoo.profiles.functions import FUNCTIONS, PURE_FUNCTIONS, ExprShape, expr
 from kazoo_trio.kazoo.profiles.view import HeaderView
 from kazoo_trio.switch.expand import expand_variables, needs_expansion
 
@@ -147,6 +153,10 @@ def _slot_render(kind: str, name: str, args: list[_Part] | None, earlier: list[R
     # A pure function of its argument text: remember recent results (most
     # arguments repeat, e.g. the channel states a regex strips).
     memo: dict[str, str] = {}
+    if name.strip() == "expr":
+        fixed = _fixed_expr(args, earlier)
+        if fixed is not None:
+            return fixed
 
     def call_pure(view: HeaderView) -> str:
         text = render_args(view).strip()
@@ -159,6 +169,29 @@ def _slot_render(kind: str, name: str, args: list[_Part] | None, earlier: list[R
         return found
 
     return call_pure
+
+
+def _fixed_expr(args: list[_Part], slots: list[Render]) -> Render | None:
+    """``expr`` over text whose holes hold integers (the ``Timestamp`` fields), or ``None``.
+
+    The arithmetic runs on the holes' values directly (:class:`ExprShape`), so
+    an event does not pay for re-parsing the text around them; any value that
+    is not plain digits takes the general path.
+    """
+    shape = ExprShape.make([None if isinstance(part, int) else part for part in args])
+    if shape is None:
+        return None
+    holes = tuple(slots[part] for part in args if isinstance(part, int))
+    render_args = _render(args, slots)
+    run = shape.run
+
+    def call_fixed(view: HeaderView) -> str:
+        found = run([hole(view) for hole in holes])
+        if found is None:
+            found = expr(render_args(view).strip())
+        return found
+
+    return call_fixed
 
 
 def _render(parts: list[_Part], slots: list[Render]) -> Render:

@@ -49,6 +49,24 @@ class PrefixMatcher(dict[str, tuple[str, ...]]):
         return found
 
 
+class _Lowered(dict[str, str]):
+    """Header name → its lower-cased form, remembered (bounded like :class:`PrefixMatcher`).
+
+    Indexing an event lower-cases every header name; a dictionary hit is
+    cheaper than the call, and names recur from event to event.
+    """
+
+    LIMIT = 20_000
+
+    def __missing__(self, name: str) -> str:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        lowered = self[name] = name.lower()
+        return lowered
+
+
+_lowered = _Lowered()
+
 _NONE: tuple[tuple[str, str | list[str]], ...] = ()
 
 
@@ -95,8 +113,10 @@ class HeaderView:
         self._global_lookup = global_lookup
         self._prefixed: list[tuple[str, str | list[str]]] | None = None
         self._buckets: dict[str, list[tuple[str, str | list[str]]]] | None = None
-        # Built backwards so that the first of repeated names wins.
-        first = {name.lower(): value for name, value in headers[::-1]}
+        # A repeated name's entry is replaced by its ARRAY:: text below, so
+        # which of its values lands here first does not matter.
+        lowered = _lowered
+        first = {lowered[name]: value for name, value in headers}
         self.first = first
         self.multi: dict[str, list[str]] | None = None
         self.exact_multi: dict[str, list[str]] | None = None

@@ -286,10 +286,18 @@ def _show(sw: SimSwitch, args: str) -> ApiOutput:
                     rows.append((entry.name, entry.description, entry.syntax, entry.module))
         return ApiOutput(_rows_text(_API_COLUMNS, rows, as_, delim))
     if command in ("channels", "calls", "detailed_calls", "bridged_calls"):
-        # Channel rows arrive with the channel table; none exist yet.
+        from kazoo_trio.switch.sim.callcommands import channel_row, channels
+
         if len(argv) > 1 and argv[1].lower() == "count":
             return ApiOutput(f"\n{len(sw.channels)} total.\n")
-        return ApiOutput(_rows_text(_CHANNEL_COLUMNS, [], as_, delim))
+        listed = channels(sw)
+        if command == "bridged_calls":
+            listed = [c for c in listed if c.peer is not None]
+        if command in ("calls", "bridged_calls", "detailed_calls"):
+            # One row per call: the originating leg of a bridge stands for both.
+            listed = [c for c in listed if c.other_type != "originator"]
+        channel_rows = [channel_row(c, sw.identity.hostname) for c in listed]
+        return ApiOutput(_rows_text(_CHANNEL_COLUMNS, channel_rows, as_, delim))
     return ApiOutput(f"-USAGE: {SHOW_SYNTAX}\n")
 
 

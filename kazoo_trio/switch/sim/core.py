@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import NoReturn
 
 import attrs
@@ -43,7 +43,7 @@ from kazoo_trio.switch.sim.events import (
 from kazoo_trio.switch.sim.identity import discover_identity
 from kazoo_trio.switch.sim.xmltext import XmlError, is_not_found, parse_document
 
-__all__ = ["ApiEntry", "SimSwitch", "SyncApiFunction"]
+__all__ = ["ApiEntry", "SimSwitch", "SimTimings", "SyncApiFunction"]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,22 @@ _KAZOO_EXPAND_ORIGIN = EventOrigin("kazoo_node.c", "kazoo_api_execute", 218)
 _KAZOO_API_ORIGIN = EventOrigin("kazoo_node.c", "kazoo_api_execute", 226)
 _API_EXECUTE_ORIGIN = EventOrigin("switch_loadable_module.c", "switch_api_execute", 3140)
 _HEARTBEAT_ORIGIN = EventOrigin("switch_core.c", "send_heartbeat", 95)
+
+
+@attrs.frozen
+class SimTimings:
+    """How long simulated things take, in seconds (short values make quick tests).
+
+    ``ring_delay``: a ``user/`` leg rings this long before answering;
+    ``answer_delay``: a ``null/`` leg answers after this; ``playback``: a file plays
+    this long (``silence_stream://N`` plays N ms, the channel variable
+    ``sim_playback_ms`` overrides); ``record``: the longest a ``record`` runs.
+    """
+
+    ring_delay: float = 2.0
+    answer_delay: float = 0.0
+    playback: float = 1.0
+    record: float = 5.0
 
 
 @attrs.frozen
@@ -136,6 +152,7 @@ class SimSwitch:
     channels: ChannelRegistry = attrs.field(factory=ChannelRegistry)
     session_limit: int = DEFAULT_SESSION_LIMIT
     sps: int = DEFAULT_SPS
+    timings: SimTimings = attrs.field(factory=SimTimings)
 
     _sequence: itertools.count[int] = attrs.field(init=False, factory=lambda: itertools.count(1))
     _started_us: int = attrs.field(init=False, default=0)
@@ -146,15 +163,19 @@ class SimSwitch:
     _bindings: list[_Binding] = attrs.field(init=False, factory=list)
     _modules: dict[str, bool] = attrs.field(init=False, factory=dict)
     _function_nesting: int = attrs.field(init=False, default=0)
+    _nursery: trio.Nursery | None = attrs.field(init=False, default=None)
+    shutdown_hangups: int = attrs.field(init=False, default=0)
 
     def __attrs_post_init__(self) -> None:
         self._started_us = self.clock.monotonic_us()
         self._preset_globals()
         # Imported here: the command modules import this one for their types.
+        from kazoo_trio.switch.sim.callcommands import register_call_commands
         from kazoo_trio.switch.sim.commands import register_core_commands
         from kazoo_trio.switch.sim.jsonapi import register_core_json_apis
 
         register_core_commands(self)
+        register_call_commands(self)
         register_core_json_apis(self)
 
     def _preset_globals(self) -> None:
@@ -433,6 +454,11 @@ class SimSwitch:
         """Declare a module (``mod_commands``, ``mod_kazoo``...) as loaded or available."""
         self._modules[name] = loaded or self._modules.get(name, False)
 
+    def unload_module(self, name: str) -> None:
+        """Mark a loaded module as available only (``unload``)."""
+        if name in self._modules:
+            self._modules[name] = False
+
     def loaded_modules(self) -> list[str]:
         return [name for name, loaded in self._modules.items() if loaded]
 
@@ -546,8 +572,59 @@ class SimSwitch:
         self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> NoReturn:
         """Fire ``HEARTBEAT`` at start and every :attr:`heartbeat_interval` seconds until
-        cancelled (FreeSWITCH's core scheduler does the same)."""
-        task_status.started()
-        while True:
-            self.fire(self.heartbeat_event())
-            await trio.sleep(self.heartbeat_interval)
+        cancelled (FreeSWITCH's core scheduler does the same), and host every channel's
+        session.  Cancellation hangs up every channel with ``SYSTEM_SHUTDOWN`` (each
+        fires its closing events) before this returns."""
+        self.shutdown_hangups = 0
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                try:
+                    task_status.started()
+                    while True:
+                        self.fire(self.heartbeat_event())
+                        await trio.sleep(self.heartbeat_interval)
+                finally:
+                    self._nursery = None
+                    self.shutdown_hangups += self.hangup_all("SYSTEM_SHUTDOWN")
+        finally:
+            # After the nursery: every session has ended, whichever saw the
+            # cancellation first (it or this task).
+            if self.shutdown_hangups:
+                log.info(
+                    "switch stopped: %d channel(s) hung up (SYSTEM_SHUTDOWN)",
+                    self.shutdown_hangups,
+                )
+
+    async def start_channel(self, channel: object, action: object) -> None:
+        """Start ``channel``'s session running ``action`` in the switch's nursery;
+        returns once the channel exists (``CHANNEL_CREATE`` fired).
+
+        ``RuntimeError`` when :meth:`run` is not running (no calls without a switch)."""
+        from kazoo_trio.switch.sim.session import run_session
+
+        if self._nursery is None:
+            raise RuntimeError("the simulated switch is not running")
+        await self._nursery.start(run_session, channel, action)
+
+    def start_task(self, function: Callable[..., Awaitable[object]], *args: object) -> None:
+        """Run ``function(*args)`` in the switch's nursery (a call's timer); cancelled
+        when the switch stops.  ``RuntimeError`` when :meth:`run` is not running."""
+        if self._nursery is None:
+            raise RuntimeError("the simulated switch is not running")
+        self._nursery.start_soon(function, *args)
+
+    def hangup_all(self, cause: str, variable: str = "", value: str = "") -> int:
+        """``hupall``: hang up every channel (with ``variable`` = ``value`` if given)."""
+        from kazoo_trio.switch.sim.channel import Channel
+
+        count = 0
+        for uuid in self.channels.uuids():
+            channel = self.channels.get(uuid)
+            if not isinstance(channel, Channel):
+                continue
+            if variable and channel.get_variable(variable) != value:
+                continue
+            if channel.hangup(cause):
+                count += 1
+        return count

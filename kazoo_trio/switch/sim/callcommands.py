@@ -1,0 +1,445 @@
+"""API commands about channels and calls, with mod_commands' texts.
+
+``originate``, the ``uuid_*`` family, ``hupall``, plus the module and profile
+commands a switch answers for ecallmgr (``unload``/``reload``, ``sofia status``,
+``conference xml_list``, ``xml_flush_cache``).  A UUID naming no channel gets
+``-ERR No such channel!`` where FreeSWITCH prints it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+from typing import TYPE_CHECKING
+
+from kazoo_trio.switch.protocol import ApiOutput
+from kazoo_trio.switch.separate import separate_string
+from kazoo_trio.switch.sim.applications import multiset_pairs, start_recording, stop_recording
+from kazoo_trio.switch.sim.causes import parse_cause
+from kazoo_trio.switch.sim.channel import Channel, bridge, unbridge
+from kazoo_trio.switch.sim.originate import ORIGINATE_SYNTAX, originate_command
+from kazoo_trio.switch.sim.session import park_action, serve_private, transfer_action
+
+if TYPE_CHECKING:
+    from kazoo_trio.switch.sim.core import SimSwitch
+
+__all__ = ["SIM_PROFILE", "channel_row", "register_call_commands"]
+
+NO_CHANNEL = "-ERR No such channel!\n"
+SIM_PROFILE = "sipinterface_1"
+
+# Modules a FreeSWITCH that serves Kazoo has on disk; the simulated switch can "load" them.
+AVAILABLE_MODULES = (
+    "mod_sofia", "mod_loopback", "mod_dptools", "mod_dialplan_xml", "mod_conference",
+    "mod_event_socket", "mod_kazoo", "mod_spandsp", "mod_flite", "mod_http_cache",
+    "mod_channel_move", "mod_sndfile", "mod_native_file", "mod_tone_stream", "mod_say_en",
+)  # fmt: skip
+LOADED_AT_START = (
+    "mod_loopback", "mod_dptools", "mod_dialplan_xml", "mod_conference", "mod_sndfile",
+    "mod_native_file", "mod_tone_stream",
+)  # fmt: skip
+
+
+def _channel(sw: SimSwitch, uuid: str) -> Channel | None:
+    found = sw.channels.get(uuid)
+    return found if isinstance(found, Channel) and found.up else None
+
+
+def channel_row(channel: Channel, hostname: str) -> list[str]:
+    """A row of FreeSWITCH's ``channels`` table (the ``show channels`` columns)."""
+    p = channel.profile
+    created_s = p.created // 1_000_000
+    return [
+        channel.uuid, channel.direction,
+        time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created_s)), str(created_s),
+        channel.name, channel.state, p.caller_id_name, p.caller_id_number, p.network_addr,
+        p.destination_number, channel.running_app, channel.running_app_data, p.dialplan,
+        p.context, "PCMU", "8000", "64000", "PCMU", "8000", "64000", "", hostname,
+        channel.variables.get("presence_id", ""), channel.variables.get("presence_data", ""),
+        channel.variables.get("accountcode", ""), channel.callstate, p.callee_id_name,
+        p.callee_id_number, "SEND" if p.callee_id_number else "", channel.call_uuid, "", "",
+        p.orig_caller_id_name or p.caller_id_name, p.orig_caller_id_number or p.caller_id_number,
+        p.network_addr, p.destination_number, p.dialplan, p.context,
+    ]  # fmt: skip
+
+
+def channels(sw: SimSwitch) -> list[Channel]:
+    found = [sw.channels.get(uuid) for uuid in sw.channels.uuids()]
+    return [c for c in found if isinstance(c, Channel)]
+
+
+# -- uuid_* ----------------------------------------------------------------------------------
+
+
+def _uuid_kill(sw: SimSwitch, args: str) -> ApiOutput:
+    argv = separate_string(args, " ", 2) if args else []
+    if not argv:
+        return ApiOutput("-USAGE: <uuid> [cause]\n")
+    channel = _channel(sw, argv[0])
+    if channel is None:
+        return ApiOutput(NO_CHANNEL)
+    cause = parse_cause(argv[1]) if len(argv) > 1 else None
+    channel.hangup(cause or "NORMAL_CLEARING")
+    return ApiOutput("+OK\n")
+
+
+def _uuid_getvar(sw: SimSwitch, args: str) -> ApiOutput:
+    argv = separate_string(args, " ", 2) if args else []
+    if len(argv) < 2:
+        return ApiOutput("-USAGE: <uuid> <var>\n")
+    channel = _channel(sw, argv[0])
+    if channel is None:
+        return ApiOutput(NO_CHANNEL)
+    value = channel.get_variable(argv[1])
+    return ApiOutput(value if value is not None else "_undef_")
+
+
+def _uuid_setvar(sw: SimSwitch, args: str) -> ApiOutput:
+    argv = separate_string(args, " ", 3) if args else []
+    if len(argv) < 2 or not argv[1]:
+        return ApiOutput("-USAGE: <uuid> <var> [value]\n")
+    channel = _channel(sw, argv[0])
+    if channel is None:
+        return ApiOutput(NO_CHANNEL)
+    value = argv[2] if len(argv) > 2 else None
+    if value is not None and value.lower() == "undef":
+        value = None
+    channel.set_variable(argv[1], value)
+    return ApiOutput("+OK\n")
+
+
+def _uuid_setvar_multi(sw: SimSwitch, args: str) -> ApiOutput:
+    argv = separate_string(args, " ", 2) if args else []
+    if len(argv) < 2:
+        return ApiOutput("-USAGE: <uuid> <var>=<value>;<var>=<value>...\n")
+    channel = _channel(sw, argv[0])
+    if channel is None:
+        return ApiOutput(NO_CHANNEL)
+    for name, value in multiset_pairs("^^;" + argv[1]):
+        channel.set_variable(name, value)
+    return ApiOutput("+OK\n")
+
+
+def _uuid_dump(sw: SimSwitch, args: str) -> ApiOutput:
+    argv = separate_string(args, " ", 2) if args else []
+    if not argv:
+        return ApiOutput("-USAGE: <uuid> [format]\n")
+    channel = _channel(sw, argv[0])
+    if channel is None:
+        return ApiOutput(NO_CHANNEL)
+    event = sw.new_event("CHANNEL_DATA", headers=channel.event_headers())
+    form = argv[1].lower() if len(argv) > 1 else "txt"
+    if form == "json":
+        return ApiOutput(json.dumps(dict(event.headers), separators=(",", ":")))
+    # switch_event_serialize: values URL-encoded, except for the "plain" format.
+    encode = form != "plain"
+    lines = [f"{k}: {urllib.parse.quote(v, safe='') if encode else v}\n" for k, v in event.headers]
+    return ApiOutput("".join(lines))
+
+
+def _uuid_answer(sw: SimSwitch, args: str) -> ApiOutput:
+    channel = _channel(sw, args.strip())
+    if channel is None or not channel.answer():
+        return ApiOutput("-ERROR\n")
+    return ApiOutput("+OK\n")
+
+
+def _uuid_pre_answer(sw: SimSwitch, args: str) -> ApiOutput:
+    channel = _channel(sw, args.strip())
+    if channel is None:
+        return ApiOutput("-ERROR\n")
+    channel.pre_answer()
+    return ApiOutput("+OK\n")
+
+
+def _uuid_park(sw: SimSwitch, args: str) -> ApiOutput:
+    channel = _channel(sw, args.strip())
+    if channel is None:
+        return ApiOutput(NO_CHANNEL)
+    channel.redirect(park_action)
+    return ApiOutput("+OK\n")
+
+
+def _uuid_break(sw: SimSwitch, args: str) -> ApiOutput:
+    argv = separate_string(args, " ", 2) if args else []
+    if not argv:
+        return ApiOutput("-USAGE: <uuid> [all]\n")
+    channel = _channel(sw, argv[0])
+    if channel is None:
+        return ApiOutput(NO_CHANNEL)
+    channel.interrupt()
+    return ApiOutput("+OK\n")
+
+
+TRANSFER_SYNTAX = "<uuid> [-bleg|-both] <dest-exten> [<dialplan>] [<context>]"
+
+
+def _uuid_transfer(sw: SimSwitch, args: str) -> ApiOutput:
+    argv = separate_string(args, " ", 5) if args else []
+    if len(argv) < 2:
+        return ApiOutput(f"-USAGE: {TRANSFER_SYNTAX}\n")
+    channel = _channel(sw, argv[0])
+    if channel is None:
+        return ApiOutput(NO_CHANNEL)
+    rest = argv[1:]
+    targets = [channel]
+    if rest[0] in ("-bleg", "-both"):
+        peer = channel.peer
+        targets = [peer] if rest[0] == "-bleg" and peer else [channel, *([peer] if peer else [])]
+        rest = rest[1:]
+    if not rest:
+        return ApiOutput(f"-USAGE: {TRANSFER_SYNTAX}\n")
+    dialplan = rest[1] if len(rest) > 1 else ""
+    context = rest[2] if len(rest) > 2 else ""
+    if len(targets) == 2:
+        unbridge(targets[0], targets[1])  # both legs go on: neither hangs up the other
+    for target in targets:
+        target.redirect(transfer_action(rest[0], dialplan, context))
+    return ApiOutput("+OK\n")
+
+
+async def _bridged(channel: Channel) -> None:
+    """A leg of a ``uuid_bridge``: ``CS_EXCHANGE_MEDIA``, taking queued commands."""
+    channel.set_state("CS_EXCHANGE_MEDIA")
+    await serve_private(channel)
+
+
+def _uuid_bridge(sw: SimSwitch, args: str) -> ApiOutput:
+    argv = separate_string(args, " ", 3) if args else []
+    if len(argv) < 2:
+        return ApiOutput("-USAGE: <uuid> <other_uuid>\n")
+    a, b = _channel(sw, argv[0]), _channel(sw, argv[1])
+    if a is None or b is None or a is b:
+        return ApiOutput("-ERR Invalid uuid\n")
+    for leg in (a, b):
+        leg.leave_bridge()  # an existing bridge ends first
+    if not b.answered:
+        b.answer()
+    bridge(a, b, "uuid")
+    a.redirect(_bridged, keep_bridge=True)
+    b.redirect(_bridged, keep_bridge=True)
+    return ApiOutput(f"+OK {argv[1]}\n")
+
+
+def _uuid_hold(sw: SimSwitch, args: str) -> ApiOutput:
+    argv = separate_string(args, " ", 3) if args else []
+    if not argv:
+        return ApiOutput("-USAGE: [off|toggle] <uuid> [<display>]\n")
+    mode = "on"
+    if argv[0].lower() in ("off", "toggle"):
+        mode = argv[0].lower()
+        argv = argv[1:]
+    channel = _channel(sw, argv[0]) if argv else None
+    if channel is None:
+        return ApiOutput("-ERR Operation failed\n")
+    on = {"on": True, "off": False}.get(mode, not channel.held)
+    channel.hold(on)
+    return ApiOutput("+OK Success\n")
+
+
+def _uuid_record(sw: SimSwitch, args: str) -> ApiOutput:
+    argv = separate_string(args, " ", 4) if args else []
+    usage = "-USAGE: <uuid> [start|stop|mask|unmask] <path> [<limit>] [<recording_vars>]\n"
+    if len(argv) < 3:
+        return ApiOutput(usage)
+    channel = _channel(sw, argv[0])
+    if channel is None:
+        return ApiOutput("-ERR Cannot locate session!\n")
+    action, path = argv[1].lower(), argv[2]
+    if action == "start":
+        start_recording(channel, path)
+    elif action == "stop":
+        if not stop_recording(channel, path):
+            return ApiOutput("-ERR Cannot stop record session!\n")
+    elif action not in ("mask", "unmask"):
+        return ApiOutput(usage)
+    return ApiOutput("+OK Success\n")
+
+
+def _uuid_send_dtmf(sw: SimSwitch, args: str) -> ApiOutput:
+    argv = separate_string(args, " ", 2) if args else []
+    if len(argv) < 2:
+        return ApiOutput("-USAGE: <uuid> <dtmf_data>\n")
+    channel = _channel(sw, argv[0])
+    if channel is None:
+        return ApiOutput("-ERR Cannot locate session!\n")
+    # Sent to the far end: a bridged peer (or the other leg of a loopback) hears it.
+    far = channel.peer or channel.loopback
+    if far is not None:
+        far.dtmf(argv[1].split("@")[0])
+    return ApiOutput(f"+OK {argv[0]} sent DTMF {argv[1]}.\n")
+
+
+def _uuid_recv_dtmf(sw: SimSwitch, args: str) -> ApiOutput:
+    argv = separate_string(args, " ", 2) if args else []
+    if len(argv) < 2:
+        return ApiOutput("-USAGE: <uuid> <dtmf_data>\n")
+    channel = _channel(sw, argv[0])
+    if channel is None:
+        return ApiOutput("-ERR no such session\n")
+    channel.dtmf(argv[1].split("@")[0])
+    return ApiOutput(f"+OK {argv[0]} received DTMF {argv[1]}.\n")
+
+
+def _uuid_broadcast(sw: SimSwitch, args: str) -> ApiOutput:
+    argv = separate_string(args, " ", 3) if args else []
+    if len(argv) < 2:
+        return ApiOutput("-USAGE: <uuid> <path> [aleg|bleg|holdb|both]\n")
+    channel = _channel(sw, argv[0])
+    if channel is None:
+        return ApiOutput("-ERR invalid uuid\n")
+    path = argv[1]
+    name, arg = "playback", path
+    if "::" in path:
+        name, _, arg = path.partition("::")
+        arg = arg.replace("::", " ")
+    legs = [channel]
+    where = argv[2].lower() if len(argv) > 2 else "aleg"
+    if where in ("bleg", "both") and channel.peer is not None:
+        legs = [channel.peer] if where == "bleg" else [channel, channel.peer]
+    for leg in legs:
+        event = sw.new_event(
+            "COMMAND",
+            headers=[("call-command", "execute"), ("execute-app-name", name),
+                     ("execute-app-arg", arg), ("event-lock", "true")],
+        )  # fmt: skip
+        if not leg.queue_nowait(event):
+            return ApiOutput("-ERR invalid uuid\n")
+    return ApiOutput("+OK Message sent\n")
+
+
+def _hupall(sw: SimSwitch, args: str) -> ApiOutput:
+    argv = separate_string(args, " ", 3) if args else []
+    cause = (parse_cause(argv[0]) if argv else None) or "MANAGER_REQUEST"
+    var = argv[1] if len(argv) > 2 else ""
+    value = argv[2] if len(argv) > 2 else ""
+    sw.hangup_all(cause, var, value)
+    if var:
+        return ApiOutput(
+            f"+OK hangup all channels matching [{var}]=[{value}] with cause: {cause}\n"
+        )
+    return ApiOutput(f"+OK hangup all channels with cause {cause}\n")
+
+
+# -- modules, profiles, conferences ----------------------------------------------------------
+
+
+def _unload(sw: SimSwitch, args: str) -> ApiOutput:
+    name = args.split(" ")[-1].strip() if args else ""
+    if not name:
+        return ApiOutput("-USAGE: [-f] <mod_name>\n")
+    if not sw.module_exists(name):
+        return ApiOutput("-ERR [Module not loaded]\n")
+    sw.unload_module(name)
+    return ApiOutput("+OK\n")
+
+
+def _reload(sw: SimSwitch, args: str) -> ApiOutput:
+    name = args.split(" ")[-1].strip() if args else ""
+    if not name:
+        return ApiOutput("-USAGE: [-f] <mod_name>\n")
+    if name not in sw.available_modules():
+        return ApiOutput("-ERR [module load file routine returned an error]\n")
+    sw.add_module(name)
+    return ApiOutput("+OK Reloading XML\n+OK module unloaded\n+OK module loaded\n")
+
+
+def _sofia(sw: SimSwitch, args: str) -> ApiOutput:
+    argv = separate_string(args, " ", 4) if args else []
+    ip = sw.identity.ipv4
+    url = f"sip:mod_sofia@{ip}:5060"
+    if not sw.module_exists("mod_sofia"):
+        return ApiOutput("", ok=False)
+    line = "=" * 99 + "\n"
+    if argv[:1] == ["status"] and len(argv) == 1:
+        return ApiOutput(
+            f"{'Name':>25}\t{'Type':>11}\t{'Data':>45}\tState\n{line}"
+            f"{SIM_PROFILE:>25}\t{'profile':>11}\t{url:>45}\tRUNNING (0)\n{line}"
+            "1 profile 0 aliases\n"
+        )
+    if argv[:2] == ["status", "profile"] and len(argv) > 2:
+        if argv[2] != SIM_PROFILE:
+            return ApiOutput("Invalid Profile!\n")
+        calls = len(sw.channels)
+        return ApiOutput(
+            f"{line}Name             \t{SIM_PROFILE}\nDomain Name      \tN/A\n"
+            f"Auto-NAT         \tfalse\nDBName           \t{SIM_PROFILE}\n"
+            f"Pres Hosts       \t{sw.identity.hostname}\nDialplan         \tXML\n"
+            f"Context          \tcontext_2\nRTP-IP           \t{ip}\nSIP-IP           \t{ip}\n"
+            f"URL              \t{url}\nBIND-URL         \t{url};transport=udp,tcp\n"
+            f"CALLS-IN         \t{calls}\nFAILED-CALLS-IN  \t0\nCALLS-OUT        \t0\n"
+            f"FAILED-CALLS-OUT \t0\nREGISTRATIONS    \t0\n{line}"
+        )
+    return ApiOutput("-ERR Unknown command!\n")
+
+
+async def _sofia_status_info(sw: SimSwitch) -> tuple[bool, object]:
+    if not sw.module_exists("mod_sofia"):
+        return False, None
+    ip = sw.identity.ipv4
+    url = f"sip:mod_sofia@{ip}:5060"
+    return True, {
+        "profiles": {
+            SIM_PROFILE: {"info": {"url": url, "ext-sip-ip": ip, "sip-ip": ip, "context":
+                                   "context_2", "dialplan": "XML", "calls-in":
+                                   len(sw.channels)}}
+        }
+    }  # fmt: skip
+
+
+def _conference(sw: SimSwitch, args: str) -> ApiOutput:
+    argv = separate_string(args, " ", 3) if args else []
+    if argv[:1] == ["xml_list"]:
+        return ApiOutput('<?xml version="1.0"?>\n<conferences>\n</conferences>\n')
+    if argv[:1] == ["list"]:
+        return ApiOutput("+OK No active conferences.\n")
+    return ApiOutput("-ERR Conference not found\n" if argv else "")
+
+
+def _xml_flush_cache(sw: SimSwitch, args: str) -> ApiOutput:
+    return ApiOutput("+OK\n")
+
+
+def register_call_commands(sw: SimSwitch) -> None:
+    """Install the call commands (mod_commands, mod_sofia, mod_conference)."""
+    for name in AVAILABLE_MODULES:
+        sw.add_module(name, loaded=name in LOADED_AT_START)
+    sync = sw.register_sync_api
+    sync("uuid_kill", _uuid_kill, "Kill channel", syntax="<uuid> [cause]")
+    sync("uuid_getvar", _uuid_getvar, "Get a variable from a channel", syntax="<uuid> <var>")
+    sync("uuid_setvar", _uuid_setvar, "Set a variable", syntax="<uuid> <var> [value]")
+    sync("uuid_setvar_multi", _uuid_setvar_multi, "Set multiple variables",
+         syntax="<uuid> <var>=<value>;<var>=<value>...")  # fmt: skip
+    sync("uuid_dump", _uuid_dump, "Dump session vars", syntax="<uuid> [format]")
+    sync("uuid_answer", _uuid_answer, "answer", syntax="<uuid>")
+    sync("uuid_pre_answer", _uuid_pre_answer, "pre_answer", syntax="<uuid>")
+    sync("uuid_park", _uuid_park, "Park channel", syntax="<uuid>")
+    sync("uuid_break", _uuid_break, "Break out of media sent to channel", syntax="<uuid> [all]")
+    sync("uuid_transfer", _uuid_transfer, "Transfer a session", syntax=TRANSFER_SYNTAX)
+    sync("uuid_bridge", _uuid_bridge, "Bridge call legs", syntax="<uuid> <other_uuid>")
+    sync("uuid_hold", _uuid_hold, "Place call on hold", syntax="[off|toggle] <uuid> [<display>]")
+    sync("uuid_record", _uuid_record, "Record session audio",
+         syntax="<uuid> [start|stop|mask|unmask] <path> [<limit>] [<recording_vars>]")  # fmt: skip
+    sync("uuid_send_dtmf", _uuid_send_dtmf, "Send dtmf digits", syntax="<uuid> <dtmf_data>")
+    sync("uuid_recv_dtmf", _uuid_recv_dtmf, "Receive dtmf digits", syntax="<uuid> <dtmf_data>")
+    sync("uuid_broadcast", _uuid_broadcast, "Execute dialplan application",
+         syntax="<uuid> <path> [aleg|bleg|holdb|both]")  # fmt: skip
+    sync("hupall", _hupall, "hupall", syntax="<cause> [<var> <value>]")
+    sync("unload", _unload, "Unload module", syntax="[-f] <mod_name>")
+    sync("reload", _reload, "Reload module", syntax="[-f] <mod_name>")
+    sync("xml_flush_cache", _xml_flush_cache, "Clear xml cache", syntax="<id> <key> <val>")
+    sync("sofia", _sofia, "Sofia Controls", syntax="status [profile <name>]", module="")
+    sync("conference", _conference, "Conference module commands", syntax="xml_list",
+         module="")  # fmt: skip
+
+    async def originate(args: str) -> ApiOutput:
+        return await originate_command(sw, args)
+
+    sw.register_api("originate", originate, "Originate a call", syntax=ORIGINATE_SYNTAX,
+                    module="mod_commands")  # fmt: skip
+
+    async def sofia_status_info(request: dict[str, object]) -> tuple[bool, object]:
+        return await _sofia_status_info(sw)
+
+    sw.register_json_api("sofia.status.info", sofia_status_info, "sofia status info")

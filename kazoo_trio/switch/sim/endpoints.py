@@ -1,0 +1,176 @@
+"""Endpoints of the simulated switch: what ``originate`` and ``bridge`` can dial.
+
+* ``null/<dest>``: a leg that answers after :attr:`SimTimings.answer_delay`;
+* ``error/<CAUSE>``: fails at once with that cause (``DESTINATION_OUT_OF_ORDER`` when
+  the cause is not a known one); no channel is created, as mod_dptools' error
+  endpoint does;
+* ``loopback/<dest>[/<context>[/<dialplan>]]``: two legs; the ``-a`` leg is the
+  outbound one, the ``-b`` leg is inbound and routed through the dialplan (default
+  context ``default``); the ``-a`` leg answers when the ``-b`` leg does;
+* ``user/<user>@<domain>``: a directory lookup through the fetch bindings (as
+  ``user_outgoing_channel`` does); a user found rings for
+  :attr:`SimTimings.ring_delay` and answers, one whose directory entry has the
+  variable ``sim_registered=false`` fails with ``USER_NOT_REGISTERED``, and no user
+  fails with ``SUBSCRIBER_ABSENT``.
+
+Anything else is ``CHAN_NOT_IMPLEMENTED``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import trio
+
+from kazoo_trio.switch.sim.causes import parse_cause
+from kazoo_trio.switch.sim.channel import CallerProfile, Channel, true
+from kazoo_trio.switch.sim.events import EventOrigin
+from kazoo_trio.switch.sim.session import Action, route, serve_private
+from kazoo_trio.switch.sim.xmltext import XmlError, parse_document
+
+if TYPE_CHECKING:
+    from kazoo_trio.switch.sim.core import SimSwitch
+
+__all__ = ["Leg", "create_leg"]
+
+log = logging.getLogger(__name__)
+
+_ORIGIN_USER = EventOrigin("mod_dptools.c", "user_outgoing_channel", 3883)
+
+Leg = tuple[Channel, Action]
+
+
+async def wait_orders(channel: Channel) -> None:
+    """An answered outbound leg waits in ``CS_CONSUME_MEDIA`` for what its originator
+    decides (bridge, application, transfer), taking queued commands meanwhile."""
+    await serve_private(channel)
+
+
+def _null_action(delay: float) -> Action:
+    async def action(channel: Channel) -> None:
+        channel.set_state("CS_CONSUME_MEDIA")
+        await trio.sleep(delay)
+        channel.answer()
+        await wait_orders(channel)
+
+    return action
+
+
+def _ringing_action(delay: float) -> Action:
+    async def action(channel: Channel) -> None:
+        channel.set_state("CS_CONSUME_MEDIA")
+        channel.ring_ready()
+        await trio.sleep(delay)
+        channel.answer()
+        await wait_orders(channel)
+
+    return action
+
+
+def _loopback_a_action(b_leg: Channel) -> Action:
+    async def action(channel: Channel) -> None:
+        channel.set_state("CS_CONSUME_MEDIA")
+        try:
+            await channel.sw.start_channel(b_leg, route)
+        except RuntimeError:  # the switch is stopping
+            channel.hangup("SYSTEM_SHUTDOWN")
+            await trio.lowlevel.checkpoint()
+            return
+        # The routed leg answers this one (Channel.answer) or takes it down with it.
+        await wait_orders(channel)
+
+    return action
+
+
+async def create_leg(
+    sw: SimSwitch,
+    url: str,
+    variables: dict[str, str],
+    profile: CallerProfile,
+) -> Leg | str:
+    """The channel and first action for dialling ``url``, or the failure cause."""
+    tech, _, rest = url.partition("/")
+    tech = tech.lower()
+    timings = sw.timings
+    if tech == "error":
+        return parse_cause(rest) or "DESTINATION_OUT_OF_ORDER"
+    if tech == "null":
+        profile.destination_number = profile.destination_number or rest
+        channel = Channel(sw, f"null/{rest}", "outbound", profile, variables=dict(variables))
+        return channel, _null_action(timings.answer_delay)
+    if tech == "loopback":
+        parts = rest.split("/")
+        dest = parts[0]
+        context = parts[1] if len(parts) > 1 and parts[1] else "default"
+        dialplan = parts[2] if len(parts) > 2 and parts[2] else "XML"
+        profile.destination_number = dest
+        a_leg = Channel(sw, f"loopback/{dest}-a", "outbound", profile, variables=dict(variables))
+        b_profile = CallerProfile(
+            caller_id_name=profile.caller_id_name,
+            caller_id_number=profile.caller_id_number,
+            destination_number=dest,
+            context=context,
+            dialplan=dialplan,
+            source="mod_loopback",
+        )
+        b_leg = Channel(sw, f"loopback/{dest}-b", "inbound", b_profile, variables=dict(variables))
+        a_leg.loopback = b_leg
+        b_leg.loopback = a_leg
+        for leg, other, name in ((a_leg, b_leg, "A"), (b_leg, a_leg, "B")):
+            leg.set_variable("loopback_leg", name)
+            leg.set_variable("other_loopback_leg_uuid", other.uuid)
+            leg.set_variable("is_loopback", "1")
+        return a_leg, _loopback_a_action(b_leg)
+    if tech == "user":
+        user, _, domain = rest.partition("@")
+        if not user or not domain:
+            return "INVALID_URL"
+        found = await _directory_user(sw, user, domain, variables)
+        if found is None:
+            return "SUBSCRIBER_ABSENT"
+        if not found:
+            return "USER_NOT_REGISTERED"
+        profile.destination_number = profile.destination_number or user
+        channel = Channel(sw, f"user/{user}@{domain}", "outbound", profile,
+                          variables={**variables, "dialed_user": user,
+                                     "dialed_domain": domain})  # fmt: skip
+        return channel, _ringing_action(timings.ring_delay)
+    return "CHAN_NOT_IMPLEMENTED"
+
+
+async def _directory_user(
+    sw: SimSwitch, user: str, domain: str, variables: dict[str, str]
+) -> bool | None:
+    """``switch_xml_locate_user_merged``: ``None`` when no such user, else whether it
+    is "registered" (not marked ``sim_registered=false``)."""
+    params = [
+        ("as_channel", "true"),
+        ("action", "user_call"),
+        *variables.items(),
+        ("key", "id"),
+        ("user", user),
+        ("domain", domain),
+    ]
+    event = sw.new_event("REQUEST_PARAMS", headers=params, origin=_ORIGIN_USER)
+    text = await sw.xml_lookup("directory", "domain", "name", domain, event)
+    if text is None:
+        return None
+    try:
+        root = parse_document(text)
+    except XmlError:
+        return None
+    for section in root.iter("section"):
+        if (section.get("name") or "").lower() != "directory":
+            continue
+        for dom in section.iter("domain"):
+            if (dom.get("name") or "").lower() != domain.lower():
+                continue
+            for entry in dom.iter("user"):
+                ids = {entry.get("id"), entry.get("number-alias")}
+                if user in ids:
+                    for var in entry.iter("variable"):
+                        if var.get("name") == "sim_registered":
+                            return true(var.get("value"))
+                    return True
+    return None

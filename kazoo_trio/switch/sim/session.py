@@ -1,0 +1,282 @@
+"""The session: the task that lives as long as a channel and runs what it does.
+
+A session runs *actions* one after another (route through the dialplan, park, run
+an application, wait in a bridge).  :meth:`Channel.redirect` cancels the running
+action and names the next one (``transfer``, ``uuid_park``, ``xferext``...);
+:meth:`Channel.hangup` cancels the whole session.  Whatever ends it — the last
+action returning (``NORMAL_CLEARING``), a hang-up, or the switch shutting down
+(``SYSTEM_SHUTDOWN``) — the channel's closing events fire and it leaves the table.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid as uuidlib
+from collections.abc import Awaitable, Callable
+
+import trio
+
+from kazoo_trio.switch.event import Event
+from kazoo_trio.switch.sim.causes import parse_cause
+from kazoo_trio.switch.sim.channel import Channel
+from kazoo_trio.switch.sim.events import EventOrigin
+
+__all__ = [
+    "Action",
+    "app_action",
+    "drain_private",
+    "execute_app",
+    "park_action",
+    "run_private",
+    "run_session",
+    "serve_private",
+    "transfer_action",
+]
+
+log = logging.getLogger(__name__)
+
+Action = Callable[[Channel], Awaitable[None]]
+
+_ORIGIN_EXECUTE = EventOrigin("switch_core_session.c", "switch_core_session_exec", 2950)
+_ORIGIN_PARK = EventOrigin("switch_ivr.c", "switch_ivr_park", 1005)
+
+
+async def run_session(
+    channel: Channel,
+    first: Action,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Register ``channel``, fire its creation, run ``first`` and what follows; always
+    ends with the channel destroyed and removed from the table."""
+    channel.sw.channels.add(channel)
+    try:
+        channel.fire_create()
+        task_status.started()
+        with channel.scope:
+            action: Action | None = first
+            while action is not None:
+                channel.pending = None
+                with trio.CancelScope() as work:
+                    channel.work_scope = work
+                    await action(channel)
+                channel.work_scope = None
+                pending = channel.pending
+                action = pending if callable(pending) else None
+            channel.hangup("NORMAL_CLEARING")
+    finally:
+        channel.work_scope = None
+        if channel.up:
+            channel.hangup("SYSTEM_SHUTDOWN")
+            channel.sw.shutdown_hangups += 1
+        channel.finish()
+
+
+# -- applications -------------------------------------------------------------------------
+
+
+async def execute_app(
+    channel: Channel,
+    name: str,
+    arg: str,
+    app_uuid: str | None = None,
+    uuid_name: str | None = None,
+) -> str:
+    """Run application ``name``: ``CHANNEL_EXECUTE``, the application, then
+    ``CHANNEL_EXECUTE_COMPLETE`` with its ``Application-Response`` (also when it is
+    cut short by a hang-up or redirect).  Returns the response.
+
+    An unknown application, or one that fails, completes with an ``-ERR`` response;
+    the channel carries on.
+    """
+    from kazoo_trio.switch.sim.applications import APPLICATIONS
+
+    data = channel.expand(arg)
+    app_id = app_uuid or str(uuidlib.uuid4())
+    channel.set_variable("current_application", name)
+    channel.set_variable("current_application_data", data)
+    channel.set_variable("current_application_response", None)
+    channel.running_app, channel.running_app_data = name, data
+    header = [("Application", name), ("Application-Data", data)]
+    ids = [("Application-UUID", app_id), ("Application-UUID-Name", uuid_name or "")]
+    channel.fire("CHANNEL_EXECUTE", header + ids, origin=_ORIGIN_EXECUTE)
+    handler = APPLICATIONS.get(name)
+    try:
+        if handler is None:
+            log.warning("channel %s: invalid application %s", channel.uuid, name)
+            channel.set_variable("current_application_response", "-ERR invalid application")
+        else:
+            await handler(channel, data)
+    except Exception as exc:
+        log.exception("channel %s: application %s failed", channel.uuid, name)
+        channel.set_variable("current_application_response", f"-ERR {exc}")
+    finally:
+        response = channel.variables.get("current_application_response") or "_none_"
+        channel.running_app = channel.running_app_data = ""
+        channel.set_variable("last_app", name)
+        channel.set_variable("last_arg", data)
+        channel.fire(
+            "CHANNEL_EXECUTE_COMPLETE",
+            [*header, ("Application-Response", response), *ids],
+            origin=_ORIGIN_EXECUTE,
+        )
+    return response
+
+
+def app_action(name: str, arg: str) -> Action:
+    """Run one application, then end the session (originate's ``&app(args)``)."""
+
+    async def action(channel: Channel) -> None:
+        channel.set_state("CS_EXECUTE")
+        await execute_app(channel, name, arg)
+
+    return action
+
+
+def extension_action(apps: list[tuple[str, str]]) -> Action:
+    """Run ``apps`` in order, taking queued commands between them (an inline extension)."""
+
+    async def action(channel: Channel) -> None:
+        channel.set_state("CS_EXECUTE")
+        await run_extension(channel, apps)
+
+    return action
+
+
+async def run_extension(channel: Channel, apps: list[tuple[str, str]]) -> None:
+    for name, arg in apps:
+        await drain_private(channel)
+        await execute_app(channel, name, arg)
+    await drain_private(channel)
+
+
+# -- routing and transfer -------------------------------------------------------------------
+
+
+async def route(channel: Channel) -> None:
+    """``CS_ROUTING``: look the extension up, then ``CS_EXECUTE`` it; no route hangs
+    up with ``NO_ROUTE_DESTINATION``."""
+    from kazoo_trio.switch.sim.dialplan import hunt
+
+    channel.set_state("CS_ROUTING")
+    apps = await hunt(channel)
+    if apps is None:
+        channel.hangup("NO_ROUTE_DESTINATION")
+        await trio.lowlevel.checkpoint()
+        return
+    channel.hit_dialplan = True
+    channel.set_state("CS_EXECUTE")
+    await run_extension(channel, apps)
+
+
+def transfer_action(destination: str, dialplan: str = "", context: str = "") -> Action:
+    """``switch_ivr_session_transfer``: a new caller profile, then routing again."""
+
+    async def action(channel: Channel) -> None:
+        profile = channel.profile
+        profile.transfer_source = (
+            f"{channel.sw.clock.wall_us() // 1_000_000}:{channel.uuid}:bl_xfer:"
+            f"{destination}/{context or profile.context}/{dialplan or profile.dialplan}"
+        )
+        profile.destination_number = destination
+        if dialplan:
+            profile.dialplan = dialplan
+        if context:
+            profile.context = context
+        profile.profile_index += 1
+        profile.transferred = channel.sw.clock.wall_us()
+        channel.set_variable("transfer_history", profile.transfer_source)
+        await route(channel)
+
+    return action
+
+
+async def park_action(channel: Channel) -> None:
+    """``uuid_park``: ``CS_PARK``, then park."""
+    channel.set_state("CS_PARK")
+    await park(channel)
+
+
+async def park(channel: Channel) -> None:
+    """``switch_ivr_park``: ``CHANNEL_PARK``, run queued commands until redirected or
+    hung up, ``CHANNEL_UNPARK`` on the way out."""
+    channel.fire("CHANNEL_PARK", origin=_ORIGIN_PARK)
+    try:
+        await serve_private(channel)
+    finally:
+        channel.fire("CHANNEL_UNPARK", origin=_ORIGIN_PARK)
+
+
+# -- private events (sendmsg, command) ------------------------------------------------------
+
+
+async def serve_private(channel: Channel) -> None:
+    """Run queued private events as they come, until cancelled."""
+    while True:
+        try:
+            event = await channel.private_receive.receive()
+        except (trio.EndOfChannel, trio.ClosedResourceError):
+            await trio.sleep_forever()
+        await run_private(channel, event)
+
+
+async def drain_private(channel: Channel) -> None:
+    """Run the private events already queued (between dialplan applications)."""
+    while channel.up:
+        try:
+            event = channel.private_receive.receive_nowait()
+        except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+            return
+        await run_private(channel, event)
+
+
+def _request_headers(event: Event) -> list[tuple[str, str]]:
+    """The headers the sender gave (those after the standard ones)."""
+    headers = list(event.headers)
+    for i, (name, _) in enumerate(headers):
+        if name == "Event-Sequence":
+            rest = headers[i + 1 :]
+            if rest and rest[0][0] == "Event-Subclass":
+                rest = rest[1:]
+            return rest
+    return headers
+
+
+async def run_private(channel: Channel, event: Event) -> None:
+    """``switch_ivr_parse_event``: ``call-command`` ``execute`` / ``hangup`` / ``xferext``.
+
+    Unknown commands are logged and ignored, as FreeSWITCH does.
+    """
+    command = (event.get_ci("call-command") or "").lower()
+    if command == "execute":
+        name = event.get_ci("execute-app-name") or ""
+        arg = event.get_ci("execute-app-arg")
+        if arg is None:
+            arg = event.body or ""
+        try:
+            loops = max(1, int(event.get_ci("loops") or "1"))
+        except ValueError:
+            loops = 1
+        app_uuid = event.get_ci("event-uuid")
+        uuid_name = event.get_ci("event-uuid-name")
+        for _ in range(loops):
+            if not channel.up:
+                break
+            await execute_app(channel, name, arg, app_uuid, uuid_name)
+    elif command == "hangup":
+        cause = parse_cause(event.get_ci("hangup-cause") or "") or "NORMAL_CLEARING"
+        channel.hangup(cause)
+        await trio.lowlevel.checkpoint()
+    elif command == "xferext":
+        apps: list[tuple[str, str]] = []
+        seen_command = False
+        for name, value in _request_headers(event):
+            if name.lower() == "call-command":
+                seen_command = True
+                continue
+            if seen_command:
+                apps.append((name, value))
+        channel.redirect(extension_action(apps))
+        await trio.lowlevel.checkpoint()
+    else:
+        log.warning("channel %s: unsupported call-command %r ignored", channel.uuid, command)

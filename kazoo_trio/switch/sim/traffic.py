@@ -1,0 +1,112 @@
+"""Simulated inbound calls: a load generator for demos and tests.
+
+:class:`TrafficGenerator` makes ``rate`` inbound calls per second; each is a channel
+``sim/<caller>`` routed through the dialplan bindings (destination and context as
+configured), whose caller hangs up after ``hold`` seconds with ``NORMAL_CLEARING``
+unless the call ended before.  It runs in the switch's nursery like any call, so
+stopping the generator (or the switch) hangs up what it started.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from typing import TYPE_CHECKING
+
+import attrs
+import trio
+
+from kazoo_trio.switch.sim.channel import CallerProfile, Channel
+from kazoo_trio.switch.sim.session import route
+
+if TYPE_CHECKING:
+    from kazoo_trio.switch.sim.core import SimSwitch
+
+__all__ = ["TrafficGenerator", "TrafficSpec", "parse_traffic"]
+
+log = logging.getLogger(__name__)
+
+
+@attrs.frozen
+class TrafficSpec:
+    """``rate`` calls a second, each held ``hold`` seconds, to ``destination`` in ``context``."""
+
+    rate: float
+    hold: float = 10.0
+    destination: str = "1000"
+    context: str = "context_2"
+    caller_prefix: str = "+1555"
+
+    def __attrs_post_init__(self) -> None:
+        if not self.rate > 0 or not self.hold >= 0:
+            raise ValueError("traffic needs a rate > 0 and a hold time >= 0")
+
+
+def parse_traffic(text: str) -> TrafficSpec:
+    """``RATE[:HOLD]`` (calls per second, seconds), e.g. ``2`` or ``0.5:30``."""
+    rate_text, _, hold_text = text.partition(":")
+    try:
+        rate = float(rate_text)
+        hold = float(hold_text) if hold_text else 10.0
+    except ValueError:
+        raise ValueError(f"--sim-traffic wants RATE[:HOLD], not {text!r}") from None
+    return TrafficSpec(rate, hold)
+
+
+@attrs.define
+class TrafficGenerator:
+    """Places calls on ``switch`` per ``spec`` while :meth:`run` runs."""
+
+    switch: SimSwitch
+    spec: TrafficSpec
+    placed: int = 0
+
+    def new_call(self, n: int) -> Channel:
+        number = f"{self.spec.caller_prefix}{n:07d}"
+        profile = CallerProfile(
+            caller_id_name=f"Sim Caller {n}",
+            caller_id_number=number,
+            destination_number=self.spec.destination,
+            context=self.spec.context,
+            ani=number,
+            network_addr="127.0.0.1",
+            source="mod_sim",
+        )
+        return Channel(
+            self.switch,
+            f"sim/{number}@{self.switch.identity.ipv4}",
+            "inbound",
+            profile,
+            variables={"sim_traffic": "true"},
+        )
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Place calls until cancelled; calls still up then hang up (``SYSTEM_SHUTDOWN``
+        when the switch stops, else by their hold timer)."""
+        interval = 1 / self.spec.rate
+        task_status.started()
+        next_at = trio.current_time()
+        for n in itertools.count(1):
+            channel = self.new_call(n)
+            try:
+                # Synchronous: a call is either placed whole or not at all.
+                self.switch.start_task(_call, channel, self.spec.hold)
+            except RuntimeError:
+                log.warning("sim traffic: the switch is not running")
+                return
+            self.placed += 1
+            next_at += interval
+            await trio.sleep_until(max(next_at, trio.current_time()))
+
+
+async def _call(channel: Channel, hold: float) -> None:
+    """One call, in the switch's nursery: routed, and hung up by its caller after
+    ``hold`` seconds unless it ended before."""
+    try:
+        await channel.sw.start_channel(channel, route)
+    except RuntimeError:  # the switch stopped meanwhile
+        return
+    with trio.move_on_after(hold):
+        await channel.destroyed.wait()
+        return
+    channel.hangup("NORMAL_CLEARING")
