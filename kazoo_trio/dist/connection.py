@@ -21,7 +21,12 @@ item, where this queue counts bytes and costs a list append per frame.
 The reader and the writer use the socket's file descriptor directly and wait
 with ``trio.lowlevel.wait_readable``/``wait_writable`` only when the kernel has
 nothing to give or no room: a small request then costs no scheduler pass of
-its own (the reader still yields every :data:`_READS_PER_YIELD` reads).
+its own (the reader still yields every :data:`_READS_PER_YIELD` reads, and
+once after a read that emptied the socket and woke processes, so their
+replies go out before it reads the next trickle).  Pass-through packets go
+first to the node's ``on_packet`` hook, which handles the packets of a
+gen_server call straight from their bytes; whatever it declines is parsed
+into a control message for ``on_frame``.
 """
 
 from __future__ import annotations
@@ -53,7 +58,6 @@ log = logging.getLogger("kazoo_trio.dist.connection")
 RECV_SIZE = 256 * 1024
 
 _U32 = struct.Struct(">I").unpack_from
-_EXP = bool(os.environ.get("KT_EXP"))
 
 # Reads that find data waiting do not yield to the scheduler; after this many
 # in a row the reader yields anyway, so one busy peer cannot starve the rest.
@@ -354,10 +358,7 @@ class Connection:
                     # let them run (and their replies go out) before reading
                     # again, so the next read finds a batch, not a trickle.
                     streak = 0
-                    if _EXP:
-                        await trio.lowlevel.wait_readable(fd)
-                    else:
-                        await trio.lowlevel.checkpoint()
+                    await trio.lowlevel.checkpoint()
             try:
                 data = os.read(fd, RECV_SIZE)
             except BlockingIOError:

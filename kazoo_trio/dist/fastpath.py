@@ -6,8 +6,17 @@ DEMONITOR_P) and one reply.  The general term codec handles them correctly
 but spends most of the per-call budget walking their pids, references and
 atoms.  This module reads exactly those shapes in pass-through framing with
 fixed-offset slicing and caches (caller pids and atoms repeat call after
-call), and writes the reply packet the same way; the request and the reply
-value still go through the general codec.
+call), and writes the reply packet the same way.
+
+The node's reader uses :func:`parse_monitor` and :func:`parse_reg_send`
+directly: a call's monitor is kept by its reference's bytes (the reference
+is never built unless the server dies or the monitor meets the general
+path), and a REG_SEND becomes a mailbox entry without a control-message
+object.  Small requests whose decoded value cannot change (tuples of atoms,
+binaries, numbers, pids, references) are decoded once and shared by their
+bytes; :func:`call_reply_parts` writes ``{ok | error, Binary}`` replies
+without the codec.  Everything else in a request or reply goes through the
+general codec.
 
 Anything else, or anything not exactly as expected, returns ``None`` and the
 caller uses :func:`kazoo_trio.dist.control.parse_packet` /
