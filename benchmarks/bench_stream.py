@@ -37,6 +37,7 @@ from typing import Any
 
 import trio
 
+from benchmarks import events
 from benchmarks.bench_profiles import kazoo_profiles, profiles_dir
 from benchmarks.common import best_time, print_table, write_json
 from kazoo_trio.kazoo.event_encoding import (
@@ -52,10 +53,9 @@ from kazoo_trio.switch.event import Event
 from kazoo_trio.term import Atom, encode, encode_event
 from tests.erlnode import ErlNode, erl_node
 
-TARGET = "ecallmgr@10.26.0.41.example.net"
-SWITCH = "freeswitch@fs1.example.net"
+TARGET = events.TARGET_NODE
+SWITCH = events.SWITCH_NODENAME
 POOL = 500  # distinct events cycled through, so no per-event cache can help
-E90_BYTES = 4748  # the anchor's e90: [UniqueId | Pairs] in ETF
 RECBUF_64K = 65536
 _EVENT = Atom("event")
 _JSON = Atom("json")
@@ -111,125 +111,14 @@ send_n(S, Payload, K) -> ok = gen_tcp:send(S, Payload), send_n(S, Payload, K - 1
 
 
 def e90(seq: int = 0) -> Event:
-    """A CHANNEL_CREATE as FreeSWITCH fires it for an inbound SIP call: 90 headers.
-
-    Values carry FreeSWITCH's URL escapes, so the stream's decoding does real work;
-    the SDP pads the event to the anchor's 4,748 bytes.
-    """
-    uuid = f"{seq:08x}-5c1e-4b5e-9a7c-1f0e2d3c4b5a"
-    stamp = 1_710_237_600_000_000 + seq
-    h = [
-        ("Event-Name", "CHANNEL_CREATE"),
-        ("Core-UUID", "3c2b1a09-8f7e-4d6c-b5a4-9382716f5e4d"),
-        ("FreeSWITCH-Hostname", "fs1.example.net"),
-        ("FreeSWITCH-Switchname", "fs1.example.net"),
-        ("FreeSWITCH-IPv4", "10.26.0.11"),
-        ("FreeSWITCH-IPv6", "%3A%3A1"),
-        ("Event-Date-Local", "2024-03-12%2010%3A00%3A00"),
-        ("Event-Date-GMT", "Tue,%2012%20Mar%202024%2010%3A00%3A00%20GMT"),
-        ("Event-Date-Timestamp", str(stamp)),
-        ("Event-Calling-File", "switch_core_state_machine.c"),
-        ("Event-Calling-Function", "switch_core_session_run"),
-        ("Event-Calling-Line-Number", "638"),
-        ("Event-Sequence", str(5000 + seq)),
-        ("Channel-State", "CS_INIT"),
-        ("Channel-Call-State", "DOWN"),
-        ("Channel-State-Number", "2"),
-        ("Channel-Name", "sofia/sipinterface_1/1001%40acme.example.net"),
-        ("Unique-ID", uuid),
-        ("Call-Direction", "inbound"),
-        ("Presence-Call-Direction", "inbound"),
-        ("Channel-HIT-Dialplan", "true"),
-        ("Channel-Presence-ID", "1001%40acme.example.net"),
-        ("Channel-Call-UUID", uuid),
-        ("Answer-State", "ringing"),
-        ("Caller-Direction", "inbound"),
-        ("Caller-Logical-Direction", "inbound"),
-        ("Caller-Username", "1001"),
-        ("Caller-Dialplan", "XML"),
-        ("Caller-Caller-ID-Name", "Alice%20Example"),
-        ("Caller-Caller-ID-Number", "1001"),
-        ("Caller-Orig-Caller-ID-Name", "Alice%20Example"),
-        ("Caller-Orig-Caller-ID-Number", "1001"),
-        ("Caller-Network-Addr", "192.0.2.44"),
-        ("Caller-ANI", "1001"),
-        ("Caller-Destination-Number", "+14155550123"),
-        ("Caller-Unique-ID", uuid),
-        ("Caller-Source", "mod_sofia"),
-        ("Caller-Context", "context_2"),
-        ("Caller-Channel-Name", "sofia/sipinterface_1/1001%40acme.example.net"),
-        ("Caller-Profile-Index", "1"),
-        ("Caller-Profile-Created-Time", str(stamp - 120)),
-        ("Caller-Channel-Created-Time", str(stamp - 120)),
-        ("Caller-Channel-Answered-Time", "0"),
-        ("Caller-Channel-Progress-Time", "0"),
-        ("Caller-Channel-Progress-Media-Time", "0"),
-        ("Caller-Channel-Hangup-Time", "0"),
-        ("Caller-Channel-Transfer-Time", "0"),
-        ("Caller-Channel-Resurrect-Time", "0"),
-        ("Caller-Channel-Bridged-Time", "0"),
-        ("Caller-Channel-Last-Hold", "0"),
-        ("Caller-Channel-Hold-Accum", "0"),
-        ("Caller-Screen-Bit", "true"),
-        ("Caller-Privacy-Hide-Name", "false"),
-        ("Caller-Privacy-Hide-Number", "false"),
-        ("variable_direction", "inbound"),
-        ("variable_uuid", uuid),
-        ("variable_session_id", str(1000 + seq)),
-        ("variable_sip_from_user", "1001"),
-        ("variable_sip_from_uri", "1001%40acme.example.net"),
-        ("variable_sip_from_host", "acme.example.net"),
-        ("variable_channel_name", "sofia/sipinterface_1/1001%40acme.example.net"),
-        ("variable_sip_call_id", f"{seq:x}-7f3a9c2e1b0d4a5f8e6c@192.0.2.44"),
-        ("variable_sip_local_network_addr", "10.26.0.11"),
-        ("variable_sip_network_ip", "192.0.2.44"),
-        ("variable_sip_network_port", "5060"),
-        ("variable_sip_received_ip", "192.0.2.44"),
-        ("variable_sip_received_port", "5060"),
-        ("variable_sip_via_protocol", "udp"),
-        ("variable_sip_authorized", "true"),
-        ("variable_sip_acl_authed_by", "trusted"),
-        ("variable_sip_from_user_stripped", "1001"),
-        ("variable_sip_from_tag", f"as{seq:x}e9d1c7"),
-        ("variable_sofia_profile_name", "sipinterface_1"),
-        ("variable_sofia_profile_url", "sip%3Amod_sofia%4010.26.0.11%3A5060"),
-        ("variable_recovery_profile_name", "sipinterface_1"),
-        (
-            "variable_sip_full_via",
-            "SIP/2.0/UDP%20192.0.2.44%3A5060%3Brport%3D5060%3Bbranch%3Dz9hG4bK776asdhds",
-        ),
-        ("variable_sip_from_display", "Alice%20Example"),
-        (
-            "variable_sip_full_from",
-            "%22Alice%20Example%22%20%3Csip%3A1001%40acme.example.net%3E%3Btag%3Das8e9d1c7",
-        ),
-        ("variable_sip_full_to", "%3Csip%3A%2B14155550123%40acme.example.net%3E"),
-        (
-            "variable_sip_allow",
-            "INVITE,%20ACK,%20BYE,%20CANCEL,%20OPTIONS,%20MESSAGE,%20INFO,%20UPDATE,"
-            "%20REGISTER,%20REFER,%20NOTIFY,%20PUBLISH,%20SUBSCRIBE",
-        ),
-        ("variable_sip_req_user", "+14155550123"),
-        ("variable_sip_req_uri", "%2B14155550123%40acme.example.net"),
-        ("variable_sip_req_host", "acme.example.net"),
-        ("variable_sip_to_user", "+14155550123"),
-        ("variable_sip_to_uri", "%2B14155550123%40acme.example.net"),
-        ("variable_sip_to_host", "acme.example.net"),
-        ("variable_sip_h_X-ecallmgr_Account-ID", "9f3a7c1e2b4d6f8a0c1e3b5d7f9a1c3e"),
-        ("variable_ecallmgr_Account-ID", "9f3a7c1e2b4d6f8a0c1e3b5d7f9a1c3e"),
-        ("variable_ecallmgr_Realm", "acme.example.net"),
-    ]
-    h.append(("variable_switch_r_sdp", _SDP_PAD))
-    return Event("CHANNEL_CREATE", h)
+    """The anchors' e90 (4,748 bytes) with FreeSWITCH's URL escapes, so decoding does real work."""
+    return events.e90(seq, url_escaped=True)
 
 
-def _anchor_size(event: Event) -> int:
-    """Size of ``[UniqueId | Pairs]`` as the anchors count it (4,748 bytes for e90)."""
-    return len(encode_event(event.unique_id, event.headers)) - len(b"\x83h\x02w\x05event")
-
-
-_SDP_PAD = ""
-_SDP_PAD = "v=0%0D%0A" + "a" * (E90_BYTES - _anchor_size(e90()) - 9)
+def _pool() -> list[Event]:
+    pool = [e90(seq) for seq in range(POOL)]
+    assert all(events.etf_size(e) == events.E90_BYTES for e in pool)
+    return pool
 
 
 def _payloads() -> dict[str, bytes]:
@@ -330,7 +219,7 @@ async def _run_beam(
 
 async def _bench(count: int, repeat: int) -> list[dict[str, Any]]:
     payloads = _payloads()
-    pool = [e90(seq) for seq in range(POOL)]
+    pool = _pool()
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         async with erl_node() as receiver, erl_node() as sender:
@@ -371,7 +260,7 @@ async def _bench(count: int, repeat: int) -> list[dict[str, Any]]:
 
 def _encode_costs() -> dict[str, float]:
     """Microseconds per event of the encoding paths, for reading the table."""
-    pool = [e90(seq) for seq in range(POOL)]
+    pool = _pool()
     everything = LegacyFilter(send_all_headers=True)
     filtered = LegacyFilter()
     cases: dict[str, Callable[[Event], object]] = {

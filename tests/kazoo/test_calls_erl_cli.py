@@ -4,20 +4,16 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-import trio
 
 from tests.erlnode import erl_node
+from tests.kazoo.run_process import CONSOLE_SCRIPT, kazoo_trio_run
 
 pytestmark = pytest.mark.erl
 
 NODE = "t@127.0.0.1"
 MK = f"{{mod_kazoo, '{NODE}'}}"
-KAZOO_TRIO = str(Path(sys.executable).with_name("kazoo-trio"))
 
 # Answers every route request (ecallmgr's context_2 for the generated calls) with park,
 # and tells the prompt process each Call-ID it routed.
@@ -41,23 +37,12 @@ ROUTER = (
 
 
 async def test_run_with_sim_traffic_serves_calls_and_stops_cleanly(epmd: int) -> None:
-    process = await trio.lowlevel.open_process(
-        [
-            KAZOO_TRIO, "run", "--name", NODE, "--cookie", "kazoo_trio_test",
-            "--listen-ip", "127.0.0.1", "--epmd", "external", "--epmd-port", str(epmd),
-            "--sim-traffic", "4:30",
-        ],
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )  # fmt: skip
-    output = bytearray()
-    try:
-        assert process.stderr is not None
-        with trio.fail_after(20):
-            while b"accepting connections" not in output:
-                chunk = await process.stderr.receive_some(4096)
-                assert chunk, output.decode()
-                output += chunk
+    async with kazoo_trio_run(
+        "--name", NODE, "--cookie", "kazoo_trio_test",
+        "--listen-ip", "127.0.0.1", "--epmd", "external", "--epmd-port", str(epmd),
+        "--sim-traffic", "4:30",
+        program=CONSOLE_SCRIPT,
+    ) as run:  # fmt: skip
         async with erl_node("c1@127.0.0.1", epmd_port=epmd) as e:
             assert await e.eval(f"net_adm:ping('{NODE}').") == "pong"
             assert await e.eval(ROUTER) == "ok"
@@ -73,16 +58,7 @@ async def test_run_with_sim_traffic_serves_calls_and_stops_cleanly(epmd: int) ->
             assert reply[1].startswith(b"+OK ")
             count = await e.term(f'gen_server:call({MK}, {{api, show, <<"channels count">>}}).')
             assert int(count[1].split()[0]) >= 2
-        process.send_signal(signal.SIGTERM)
-        with trio.fail_after(10):
-            code = await process.wait()
-            while chunk := await process.stderr.receive_some(65536):
-                output += chunk
-        assert code == 0, output.decode()
-        assert b"simulated traffic" in output
-        assert b"channel(s) hung up (SYSTEM_SHUTDOWN)" in output
-    finally:
-        if process.returncode is None:
-            process.kill()
-            with trio.CancelScope(shield=True):
-                await process.wait()
+        code = await run.stop(signal.SIGTERM)
+        assert code == 0, run.text
+        assert b"simulated traffic" in run.output
+        assert b"channel(s) hung up (SYSTEM_SHUTDOWN)" in run.output

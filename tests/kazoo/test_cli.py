@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import trio
 
 from kazoo_trio.cli import build_parser, main, settings_from_args
 from kazoo_trio.kazoo.config import SettingsError
 from tests.erlnode import erl_node
+from tests.kazoo.run_process import kazoo_trio_run
 
 
 def parse(*argv: str) -> object:
@@ -67,49 +65,18 @@ def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.erl
 async def test_run_serves_erlang_and_stops_cleanly_on_sigterm(epmd: int) -> None:
-    process = await trio.lowlevel.open_process(
-        [
-            sys.executable,
-            "-m",
-            "kazoo_trio",
-            "run",
-            "--name",
-            "t@127.0.0.1",
-            "--cookie",
-            "kazoo_trio_test",
-            "--listen-ip",
-            "127.0.0.1",
-            "--epmd",
-            "external",
-            "--epmd-port",
-            str(epmd),
-        ],
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    output = bytearray()
-    try:
-        assert process.stderr is not None
-        with trio.fail_after(20):
-            while b"accepting connections" not in output:
-                chunk = await process.stderr.receive_some(4096)
-                assert chunk, output.decode()
-                output += chunk
+    async with kazoo_trio_run(
+        "--name", "t@127.0.0.1", "--cookie", "kazoo_trio_test", "--listen-ip", "127.0.0.1",
+        "--epmd", "external", "--epmd-port", str(epmd),
+    ) as run:  # fmt: skip
         async with erl_node("c1@127.0.0.1", epmd_port=epmd) as e:
             assert await e.eval("net_adm:ping('t@127.0.0.1').") == "pong"
             status = await e.term(
                 "gen_server:call({mod_kazoo, 't@127.0.0.1'}, {api, status, <<>>}, 5000)."
             )
             assert status[0].name == "ok" and status[1].startswith(b"UP ")
-        process.send_signal(signal.SIGTERM)
-        with trio.fail_after(10):
-            code = await process.wait()
-        assert code == 0, output.decode()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            with trio.CancelScope(shield=True):
-                await process.wait()
+        code = await run.stop(signal.SIGTERM)
+        assert code == 0, run.text
 
 
 def test_profiles_that_do_not_compile_stop_the_start(

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import signal
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import trio
 
 from kazoo_trio.cli import build_parser, settings_from_args
 from tests.erlnode import erl_node, free_port
+from tests.kazoo.run_process import kazoo_trio_run
 
 
 def test_default_and_long_names() -> None:
@@ -47,34 +45,10 @@ def test_settings_file_in_kazoo_conf_xml(tmp_path: Path) -> None:
 @pytest.mark.erl
 async def test_run_with_embedded_epmd_stops_cleanly_on_sigint() -> None:
     epmd_port = free_port()
-    process = await trio.lowlevel.open_process(
-        [
-            sys.executable,
-            "-m",
-            "kazoo_trio",
-            "run",
-            "--name",
-            "t@127.0.0.1",
-            "--cookie",
-            "kazoo_trio_test",
-            "--listen-ip",
-            "127.0.0.1",
-            "--epmd",
-            "embedded",
-            "--epmd-port",
-            str(epmd_port),
-        ],
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    output = bytearray()
-    try:
-        assert process.stderr is not None
-        with trio.fail_after(20):
-            while b"accepting connections" not in output:
-                chunk = await process.stderr.receive_some(4096)
-                assert chunk, output.decode()
-                output += chunk
+    async with kazoo_trio_run(
+        "--name", "t@127.0.0.1", "--cookie", "kazoo_trio_test", "--listen-ip", "127.0.0.1",
+        "--epmd", "embedded", "--epmd-port", str(epmd_port),
+    ) as run:  # fmt: skip
         # erl finds the node through the embedded EPMD.
         async with erl_node("c1@127.0.0.1", epmd_port=epmd_port) as e:
             assert await e.eval("net_adm:ping('t@127.0.0.1').") == "pong"
@@ -82,15 +56,7 @@ async def test_run_with_embedded_epmd_stops_cleanly_on_sigint() -> None:
                 await e.eval("gen_server:call({mod_kazoo, 't@127.0.0.1'}, version, 5000).")
                 == '{ok,<<"mod_kazoo v1.5.0-1 community">>}'
             )
-        process.send_signal(signal.SIGINT)
-        with trio.fail_after(10):
-            code = await process.wait()
-            output += await process.stderr.receive_some(65536) or b""
-        assert code == 0, output.decode()
-        assert output.count(b"accepting connections") == 1, output.decode()
-        assert b"Traceback" not in output, output.decode()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            with trio.CancelScope(shield=True):
-                await process.wait()
+        code = await run.stop(signal.SIGINT)
+        assert code == 0, run.text
+        assert run.output.count(b"accepting connections") == 1, run.text
+        assert b"Traceback" not in run.output, run.text
