@@ -21,9 +21,10 @@ item, where this queue counts bytes and costs a list append per frame.
 The reader and the writer use the socket's file descriptor directly and wait
 with ``trio.lowlevel.wait_readable``/``wait_writable`` only when the kernel has
 nothing to give or no room: a small request then costs no scheduler pass of
-its own (the reader still yields every :data:`_READS_PER_YIELD` reads, and
-once after a read that emptied the socket and woke processes, so their
-replies go out before it reads the next trickle).  Pass-through packets go
+its own (the reader still yields every :data:`_READS_PER_YIELD` full reads).
+After a read that emptied the socket the reader waits for readability instead
+of trying again, so the processes it woke run, and their replies go out,
+before it reads the next batch.  Pass-through packets go
 first to the node's ``on_packet`` hook, which handles the packets of a
 gen_server call straight from their bytes; whatever it declines is parsed
 into a control message for ``on_frame``.
@@ -294,7 +295,13 @@ class Connection:
         need = 0
         streak = 0
         drained = False
-        woken = 0
+        # One receive buffer for the connection's life: os.read would allocate
+        # RECV_SIZE bytes per call (an mmap/munmap pair at this size) only to
+        # shrink them to what arrived.
+        buf = bytearray(RECV_SIZE)
+        view = memoryview(buf)
+        bufs = [buf]
+        readv = os.readv
         while True:
             if data:
                 if partial:
@@ -352,30 +359,32 @@ class Connection:
                     partial = bytearray(data[pos:])
                     need = 4 + _U32(data, pos)[0] if n - pos >= 4 else 4
             if drained:
+                # The last read emptied the socket: wait for more rather than
+                # trying a read that would fail.  Processes it woke run (and
+                # their replies go out) before the next poll, so the next
+                # read finds a batch, not a trickle.
                 drained = False
-                if Wakeup.woken != woken:
-                    # The last read emptied the socket and woke processes:
-                    # let them run (and their replies go out) before reading
-                    # again, so the next read finds a batch, not a trickle.
-                    streak = 0
-                    await trio.lowlevel.checkpoint()
+                streak = 0
+                await trio.lowlevel.wait_readable(fd)
             try:
-                data = os.read(fd, RECV_SIZE)
+                got = readv(fd, bufs)
             except BlockingIOError:
                 data = b""
                 streak = 0
                 await trio.lowlevel.wait_readable(fd)
                 continue
-            if not data:
+            if not got:
                 self.close("connection_closed")
                 return
-            drained = len(data) < RECV_SIZE
-            woken = Wakeup.woken
+            data = bytes(view[:got])
             self.reads += 1
-            streak += 1
-            if streak >= _READS_PER_YIELD:
-                streak = 0
-                await trio.lowlevel.checkpoint()
+            if got < RECV_SIZE:
+                drained = True
+            else:
+                streak += 1
+                if streak >= _READS_PER_YIELD:
+                    streak = 0
+                    await trio.lowlevel.checkpoint()
 
     async def _writer(self) -> None:
         fd = self.stream.socket.fileno()

@@ -40,10 +40,6 @@ class Wakeup:
 
     __slots__ = ("_tasks",)
 
-    # How many times set() woke someone, over all instances: lets a loop that
-    # may have woken tasks tell whether yielding to them is worth a pass.
-    woken = 0
-
     def __init__(self) -> None:
         self._tasks: list[trio.lowlevel.Task] = []
 
@@ -60,7 +56,6 @@ class Wakeup:
 
     def set(self) -> None:
         if self._tasks:
-            Wakeup.woken += 1
             tasks = self._tasks
             self._tasks = []
             for task in tasks:
