@@ -290,6 +290,11 @@ class LegacyFilter:
     _heads: dict[str, bytes] = attrs.field(
         factory=dict, init=False, eq=False, repr=False, hash=False
     )
+    # The encoded Target-Node and Switch-Nodename pairs kept, and how many, by
+    # the two names: the same for every event of a stream.
+    _nodes: dict[tuple[str, str], tuple[bytes, int]] = attrs.field(
+        factory=dict, init=False, eq=False, repr=False, hash=False
+    )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LegacyFilter:
@@ -316,6 +321,19 @@ class LegacyFilter:
             if len(self._heads) < _NAME_CACHE_MAX:
                 self._heads[name] = head
         return head
+
+    def _node_pieces(
+        self, target_node: str, switch_nodename: str, to_bytes: Callable[[str], bytes]
+    ) -> tuple[bytes, int]:
+        kept = [
+            self._head(name) + _binary(_url_decode_bytes(to_bytes(value)))
+            for name, value in ((TARGET_NODE, target_node), (SWITCH_NODENAME, switch_nodename))
+            if self.keeps(name)
+        ]
+        nodes = (b"".join(kept), len(kept))
+        if len(self._nodes) < _NAME_CACHE_MAX:
+            self._nodes[(target_node, switch_nodename)] = nodes
+        return nodes
 
     def code(self, name: str) -> int:
         """How :func:`encode_legacy_event` treats an event header called ``name``."""
@@ -452,10 +470,13 @@ def _encode_legacy(
             pieces[pair] = piece
         if piece:
             append(piece)
-    for name, value in ((TARGET_NODE, target_node), (SWITCH_NODENAME, switch_nodename)):
-        if legacy_filter.keeps(name):
-            append(head_of(name) + _binary(_url_decode_bytes(to_bytes(value))))
     count = len(parts) - 3
+    nodes = legacy_filter._nodes.get((target_node, switch_nodename))
+    if nodes is None:
+        nodes = legacy_filter._node_pieces(target_node, switch_nodename, to_bytes)
+    if nodes[1]:
+        append(nodes[0])
+        count += nodes[1]
     if event.body is not None:
         append(_BODY_HEAD + _binary(to_bytes(event.body)))
         count += 1
