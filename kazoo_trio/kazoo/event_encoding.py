@@ -38,6 +38,7 @@ import attrs
 from kazoo_trio.kazoo.profiles.engine import verbose_event, verbose_payload
 from kazoo_trio.switch.event import Event
 from kazoo_trio.term import Atom, encode, encode_body
+from kazoo_trio.term._encode import BIN_HDR, bin_hdr
 
 if TYPE_CHECKING:
     from kazoo_trio.kazoo.config import Settings
@@ -282,11 +283,12 @@ class LegacyFilter:
     # What to do with each header name (one of the _DROP.. codes): names recur
     # across events, so the filter and prefix tests run once per name.
     _codes: dict[str, int] = attrs.field(factory=dict, init=False, eq=False, repr=False, hash=False)
-    # Encoded `{Name, Value}` pairs by header (b"" for a dropped one; never the
-    # Unique-ID or Event-Subclass headers), and encoded `{Name,` heads by name.
-    _pieces: dict[tuple[str, str], bytes] = attrs.field(
+    # Encoded `{Name,` heads of the headers kept as they are (most of them):
+    # one lookup tells both that the header is kept and how its name encodes.
+    _plain: dict[str, bytes] = attrs.field(
         factory=dict, init=False, eq=False, repr=False, hash=False
     )
+    # Encoded `{Name,` heads by name.
     _heads: dict[str, bytes] = attrs.field(
         factory=dict, init=False, eq=False, repr=False, hash=False
     )
@@ -351,6 +353,8 @@ class LegacyFilter:
                 code = _KEEP
             if len(self._codes) < _NAME_CACHE_MAX:  # bounded: names come from the outside
                 self._codes[name] = code
+                if code == _KEEP:
+                    self._plain[name] = self._head(name)
         return code
 
 
@@ -360,10 +364,7 @@ _UNIQUE_ID: Final = 2
 _SUBCLASS: Final = 3
 _JSON: Final = 4
 _NAME_CACHE_MAX: Final = 8192
-# Encoded pairs kept per filter.  Most headers repeat from event to event (the
-# switch's identity, a call's caller and SIP details on each of its events), and
-# a hit saves filtering, decoding and encoding that header.
-_PIECE_CACHE_MAX: Final = 32768
+_NO_HEADS: Final[dict[str, bytes]] = {}
 
 # Values carrying escapes, decoded (once, twice): most recur from event to event
 # (caller names, channel names, SIP URIs), and decoding in Python is what costs.
@@ -414,8 +415,8 @@ def encode_legacy_event(
     the original bytes.
 
     The bytes are those of ``kazoo_trio.term.encode`` for that term (the tests
-    compare them); the list is assembled here so that the encoded pairs of
-    recurring headers can be reused.
+    compare them); the list is assembled here so that the filter decision and
+    the encoded name of each header are worked out once per header name.
     """
     try:
         return _encode_legacy(event, target_node, switch_nodename, legacy_filter, _utf8)
@@ -430,47 +431,53 @@ def _encode_legacy(
     legacy_filter: LegacyFilter,
     to_bytes: Callable[[str], bytes],
 ) -> bytes:
+    # Per header: two lookups by name (what the filter does with it, its encoded
+    # `{Name,` head), then the value's bytes.  Nothing is cached by value: every
+    # event the switch fires carries new value strings, and hashing them for a
+    # cache lookup costs as much as encoding them.
     custom = event.subclass is not None
     codes = legacy_filter._codes
-    pieces = legacy_filter._pieces
-    piece_of = pieces.get
-    head_of = legacy_filter._head
+    code_of = codes.get
+    heads = legacy_filter._heads
+    head_of = heads.get
     strict = to_bytes is _utf8  # the common case, inlined below as str.encode()
     unique_id: bytes | None = None
     parts = [_LEGACY_HEAD, b"", b""]  # count and UniqueId are filled in at the end
     append = parts.append
-    for pair in event.headers:
-        # Most headers were seen before: their encoded pair (b"" when the filter
-        # drops them) is one lookup away.
-        piece = piece_of(pair)
-        if piece is not None:
-            if piece:
-                append(piece)
+    count = 0
+    hdrs = BIN_HDR
+    short = len(hdrs)
+    # Values that are not UTF-8 text take the careful path below.
+    plain_of = (legacy_filter._plain if strict else _NO_HEADS).get
+    for name, value in event.headers:
+        head = plain_of(name)
+        if head is not None:
+            data = value.encode() if "%" not in value else _decoded_twice(value)[1]
+            size = len(data)
+            parts += (head, hdrs[size] if size < short else bin_hdr(size), data)
+            count += 1
             continue
-        name, value = pair
-        code = codes.get(name)
+        code = code_of(name)
         if code is None:
             code = legacy_filter.code(name)
         if code == _DROP or (code == _SUBCLASS and custom):
-            piece = b""
-        elif code == _JSON:
-            piece = head_of(name) + _binary(_url_decode_bytes(to_bytes(value)))
+            continue
+        head = head_of(name)
+        if head is None:
+            head = legacy_filter._head(name)
+        if code == _JSON:
+            data = _url_decode_bytes(to_bytes(value))
+        elif "%" not in value:
+            data = value.encode() if strict else to_bytes(value)
+            if code == _UNIQUE_ID and unique_id is None:
+                unique_id = data
         else:
-            if "%" not in value:
-                once = raw = value.encode() if strict else to_bytes(value)
-            else:
-                once, raw = _decoded_twice(value)
+            once, data = _decoded_twice(value)
             if code == _UNIQUE_ID and unique_id is None:
                 unique_id = once
-            piece = head_of(name) + _binary(raw)
-        # Unique-ID values never recur; whether Event-Subclass is kept depends on the event.
-        if code != _UNIQUE_ID and code != _SUBCLASS:
-            if len(pieces) >= _PIECE_CACHE_MAX:
-                pieces.clear()
-            pieces[pair] = piece
-        if piece:
-            append(piece)
-    count = len(parts) - 3
+        size = len(data)
+        parts += (head, hdrs[size] if size < short else bin_hdr(size), data)
+        count += 1
     nodes = legacy_filter._nodes.get((target_node, switch_nodename))
     if nodes is None:
         nodes = legacy_filter._node_pieces(target_node, switch_nodename, to_bytes)
