@@ -449,10 +449,15 @@ def _encode_legacy(
     short = len(hdrs)
     # Values that are not UTF-8 text take the careful path below.
     plain_of = (legacy_filter._plain if strict else _NO_HEADS).get
+    decoded_of = _decoded_values.get
     for name, value in event.headers:
         head = plain_of(name)
         if head is not None:
-            data = value.encode() if "%" not in value else _decoded_twice(value)[1]
+            if "%" not in value:
+                data = value.encode()
+            else:
+                known = decoded_of(value)
+                data = (known if known is not None else _decoded_twice(value))[1]
             size = len(data)
             parts += (head, hdrs[size] if size < short else bin_hdr(size), data)
             count += 1
