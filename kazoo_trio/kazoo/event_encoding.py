@@ -444,7 +444,6 @@ def _encode_legacy(
     unique_id: bytes | None = None
     parts = [_LEGACY_HEAD, b"", b""]  # count and UniqueId are filled in at the end
     append = parts.append
-    count = 0
     hdrs = BIN_HDR
     short = len(hdrs)
     # Values that are not UTF-8 text take the careful path below.
@@ -458,9 +457,10 @@ def _encode_legacy(
             else:
                 known = decoded_of(value)
                 data = (known if known is not None else _decoded_twice(value))[1]
-            size = len(data)
-            parts += (head, hdrs[size] if size < short else bin_hdr(size), data)
-            count += 1
+            try:
+                parts += (head, hdrs[len(data)], data)
+            except IndexError:  # beyond the table of prebuilt binary headers
+                parts += (head, bin_hdr(len(data)), data)
             continue
         code = code_of(name)
         if code is None:
@@ -482,7 +482,8 @@ def _encode_legacy(
                 unique_id = once
         size = len(data)
         parts += (head, hdrs[size] if size < short else bin_hdr(size), data)
-        count += 1
+    # Every kept header added three parts after the three of the head.
+    count = (len(parts) - 3) // 3
     nodes = legacy_filter._nodes.get((target_node, switch_nodename))
     if nodes is None:
         nodes = legacy_filter._node_pieces(target_node, switch_nodename, to_bytes)
