@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import NoReturn
 
 import attrs
@@ -23,6 +24,7 @@ import trio
 
 from kazoo_trio.kazoo.api_reply import api_outcome, legacy_header_list
 from kazoo_trio.kazoo.arguments import to_binary
+from kazoo_trio.kazoo.tasks import hold_nursery
 from kazoo_trio.switch.protocol import Switch
 from kazoo_trio.term.types import Atom, Pid
 
@@ -54,13 +56,7 @@ class BgapiJobs:
         self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> NoReturn:
         """Own the jobs' tasks until cancelled; cancellation cancels every job."""
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            task_status.started()
-            try:
-                await trio.sleep_forever()
-            finally:
-                self._nursery = None
+        await hold_nursery(partial(setattr, self, "_nursery"), task_status)
 
     def start(self, requester: Pid, node: Atom, command: str, args: str, *, four: bool) -> str:
         """Start a job; returns its Job-UUID (36 characters, lower case)."""

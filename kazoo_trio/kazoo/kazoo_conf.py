@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import xml.etree.ElementTree as ET
+from functools import partial
 from typing import NoReturn
 
 import attrs
@@ -32,6 +33,7 @@ from kazoo_trio.kazoo.fetch import FetchRequestBuilder
 from kazoo_trio.kazoo.options import OptionsTable
 from kazoo_trio.kazoo.profiles import ProfileError, ProfileSet, default_profiles
 from kazoo_trio.kazoo.stream_table import StreamTable
+from kazoo_trio.kazoo.tasks import hold_nursery
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.protocol import Switch
 
@@ -102,13 +104,7 @@ class KazooConf:
     async def run(
         self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> NoReturn:
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            task_status.started()
-            try:
-                await trio.sleep_forever()
-            finally:
-                self._nursery = None
+        await hold_nursery(partial(setattr, self, "_nursery"), task_status)
 
     def install(self, profiles: ProfileSet | None) -> None:
         """Put ``profiles`` in force for streams and fetches."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import NoReturn
 
 import attrs
@@ -24,6 +25,7 @@ from kazoo_trio.kazoo.stream import (
     EventStream,
     StreamOptions,
 )
+from kazoo_trio.kazoo.tasks import hold_nursery
 from kazoo_trio.switch.event import Event
 from kazoo_trio.term.types import Atom, Pid
 
@@ -67,14 +69,10 @@ class StreamTable:
         self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> NoReturn:
         """Own the streams until cancelled; cancellation closes every stream."""
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            task_status.started()
-            try:
-                await trio.sleep_forever()
-            finally:
-                self._nursery = None
-                self._streams.clear()
+        try:
+            await hold_nursery(partial(setattr, self, "_nursery"), task_status)
+        finally:
+            self._streams.clear()
 
     def offer(self, event: Event) -> None:
         """The switch's event listener: hand ``event`` to every stream (never blocks)."""
