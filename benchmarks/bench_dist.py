@@ -3,7 +3,7 @@
 An ``erl`` client node runs N concurrent callers (1, 10, 50), each doing
 ``gen_server:call({bench, Node}, {api, status, <<>>})`` in a loop for a fixed
 time, first against a Python node (in its own OS process, serving with
-:func:`kazoo_trio.dist.serve`) and then against a BEAM gen_server on a second
+:func:`kazoo_trio.erlang.serve`) and then against a BEAM gen_server on a second
 ``erl`` node.  Both servers reply ``{ok, <<"UP">>}``.  Latencies are measured
 by the callers; server CPU per call is read from ``/proc/PID/stat`` (utime +
 stime) of each server's OS process before and after each phase, resident
@@ -135,7 +135,7 @@ def serve_python(name: str, epmd_port: int) -> int:
 
     import trio
 
-    from kazoo_trio.dist import Node, serve
+    from kazoo_trio.erlang import Node, serve
     from kazoo_trio.term import Atom
 
     reply = (Atom("ok"), b"UP")

@@ -111,12 +111,11 @@ def print_table(
     for row in text:
         for i, value in enumerate(row):
             widths[i] = max(widths[i], len(value))
+
     def is_number(value: Any) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
 
-    numeric = [
-        all(is_number(r[i]) for r in rows if r[i] is not None) for i in range(len(columns))
-    ]
+    numeric = [all(is_number(r[i]) for r in rows if r[i] is not None) for i in range(len(columns))]
 
     def line(values: Sequence[str]) -> str:
         return "  ".join(

@@ -25,7 +25,7 @@ from typing import Any
 
 import trio
 
-from kazoo_trio.dist import Node, NodeDown, NodeUp, serve
+from kazoo_trio.erlang import Node, NodeDown, NodeUp, serve
 from kazoo_trio.term import Atom, Pid
 
 

@@ -13,8 +13,8 @@ from functools import partial
 
 import trio
 
-from kazoo_trio.dist.names import is_long_name
-from kazoo_trio.dist.node import Node
+from kazoo_trio.erlang.names import is_long_name
+from kazoo_trio.erlang.node import Node
 from kazoo_trio.kazoo.config import Settings, SettingsError
 from kazoo_trio.kazoo.kazoo_conf import load_default_profiles
 from kazoo_trio.kazoo.profiles import ProfileError, ProfileSet

@@ -102,8 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"kazoo-trio: {exc}", file=sys.stderr)
         return 2
     from kazoo_trio.app import run
-    from kazoo_trio.dist.cookie import CookieError
-    from kazoo_trio.dist.epmd_client import EpmdError
+    from kazoo_trio.erlang.cookie import CookieError
+    from kazoo_trio.erlang.epmd_client import EpmdError
     from kazoo_trio.switch.sim.traffic import parse_traffic
 
     try:

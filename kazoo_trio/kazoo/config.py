@@ -333,6 +333,7 @@ _DELAY_UNITS = {
     "delay-before-initial-fetch": 1.0,
 }
 
+
 def _traffic(value: object) -> str | None:
     from kazoo_trio.switch.sim.traffic import parse_traffic
 

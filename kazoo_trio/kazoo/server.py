@@ -34,10 +34,10 @@ from typing import Any
 import attrs
 import trio
 
-from kazoo_trio.dist import gen_server
-from kazoo_trio.dist.gen_server import GenCall, GenCast
-from kazoo_trio.dist.node import Node, NodeDown, NodeUp
-from kazoo_trio.dist.process import Envelope, Process, ProcessExit
+from kazoo_trio.erlang import gen_server
+from kazoo_trio.erlang.gen_server import GenCall, GenCast
+from kazoo_trio.erlang.node import Node, NodeDown, NodeUp
+from kazoo_trio.erlang.process import Envelope, Process, ProcessExit
 from kazoo_trio.kazoo.arguments import BadArg, request_parts
 from kazoo_trio.kazoo.bgapi import BgapiJobs
 from kazoo_trio.kazoo.config import Settings

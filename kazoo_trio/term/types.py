@@ -227,7 +227,6 @@ class Export:
     arity: int
 
 
-
 @attrs.frozen
 class MapPairs:
     """An Erlang map that a Python ``dict`` cannot hold, as its ordered key/value pairs.

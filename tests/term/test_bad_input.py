@@ -240,10 +240,27 @@ def test_mutated_terms_only_raise_decode_error(data: bytes) -> None:
 
 def test_every_tag_truncated_anywhere_is_a_decode_error() -> None:
     sample = (
-        Atom("a"), 1, 300, 2**40, 2**3000, 1.5, b"b", [1, 2], [Atom("x")], (), {1: 2},
-        Pid("a@vm", 1, 2, 3), "s", BitString(b"\x80", 1), Export("m", "f", 1),
-        Reference("a@vm", 1, (1, 2, 3)), Port("a@vm", 1, 1), Port("a@vm", 2**40, 1),
-        ImproperList([1], 2), MapPairs([([1], 2)]), (Atom("event"), [b"u", (b"k", b"v")]),
+        Atom("a"),
+        1,
+        300,
+        2**40,
+        2**3000,
+        1.5,
+        b"b",
+        [1, 2],
+        [Atom("x")],
+        (),
+        {1: 2},
+        Pid("a@vm", 1, 2, 3),
+        "s",
+        BitString(b"\x80", 1),
+        Export("m", "f", 1),
+        Reference("a@vm", 1, (1, 2, 3)),
+        Port("a@vm", 1, 1),
+        Port("a@vm", 2**40, 1),
+        ImproperList([1], 2),
+        MapPairs([([1], 2)]),
+        (Atom("event"), [b"u", (b"k", b"v")]),
     )
     body = encode_body(sample)
     for cut in range(len(body)):

@@ -93,24 +93,24 @@ SAMPLES: list[tuple[str, str, Any, bool]] = [
     ("1.5", "[{minor_version, 0}]", 1.5, False),  # FLOAT_EXT text
     ("-2.5e-10", "[{minor_version, 0}]", -2.5e-10, False),
     ("<<>>", D2, b"", True),
-    ("<<\"abc\">>", D2, b"abc", True),
+    ('<<"abc">>', D2, b"abc", True),
     ("<<0, 255>>", D2, b"\x00\xff", True),
-    ("binary:copy(<<\"x\">>, 70000)", D2, b"x" * 70000, True),
+    ('binary:copy(<<"x">>, 70000)', D2, b"x" * 70000, True),
     ("<<1:3>>", D2, BitString(b"\x20", 3), True),
     ("<<255, 5:4>>", D2, BitString(b"\xff\x50", 4), True),
     ("{}", D2, (), True),
-    ("{a, 1, <<\"b\">>}", D2, (Atom("a"), 1, b"b"), True),
+    ('{a, 1, <<"b">>}', D2, (Atom("a"), 1, b"b"), True),
     ("list_to_tuple(lists:seq(1, 300))", D2, tuple(range(1, 301)), True),
     ("[]", D2, [], True),
-    ("\"abc\"", D2, [97, 98, 99], True),
+    ('"abc"', D2, [97, 98, 99], True),
     ("[1, 300]", D2, [1, 300], True),
     ("lists:duplicate(65535, 7)", D2, [7] * 65535, True),
     ("lists:duplicate(65536, 7)", D2, [7] * 65536, True),
     ("[a | b]", D2, ImproperList([Atom("a")], Atom("b")), True),
-    ("[1, 2 | <<\"t\">>]", D2, ImproperList([1, 2], b"t"), True),
+    ('[1, 2 | <<"t">>]', D2, ImproperList([1, 2], b"t"), True),
     ("#{}", D2, {}, True),
     (
-        "#{a => 1, <<\"b\">> => [2], {c} => 1.0}",
+        '#{a => 1, <<"b">> => [2], {c} => 1.0}',
         D2,
         {Atom("a"): 1, b"b": [2], (Atom("c"),): 1.0},
         True,
@@ -119,8 +119,12 @@ SAMPLES: list[tuple[str, str, Any, bool]] = [
     ("#{[1] => x}", D2, MapPairs([([1], Atom("x"))]), True),
     ("#{#{k => v} => x}", D2, MapPairs([({Atom("k"): Atom("v")}, Atom("x"))]), True),
     # More than 32 keys: a hash map, whose key order only a faithful copy keeps.
-    ("maps:from_list([{I, I * I} || I <- lists:seq(1, 40)])",
-     D2, {i: i * i for i in range(1, 41)}, True),
+    (
+        "maps:from_list([{I, I * I} || I <- lists:seq(1, 40)])",
+        D2,
+        {i: i * i for i in range(1, 41)},
+        True,
+    ),
     ("self()", D2, is_local_pid, True),
     ("self()", "[{minor_version, 0}]", is_local_pid, False),
     ("make_ref()", D2, is_ref(3), True),
@@ -128,35 +132,35 @@ SAMPLES: list[tuple[str, str, Any, bool]] = [
     ("[alias | make_ref()]", D2, is_call_tag, True),
     ("hd(erlang:ports())", D2, is_local_port, True),
     (
-        "binary_to_term(<<131, 120, 119, 4, \"a@vm\", 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 5>>)",
+        'binary_to_term(<<131, 120, 119, 4, "a@vm", 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 5>>)',
         D2,
         Port("a@vm", 2**32, 5),
         True,
     ),
     (
-        "binary_to_term(<<131, 88, 119, 4, \"a@vm\", 0, 0, 0, 7, 0, 0, 0, 1, 255, 0, 0, 9>>)",
+        'binary_to_term(<<131, 88, 119, 4, "a@vm", 0, 0, 0, 7, 0, 0, 0, 1, 255, 0, 0, 9>>)',
         D2,
         Pid("a@vm", 7, 1, 0xFF000009),
         True,
     ),
     (
-        "binary_to_term(<<131, 90, 0, 5, 119, 4, \"a@vm\", 9:32, 1:32, 2:32, 3:32, 4:32, 5:32>>)",
+        'binary_to_term(<<131, 90, 0, 5, 119, 4, "a@vm", 9:32, 1:32, 2:32, 3:32, 4:32, 5:32>>)',
         D2,
         Reference("a@vm", 9, (1, 2, 3, 4, 5)),
         True,
     ),
     ("fun(X) -> X + 1 end", D2, lambda v: isinstance(v, Fun), True),
-    ("begin Y = {free, <<\"var\">>}, fun() -> Y end end", D2, lambda v: isinstance(v, Fun), True),
+    ('begin Y = {free, <<"var">>}, fun() -> Y end end', D2, lambda v: isinstance(v, Fun), True),
     ("fun lists:map/2", D2, Export(Atom("lists"), Atom("map"), 2), True),
-    ("lists:duplicate(100, <<\"abc\">>)", "[compressed]", [b"abc"] * 100, False),
+    ('lists:duplicate(100, <<"abc">>)', "[compressed]", [b"abc"] * 100, False),
     (
-        "{ok, [{<<\"k\">>, <<\"v\">>}], #{x => [1, 2]}, [{nested, [[[]]]}]}",
+        '{ok, [{<<"k">>, <<"v">>}], #{x => [1, 2]}, [{nested, [[[]]]}]}',
         D2,
         (Atom("ok"), [(b"k", b"v")], {Atom("x"): [1, 2]}, [(Atom("nested"), [[[]]])]),
         True,
     ),
     (
-        "{event, [<<\"uuid-1\">>, {<<\"Event-Name\">>, <<\"CHANNEL_CREATE\">>}]}",
+        '{event, [<<"uuid-1">>, {<<"Event-Name">>, <<"CHANNEL_CREATE">>}]}',
         D2,
         (Atom("event"), [b"uuid-1", (b"Event-Name", b"CHANNEL_CREATE")]),
         True,
@@ -199,7 +203,7 @@ async def erlang_to_python_and_back(erl: ErlNode) -> None:
             assert encode(value) == data, (expr, "re-encoding differs")
         echoes.append(encode(value))
     # The decoded values go back to erl, which compares them with the originals.
-    listing = ", ".join(f"<<\"{b64(e)}\">>" for e in echoes)
+    listing = ", ".join(f'<<"{b64(e)}">>' for e in echoes)
     verdict = await erl.eval(
         "lists:zipwith(fun(T, E) -> T =:= binary_to_term(base64:decode(E)) end, "
         f"Samples, [{listing}])."
@@ -207,12 +211,12 @@ async def erlang_to_python_and_back(erl: ErlNode) -> None:
     assert verdict == "[" + ",".join(["true"] * len(SAMPLES)) + "]"
     # A fun sent back still works as the same fun in Erlang.
     index = next(i for i, s in enumerate(SAMPLES) if s[0] == "fun(X) -> X + 1 end")
-    echoed = f"binary_to_term(base64:decode(<<\"{b64(echoes[index])}\">>))"
+    echoed = f'binary_to_term(base64:decode(<<"{b64(echoes[index])}">>))'
     assert await erl.eval(f"({echoed})(41).") == "42"
 
 
 async def compressed_bytes_match_otp(erl: ErlNode) -> None:
-    expr = "term_to_binary(lists:duplicate(100, <<\"abc\">>), [compressed])."
+    expr = 'term_to_binary(lists:duplicate(100, <<"abc">>), [compressed]).'
     data = await erl.term(expr)
     assert data[:2] == b"\x83P"
     assert encode(decode(data), compressed=True) == data
@@ -235,26 +239,26 @@ PY_TO_ERL: list[tuple[Any, str]] = [
     (-(2**3000), "-(1 bsl 3000)"),
     (1.5, "1.5"),
     (-0.0, "begin <<F:64/float>> = <<16#8000000000000000:64>>, F end"),
-    (b"bin", "<<\"bin\">>"),
+    (b"bin", '<<"bin">>'),
     ("héllo", "<<104, 195, 169, 108, 108, 111>>"),
-    (list(b"10.0.0.1"), "\"10.0.0.1\""),
+    (list(b"10.0.0.1"), '"10.0.0.1"'),
     ([1, 256, Atom("a")], "[1, 256, a]"),
     ((), "{}"),
     (tuple(range(300)), "list_to_tuple(lists:seq(0, 299))"),
     (
         ImproperList([Atom("alias")], Reference("nonode@nohost", 0, (1, 2, 3))),
-        "[alias | list_to_ref(\"#Ref<0.3.2.1>\")]",  # ~p shows the words last first
+        '[alias | list_to_ref("#Ref<0.3.2.1>")]',  # ~p shows the words last first
     ),
-    ({Atom("a"): [1], b"k": {1: 2}}, "#{a => [1], <<\"k\">> => #{1 => 2}}"),
+    ({Atom("a"): [1], b"k": {1: 2}}, '#{a => [1], <<"k">> => #{1 => 2}}'),
     (MapPairs([([1], 2), (1, 3), (1.0, 4)]), "#{[1] => 2, 1 => 3, 1.0 => 4}"),
     (BitString(b"\xa0", 3), "<<5:3>>"),
     (Export("lists", "reverse", 1), "fun lists:reverse/1"),
-    (Pid("nonode@nohost", 40, 0, 0), "list_to_pid(\"<0.40.0>\")"),
-    (Port("nonode@nohost", 3, 0), "list_to_port(\"#Port<0.3>\")"),
+    (Pid("nonode@nohost", 40, 0, 0), 'list_to_pid("<0.40.0>")'),
+    (Port("nonode@nohost", 3, 0), 'list_to_port("#Port<0.3>")'),
     (
         Raw(encode_event(b"u-1", [(b"Event-Name", "CHANNEL_CREATE"), ("Caller", b"1000")], "body")),
-        "{event, [<<\"u-1\">>, {<<\"Event-Name\">>, <<\"CHANNEL_CREATE\">>}, "
-        "{<<\"Caller\">>, <<\"1000\">>}, {<<\"body\">>, <<\"body\">>}]}",
+        '{event, [<<"u-1">>, {<<"Event-Name">>, <<"CHANNEL_CREATE">>}, '
+        '{<<"Caller">>, <<"1000">>}, {<<"body">>, <<"body">>}]}',
     ),
     (
         Raw(encode_event(None, [])),
@@ -267,7 +271,7 @@ async def python_to_erlang(erl: ErlNode) -> None:
     checks = []
     for value, expr in PY_TO_ERL:
         data = bytes(value) if isinstance(value, Raw) else encode(value)
-        checks.append(f"(binary_to_term(base64:decode(<<\"{b64(data)}\">>)) =:= ({expr}))")
+        checks.append(f'(binary_to_term(base64:decode(<<"{b64(data)}">>)) =:= ({expr}))')
     verdict = await erl.eval("[" + ", ".join(checks) + "].")
     results = verdict.strip("[]").split(",")
     failed = [PY_TO_ERL[i][1] for i, r in enumerate(results) if r != "true"]

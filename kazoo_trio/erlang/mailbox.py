@@ -1,0 +1,152 @@
+"""A process mailbox, and the one-shot wake-up both it and the connection writer use.
+
+Why not a ``trio`` memory channel: a channel's ``send`` is a checkpoint per
+message and its bound blocks the sender.  A mailbox is filled synchronously by
+a connection's reader, which serves every process behind that connection; it
+must never block (see :class:`Mailbox` for the overload policy) and it must be
+cheap, since every incoming message goes through it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from typing import Generic, TypeVar
+
+import trio
+
+__all__ = ["DEFAULT_MAILBOX_SIZE", "Mailbox", "MailboxClosed", "Wakeup"]
+
+log = logging.getLogger("kazoo_trio.erlang.mailbox")
+
+# Large enough that a server draining its mailbox in batches never comes near
+# it under normal load, small enough that a stuck process cannot hold more
+# than a bounded number of messages (each at most one distribution frame).
+DEFAULT_MAILBOX_SIZE = 100_000
+
+_T = TypeVar("_T")
+
+
+class MailboxClosed(Exception):
+    """The process that owned the mailbox has ended."""
+
+
+class Wakeup:
+    """Parks tasks until :meth:`set` is called; cheaper than a fresh ``trio.Event`` per wait.
+
+    ``set`` wakes every parked task (it is a no-op when none is parked, so a
+    waiter must re-check its condition in a loop, like a condition variable).
+    """
+
+    __slots__ = ("_tasks",)
+
+    def __init__(self) -> None:
+        self._tasks: list[trio.lowlevel.Task] = []
+
+    async def wait(self) -> None:
+        """Park until :meth:`set`; cancellable (the task is simply forgotten)."""
+        task = trio.lowlevel.current_task()
+        self._tasks.append(task)
+
+        def abort(_: trio.lowlevel.RaiseCancelT) -> trio.lowlevel.Abort:
+            self._tasks.remove(task)
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        await trio.lowlevel.wait_task_rescheduled(abort)
+
+    def set(self) -> None:
+        if self._tasks:
+            tasks = self._tasks
+            self._tasks = []
+            for task in tasks:
+                trio.lowlevel.reschedule(task)
+
+    @property
+    def waiting(self) -> int:
+        return len(self._tasks)
+
+
+class Mailbox(Generic[_T]):
+    """A bounded FIFO of messages for one local process.
+
+    Overload policy: when ``maxsize`` messages are waiting, a new message is
+    **dropped** and counted (:attr:`dropped`), with a warning logged on the
+    first drop and then at every power of two.  The alternative, blocking the
+    connection's reader until the process catches up, was rejected: one
+    connection carries the traffic of every process talking to that peer
+    (and its ticks), so one slow process would stall all the others, could
+    deadlock against its own pending calls, and would look dead to the peer.
+    OTP's mailboxes are unbounded; a bound that large loads never reach
+    keeps that behaviour in practice while capping memory when a process is
+    stuck.  Local senders are treated the same way.
+    """
+
+    __slots__ = ("_closed", "_items", "_owner", "_wakeup", "dropped", "maxsize")
+
+    def __init__(self, maxsize: int = DEFAULT_MAILBOX_SIZE, owner: object = None) -> None:
+        if maxsize < 1:
+            raise ValueError("a mailbox holds at least one message")
+        self.maxsize = maxsize
+        self.dropped = 0
+        self._items: deque[_T] = deque()
+        self._wakeup = Wakeup()
+        self._closed = False
+        self._owner = owner
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, item: _T) -> bool:
+        """Append ``item``; returns False (and counts it) when full or closed. Never blocks."""
+        if self._closed:
+            return False
+        if len(self._items) >= self.maxsize:
+            self.dropped += 1
+            if self.dropped & (self.dropped - 1) == 0:
+                log.warning(
+                    "mailbox of %s is full (%d messages): dropped %d message(s) so far",
+                    self._owner,
+                    self.maxsize,
+                    self.dropped,
+                )
+            return False
+        self._items.append(item)
+        if self._wakeup._tasks:
+            self._wakeup.set()
+        return True
+
+    def get_nowait(self) -> _T:
+        """The oldest message; ``trio.WouldBlock`` if empty, :class:`MailboxClosed` if closed."""
+        if self._items:
+            return self._items.popleft()
+        if self._closed:
+            raise MailboxClosed
+        raise trio.WouldBlock
+
+    def next_nowait(self) -> _T | None:
+        """The oldest message, or None if none is waiting (also when closed)."""
+        items = self._items
+        return items.popleft() if items else None
+
+    async def get(self) -> _T:
+        """Wait for the oldest message.
+
+        Always a checkpoint (one scheduler pass when a message is already
+        waiting); drain bursts with :meth:`get_nowait` after it.  Raises
+        :class:`MailboxClosed` once the mailbox is closed and empty.
+        """
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if self._items:
+            item = self._items.popleft()
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return item
+        while not self._items:
+            if self._closed:
+                raise MailboxClosed
+            await self._wakeup.wait()
+        return self._items.popleft()
+
+    def close(self) -> None:
+        """Refuse further messages; waiting receivers get :class:`MailboxClosed`."""
+        self._closed = True
+        self._wakeup.set()
