@@ -14,8 +14,9 @@ stream adds), every event with its own ``Unique-ID`` and
 * ``default profiles``: ``build_payload`` with the built-in default profiles;
 * ``verbose``: the fallback encoding (every header as JSON), ``verbose_payload``;
 * ``verbose, term+encode``: ``encode`` of ``verbose_event``;
-* ``legacy`` (the anchor): ``encode_event`` of ``{event, [UniqueId | Pairs]}``,
-  the C module's legacy form, which needs no profile work at all.
+* ``legacy`` (the anchor): ``encode_legacy_event`` (every header kept) of
+  ``{event, [UniqueId | Pairs]}``, the C module's legacy form, which needs no
+  profile work at all.
 
 Usage: ``python -m benchmarks.bench_profiles [--seconds S]``.
 Writes ``benchmarks/results/profiles.json``.
@@ -31,15 +32,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.events import E90_BYTES, E90_HEADERS, SWITCH_NODENAME, TARGET_NODE, e90, etf_size
-from kazoo_trio.kazoo.event_encoding import prepare
 from kazoo_trio.kazoo.profiles import (
     ProfileSet,
     default_profiles,
     verbose_event,
     verbose_payload,
 )
+from kazoo_trio.kazoo.streams.encoding import LegacyFilter, encode_legacy_event, prepare
 from kazoo_trio.switch.event import Event
-from kazoo_trio.term import Atom, encode, encode_event
+from kazoo_trio.term import Atom, encode
 
 RESULTS = Path(__file__).parent / "results" / "profiles.json"
 TARGET_EVENTS_PER_SECOND = 20_000
@@ -96,11 +97,13 @@ def main(argv: list[str] | None = None) -> int:
     # which Kazoo's profiles read.
     events = [prepare(e, TARGET_NODE, SWITCH_NODENAME) for e in raw]
     sample = events[0]
-    legacy_size = len(encode_event(sample.unique_id, sample.headers))
-    rows: list[dict[str, object]] = []
+    keep_all = LegacyFilter(send_all_headers=True)
 
     def legacy(event: Event) -> bytes:
-        return encode_event(event.unique_id, event.headers)
+        return encode_legacy_event(event, TARGET_NODE, SWITCH_NODENAME, keep_all)
+
+    legacy_size = len(legacy(sample))
+    rows: list[dict[str, object]] = []
 
     def with_profiles(profiles: ProfileSet) -> Callable[[Event], bytes]:
         build = profiles.build_payload

@@ -8,7 +8,7 @@ a consumer sees.
 
 Senders, side by side in the same run:
 
-* ours: an :class:`~kazoo_trio.kazoo.stream.EventStream` fed through
+* ours: an :class:`~kazoo_trio.kazoo.streams.stream.EventStream` fed through
   ``offer()`` with distinct e90 events (per-event processing and encoding
   included), legacy form (``send-all-headers``, so the whole event travels) and
   verbose JSON form;
@@ -61,17 +61,17 @@ import trio
 from benchmarks import events
 from benchmarks.bench_profiles import kazoo_profiles, profiles_dir
 from benchmarks.common import best_time, print_table, write_json
-from kazoo_trio.kazoo.event_encoding import (
+from kazoo_trio.kazoo.profiles import verbose_event
+from kazoo_trio.kazoo.streams.encoding import (
     LegacyFilter,
     encode_json_event,
     encode_legacy_event,
     prepare,
     verbose_encoder,
 )
-from kazoo_trio.kazoo.profiles import verbose_event
-from kazoo_trio.kazoo.stream import EventStream, StreamOptions
+from kazoo_trio.kazoo.streams.stream import EventStream, StreamOptions
 from kazoo_trio.switch.event import Event
-from kazoo_trio.term import Atom, encode, encode_event
+from kazoo_trio.term import Atom, encode
 from tests.erlnode import ErlNode, erl_node
 
 TARGET = events.TARGET_NODE
@@ -316,9 +316,6 @@ def _encode_costs() -> dict[str, float]:
         ),
         "verbose JSON the long way (prepare + verbose_event + encode)": lambda e: encode(
             (_EVENT, _JSON, verbose_event(prepare(e, TARGET, SWITCH)))
-        ),
-        "codec encode_event of the raw str pairs (no processing)": lambda e: encode_event(
-            e.unique_id, e.headers
         ),
     }
     folder = profiles_dir()

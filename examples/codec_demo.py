@@ -16,7 +16,9 @@ import shutil
 import subprocess
 import uuid
 
-from kazoo_trio.term import Atom, decode, encode, encode_event
+from kazoo_trio.kazoo.streams.encoding import LegacyFilter, encode_legacy_event
+from kazoo_trio.switch.event import Event
+from kazoo_trio.term import Atom, decode, encode
 
 
 def main() -> None:
@@ -33,12 +35,17 @@ def main() -> None:
         ("variable_sip_from_host", "sip.example.net"),
     ]
 
-    data = encode_event(unique_id, headers)
-    print(f"encode_event: {len(headers)} headers -> {len(data)} bytes of external term format")
+    # The legacy form of a stream keeping every header; the stream adds the two
+    # node headers (whose process the stream is for, and this switch).
+    target, switch = "ecallmgr@kazoo1", "freeswitch@fs1"
+    keep_all = LegacyFilter(send_all_headers=True)
+    data = encode_legacy_event(Event("CHANNEL_CREATE", headers), target, switch, keep_all)
+    print(f"encode_legacy_event: {len(headers)} headers -> {len(data)} bytes of term format")
     print(f"  first bytes: {data[:24].hex(' ')} ...")
 
     # The fast path writes exactly what the general encoder writes for the same value.
-    general = encode((Atom("event"), [unique_id, *headers]))
+    nodes = [("Target-Node", target), ("Switch-Nodename", switch)]
+    general = encode((Atom("event"), [unique_id, *headers, *nodes]))
     print(f"  identical to the general encode(): {general == data}")
 
     tag, (uid, *pairs) = decode(data)

@@ -16,15 +16,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-from functools import partial
 
 import trio
 
-from kazoo_trio.app import serve
-from kazoo_trio.kazoo.config import Settings
+from kazoo_trio.kazoo import Settings, serve
 from kazoo_trio.switch.event import Event
-from kazoo_trio.switch.sim import SimSwitch
-from kazoo_trio.switch.sim.core import SimTimings
+from kazoo_trio.switch.sim import SimSwitch, SimTimings
 
 SHOWN = {"CHANNEL_CREATE", "CHANNEL_ANSWER", "CHANNEL_PARK", "CHANNEL_HANGUP", "CHANNEL_DESTROY"}
 
@@ -53,7 +50,7 @@ async def main(name: str, cookie: str | None, epmd_port: int, calls: int) -> Non
     try:
         async with trio.open_nursery() as nursery:
             # serve() reports the running server once Erlang nodes can connect.
-            await nursery.start(partial(serve, settings, switch=switch))
+            await nursery.start(serve, settings, switch)
             print(f"node {name} is up")
             await place_calls(switch, 4.0, calls)
             nursery.cancel_scope.cancel()

@@ -1,8 +1,11 @@
-"""Wiring: one Erlang node, the mod_kazoo server and a switch backend in one ``trio.run``.
+"""The ``kazoo-trio`` program: the node with the simulated switch in one ``trio.run``.
 
-:func:`serve` runs until cancelled; :func:`run` is the process entry point
-that turns SIGINT and SIGTERM into that cancellation and returns 0 after a
-clean shutdown (streams closed, jobs cancelled, EPMD registration dropped).
+This is where the switch is chosen: :func:`serve` runs
+:func:`kazoo_trio.kazoo.serve` with the simulated switch (unless given
+another) and, with ``traffic``, the simulated inbound calls.  :func:`run` is
+the process entry point that turns SIGINT and SIGTERM into cancellation and
+returns 0 after a clean shutdown (streams closed, jobs cancelled, EPMD
+registration dropped).
 """
 
 from __future__ import annotations
@@ -13,101 +16,50 @@ from functools import partial
 
 import trio
 
-from kazoo_trio.erlang.names import is_long_name
-from kazoo_trio.erlang.node import Node
-from kazoo_trio.kazoo.config import Settings, SettingsError
-from kazoo_trio.kazoo.kazoo_conf import load_default_profiles
-from kazoo_trio.kazoo.profiles import ProfileError, ProfileSet
-from kazoo_trio.kazoo.server import ModKazooServer
-from kazoo_trio.switch.protocol import Switch
+from kazoo_trio.kazoo import ModKazooServer, Settings, SettingsError
+from kazoo_trio.kazoo import serve as serve_kazoo
+from kazoo_trio.switch.protocol import SwitchBackend
+from kazoo_trio.switch.sim import SimSwitch
 from kazoo_trio.switch.sim.traffic import TrafficGenerator, TrafficSpec
 
-__all__ = ["default_switch", "initial_profiles", "run", "serve"]
+__all__ = ["run", "serve"]
 
 log = logging.getLogger("kazoo_trio")
-
-
-def default_switch(settings: Settings, node_name: str) -> Switch:
-    """The embedded simulated switch."""
-    from kazoo_trio.switch.sim import SimSwitch
-
-    switch: Switch = SimSwitch()
-    return switch
 
 
 async def serve(
     settings: Settings,
     *,
-    switch: Switch | None = None,
+    switch: SwitchBackend | None = None,
     traffic: TrafficSpec | None = None,
     task_status: trio.TaskStatus[ModKazooServer] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run the node and the server until cancelled; reports the server when it accepts
     connections.
 
-    With ``traffic`` (and the simulated switch) inbound calls are generated once the
-    server accepts connections.  Cancellation hangs up every call with
-    ``SYSTEM_SHUTDOWN`` before the node closes.
+    Without ``switch``, the simulated switch.  With ``traffic`` (which needs the
+    simulated switch) inbound calls are generated once the server accepts
+    connections.  Cancellation hangs up every call with ``SYSTEM_SHUTDOWN``
+    before the node closes.
 
-    Raises :class:`~kazoo_trio.kazoo.config.SettingsError` for an unusable cookie
-    setting and ``OSError`` when the listener or EPMD cannot be set up.
+    Raises :class:`~kazoo_trio.kazoo.config.SettingsError` for unusable settings
+    and ``OSError`` when the listener or EPMD cannot be set up.
     """
-    node_name = settings.node_name()
-    cookie = settings.resolve_cookie()
     if switch is None:
-        switch = default_switch(settings, node_name)
-    for name, value in settings.variables:
-        switch.set_global(name, value)
-    profiles = initial_profiles(settings, switch)
-    async with (
-        Node(
-            node_name,
-            cookie=cookie,
-            listen_host=settings.listen_ip,
-            listen_port=settings.listen_port,
-            epmd=settings.epmd,
-            epmd_port=settings.epmd_port,
-            long_names=is_long_name(node_name),
-        ) as node,
-        trio.open_nursery() as nursery,
-    ):
-        await nursery.start(switch.run)
-        server = ModKazooServer(node, switch, settings, initial_profiles=profiles)
-        await nursery.start(server.run)
-        log.info(
-            "kazoo-trio: node %s accepting connections on %s:%d",
-            node.name.name,
-            settings.listen_ip,
-            node.port,
-        )
+        switch = SimSwitch()
+    if traffic is not None and not isinstance(switch, SimSwitch):
+        raise SettingsError("simulated traffic needs the simulated switch")
+    async with trio.open_nursery() as nursery:
+        server: ModKazooServer = await nursery.start(serve_kazoo, settings, switch)
         if traffic is not None:
-            from kazoo_trio.switch.sim import SimSwitch
-
-            if not isinstance(switch, SimSwitch):
-                raise SettingsError("simulated traffic needs the simulated switch")
+            assert isinstance(switch, SimSwitch)
+            # Calls are placed only once the server can route them to Erlang.
             await nursery.start(TrafficGenerator(switch, traffic).run)
             log.info(
                 "kazoo-trio: simulated traffic: %g call(s)/s held %g s, to %s in %s",
                 traffic.rate, traffic.hold, traffic.destination, traffic.context,
             )  # fmt: skip
         task_status.started(server)
-
-
-def initial_profiles(settings: Settings, switch: Switch) -> ProfileSet | None:
-    """The profiles of a kazoo.conf.xml settings file over the defaults; None without.
-
-    Raises :class:`SettingsError` when they do not compile.
-    """
-    if settings.profiles_xml is None:
-        return None
-    try:
-        return ProfileSet.from_xml(
-            settings.profiles_xml,
-            base=load_default_profiles(switch),
-            global_lookup=switch.get_global,
-        )
-    except ProfileError as exc:
-        raise SettingsError(f"profiles in the settings file: {exc}") from exc
 
 
 async def _main(settings: Settings, traffic: TrafficSpec | None) -> None:

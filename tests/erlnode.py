@@ -26,6 +26,8 @@ from typing import Any
 import pytest
 import trio
 
+from tests.waiting import wait_until
+
 ERL = shutil.which("erl")
 EPMD = shutil.which("epmd")
 
@@ -231,21 +233,31 @@ async def epmd_daemon(port: int | None = None) -> AsyncIterator[int]:
         env=env,
         start_new_session=True,
     )
+
+    async def listening() -> bool:
+        try:
+            stream = await trio.open_tcp_stream("127.0.0.1", port)
+        except OSError:
+            return False
+        await stream.aclose()
+        return True
+
     try:
-        with trio.fail_after(10):
-            while True:
-                try:
-                    stream = await trio.open_tcp_stream("127.0.0.1", port)
-                except OSError:
-                    await trio.sleep(0.02)  # polling a port that is not open yet
-                    continue
-                await stream.aclose()
-                break
+        await wait_until(listening, timeout=10, interval=0.02, what=f"epmd listens on {port}")
         yield port
     finally:
         _kill_group(proc)
         with trio.CancelScope(shield=True), trio.move_on_after(10):
             await proc.wait()
+
+
+async def erl_until(node: ErlNode, condition: str, timeout: float = 10.0) -> None:
+    """Wait until the Erlang boolean expression ``condition`` evaluates to ``true`` in ``node``."""
+
+    async def holds() -> bool:
+        return await node.eval(condition) == "true"
+
+    await wait_until(holds, timeout=timeout, interval=0.02, what=f"erl: {condition}")
 
 
 def erl_eval_once(code: str, timeout: float = 60) -> str:

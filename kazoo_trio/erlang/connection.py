@@ -24,10 +24,12 @@ nothing to give or no room: a small request then costs no scheduler pass of
 its own (the reader still yields every :data:`_READS_PER_YIELD` full reads).
 After a read that emptied the socket the reader waits for readability instead
 of trying again, so the processes it woke run, and their replies go out,
-before it reads the next batch.  Pass-through packets go
-first to the node's ``on_packet`` hook, which handles the packets of a
-gen_server call straight from their bytes; whatever it declines is parsed
-into a control message for ``on_frame``.
+before it reads the next batch.  Each read is split into frames by the
+wire package's :class:`~kazoo_trio.erlang.wire.FrameSplitter`; pass-through
+packets go first to the node's ``on_packet`` hook, which handles the packets
+of a gen_server call straight from their bytes, and whatever it declines is
+read by :func:`~kazoo_trio.erlang.wire.read_packet` into a control message
+for ``on_frame``.
 """
 
 from __future__ import annotations
@@ -36,17 +38,23 @@ import contextlib
 import logging
 import os
 import socket
-import struct
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 import trio
 
-from kazoo_trio.erlang.control import ControlMessage, packet_parts, parse_packet
-from kazoo_trio.erlang.fastpath import parse_fast
 from kazoo_trio.erlang.flags import DFlag, uses_dist_header
-from kazoo_trio.erlang.framing import TICK, DistProtocolError, FrameTooLarge
-from kazoo_trio.erlang.mailbox import Wakeup
+from kazoo_trio.erlang.wire import (
+    TICK,
+    AtomCache,
+    ControlMessage,
+    DistProtocolError,
+    FrameSplitter,
+    FrameTooLarge,
+    packet_parts,
+    read_packet,
+)
 from kazoo_trio.term import DecodeError
 from kazoo_trio.term.types import Atom
 
@@ -57,8 +65,6 @@ log = logging.getLogger("kazoo_trio.erlang.connection")
 # One read takes whatever the kernel has, up to this; big enough that a burst
 # of small requests is handled in one pass, and a 10 MB message in ~40 reads.
 RECV_SIZE = 256 * 1024
-
-_U32 = struct.Struct(">I").unpack_from
 
 # Reads that find data waiting do not yield to the scheduler; after this many
 # in a row the reader yields anyway, so one busy peer cannot starve the rest.
@@ -73,6 +79,7 @@ HIGH_WATER = 4 * 1024 * 1024
 TICK_INTENSITY = 4
 
 
+@attrs.define(eq=False)
 class Deferral:
     """Lets one task batch its outgoing packets and write them itself.
 
@@ -83,11 +90,8 @@ class Deferral:
     Every other task's packets wake the writer as usual.
     """
 
-    __slots__ = ("dirty", "task")
-
-    def __init__(self) -> None:
-        self.task: trio.lowlevel.Task | None = None
-        self.dirty: list[Connection] = []
+    task: trio.lowlevel.Task | None = None
+    dirty: list[Connection] = attrs.field(factory=list)
 
     def flush(self) -> None:
         dirty = self.dirty
@@ -97,50 +101,52 @@ class Deferral:
                 conn._flush_now()
 
 
+@attrs.define(eq=False, repr=False)
 class Connection:
     """A live connection to ``peer``.  ``flags`` are the negotiated capability flags."""
 
-    def __init__(
-        self,
-        peer: Atom,
-        stream: trio.SocketStream,
-        flags: int,
-        *,
-        peer_creation: int,
-        on_frame: Callable[[Connection, Any], None],
-        on_packet: Callable[[Connection, bytes], bool] | None = None,
-        net_ticktime: float,
-        max_frame: int,
-        trailing_data: bytes = b"",
-        deferral: Deferral | None = None,
-    ) -> None:
-        self.peer = peer
-        self.stream = stream
-        self.flags = flags
-        self.peer_creation = peer_creation
+    peer: Atom
+    stream: trio.SocketStream
+    flags: int
+    peer_creation: int = attrs.field(kw_only=True)
+    _on_frame: Callable[[Connection, Any], None] = attrs.field(kw_only=True)
+    _on_packet: Callable[[Connection, bytes], bool] | None = attrs.field(default=None, kw_only=True)
+    net_ticktime: float = attrs.field(kw_only=True)
+    _max_frame: int = attrs.field(kw_only=True)
+    # Bytes the handshake read past its own end: the first frames.
+    _trailing: bytes = attrs.field(default=b"", kw_only=True, alias="trailing_data")
+    _deferral: Deferral = attrs.field(factory=Deferral, kw_only=True)
+    # What the peer negotiated, as the senders ask it.
+    alias: bool = attrs.field(init=False)
+    payload_exit: bool = attrs.field(init=False)
+    send_sender: bool = attrs.field(init=False)
+    monitors: bool = attrs.field(init=False)
+    local_address: tuple[str, int] | None = attrs.field(init=False)
+    peer_address: tuple[str, int] | None = attrs.field(init=False)
+    reason: str | None = attrs.field(default=None, init=False)
+    reads: int = attrs.field(default=0, init=False)  # socket reads, watched by the ticker
+    enqueued: int = attrs.field(default=0, init=False)  # frames queued, watched by the ticker
+    _out: list[bytes] = attrs.field(factory=list, init=False)
+    _out_bytes: int = attrs.field(default=0, init=False)
+    # The writer parks here while nothing is queued; senders park in _space
+    # while the queue is over HIGH_WATER.
+    _writer_wakeup: trio.lowlevel.ParkingLot = attrs.field(
+        factory=trio.lowlevel.ParkingLot, init=False
+    )
+    _space: trio.lowlevel.ParkingLot = attrs.field(factory=trio.lowlevel.ParkingLot, init=False)
+    _tick_mark: int = attrs.field(default=0, init=False)
+    _dirty: bool = attrs.field(default=False, init=False)
+    _scope: trio.CancelScope = attrs.field(factory=trio.CancelScope, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        flags = self.flags
         self.alias = bool(flags & DFlag.ALIAS)
         self.payload_exit = bool(flags & DFlag.EXIT_PAYLOAD)
         self.send_sender = bool(flags & DFlag.SEND_SENDER)
         self.monitors = bool(flags & DFlag.DIST_MONITOR and flags & DFlag.DIST_MONITOR_NAME)
-        self.net_ticktime = net_ticktime
-        self.reason: str | None = None
-        self.reads = 0  # successful socket reads, watched by the ticker
-        self.enqueued = 0  # frames queued, watched by the ticker
-        self._on_frame = on_frame
-        self._on_packet = on_packet
-        self._max_frame = max_frame
-        self._trailing = trailing_data
-        self._out: list[bytes] = []
-        self._out_bytes = 0
-        self._writer_wakeup = Wakeup()
-        self._space = Wakeup()
-        self._tick_mark = 0
-        self._deferral = deferral or Deferral()
-        self._dirty = False
-        self._scope = trio.CancelScope()
         try:
-            self.local_address: tuple[str, int] | None = _addr(stream.socket.getsockname())
-            self.peer_address: tuple[str, int] | None = _addr(stream.socket.getpeername())
+            self.local_address = _addr(self.stream.socket.getsockname())
+            self.peer_address = _addr(self.stream.socket.getpeername())
         except OSError:
             self.local_address = self.peer_address = None
 
@@ -173,21 +179,21 @@ class Connection:
         self._out += payload_parts
         self._out_bytes += size + 4
         self.enqueued += 1
-        if self._writer_wakeup._tasks:
+        if len(self._writer_wakeup):
             deferral = self._deferral
             if deferral.task is not None and deferral.task is trio.lowlevel.current_task():
                 if not self._dirty:
                     self._dirty = True
                     deferral.dirty.append(self)
             else:
-                self._writer_wakeup.set()
+                self._writer_wakeup.unpark_all()
 
     def _flush_now(self) -> None:
         """Write what is queued right away (the writer is idle); hand any rest to the writer."""
         self._dirty = False
-        if not self._out or not self._writer_wakeup._tasks or self.reason is not None:
+        if not self._out or not len(self._writer_wakeup) or self.reason is not None:
             if self._out:
-                self._writer_wakeup.set()
+                self._writer_wakeup.unpark_all()
             return
         out = self._out
         data = out[0] if len(out) == 1 else b"".join(out)
@@ -201,7 +207,7 @@ class Connection:
         else:
             self._out = [data[sent:]]
             self._out_bytes = len(data) - sent
-            self._writer_wakeup.set()
+            self._writer_wakeup.unpark_all()
 
     async def send_parts(self, payload_parts: list[bytes]) -> None:
         """:meth:`send_parts_nowait`, then wait while the queue is over :data:`HIGH_WATER`."""
@@ -226,16 +232,16 @@ class Connection:
     async def wait_space(self) -> None:
         """Wait until the outgoing queue is under :data:`HIGH_WATER` (or the connection ended)."""
         while self._out_bytes > HIGH_WATER and self.reason is None:
-            self._writer_wakeup.set()  # it may have been deferred
-            await self._space.wait()
+            self._writer_wakeup.unpark_all()  # it may have been deferred
+            await self._space.park()
 
     def _send_tick(self) -> None:
         if self.reason is None:
             self._out.append(TICK)
             self._out_bytes += 4
             self.enqueued += 1
-            if self._writer_wakeup._tasks:
-                self._writer_wakeup.set()
+            if len(self._writer_wakeup):
+                self._writer_wakeup.unpark_all()
 
     # -- lifetime ------------------------------------------------------------------------------
 
@@ -244,7 +250,7 @@ class Connection:
         if self.reason is None:
             self.reason = reason
         self._scope.cancel()
-        self._space.set()
+        self._space.unpark_all()
 
     async def run(self) -> str:
         """Serve the connection until it ends; returns why.  Closes the socket."""
@@ -257,7 +263,7 @@ class Connection:
         finally:
             if self.reason is None:
                 self.reason = "shutdown"
-            self._space.set()
+            self._space.unpark_all()
             await trio.aclose_forcefully(self.stream)
         return self.reason
 
@@ -278,21 +284,18 @@ class Connection:
         # to the scheduler even when data is waiting, which costs more than
         # the work for a small request.  We yield after at most
         # _READS_PER_YIELD reads that did not have to wait, so a busy peer
-        # cannot starve the others.  Frames are split here rather than by
-        # framing.FrameBuffer to keep this loop free of per-frame overhead.
+        # cannot starve the others.
         fd = self.stream.socket.fileno()
         on_frame = self._on_frame
         flags = self.flags
-        fast = not uses_dist_header(flags)
-        # Only pass-through packets (no distribution header) can be hot.
-        on_packet = self._on_packet if fast else None
-        max_frame = self._max_frame
+        # Only pass-through packets (no distribution header) can be hot; the
+        # header form needs the atom cache the peer fills packet by packet.
+        header = uses_dist_header(flags)
+        on_packet = None if header else self._on_packet
+        atom_cache = AtomCache() if header else None
+        split = FrameSplitter(self._max_frame).feed
         data = self._trailing
         self._trailing = b""
-        # Bytes of an incomplete frame, and how many it needs to hold the
-        # whole frame (so a 10 MB frame is joined once, not at every read).
-        partial = bytearray()
-        need = 0
         streak = 0
         drained = False
         # One receive buffer for the connection's life: os.read would allocate
@@ -304,35 +307,21 @@ class Connection:
         readv = os.readv
         while True:
             if data:
-                if partial:
-                    partial += data
-                    if len(partial) < need:
-                        data = b""
-                    else:
-                        data = bytes(partial)
-                        partial = bytearray()
-                n = len(data)
-                pos = 0
-                while n - pos >= 4:
-                    (size,) = _U32(data, pos)
-                    if size > max_frame:
-                        raise FrameTooLarge(
-                            f"frame of {size} bytes exceeds the limit of {max_frame} bytes"
-                        )
-                    end = pos + 4 + size
-                    if end > n:
-                        break
-                    if size == 0:
+                failure: FrameTooLarge | None = None
+                try:
+                    frames = split(data)
+                except FrameTooLarge as exc:
+                    # The frames before the bad length are handled first.
+                    frames, failure = exc.frames, exc
+                for payload in frames:
+                    if not payload:
                         # Answer a tick unless we wrote something since the last
                         # one: that keeps OTP happy (it does not answer ticks)
                         # and cannot ping-pong between two nodes that both answer.
                         if self.enqueued == self._tick_mark:
                             self._send_tick()
                         self._tick_mark = self.enqueued
-                        pos = end
                         continue
-                    payload = data[pos + 4 : end]
-                    pos = end
                     if on_packet is not None:
                         try:
                             if on_packet(self, payload):
@@ -344,9 +333,7 @@ class Connection:
                                 "error handling a packet from %s; dropped", self.peer.name
                             )
                             continue
-                    msg = parse_fast(payload) if fast else None
-                    if msg is None:
-                        msg = parse_packet(payload, negotiated=flags)
+                    msg = read_packet(payload, negotiated=flags, atom_cache=atom_cache)
                     try:
                         on_frame(self, msg)
                     except Exception:
@@ -355,9 +342,8 @@ class Connection:
                             type(msg).__name__,
                             self.peer.name,
                         )
-                if pos < n:
-                    partial = bytearray(data[pos:])
-                    need = 4 + _U32(data, pos)[0] if n - pos >= 4 else 4
+                if failure is not None:
+                    raise failure
             if drained:
                 # The last read emptied the socket: wait for more rather than
                 # trying a read that would fail.  Processes it woke run (and
@@ -390,12 +376,12 @@ class Connection:
         fd = self.stream.socket.fileno()
         while True:
             while not self._out:
-                await self._writer_wakeup.wait()
+                await self._writer_wakeup.park()
             out = self._out
             self._out = []
             self._out_bytes = 0
-            if self._space._tasks:
-                self._space.set()
+            if len(self._space):
+                self._space.unpark_all()
             data = memoryview(out[0] if len(out) == 1 else b"".join(out))
             while data:
                 try:

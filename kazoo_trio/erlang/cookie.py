@@ -1,4 +1,9 @@
-"""The magic cookie: reading ``~/.erlang.cookie`` like Erlang does, and the handshake digest."""
+"""The magic cookie: reading cookie files like Erlang does, and the handshake digest.
+
+:func:`read_cookie` is the only code in kazoo_trio that reads a cookie file:
+the node's ``cookie_file`` and the settings' ``cookie-file`` and
+``~/.erlang.cookie`` all go through it, so all follow OTP's ``auth`` module.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,12 @@ import secrets
 import stat
 from pathlib import Path
 
+from kazoo_trio.errors import ConfigurationError
+
 __all__ = ["CookieError", "default_cookie_path", "digest", "gen_challenge", "read_cookie"]
 
 
-class CookieError(Exception):
+class CookieError(ConfigurationError):
     """The cookie file is missing, unreadable, too open, or holds no valid cookie."""
 
 
@@ -23,11 +30,13 @@ def default_cookie_path() -> Path:
 def read_cookie(path: str | os.PathLike[str] | None = None) -> bytes:
     """The cookie in ``path`` (default ``~/.erlang.cookie``), checked as Erlang's ``auth`` does.
 
-    The file must be a regular file that group and others can neither read nor
-    write (Erlang refuses it otherwise: anyone who can read the cookie can
-    join the cluster).  The cookie is printable ASCII; line breaks and blanks
-    after it are ignored, anything else after it is an error.  Blanks *before*
-    the first line break belong to the cookie, as in Erlang.
+    The file must be a regular file that group and others have no access to
+    at all (Erlang refuses it otherwise: anyone who can read the cookie can
+    join the cluster).  The cookie is the leading run of printable ASCII
+    (blanks included, leading and trailing); after it only CR, LF and blanks
+    may follow, which are ignored.  Anything else after it (a second line,
+    a non-ASCII byte) is an error, as is an empty cookie.  There is no length
+    limit.
 
     Raises :class:`CookieError` with a message naming the file and the problem.
     """

@@ -24,6 +24,7 @@ from kazoo_trio.erlang.epmd_protocol import (
     parse_port2_reply,
     port_please2_request,
 )
+from kazoo_trio.errors import RuntimeFailure
 
 __all__ = [
     "DEFAULT_EPMD_PORT",
@@ -53,7 +54,7 @@ _LOUD_EVERY = 30
 _T = TypeVar("_T")
 
 
-class EpmdError(Exception):
+class EpmdError(RuntimeFailure):
     """EPMD could not be reached or did not answer like an EPMD."""
 
 

@@ -19,6 +19,8 @@ from collections.abc import Callable
 
 import attrs
 
+from kazoo_trio.errors import ProtocolError
+
 __all__ = [
     "ALIVE2_REQ",
     "ALIVE2_RESP",
@@ -91,7 +93,7 @@ _ALIVE2_FIXED = struct.Struct(">HBBHHH")
 _PORT2_FIXED = _ALIVE2_FIXED
 
 
-class EpmdProtocolError(Exception):
+class EpmdProtocolError(ProtocolError):
     """Bytes that cannot be a valid EPMD message (garbage, bad sizes, bad names)."""
 
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import types
 from collections.abc import Awaitable, Callable, Generator
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 import trio
 
-from kazoo_trio.erlang import control as c
 from kazoo_trio.erlang.connection import Connection, Deferral
-from kazoo_trio.erlang.fastpath import call_reply_parts, reply_parts
 from kazoo_trio.erlang.process import A_GEN_CALL, A_GEN_CAST, Envelope, Process
+from kazoo_trio.erlang.wire import call_reply_parts, reply_parts
+from kazoo_trio.erlang.wire import messages as c
 from kazoo_trio.term.types import Atom, ImproperList, Pid, Reference
 
 __all__ = ["GenCall", "GenCast", "alias_of", "parse", "reply", "serve"]
@@ -87,7 +87,7 @@ async def reply(proc: Process, call: GenCall, value: Any) -> None:
 def _reply_nowait(proc: Process, caller: Pid, tag: Any, value: Any) -> Connection | None:
     """Queue the reply on the caller's connection if the fast path applies; that connection."""
     node = proc.node
-    conn = node._conns.get(caller.node)
+    conn = node.peers.connections.get(caller.node)
     if conn is None or caller.node is node.name or not proc.alive:
         return None
     parts = call_reply_parts(conn.flags, proc.pid, caller, tag, value)
@@ -101,7 +101,7 @@ async def _reply_general(proc: Process, caller: Pid, tag: Any, value: Any) -> No
     message = (tag, value)
     node = proc.node
     if caller.node is not node.name:
-        conn = node._conns.get(caller.node)
+        conn = node.peers.connections.get(caller.node)
         if conn is not None and proc.alive:
             alias = alias_of(tag) if conn.alias else None
             parts = reply_parts(
@@ -135,7 +135,7 @@ async def serve(
     the batch is done or as soon as a handler has to wait for something
     (so a slow handler never holds back the replies computed before it).
     """
-    deferral = proc.node._deferral
+    deferral = proc.node.deferral
     task = trio.lowlevel.current_task()
     next_nowait = proc.mailbox.next_nowait
     while True:
@@ -184,7 +184,7 @@ async def _run(awaitable: Awaitable[_T], deferral: Deferral, task: trio.lowlevel
     try:
         yielded = it.send(None)
     except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return cast(_T, done.value)
     return await _finish_run(it, yielded, deferral, task)
 
 
@@ -210,9 +210,9 @@ def _resume(it: Generator[Any, Any, _T], yielded: Any) -> Generator[Any, Any, _T
             try:
                 yielded = it.throw(exc)
             except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
+                return cast(_T, done.value)
         else:
             try:
                 yielded = it.send(sent)
             except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
+                return cast(_T, done.value)

@@ -14,7 +14,7 @@ Typical acceptor loop::
     while True:
         event = hs.next_event()
         if isinstance(event, NameReceived):
-            hs.decide_status("ok")
+            hs.decide_status(Status.OK)
         # Write after *every* next_event(), also when it returned None:
         # processing a message may queue the answer (e.g. the 'r' reply).
         if out := hs.data_to_send():
@@ -51,12 +51,15 @@ __all__ = [
     "AliveAnswered",
     "Connected",
     "Failed",
+    "FailureKind",
     "Handshake",
     "HandshakeConfig",
     "HandshakeEvent",
+    "HandshakeState",
     "NameReceived",
     "PeerAlive",
     "Role",
+    "Status",
     "is_node_name",
 ]
 
@@ -69,8 +72,57 @@ MAX_NODE_NAME = 255
 # but refuse to buffer 64 KiB from a peer that is clearly not speaking the protocol.
 MAX_HANDSHAKE_PACKET = 2048
 
-# What an acceptor may answer after NameReceived (dist_util:mark_pending/1).
-STATUSES = frozenset({"ok", "ok_simultaneous", "nok", "alive", "not_allowed"})
+
+class Status(enum.StrEnum):
+    """What an acceptor may answer after :class:`NameReceived` (``dist_util:mark_pending/1``)."""
+
+    OK = "ok"
+    OK_SIMULTANEOUS = "ok_simultaneous"
+    NOK = "nok"
+    ALIVE = "alive"
+    NOT_ALLOWED = "not_allowed"
+
+
+STATUSES = frozenset(Status)
+
+
+class HandshakeState(enum.StrEnum):
+    """What the handshake waits for, named after ``dist_util``'s states.
+
+    ``DECIDE_STATUS`` and ``ANSWER_ALIVE`` wait for the caller; ``CONNECTED``
+    and ``FAILED`` are final.  The values are the ``dist_util`` names, which
+    also start every :attr:`Failed.reason`.
+    """
+
+    RECV_NAME = "recv_name"
+    DECIDE_STATUS = "decide_status"
+    RECV_STATUS_REPLY = "recv_status_reply"
+    RECV_COMPLEMENT = "recv_complement"
+    RECV_CHALLENGE_REPLY = "recv_challenge_reply"
+    RECV_STATUS = "recv_status"
+    ANSWER_ALIVE = "answer_alive"
+    RECV_CHALLENGE = "recv_challenge"
+    RECV_CHALLENGE_ACK = "recv_challenge_ack"
+    CONNECTED = "connected"
+    FAILED = "failed"
+
+
+class FailureKind(enum.Enum):
+    """Why a handshake failed, for callers that act on it (the text is for people)."""
+
+    #: We answered ``nok``, or the peer did: a simultaneous connect the other side wins.
+    NOK_SIMULTANEOUS = "nok_simultaneous"
+    #: ``not_allowed`` either way: ourselves, missing capabilities, a dynamic name.
+    NOT_ALLOWED = "not_allowed"
+    #: An ``alive`` exchange decided to keep the existing connection.
+    ALIVE = "alive"
+    #: A digest did not match: the cookies differ.
+    BAD_COOKIE = "bad_cookie"
+    #: The peer closed the connection before the handshake finished.
+    CLOSED = "closed"
+    #: The peer sent something the protocol does not allow.
+    PROTOCOL = "protocol"
+
 
 _LOW32 = (1 << 32) - 1
 _NAME_HEAD = struct.Struct(">QIH")  # 'N' send_name: flags, creation, name length
@@ -150,10 +202,12 @@ class Failed:
     """The handshake is over without a connection.
 
     Write :meth:`Handshake.data_to_send` (it may hold a status such as
-    ``not_allowed`` for the peer), then close the socket.
+    ``not_allowed`` for the peer), then close the socket.  ``reason`` is the
+    text to log; ``kind`` is what to act on.
     """
 
     reason: str
+    kind: FailureKind = FailureKind.PROTOCOL
 
 
 HandshakeEvent = NameReceived | AliveAnswered | PeerAlive | Connected | Failed
@@ -208,7 +262,7 @@ class Handshake:
     negotiated_flags: int = attrs.field(default=0, init=False, repr=False)
     #: Bytes received after the handshake ended: the first 4-byte frames.
     trailing_data: bytes = attrs.field(default=b"", init=False, repr=False)
-    _state: str = attrs.field(default="recv_name", init=False)
+    _state: HandshakeState = attrs.field(default=HandshakeState.RECV_NAME, init=False)
     _our_name: bytes = attrs.field(default=b"", init=False, repr=False)
     _peer_name_bytes: bytes = attrs.field(default=b"", init=False, repr=False)
     _old_name: bool = attrs.field(default=False, init=False, repr=False)  # 'n': 'c' follows
@@ -235,18 +289,15 @@ class Handshake:
                 + _NAME_HEAD.pack(config.flags, config.creation, len(self._our_name))
                 + self._our_name
             )
-            self._state = "recv_status"
+            self._state = HandshakeState.RECV_STATUS
         elif self.peer_name is not None:
             raise ValueError("the acceptor learns the peer name from the peer")
 
     # ---- public interface ---------------------------------------------------
 
     @property
-    def state(self) -> str:
-        """The ``dist_util`` name of what we wait for, or ``connected``/``failed``.
-
-        ``decide_status`` and ``answer_alive`` mean the caller must answer.
-        """
+    def state(self) -> HandshakeState:
+        """What we wait for; ``DECIDE_STATUS`` and ``ANSWER_ALIVE`` mean the caller must answer."""
         return self._state
 
     def receive_data(self, data: bytes) -> None:
@@ -255,9 +306,9 @@ class Handshake:
         After :class:`Connected` the bytes are appended to :attr:`trailing_data`;
         after :class:`Failed` they are dropped.
         """
-        if self._state == "connected":
+        if self._state is HandshakeState.CONNECTED:
             self.trailing_data += data
-        elif self._state != "failed":
+        elif self._state is not HandshakeState.FAILED:
             if data:
                 self._in += data
             else:
@@ -280,24 +331,27 @@ class Handshake:
         self._out.clear()
         return out
 
-    def decide_status(self, status: str) -> None:
+    def decide_status(self, status: Status | str) -> None:
         """Acceptor, after :class:`NameReceived`: send the status and go on or give up.
 
         ``ok``/``ok_simultaneous`` continue with our challenge; ``alive`` asks the
         peer whether its old connection is dead (:class:`AliveAnswered` follows);
         ``nok``/``not_allowed`` end the handshake with :class:`Failed`.
         """
-        if self._state != "decide_status":
+        if self._state is not HandshakeState.DECIDE_STATUS:
             raise RuntimeError(f"decide_status() called in state {self._state}")
         if status not in STATUSES:
-            raise ValueError(f"unknown status {status!r}; expected one of {sorted(STATUSES)}")
+            expected = sorted(str(known) for known in STATUSES)
+            raise ValueError(f"unknown status {status!r}; expected one of {expected}")
+        status = Status(status)
         self._send(b"s" + status.encode("ascii"))
-        if status in ("ok", "ok_simultaneous"):
+        if status is Status.OK or status is Status.OK_SIMULTANEOUS:
             self._send_challenge()
-        elif status == "alive":
-            self._state = "recv_status_reply"
+        elif status is Status.ALIVE:
+            self._state = HandshakeState.RECV_STATUS_REPLY
         else:
-            self._fail(f"mark_pending: answered {status} to node {self.peer_name}")
+            kind = FailureKind.NOK_SIMULTANEOUS if status is Status.NOK else FailureKind.NOT_ALLOWED
+            self._fail(f"mark_pending: answered {status} to node {self.peer_name}", kind)
 
     def answer_alive(self, keep: bool) -> None:
         """Initiator, after :class:`PeerAlive`: ``True`` (``'s' "true"``) continues.
@@ -306,15 +360,16 @@ class Handshake:
         old one is stale and it should drop it); ``False`` keeps the old
         connection and ends this handshake with :class:`Failed`.
         """
-        if self._state != "answer_alive":
+        if self._state is not HandshakeState.ANSWER_ALIVE:
             raise RuntimeError(f"answer_alive() called in state {self._state}")
         self._send(b"strue" if keep else b"sfalse")
         if keep:
-            self._state = "recv_challenge"
+            self._state = HandshakeState.RECV_CHALLENGE
         else:
             self._fail(
                 f"recv_status: node {self.peer_name} already has a connection to us, "
-                "answered false to keep it"
+                "answered false to keep it",
+                FailureKind.ALIVE,
             )
 
     # ---- machinery -----------------------------------------------------------
@@ -323,10 +378,10 @@ class Handshake:
         self._out += len(packet).to_bytes(2, "big")
         self._out += packet
 
-    def _fail(self, reason: str) -> None:
-        self._state = "failed"
+    def _fail(self, reason: str, kind: FailureKind = FailureKind.PROTOCOL) -> None:
+        self._state = HandshakeState.FAILED
         self._in.clear()
-        self._events.append(Failed(reason))
+        self._events.append(Failed(reason, kind))
 
     def _advance(self) -> None:
         while not self._events:
@@ -357,11 +412,11 @@ class Handshake:
                 return packet
         if self._eof:
             pending = f" after {len(buf)} bytes of an incomplete message" if buf else ""
-            self._fail(f"{self._state}: connection closed by peer{pending}")
+            self._fail(f"{self._state}: connection closed by peer{pending}", FailureKind.CLOSED)
         return None
 
     def _connected(self) -> None:
-        self._state = "connected"
+        self._state = HandshakeState.CONNECTED
         self.negotiated_flags = self.config.flags & self.peer_flags
         self.trailing_data = bytes(self._in)
         self._in.clear()
@@ -381,7 +436,10 @@ class Handshake:
             how = f"from node {self.peer_name} rejected"
         else:
             how = f"to node {self.peer_name} aborted"
-        self._fail(f"check_dflags: connection attempt {how} since it cannot handle {names}")
+        self._fail(
+            f"check_dflags: connection attempt {how} since it cannot handle {names}",
+            FailureKind.NOT_ALLOWED,
+        )
         return False
 
     # ---- acceptor states -------------------------------------------------------
@@ -412,7 +470,10 @@ class Handshake:
         if flags & DFlag.NAME_ME:
             self.peer_name = text
             self._send(b"snot_allowed")
-            self._fail(f"recv_name: {text!r} asked for a dynamic name (NAME_ME); not supported")
+            self._fail(
+                f"recv_name: {text!r} asked for a dynamic name (NAME_ME); not supported",
+                FailureKind.NOT_ALLOWED,
+            )
             return
         if len(name) > MAX_NODE_NAME or not is_node_name(text):
             self._fail(f"recv_name: invalid node name {text[:300]!r}")
@@ -421,7 +482,7 @@ class Handshake:
         self.peer_flags = expand_digest(flags)
         self.peer_creation = peer_creation
         if self._check_flags(low_only=self._old_name):
-            self._state = "decide_status"
+            self._state = HandshakeState.DECIDE_STATUS
             self._events.append(NameReceived(text, self.peer_flags, peer_creation, version))
 
     def _send_challenge(self) -> None:
@@ -432,7 +493,10 @@ class Handshake:
             )
             + self._our_name
         )
-        self._state = "recv_complement" if self._old_name else "recv_challenge_reply"
+        if self._old_name:
+            self._state = HandshakeState.RECV_COMPLEMENT
+        else:
+            self._state = HandshakeState.RECV_CHALLENGE_REPLY
 
     def _recv_status_reply(self, packet: bytes) -> None:
         if packet == b"strue":
@@ -440,7 +504,10 @@ class Handshake:
             self._send_challenge()
         elif packet == b"sfalse":
             self._events.append(AliveAnswered(False))
-            self._fail(f"recv_status_reply: node {self.peer_name} keeps its existing connection")
+            self._fail(
+                f"recv_status_reply: node {self.peer_name} keeps its existing connection",
+                FailureKind.ALIVE,
+            )
         else:
             self._fail(f"recv_status_reply: expected 's' true/false, got {_show(packet)}")
 
@@ -452,7 +519,7 @@ class Handshake:
         self.peer_flags = expand_digest(self.peer_flags | (high << 32))
         self.peer_creation = creation
         if self._check_flags(low_only=False):
-            self._state = "recv_challenge_reply"
+            self._state = HandshakeState.RECV_CHALLENGE_REPLY
 
     def _recv_challenge_reply(self, packet: bytes) -> None:
         if len(packet) != 21 or packet[0] != 0x72:  # 'r'
@@ -463,7 +530,8 @@ class Handshake:
         if not hmac.compare_digest(packet[5:], expected):
             self._fail(
                 f"recv_challenge_reply: invalid digest from node {self.peer_name} "
-                "(the cookies differ)"
+                "(the cookies differ)",
+                FailureKind.BAD_COOKIE,
             )
             return
         self._send(b"a" + digest(self.config.cookie, their_challenge))
@@ -478,19 +546,21 @@ class Handshake:
         status = packet[1:]
         peer = self.peer_name
         if status in (b"ok", b"ok_simultaneous"):
-            self._state = "recv_challenge"
+            self._state = HandshakeState.RECV_CHALLENGE
         elif status == b"alive":
-            self._state = "answer_alive"
+            self._state = HandshakeState.ANSWER_ALIVE
             self._events.append(PeerAlive())
         elif status == b"nok":
             self._fail(
                 f"recv_status: node {peer} answered nok (it is connecting to us at the "
-                "same time and its connection wins)"
+                "same time and its connection wins)",
+                FailureKind.NOK_SIMULTANEOUS,
             )
         elif status == b"not_allowed":
             self._fail(
                 f"recv_status: node {peer} answered not_allowed (capability flags "
-                "or its allow list)"
+                "or its allow list)",
+                FailureKind.NOT_ALLOWED,
             )
         elif status.startswith(b"named:"):
             self._fail(f"recv_status: unexpected status 'named:' from {peer} (no NAME_ME sent)")
@@ -515,7 +585,7 @@ class Handshake:
         if not self._check_flags(low_only=False):
             return
         self._send(b"r" + _U32.pack(self._our_challenge) + digest(self.config.cookie, challenge))
-        self._state = "recv_challenge_ack"
+        self._state = HandshakeState.RECV_CHALLENGE_ACK
 
     def _recv_challenge_ack(self, packet: bytes) -> None:
         if len(packet) != 17 or packet[0] != 0x61:  # 'a'
@@ -525,19 +595,20 @@ class Handshake:
         if not hmac.compare_digest(packet[1:], expected):
             self._fail(
                 f"recv_challenge_ack: invalid digest from node {self.peer_name} "
-                "(the cookies differ)"
+                "(the cookies differ)",
+                FailureKind.BAD_COOKIE,
             )
             return
         self._connected()
 
-    _handlers: ClassVar[dict[str, Callable[[Handshake, bytes], None]]] = {
-        "recv_name": _recv_name,
-        "recv_status_reply": _recv_status_reply,
-        "recv_complement": _recv_complement,
-        "recv_challenge_reply": _recv_challenge_reply,
-        "recv_status": _recv_status,
-        "recv_challenge": _recv_challenge,
-        "recv_challenge_ack": _recv_challenge_ack,
+    _handlers: ClassVar[dict[HandshakeState, Callable[[Handshake, bytes], None]]] = {
+        HandshakeState.RECV_NAME: _recv_name,
+        HandshakeState.RECV_STATUS_REPLY: _recv_status_reply,
+        HandshakeState.RECV_COMPLEMENT: _recv_complement,
+        HandshakeState.RECV_CHALLENGE_REPLY: _recv_challenge_reply,
+        HandshakeState.RECV_STATUS: _recv_status,
+        HandshakeState.RECV_CHALLENGE: _recv_challenge,
+        HandshakeState.RECV_CHALLENGE_ACK: _recv_challenge_ack,
     }
 
 

@@ -1,4 +1,4 @@
-"""A process mailbox, and the one-shot wake-up both it and the connection writer use.
+"""A process mailbox.
 
 Why not a ``trio`` memory channel: a channel's ``send`` is a checkpoint per
 message and its bound blocks the sender.  A mailbox is filled synchronously by
@@ -15,7 +15,9 @@ from typing import Generic, TypeVar
 
 import trio
 
-__all__ = ["DEFAULT_MAILBOX_SIZE", "Mailbox", "MailboxClosed", "Wakeup"]
+from kazoo_trio.errors import RuntimeFailure
+
+__all__ = ["DEFAULT_MAILBOX_SIZE", "Mailbox", "MailboxClosed"]
 
 log = logging.getLogger("kazoo_trio.erlang.mailbox")
 
@@ -27,43 +29,8 @@ DEFAULT_MAILBOX_SIZE = 100_000
 _T = TypeVar("_T")
 
 
-class MailboxClosed(Exception):
+class MailboxClosed(RuntimeFailure):
     """The process that owned the mailbox has ended."""
-
-
-class Wakeup:
-    """Parks tasks until :meth:`set` is called; cheaper than a fresh ``trio.Event`` per wait.
-
-    ``set`` wakes every parked task (it is a no-op when none is parked, so a
-    waiter must re-check its condition in a loop, like a condition variable).
-    """
-
-    __slots__ = ("_tasks",)
-
-    def __init__(self) -> None:
-        self._tasks: list[trio.lowlevel.Task] = []
-
-    async def wait(self) -> None:
-        """Park until :meth:`set`; cancellable (the task is simply forgotten)."""
-        task = trio.lowlevel.current_task()
-        self._tasks.append(task)
-
-        def abort(_: trio.lowlevel.RaiseCancelT) -> trio.lowlevel.Abort:
-            self._tasks.remove(task)
-            return trio.lowlevel.Abort.SUCCEEDED
-
-        await trio.lowlevel.wait_task_rescheduled(abort)
-
-    def set(self) -> None:
-        if self._tasks:
-            tasks = self._tasks
-            self._tasks = []
-            for task in tasks:
-                trio.lowlevel.reschedule(task)
-
-    @property
-    def waiting(self) -> int:
-        return len(self._tasks)
 
 
 class Mailbox(Generic[_T]):
@@ -81,7 +48,7 @@ class Mailbox(Generic[_T]):
     stuck.  Local senders are treated the same way.
     """
 
-    __slots__ = ("_closed", "_items", "_owner", "_wakeup", "dropped", "maxsize")
+    __slots__ = ("_closed", "_items", "_lot", "_owner", "_waiting", "dropped", "maxsize")
 
     def __init__(self, maxsize: int = DEFAULT_MAILBOX_SIZE, owner: object = None) -> None:
         if maxsize < 1:
@@ -89,7 +56,10 @@ class Mailbox(Generic[_T]):
         self.maxsize = maxsize
         self.dropped = 0
         self._items: deque[_T] = deque()
-        self._wakeup = Wakeup()
+        self._lot = trio.lowlevel.ParkingLot()
+        # Parked receivers, counted here because ``put`` checks on every
+        # message and ``len(lot)`` is a Python-level call.
+        self._waiting = 0
         self._closed = False
         self._owner = owner
 
@@ -111,8 +81,8 @@ class Mailbox(Generic[_T]):
                 )
             return False
         self._items.append(item)
-        if self._wakeup._tasks:
-            self._wakeup.set()
+        if self._waiting:
+            self._lot.unpark_all()
         return True
 
     def get_nowait(self) -> _T:
@@ -143,10 +113,14 @@ class Mailbox(Generic[_T]):
         while not self._items:
             if self._closed:
                 raise MailboxClosed
-            await self._wakeup.wait()
+            self._waiting += 1
+            try:
+                await self._lot.park()
+            finally:
+                self._waiting -= 1
         return self._items.popleft()
 
     def close(self) -> None:
         """Refuse further messages; waiting receivers get :class:`MailboxClosed`."""
         self._closed = True
-        self._wakeup.set()
+        self._lot.unpark_all()

@@ -1,5 +1,9 @@
 """Node names: completing ``alive`` to ``alive@host`` the way ``erl`` does, and splitting them.
 
+:class:`NodeIdentity` is this node's full name with the creation EPMD gave
+it, shared by the parts of the node that stamp pids and references or
+introduce the node to peers.
+
 A node name is ``alive@host``.  Whether it is a *short* name (``-sname``,
 host without dots) or a *long* one (``-name``, host with dots or an IP
 address) matters: Erlang nodes of the two kinds do not talk to each other,
@@ -11,9 +15,19 @@ from __future__ import annotations
 
 import socket
 
+import attrs
+
 from kazoo_trio.term.types import Atom
 
-__all__ = ["complete_node_name", "is_long_name", "split_node_name"]
+__all__ = ["NodeIdentity", "complete_node_name", "is_long_name", "split_node_name"]
+
+
+@attrs.define(eq=False)
+class NodeIdentity:
+    """Who this node is: its name, and its creation (0 until registered with EPMD)."""
+
+    name: Atom
+    creation: int = 0
 
 
 def split_node_name(name: Atom | str) -> tuple[str, str]:

@@ -25,7 +25,9 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import trio
 
-from kazoo_trio.erlang.mailbox import Mailbox, MailboxClosed, Wakeup
+from kazoo_trio.erlang.links import A_DOWN, MonitorOut, ProcessLinks
+from kazoo_trio.erlang.mailbox import Mailbox, MailboxClosed
+from kazoo_trio.errors import RuntimeFailure
 from kazoo_trio.term.types import Atom, Pid, Reference
 
 if TYPE_CHECKING:
@@ -33,20 +35,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CallError",
+    "Dest",
     "Envelope",
     "Process",
     "ProcessExit",
     "exception_reason",
 ]
 
-A_DOWN = Atom("DOWN")
-A_EXIT = Atom("EXIT")
-A_PROCESS = Atom("process")
 A_NORMAL = Atom("normal")
-A_KILL = Atom("kill")
-A_KILLED = Atom("killed")
-A_NOPROC = Atom("noproc")
-A_NOCONNECTION = Atom("noconnection")
 A_TIMEOUT = Atom("timeout")
 A_SHUTDOWN = Atom("shutdown")
 A_EXCEPTION = Atom("exception")
@@ -70,7 +66,7 @@ class Envelope:
     message: Any
 
 
-class ProcessExit(Exception):
+class ProcessExit(RuntimeFailure):
     """The process was ended by an exit signal; ``reason`` is the Erlang exit reason."""
 
     def __init__(self, reason: object) -> None:
@@ -78,7 +74,7 @@ class ProcessExit(Exception):
         self.reason = reason
 
 
-class CallError(Exception):
+class CallError(RuntimeFailure):
     """A gen_server call failed: ``reason`` is ``noproc``, ``noconnection``, ``timeout``,
     or the exit reason of the server that died while handling the call."""
 
@@ -102,23 +98,11 @@ def exception_reason(exc: BaseException) -> object:
 
 @attrs.define(slots=True)
 class _CallSlot:
-    wakeup: Wakeup = attrs.Factory(Wakeup)
+    wakeup: trio.lowlevel.ParkingLot = attrs.Factory(trio.lowlevel.ParkingLot)
     done: bool = False
     reply: Any = None
     down: bool = False
     down_reason: Any = None
-
-
-@attrs.define(slots=True)
-class MonitorOut:
-    """A monitor this process holds: on a pid, or on a registered name at ``node``."""
-
-    target: Pid | Atom
-    node: Atom
-    local: Pid | None = None  # the local process watched, for local targets
-
-    def down_object(self) -> object:
-        return self.target if isinstance(self.target, Pid) else (self.target, self.node)
 
 
 class Process:
@@ -132,24 +116,48 @@ class Process:
         self.node = node
         self.pid = pid
         self.mailbox: Mailbox[Envelope] = Mailbox(mailbox_size, owner=pid)
-        self.trap_exit = False
+        #: What the node's link table records for this process while it lives.
+        self.link_state = ProcessLinks()
         self.alive = True
         self.exit_reason: object = None
         self.killed = False
-        # Linked pid -> 0 when the link is active, else the id of our pending UNLINK_ID.
-        self.links: dict[Pid, int] = {}
-        # Monitors we hold: ref -> what we watch.
-        self.monitors: dict[Reference, MonitorOut] = {}
-        # Monitors on us: ref -> (watcher, what it monitored: our pid or a name of ours).
-        # Remote monitors set up by the hot path are keyed by the reference's
-        # encoded bytes instead (see Node._on_hot_packet).
-        self.monitored_by: dict[Reference | bytes, tuple[Pid, Pid | Atom]] = {}
         self.names: set[Atom] = set()
         self.scope = trio.CancelScope()
+        self._signals = node.signals
         self._calls: dict[Reference, _CallSlot] = {}
 
     def __repr__(self) -> str:
         return f"<Process {self.pid!r}{' dead' if not self.alive else ''}>"
+
+    @property
+    def trap_exit(self) -> bool:
+        """Whether exit signals arrive as ``{'EXIT', From, Reason}`` messages."""
+        return self.link_state.trap_exit
+
+    @trap_exit.setter
+    def trap_exit(self, value: bool) -> None:
+        self.link_state.trap_exit = value
+
+    @property
+    def links(self) -> dict[Pid, int]:
+        """Linked pid -> 0 when the link is active, else the id of our pending UNLINK_ID."""
+        return self.link_state.links
+
+    @property
+    def monitors(self) -> dict[Reference, MonitorOut]:
+        """Monitors this process holds: ref -> what it watches."""
+        return self.link_state.monitors
+
+    @property
+    def monitored_by(self) -> dict[Reference | bytes, tuple[Pid, Pid | Atom]]:
+        """Monitors on this process: ref (or its bytes) -> (watcher, our pid or name)."""
+        return self.link_state.monitored_by
+
+    def ended(self) -> None:
+        """The process has ended: wake its calls and close its mailbox (called by the node)."""
+        for slot in list(self._calls.values()):
+            slot.wakeup.unpark_all()
+        self.mailbox.close()
 
     # -- delivery (called by the node, never blocks) ---------------------------------------------
 
@@ -163,7 +171,7 @@ class Process:
                     if slot is not None and not slot.done:
                         slot.done = True
                         slot.reply = msg[1]
-                        slot.wakeup.set()
+                        slot.wakeup.unpark_all()
                         return True
                 elif len(msg) == 5 and msg[0] is A_DOWN:
                     slot = self._calls.get(msg[1])
@@ -171,7 +179,7 @@ class Process:
                         slot.done = True
                         slot.down = True
                         slot.down_reason = msg[4]
-                        slot.wakeup.set()
+                        slot.wakeup.unpark_all()
                         return True
         return self.mailbox.put(envelope)
 
@@ -209,12 +217,12 @@ class Process:
         outgoing queue is over its limit.
         """
         self._check_alive()
-        await self.node._send(self.pid, dest, message)
+        await self._signals.send(self.pid, dest, message)
 
     async def cast(self, dest: Dest, request: Any) -> None:
         """``gen_server:cast``: sends ``{'$gen_cast', Request}``; a missing target is no error."""
         self._check_alive()
-        await self.node._send(self.pid, dest, (A_GEN_CAST, request), strict=False)
+        await self._signals.send(self.pid, dest, (A_GEN_CAST, request), strict=False)
 
     # -- links ----------------------------------------------------------------------------------
 
@@ -222,13 +230,13 @@ class Process:
         """Link to ``pid``.  A pid that does not exist sends us an exit signal ``noproc``."""
         self._check_alive()
         await trio.lowlevel.checkpoint_if_cancelled()
-        self.node._link(self, pid)
+        self._signals.link(self, pid)
 
     async def unlink(self, pid: Pid) -> None:
         """Remove the link to ``pid`` (remote: UNLINK_ID, exit signals ignored until acked)."""
         self._check_alive()
         await trio.lowlevel.checkpoint_if_cancelled()
-        self.node._unlink(self, pid)
+        self._signals.unlink(self, pid)
 
     # -- monitors -------------------------------------------------------------------------------
 
@@ -242,12 +250,12 @@ class Process:
         """
         self._check_alive()
         await trio.lowlevel.checkpoint_if_cancelled()
-        return self.node._monitor(self, target)
+        return self._signals.monitor(self, target)
 
     async def demonitor(self, ref: Reference) -> None:
         """Stop monitoring; a ``DOWN`` already in the mailbox stays there."""
         await trio.lowlevel.checkpoint_if_cancelled()
-        self.node._demonitor(self, ref)
+        self._signals.demonitor(self, ref)
 
     # -- gen_server client ----------------------------------------------------------------------
 
@@ -267,22 +275,23 @@ class Process:
         self._check_alive()
         if isinstance(dest, Reference):
             raise TypeError("gen_server calls need a pid or a name, not an alias")
+        signals = self._signals
         mref = self.node.make_ref()
         slot = _CallSlot()
         self._calls[mref] = slot
         try:
-            self.node._monitor(self, dest, mref)
+            signals.monitor(self, dest, mref)
             if not slot.done:
-                await self.node._send(
+                await signals.send(
                     self.pid, dest, (A_GEN_CALL, (self.pid, mref), request), strict=False
                 )
             with trio.move_on_after(float("inf") if timeout is None else timeout):
                 while not slot.done and self.alive:
-                    await slot.wakeup.wait()
+                    await slot.wakeup.park()
         finally:
             del self._calls[mref]
             if self.alive:
-                self.node._demonitor(self, mref)
+                signals.demonitor(self, mref)
         if not slot.done and not self.alive:
             raise ProcessExit(self.exit_reason)
         if not slot.done:
@@ -299,4 +308,4 @@ class Process:
         Links and monitors are signalled at once and the block's body is
         cancelled; the ``async with`` then ends quietly (the owner asked for it).
         """
-        self.node._kill(self, reason, by_signal=False)
+        self._signals.end(self, reason, by_signal=False)

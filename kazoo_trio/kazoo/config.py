@@ -28,7 +28,6 @@ import ipaddress
 import logging
 import os
 import socket
-import stat
 import tomllib
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
@@ -37,13 +36,15 @@ from typing import Any, Literal, cast
 
 import attrs
 
+from kazoo_trio.erlang.cookie import CookieError, read_cookie
+from kazoo_trio.errors import ConfigurationError
+
 __all__ = [
     "IGNORED_KEYS",
     "Settings",
     "SettingsError",
     "load_settings",
     "parse_bool",
-    "read_cookie_file",
     "settings_from_mapping",
     "settings_from_toml",
     "settings_from_xml",
@@ -53,9 +54,6 @@ log = logging.getLogger(__name__)
 
 # The literal mod_kazoo falls back to when no cookie is configured anywhere.
 DEFAULT_COOKIE = "ClueCon"
-# mod_kazoo refuses cookie files larger than this (an ei buffer limit we keep
-# because an Erlang cookie that long is certainly a configuration mistake).
-MAX_COOKIE_FILE_BYTES = 255
 
 # mod_kazoo settings that only sized its threads, buffers and polling loops.
 IGNORED_KEYS = frozenset(
@@ -83,7 +81,7 @@ _TRUE = {"true", "yes", "on", "enabled", "active", "allow", "1"}
 _FALSE = {"false", "no", "off", "disabled", "inactive", "deny", "0"}
 
 
-class SettingsError(ValueError):
+class SettingsError(ConfigurationError, ValueError):
     """A setting has a value this server cannot use."""
 
 
@@ -291,39 +289,23 @@ class Settings:
         """
         if self.cookie:
             return self.cookie
+        # Cookie files are read by Erlang's rules (kazoo_trio.erlang.cookie);
+        # a cookie is printable ASCII, so it decodes as such.
         if self.cookie_file:
             try:
-                return read_cookie_file(Path(self.cookie_file))
-            except (OSError, ValueError) as exc:
+                return read_cookie(self.cookie_file).decode("ascii")
+            except CookieError as exc:
                 raise SettingsError(f"cookie-file {self.cookie_file!r}: {exc}") from exc
         home = home if home is not None else os.environ.get("HOME")
         if home:
             path = Path(home) / ".erlang.cookie"
             if path.exists():
                 try:
-                    return read_cookie_file(path)
-                except (OSError, ValueError) as exc:
+                    return read_cookie(path).decode("ascii")
+                except CookieError as exc:
                     log.warning("ignoring %s: %s", path, exc)
         log.warning("no cookie configured; using mod_kazoo's default %r", DEFAULT_COOKIE)
         return DEFAULT_COOKIE
-
-
-def read_cookie_file(path: Path) -> str:
-    """The cookie in ``path``: text up to the first CR or LF.
-
-    Like ``erl`` (and mod_kazoo) the file must not be readable by group or
-    others and must hold at most 255 bytes.
-    """
-    info = path.stat()
-    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ValueError("must be accessible by its owner only (chmod 400)")
-    if info.st_size > MAX_COOKIE_FILE_BYTES:
-        raise ValueError(f"larger than {MAX_COOKIE_FILE_BYTES} bytes")
-    text = path.read_bytes().decode("utf-8", errors="replace")
-    cookie = text.replace("\r", "\n").split("\n", 1)[0]
-    if not cookie:
-        raise ValueError("is empty")
-    return cookie
 
 
 _DELAY_UNITS = {
@@ -335,11 +317,18 @@ _DELAY_UNITS = {
 
 
 def _traffic(value: object) -> str | None:
-    from kazoo_trio.switch.sim.traffic import parse_traffic
-
+    # Kept as text: what it means belongs to the simulated switch, which whoever
+    # chooses that switch parses it for.  Only its shape is checked here, so a
+    # malformed value is refused when the settings are read.
     text = _optional_str(value)
     if text:
-        parse_traffic(text)  # refuse a malformed value when the settings are read
+        rate, _, hold = text.partition(":")
+        try:
+            float(rate)
+            if hold:
+                float(hold)
+        except ValueError:
+            raise ValueError(f"wants RATE[:HOLD], not {text!r}") from None
     return text or None
 
 

@@ -1,7 +1,7 @@
 """The ``mod_kazoo`` process: receives requests, runs them per sender, replies.
 
 Concurrency model (mod_kazoo ran requests on a shared worker pool, which broke
-Erlang's ordering and let slow commands starve everything, §8.13):
+Erlang's ordering and let slow commands starve everything):
 
 * every sender pid has a *lane*: a bounded FIFO channel and a task that runs
   that sender's requests one after the other, in arrival order (Erlang
@@ -19,7 +19,7 @@ Erlang's ordering and let slow commands starve everything, §8.13):
   ``api`` request waiting for that lookup (possibly of the same sender) must
   not be able to block it.
 
-Cleanup (§5): the process traps exits.  An ``EXIT`` from a linked pid closes
+Cleanup: the process traps exits.  An ``EXIT`` from a linked pid closes
 its event stream and removes its fetch handlers (after the requests of that pid
 still queued in its lane, since Erlang sends the exit after them); a lost node
 (``NodeDown``) also cancels its lanes and bgapi jobs and forgets its connection
@@ -38,21 +38,21 @@ from kazoo_trio.erlang import gen_server
 from kazoo_trio.erlang.gen_server import GenCall, GenCast
 from kazoo_trio.erlang.node import Node, NodeDown, NodeUp
 from kazoo_trio.erlang.process import Envelope, Process, ProcessExit
-from kazoo_trio.kazoo.arguments import BadArg, request_parts
-from kazoo_trio.kazoo.bgapi import BgapiJobs
 from kazoo_trio.kazoo.config import Settings
-from kazoo_trio.kazoo.event_encoding import JSON, MAP, LegacyFilter
-from kazoo_trio.kazoo.fetch import FetchAgents
-from kazoo_trio.kazoo.kazoo_conf import (
+from kazoo_trio.kazoo.fetch.agents import FetchAgents
+from kazoo_trio.kazoo.fetch.kazoo_conf import (
     KazooConf,
     ProfileFetchBuilder,
     Profiles,
     load_default_profiles,
 )
-from kazoo_trio.kazoo.options import ErlangCommand, OptionsTable
 from kazoo_trio.kazoo.profiles import ProfileSet
-from kazoo_trio.kazoo.requests import BADARG, Requester, Services, handle_request
-from kazoo_trio.kazoo.stream_table import StreamTable
+from kazoo_trio.kazoo.requests.arguments import BadArg, request_parts
+from kazoo_trio.kazoo.requests.bgapi import BgapiJobs
+from kazoo_trio.kazoo.requests.handlers import BADARG, Requester, Services, handle_request
+from kazoo_trio.kazoo.requests.options import ErlangCommand, OptionsTable
+from kazoo_trio.kazoo.streams.encoding import JSON, MAP, LegacyFilter
+from kazoo_trio.kazoo.streams.table import StreamTable
 from kazoo_trio.kazoo.version import VERSION
 from kazoo_trio.switch.protocol import XML_SECTIONS, ApiOutput, Switch
 from kazoo_trio.term.types import Atom, Pid
@@ -103,7 +103,7 @@ class _Lane:
 
 
 class _NodeControl:
-    """:class:`~kazoo_trio.kazoo.requests.NodeControl` over the real node."""
+    """:class:`~kazoo_trio.kazoo.requests.handlers.NodeControl` over the real node."""
 
     def __init__(self, node: Node, proc: Process, nursery: trio.Nursery) -> None:
         self._node = node
@@ -158,7 +158,6 @@ class ModKazooServer:
     proc: Process | None = attrs.field(default=None, init=False)
     _lanes: dict[Pid, _Lane] = attrs.field(factory=dict, init=False)
     _limiter: trio.CapacityLimiter = attrs.field(init=False)
-    _nursery: trio.Nursery | None = attrs.field(default=None, init=False)
 
     def __attrs_post_init__(self) -> None:
         settings = self.settings
@@ -225,50 +224,60 @@ class ModKazooServer:
         try:
             while True:
                 try:
-                    await self._run_process(status)
+                    # Everything below lives as long as one mod_kazoo process: a
+                    # killed process takes its tasks with it, and the next
+                    # iteration starts them afresh for its successor.
+                    async with (
+                        self.node.process(name=REGISTERED_NAME) as proc,
+                        self.node.monitor_nodes() as node_events,
+                        trio.open_nursery() as nursery,
+                    ):
+                        proc.trap_exit = True
+                        self.proc = proc
+                        # Event streams, one task per stream: they deliver events for
+                        # this process's requesters and close with it.
+                        await nursery.start(self.streams.run)
+                        # bgapi jobs, one task per job: their reports come from this
+                        # process, so they are cancelled with it.
+                        await nursery.start(self.bgapi.run)
+                        # The kazoo.conf lookups, one at a time: scheduled by this
+                        # process's bind and config requests.
+                        await nursery.start(self.kazoo_conf.run)
+                        # Node up/down: per-node options, cleanup of a lost node.
+                        nursery.start_soon(self._watch_nodes, node_events)
+                        # Request lanes (one per sender with requests queued) and
+                        # the disconnect of an ``exit`` request are started in this
+                        # nursery by the receive loop, below.
+                        self.services = self._services(proc, nursery)
+                        for peer in self.node.connected_nodes():
+                            self.options.connected(peer)
+                        log.info("%s: %s ready as %r", self.node.name.name, VERSION, proc.pid)
+                        status.started()
+                        await self._receive_loop(proc, nursery)
                 except ProcessExit as exc:
                     log.error("mod_kazoo was killed (%r); starting a new process", exc.reason)
                     self._reset()
                 status = trio.TASK_STATUS_IGNORED
         finally:
             self.proc = None
-            self._nursery = None
             unbind_xml()
             remove_listener()
 
-    async def _run_process(self, task_status: trio.TaskStatus[None]) -> None:
-        async with (
-            self.node.process(name=REGISTERED_NAME) as proc,
-            self.node.monitor_nodes() as node_events,
-            trio.open_nursery() as nursery,
-        ):
-            proc.trap_exit = True
-            self.proc = proc
-            self._nursery = nursery
-            await nursery.start(self.streams.run)
-            await nursery.start(self.bgapi.run)
-            await nursery.start(self.kazoo_conf.run)
-            self.services = Services(
-                switch=self.switch,
-                node=_NodeControl(self.node, proc, nursery),
-                options=self.options,
-                fetch=self.fetch,
-                bgapi=self.bgapi,
-                streams=self.streams,
-                configuration_bound=self.kazoo_conf.configuration_bound,
-                config_requested=self.kazoo_conf.request,
-            )
-            for peer in self.node.connected_nodes():
-                self.options.connected(peer)
-            nursery.start_soon(self._watch_nodes, node_events)
-            log.info("%s: %s ready as %r", self.node.name.name, VERSION, proc.pid)
-            task_status.started()
-            await self._receive_loop(proc)
+    def _services(self, proc: Process, nursery: trio.Nursery) -> Services:
+        return Services(
+            switch=self.switch,
+            node=_NodeControl(self.node, proc, nursery),
+            options=self.options,
+            fetch=self.fetch,
+            bgapi=self.bgapi,
+            streams=self.streams,
+            configuration_bound=self.kazoo_conf.configuration_bound,
+            config_requested=self.kazoo_conf.request,
+        )
 
     def _reset(self) -> None:
         """Forget what the killed process owned (its tasks are already cancelled)."""
         self.proc = None
-        self._nursery = None
         self.services = None
         self._lanes.clear()
         self.fetch.forget_all()
@@ -279,17 +288,19 @@ class ModKazooServer:
 
     # -- receiving -------------------------------------------------------------------------------
 
-    async def _receive_loop(self, proc: Process) -> None:
+    async def _receive_loop(self, proc: Process, lanes: trio.Nursery) -> None:
         while True:
             envelope = await proc.receive()
             while True:
-                await self._dispatch_safely(proc, envelope)
+                await self._dispatch_safely(proc, envelope, lanes)
                 try:
                     envelope = proc.receive_nowait()
                 except trio.WouldBlock:
                     break
 
-    async def _dispatch_safely(self, proc: Process, envelope: Envelope) -> None:
+    async def _dispatch_safely(
+        self, proc: Process, envelope: Envelope, lanes: trio.Nursery
+    ) -> None:
         """:meth:`_dispatch`, where a failure costs that message only (logged).
 
         A message this code cannot cope with must never stop the server for
@@ -298,7 +309,7 @@ class ModKazooServer:
         the loop.
         """
         try:
-            await self._dispatch(proc, envelope)
+            await self._dispatch(proc, envelope, lanes)
         except ProcessExit:
             raise
         except Exception:
@@ -313,7 +324,7 @@ class ModKazooServer:
                 except Exception:
                     log.exception("mod_kazoo: cannot answer %r", request.sender)
 
-    async def _dispatch(self, proc: Process, envelope: Envelope) -> None:
+    async def _dispatch(self, proc: Process, envelope: Envelope, lanes: trio.Nursery) -> None:
         message = envelope.message
         if type(message) is tuple and len(message) == 3 and message[0] is A_EXIT:
             pid = message[1]
@@ -356,19 +367,18 @@ class ModKazooServer:
                 if isinstance(request, GenCall):
                     await gen_server.reply(proc, request, reply)
                 return
-            lane = self._open_lane(sender)
+            lane = self._open_lane(sender, lanes)
         try:
             lane.send.send_nowait(request)
         except trio.WouldBlock:
             log.warning("mod_kazoo: %r has a full request queue; waiting for it", sender)
             await lane.send.send(request)
 
-    def _open_lane(self, sender: Pid) -> _Lane:
-        assert self._nursery is not None
+    def _open_lane(self, sender: Pid, nursery: trio.Nursery) -> _Lane:
         send, receive = trio.open_memory_channel[_LaneItem](self.settings.sender_queue_size)
         lane = _Lane(sender.node, send, receive)
         self._lanes[sender] = lane
-        self._nursery.start_soon(self._run_lane, sender, lane)
+        nursery.start_soon(self._run_lane, sender, lane)
         return lane
 
     async def _run_lane(self, sender: Pid, lane: _Lane) -> None:

@@ -1,4 +1,5 @@
-"""The switch backend layer: the :class:`Switch` protocol, events, expansion, backends."""
+"""The switch backend layer: the :class:`Switch` and :class:`SwitchControl` protocols,
+events, expansion, backends (:mod:`.sim`)."""
 
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.expand import expand_variables, needs_expansion
@@ -8,11 +9,15 @@ from kazoo_trio.switch.protocol import (
     ApiOutput,
     ApiResult,
     EventListener,
+    EventNameError,
     FetchHandler,
     JsonApiHandler,
     Switch,
+    SwitchBackend,
+    SwitchControl,
     SwitchIdentity,
     XmlLookup,
+    XmlSectionError,
 )
 from kazoo_trio.switch.sections import XML_SECTIONS, parse_sections, xml_section
 from kazoo_trio.switch.separate import separate_string
@@ -25,11 +30,15 @@ __all__ = [
     "ApiResult",
     "Event",
     "EventListener",
+    "EventNameError",
     "FetchHandler",
     "JsonApiHandler",
     "Switch",
+    "SwitchBackend",
+    "SwitchControl",
     "SwitchIdentity",
     "XmlLookup",
+    "XmlSectionError",
     "core_event_name",
     "expand_variables",
     "needs_expansion",

@@ -1,9 +1,26 @@
-"""What the mod_kazoo server needs from a switch backend: the :class:`Switch` protocol.
+"""What a switch backend offers: :class:`Switch` to the mod_kazoo server, :class:`SwitchControl`
+to whoever runs the backend.
 
 A backend (the embedded simulated core, later a FreeSWITCH reached over its event
 socket) runs API commands, fires events on its bus, answers XML lookups through
 the fetch bindings and holds the channels.  Everything here is FreeSWITCH's
 behaviour as Kazoo sees it; the backend decides how to produce it.
+
+The interface has two sides:
+
+* :class:`Switch` is exactly what the mod_kazoo server (``kazoo_trio.kazoo``) calls:
+  API and JSON API commands, the event bus (build, fire, listen), global variables
+  (read), the channels (look up, queue ``sendmsg``/``command`` events), XML lookups
+  through fetch bindings, and the one API command the server adds itself
+  (``erlang``).  A remote backend answers such locally registered commands itself
+  and forwards the others.
+* :class:`SwitchControl` is the management side, used by the program that embeds the
+  switch (``app``, ``cli``, tests): the backend's own tasks (:meth:`~SwitchControl.run`),
+  its identity, global variables set at start-up, and JSON API commands added by
+  extension layers.  Backend-specific management (simulated traffic, modules of the
+  simulated core) stays on the backend's own class.
+
+:class:`SwitchBackend` is both, what :func:`kazoo_trio.app.serve` takes.
 """
 
 from __future__ import annotations
@@ -14,6 +31,7 @@ from typing import NoReturn, Protocol, runtime_checkable
 import attrs
 import trio
 
+from kazoo_trio.errors import ConfigurationError, RequestError
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.sections import XML_SECTIONS
 
@@ -23,12 +41,25 @@ __all__ = [
     "ApiOutput",
     "ApiResult",
     "EventListener",
+    "EventNameError",
     "FetchHandler",
     "JsonApiHandler",
     "Switch",
+    "SwitchBackend",
+    "SwitchControl",
     "SwitchIdentity",
     "XmlLookup",
+    "XmlSectionError",
 ]
+
+
+class EventNameError(RequestError, ValueError):
+    """:meth:`Switch.new_event` was given a name that is no core event name, or a
+    subclass for an event that cannot have one."""
+
+
+class XmlSectionError(ConfigurationError, ValueError):
+    """:meth:`Switch.bind_xml` was given a section name that selects no XML section."""
 
 
 @attrs.frozen
@@ -146,9 +177,6 @@ class Switch(Protocol):
     stops asking further bindings) and leaves the switch usable.
     """
 
-    @property
-    def identity(self) -> SwitchIdentity: ...
-
     async def api(self, command: str, args: str, *, expand: bool = True) -> ApiResult:
         """Run API ``command`` with ``args``, as mod_kazoo's ``api`` request does.
 
@@ -170,7 +198,7 @@ class Switch(Protocol):
         syntax: str = "",
         module: str = "",
     ) -> None:
-        """Add (or replace) API command ``name`` (e.g. mod_kazoo's ``erlang``).
+        """Add (or replace) API command ``name`` (mod_kazoo's ``erlang``).
 
         ``description``, ``syntax`` and ``module`` are what ``show api`` lists (commands
         without a description are not listed); naming a ``module`` also declares it
@@ -178,8 +206,14 @@ class Switch(Protocol):
         """
         ...
 
-    def register_json_api(self, name: str, handler: JsonApiHandler, description: str = "") -> None:
-        """Add (or replace) JSON API command ``name`` (e.g. ``node.info``)."""
+    async def json_api(self, request: dict[str, object]) -> tuple[bool, dict[str, object]]:
+        """FreeSWITCH's ``switch_json_api_execute`` on a copy of ``request``.
+
+        The command named by ``"command"`` runs when it exists and ``"data"`` is
+        present; the returned object is the request plus ``"status"`` (``success`` /
+        ``error``) and ``"response"``, or ``"message"`` on failure (``"Invalid request
+        or non-existant command"`` with ``"response": null`` for an unknown command).
+        """
         ...
 
     def new_event(
@@ -194,7 +228,7 @@ class Switch(Protocol):
 
         Like ``switch_event_create`` it takes the next ``Event-Sequence`` number and
         the current time at creation, not when fired.  ``name`` must be a core event
-        name (see :func:`kazoo_trio.switch.names.core_event_name`); ``ValueError``
+        name (see :func:`kazoo_trio.switch.names.core_event_name`); :class:`EventNameError`
         otherwise, or when ``subclass`` is given for anything but ``CUSTOM``.
 
         ``headers`` are added as ``switch_event_add_header_string`` adds them: an empty
@@ -218,31 +252,7 @@ class Switch(Protocol):
         """Subscribe to every fired event; returns the (idempotent) remove function."""
         ...
 
-    def expand(self, template: str, event: Event | None = None) -> str:
-        """Expand ``template`` against ``event``'s headers (case-insensitive) and the globals.
-
-        ``${api(args)}`` runs API functions synchronously only when the backend can
-        (the simulated core can; functions needing I/O expand to ``""``).
-        """
-        ...
-
-    def api_function(self, name: str, args: str, *, fire_event: bool = True) -> str | None:
-        """Run API command ``name`` synchronously, as ``${name(args)}`` in an expansion does.
-
-        ``switch_api_execute`` semantics: command and argument are stripped of
-        surrounding whitespace, the output is returned only when the command succeeds
-        (``None`` for failure, unknown commands and commands that cannot run without
-        waiting), and an ``API`` event with ``API-Command``/``API-Command-Argument`` is
-        fired unless ``fire_event`` is false (mod_kazoo's own expansion fires none).
-        Profile expansion uses this as the fallback of its ``call``.
-        """
-        ...
-
     def get_global(self, name: str) -> str | None: ...
-
-    def set_global(self, name: str, value: str | None) -> None:
-        """Set a global variable; ``None`` (or ``""``) deletes it, as FreeSWITCH does."""
-        ...
 
     def channel_exists(self, uuid: str) -> bool: ...
 
@@ -260,7 +270,7 @@ class Switch(Protocol):
         """Add a fetch binding for ``sections`` (empty: every section); returns unbind.
 
         Section names are parsed as FreeSWITCH does (substring match, case-insensitive;
-        ``ValueError`` for a name matching none).
+        :class:`XmlSectionError` for a name matching none).
         """
         ...
 
@@ -281,15 +291,13 @@ class Switch(Protocol):
         """
         ...
 
-    async def json_api(self, request: dict[str, object]) -> tuple[bool, dict[str, object]]:
-        """FreeSWITCH's ``switch_json_api_execute`` on a copy of ``request``.
 
-        The command named by ``"command"`` runs when it exists and ``"data"`` is
-        present; the returned object is the request plus ``"status"`` (``success`` /
-        ``error``) and ``"response"``, or ``"message"`` on failure (``"Invalid request
-        or non-existant command"`` with ``"response": null`` for an unknown command).
-        """
-        ...
+@runtime_checkable
+class SwitchControl(Protocol):
+    """The management side of a switch backend: what the program embedding it uses."""
+
+    @property
+    def identity(self) -> SwitchIdentity: ...
 
     async def run(
         self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
@@ -297,3 +305,16 @@ class Switch(Protocol):
         """The backend's own tasks (clock, heartbeat, channels); reports started, runs
         until cancelled.  Start it in the owner's nursery with ``nursery.start``."""
         ...
+
+    def set_global(self, name: str, value: str | None) -> None:
+        """Set a global variable; ``None`` (or ``""``) deletes it, as FreeSWITCH does."""
+        ...
+
+    def register_json_api(self, name: str, handler: JsonApiHandler, description: str = "") -> None:
+        """Add (or replace) JSON API command ``name``."""
+        ...
+
+
+@runtime_checkable
+class SwitchBackend(Switch, SwitchControl, Protocol):
+    """A complete backend: the server's side and the management side."""

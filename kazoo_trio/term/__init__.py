@@ -5,8 +5,8 @@ the leading version byte 131; :func:`encode_parts`, :func:`encode_body`,
 :func:`decode_body` and :func:`decode_prefixed` are the pieces the
 distribution layer needs (terms after a distribution header carry no 131, a
 pass-through frame holds two 131-terms back to back, atom-cache references
-resolve through ``atom_refs``).  :func:`encode_event` writes the event shape
-mod_kazoo streams, byte-identical to the general encoder.
+resolve through ``atom_refs``).  :func:`encode_object_event` writes a JSON
+event straight from a ``dict``, byte-identical to the general encoder.
 
 Python ``str`` encodes as a UTF-8 binary and ``None`` as the atom
 ``undefined``; a list of ints 0..255 (at most 65535 long) is an Erlang string
@@ -23,7 +23,7 @@ from kazoo_trio.term._decode import (
 )
 from kazoo_trio.term._encode import encode, encode_body, encode_parts
 from kazoo_trio.term._errors import DecodeError, EncodeError
-from kazoo_trio.term._event import encode_event, encode_object_event
+from kazoo_trio.term._event import encode_object_event
 from kazoo_trio.term.types import (
     Atom,
     BitString,
@@ -55,7 +55,6 @@ __all__ = [
     "decode_prefixed",
     "encode",
     "encode_body",
-    "encode_event",
     "encode_object_event",
     "encode_parts",
 ]

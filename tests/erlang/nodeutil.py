@@ -66,25 +66,11 @@ async def server(
         nursery.cancel_scope.cancel()
 
 
-async def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Poll ``condition`` until it holds (bounded by ``timeout``)."""
-    with trio.fail_after(timeout):
-        while not condition():
-            await trio.sleep(0.01)
-
-
 async def give_pid(e: Any, proc: Process, var: str) -> None:
     """Bind ``var`` in the erl shell ``e`` to ``proc``'s pid (sent as a message)."""
     shell = await e.term("self().")
     await proc.send(shell, (A("kt_pid"), proc.pid))
     await e.eval(f"{var} = receive {{kt_pid, Kt{var}}} -> Kt{var} after 5000 -> timeout end.")
-
-
-async def erl_until(e: Any, condition: str, timeout: float = 10.0) -> None:
-    """Evaluate the Erlang boolean ``condition`` in ``e`` until it is ``true``."""
-    with trio.fail_after(timeout):
-        while await e.eval(condition) != "true":
-            await trio.sleep(0.02)
 
 
 def linked(var: str, count: int = 1) -> str:

@@ -19,6 +19,7 @@ import trio
 
 from kazoo_trio.erlang.connection import RECV_SIZE, Connection, Deferral
 from kazoo_trio.term.types import Atom
+from tests.waiting import wait_until
 
 SMALL_BUFFER = 4096
 
@@ -65,7 +66,7 @@ async def _connection(
             nursery.start_soon(run)
             # Let the writer park: only then do deferred packets skip it.
             with trio.fail_after(5):
-                while not conn._writer_wakeup.waiting:
+                while not len(conn._writer_wakeup):
                     await trio.sleep(0)
             yield conn, peer, nursery, reasons
             nursery.cancel_scope.cancel()
@@ -86,8 +87,7 @@ async def _frames_until(peer: trio.socket.SocketType, count: int) -> list[bytes]
     received: list[bytes] = []
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_read_frames, peer, received)
-        while len(received) < count:
-            await trio.sleep(0.01)
+        await wait_until(lambda: len(received) >= count)
         nursery.cancel_scope.cancel()
     return received
 
@@ -99,7 +99,7 @@ async def test_direct_write_goes_out_before_the_task_yields() -> None:
         conn.send_parts_nowait([b"hello", b" world"])
         # Deferred: nothing written and the writer not woken until the flush.
         assert deferral.dirty == [conn]
-        assert conn._writer_wakeup.waiting
+        assert len(conn._writer_wakeup)
         deferral.task = None
         deferral.flush()
         # Written by this task, synchronously: the bytes are already at the peer.
@@ -112,7 +112,7 @@ async def test_packets_of_other_tasks_wake_the_writer() -> None:
     async with _connection(deferral) as (conn, peer, _, _):
         conn.send_parts_nowait([b"abc"])  # deferral.task is None: not deferred
         assert not deferral.dirty
-        assert not conn._writer_wakeup.waiting  # the writer was woken
+        assert not len(conn._writer_wakeup)  # the writer was woken
         with trio.fail_after(5):
             assert await _frames_until(peer, 1) == [b"abc"]
 
@@ -166,9 +166,7 @@ async def test_order_kept_across_partial_direct_writes_and_the_writer() -> None:
                 # The peer starts reading late, so the first writes find full buffers.
                 nursery.start_soon(_read_frames, peer, received)
         flush()
-        with trio.fail_after(10):
-            while len(received) < len(expected):
-                await trio.sleep(0.01)
+        await wait_until(lambda: len(received) >= len(expected))
         assert received == expected
         assert cut_short > 0, "no direct write was cut short: the test did not test that"
         assert conn.reason is None
@@ -184,9 +182,7 @@ async def test_direct_write_error_closes_only_the_connection() -> None:
         conn.send_parts_nowait([b"x" * 100])
         deferral.task = None
         deferral.flush()  # the error is left to the writer: no exception here
-        with trio.fail_after(5):
-            while not reasons:
-                await trio.sleep(0.01)
+        await wait_until(lambda: reasons, timeout=5)
         assert reasons[0].startswith("writer: BrokenPipeError")
         assert conn.closed
         # Packets queued after the end are dropped, not written or raised.
@@ -219,7 +215,24 @@ async def test_reader_splits_frames_across_reads_of_any_size() -> None:
             while pos < len(stream):
                 step = rng.choice([1, 3, 700, 70_000, 600_000])
                 pos += await peer.send(stream[pos : pos + step])
-            while len(got) < len(payloads):
-                await trio.sleep(0.01)
+            await wait_until(lambda: len(got) >= len(payloads), timeout=20)
         assert got == payloads
+
         assert conn.reason is None
+
+
+async def test_frames_before_an_oversize_length_are_handled_then_the_connection_closes() -> None:
+    got: list[bytes] = []
+
+    def on_packet(conn: Connection, payload: bytes) -> bool:
+        got.append(payload)
+        return True
+
+    async with _connection(Deferral(), on_packet) as (conn, peer, _, reasons):
+        assert conn.reason is None
+        # max_frame is 1 MiB: the third length is over it.
+        await peer.send(b"\x00\x00\x00\x01a\x00\x00\x00\x01b\x7f\xff\xff\xffc")
+        await wait_until(lambda: reasons, timeout=5)
+        assert got == [b"a", b"b"]
+        assert reasons[0].startswith("protocol error: frame of 2147483647 bytes")
+        assert conn.closed

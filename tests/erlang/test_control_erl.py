@@ -15,7 +15,9 @@ import attrs
 import pytest
 import trio
 
-from kazoo_trio.erlang.control import (
+from kazoo_trio.erlang.flags import RECOMMENDED, DFlag, uses_dist_header
+from kazoo_trio.erlang.handshake import Connected, Handshake, Role
+from kazoo_trio.erlang.wire import (
     AtomCache,
     ControlMessage,
     DemonitorP,
@@ -30,23 +32,20 @@ from kazoo_trio.erlang.control import (
     SpawnRequest,
     UnlinkId,
     UnlinkIdAck,
+    frame_parts,
     packet_parts,
-    parse_packet,
+    read_packet,
 )
-from kazoo_trio.erlang.flags import RECOMMENDED, DFlag, uses_dist_header
-from kazoo_trio.erlang.framing import frame_parts
-from kazoo_trio.erlang.handshake import Connected, Handshake, Role
 from kazoo_trio.term import Atom, Pid, Reference
 from tests.erlang.test_handshake_erl import (
     OUR_NAME,
     config,
     erl_sees_us,
-    erl_until,
     handshake,
     port_please,
     pump,
 )
-from tests.erlnode import ErlNode, erl_node
+from tests.erlnode import ErlNode, erl_node, erl_until
 
 pytestmark = pytest.mark.erl
 
@@ -76,7 +75,7 @@ class Link_:
     async def receive(self) -> ControlMessage:
         with trio.fail_after(10):
             payload = await self.packets.receive()
-        return parse_packet(payload, negotiated=self.negotiated, atom_cache=self.cache)
+        return read_packet(payload, negotiated=self.negotiated, atom_cache=self.cache)
 
 
 @asynccontextmanager

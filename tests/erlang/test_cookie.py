@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from kazoo_trio.erlang.cookie import CookieError, digest, gen_challenge, read_cookie
+from kazoo_trio.errors import ConfigurationError
 
 
 def _write(path: Path, data: bytes, mode: int = 0o400) -> Path:
@@ -76,3 +77,9 @@ def test_default_path_is_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     _write(tmp_path / ".erlang.cookie", b"HOMECOOKIE")
     assert read_cookie() == b"HOMECOOKIE"
     assert os.stat(tmp_path / ".erlang.cookie").st_mode & 0o777 == 0o400
+
+
+def test_no_length_limit_and_one_error_family(tmp_path: Path) -> None:
+    # OTP reads the whole file; mod_kazoo's 255-byte cap is not Erlang's rule.
+    assert read_cookie(_write(tmp_path / "long", b"x" * 300 + b"\n")) == b"x" * 300
+    assert issubclass(CookieError, ConfigurationError)

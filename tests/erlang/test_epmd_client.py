@@ -17,6 +17,7 @@ from kazoo_trio.erlang.epmd_client import (
 )
 from kazoo_trio.erlang.epmd_protocol import NodeEntry
 from tests.erlnode import EPMD, epmd_daemon, erl_node, free_port
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.erl
 
@@ -29,11 +30,9 @@ DIST_LISTEN_PORT = """
 """
 
 
-async def wait_until_unregistered(name: str, port: int) -> None:
+async def unregistered(name: str, port: int) -> bool:
     # EPMD notices the closed registration socket asynchronously.
-    with trio.fail_after(5):
-        while await port_please(name, port=port) is not None:
-            await trio.sleep(0.02)
+    return await port_please(name, port=port) is None
 
 
 async def test_register_lookup_and_names(epmd: int) -> None:
@@ -66,7 +65,8 @@ async def test_cancellation_unregisters(epmd: int) -> None:
             await nursery.start(partial(keep_registered, "kt_gone", 5602, port=epmd))
             assert (await port_please("kt_gone", port=epmd)) is not None
             scope.cancel()
-    await wait_until_unregistered("kt_gone", epmd)
+    await wait_until(partial(unregistered, "kt_gone", epmd), timeout=5, interval=0.02)
+
     assert "kt_gone" not in dict(await names(port=epmd))
 
 

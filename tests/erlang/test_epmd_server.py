@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from functools import partial
 
 import pytest
@@ -20,6 +20,7 @@ from kazoo_trio.erlang.epmd_protocol import (
 )
 from kazoo_trio.erlang.epmd_server import EpmdServer, _is_local
 from tests.erlnode import EPMD, ErlNode, erl_node
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.erl
 
@@ -37,12 +38,9 @@ async def server(nursery: trio.Nursery) -> AsyncIterator[tuple[EpmdServer, int]]
     yield srv, port
 
 
-async def wait_for(
-    probe: Callable[[], Awaitable[object]], expected: object, timeout: float = 5
-) -> None:
-    with trio.fail_after(timeout):
-        while (await probe()) != expected:
-            await trio.sleep(0.02)
+async def unregistered(name: str, port: int) -> bool:
+    # EPMD notices a closed registration socket asynchronously.
+    return await port_please(name, port=port) is None
 
 
 async def listen_port(node: ErlNode) -> int:
@@ -93,7 +91,7 @@ async def test_erl_nodes_register_find_and_ping_each_other(
         first_creation = regs["eb"].creation
 
         b.signal(signal.SIGKILL)
-        await wait_for(partial(port_please, "eb", port=port), None)
+        await wait_until(partial(unregistered, "eb", port), timeout=5, interval=0.02)
         assert "eb" not in srv.registrations
         assert [n for n, _ in await names(port=port)] == ["ea"]
 
@@ -161,9 +159,8 @@ async def test_bad_connections_dropped_healthy_registration_kept(
         entry = await port_please("eh", port=port)
         assert entry is not None and entry.port == await listen_port(healthy)
         assert await other.eval("net_adm:ping('eh@127.0.0.1').") == "pong"
-        with trio.fail_after(5):
-            while srv.connections > 2:  # only the two registrations stay open
-                await trio.sleep(0.02)
+        # Only the two registrations stay open.
+        await wait_until(lambda: srv.connections <= 2, timeout=5, interval=0.02)
 
 
 async def test_registration_ends_on_extra_byte(server: tuple[EpmdServer, int]) -> None:
@@ -196,7 +193,7 @@ async def test_creations_per_version(server: tuple[EpmdServer, int]) -> None:
                 assert reply.ok and reply.extended == (highest >= 6)
                 seen.append(reply.creation)
             # Closing unregistered it; wait before registering the name again.
-            await wait_for(partial(port_please, name, port=port), None)
+            await wait_until(partial(unregistered, name, port), timeout=5, interval=0.02)
     # v6: a clock-seeded counter, one step per re-registration.
     assert seen_v6 == [seen_v6[0] + i for i in range(4)] and seen_v6[0] >= 4
     # v5: 1..3, changing every time.
@@ -222,18 +219,15 @@ async def test_connection_limit(nursery: trio.Nursery, caplog: pytest.LogCapture
     srv = EpmdServer(request_timeout=2, max_connections=2)
     port = await nursery.start(srv.serve, "127.0.0.1", 0)
     idle = [await trio.open_tcp_stream("127.0.0.1", port) for _ in range(2)]
-    with trio.fail_after(5):
-        while srv.connections < 2:
-            await trio.sleep(0.02)
+    await wait_until(lambda: srv.connections >= 2, timeout=5, interval=0.02)
     # The third is closed at once, long before the request timeout.
     with trio.fail_after(1):
         assert await raw_exchange(port, b"\x00\x01n") == b""
     assert any("refusing EPMD connection" in r.getMessage() for r in caplog.records)
     for stream in idle:
         await stream.aclose()
-    with trio.fail_after(5):
-        while srv.connections:
-            await trio.sleep(0.02)
+    await wait_until(lambda: not srv.connections, timeout=5, interval=0.02)
+
     assert (await raw_exchange(port, b"\x00\x01n"))[:4] == port.to_bytes(4, "big")
 
 

@@ -1,4 +1,4 @@
-"""The handshake state machine against the OTP 25 exchange recorded in the reference (§2.2).
+"""The handshake state machine against a recorded OTP 25 exchange.
 
 The recorded run was ``a@vm`` (initiator) to ``b@vm`` (acceptor); with the
 same flags, creations and challenges our machine must produce the very same
@@ -21,12 +21,15 @@ from kazoo_trio.erlang.handshake import (
     AliveAnswered,
     Connected,
     Failed,
+    FailureKind,
     Handshake,
     HandshakeConfig,
     HandshakeEvent,
+    HandshakeState,
     NameReceived,
     PeerAlive,
     Role,
+    Status,
 )
 
 COOKIE = b"kazoo_trio_test"
@@ -233,7 +236,7 @@ def test_missing_mandatory_flags_get_not_allowed() -> None:
 
 
 def test_digest_bit_alone_is_accepted() -> None:
-    # §2.11: OTP 25 accepts digest + UNLINK_ID + V4_NC; so do we.
+    # OTP 25 accepts digest + UNLINK_ID + V4_NC; so do we.
     flags = DFlag.MANDATORY_25_DIGEST | DFlag.UNLINK_ID | DFlag.V4_NC | DFlag.DIST_MONITOR
     msg = b"N" + struct.pack(">QIH", flags, 9, 4) + b"a@vm"
     (event,) = feed(acceptor(), pk(msg))
@@ -499,3 +502,58 @@ def test_random_bytes_never_raise(data: bytes, as_initiator: bool) -> None:
         hs.decide_status("ok")
         evs = events(hs)
     assert all(isinstance(e, (NameReceived, PeerAlive, Failed)) for e in evs)
+
+
+# ---- typed states and failure kinds ---------------------------------------------------
+
+
+def kind(evs: list[HandshakeEvent]) -> FailureKind:
+    assert len(evs) == 1 and isinstance(evs[0], Failed), evs
+    return evs[0].kind
+
+
+def test_states_are_typed_and_read_as_dist_util_names() -> None:
+    hs = acceptor()
+    assert hs.state is HandshakeState.RECV_NAME
+    feed(hs, pk(A_NAME))
+    assert hs.state is HandshakeState.DECIDE_STATUS == "decide_status"
+    hs.decide_status(Status.OK)
+    assert hs.state is HandshakeState.RECV_CHALLENGE_REPLY
+    feed(hs, reply_packet())
+    assert hs.state is HandshakeState.CONNECTED
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [(Status.NOK, FailureKind.NOK_SIMULTANEOUS), (Status.NOT_ALLOWED, FailureKind.NOT_ALLOWED)],
+)
+def test_acceptor_refusals_have_their_kind(status: Status, expected: FailureKind) -> None:
+    hs = acceptor()
+    feed(hs, pk(A_NAME))
+    hs.decide_status(status)
+    assert kind(events(hs)) is expected
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (b"snok", FailureKind.NOK_SIMULTANEOUS),
+        (b"snot_allowed", FailureKind.NOT_ALLOWED),
+        (b"swhatever", FailureKind.PROTOCOL),
+    ],
+)
+def test_initiator_failures_have_their_kind(status: bytes, expected: FailureKind) -> None:
+    hs = initiator()
+    assert kind(feed(hs, pk(status))) is expected
+
+
+def test_cookie_eof_and_alive_failures_have_their_kind() -> None:
+    hs = acceptor(cookie=b"other")
+    feed(hs, pk(A_NAME))
+    hs.decide_status(Status.OK)
+    assert kind(feed(hs, reply_packet())) is FailureKind.BAD_COOKIE
+    assert kind(feed(initiator(), b"")) is FailureKind.CLOSED
+    hs = initiator()
+    feed(hs, pk(b"salive"))
+    hs.answer_alive(False)
+    assert kind(events(hs)) is FailureKind.ALIVE

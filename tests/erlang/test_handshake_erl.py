@@ -2,7 +2,7 @@
 
 Only a socket and the sans-IO machines run here (no node runtime): EPMD is
 spoken raw, the handshake by :class:`Handshake`, the frames after it by
-:class:`FrameBuffer` and :func:`parse_packet`.
+:class:`FrameSplitter` and :func:`read_packet`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ import struct
 import pytest
 import trio
 
-from kazoo_trio.erlang.control import RegSend, Send, SendSender, parse_packet
 from kazoo_trio.erlang.flags import RECOMMENDED, DFlag
-from kazoo_trio.erlang.framing import TICK, FrameBuffer
 from kazoo_trio.erlang.handshake import (
     Connected,
     Failed,
@@ -24,8 +22,9 @@ from kazoo_trio.erlang.handshake import (
     NameReceived,
     Role,
 )
+from kazoo_trio.erlang.wire import TICK, FrameSplitter, RegSend, Send, SendSender, read_packet
 from kazoo_trio.term import Atom, Pid
-from tests.erlnode import ErlNode, erl_node
+from tests.erlnode import ErlNode, erl_node, erl_until
 
 pytestmark = pytest.mark.erl
 
@@ -85,10 +84,10 @@ async def pump(
     stream: trio.SocketStream, first: bytes, packets: trio.MemorySendChannel[bytes]
 ) -> None:
     """Read frames after the handshake: answer ticks, hand packets to the test."""
-    frames = FrameBuffer()
-    frames.feed(first)
+    frames = FrameSplitter()
+    data = first
     while True:
-        for payload in frames.frames():
+        for payload in frames.feed(data):
             if payload:
                 await packets.send(payload)
             else:
@@ -96,17 +95,6 @@ async def pump(
         data = await stream.receive_some()
         if not data:
             return
-        frames.feed(data)
-
-
-async def erl_until(erl: ErlNode, condition: str, timeout_ms: int = 5000) -> None:
-    """Poll an Erlang boolean expression inside erl until it holds (bounded)."""
-    tries = timeout_ms // 10
-    loop = (
-        f"(fun PollUntil(0) -> false; PollUntil(N) -> case ({condition}) of true -> true;"
-        f" _ -> timer:sleep(10), PollUntil(N - 1) end end)({tries})."
-    )
-    assert await erl.eval(loop, timeout=timeout_ms / 1000 + 10) == "true", condition
 
 
 async def erl_sees_us(erl: ErlNode) -> None:
@@ -141,7 +129,7 @@ async def test_initiator_against_erl(epmd: int) -> None:
             # A message from erl arrives as a pass-through REG_SEND.
             await erl.eval("{some_name, 'py@127.0.0.1'} ! {hello, self()}.")
             with trio.fail_after(10):
-                msg = parse_packet(await receive.receive(), negotiated=event.negotiated_flags)
+                msg = read_packet(await receive.receive(), negotiated=event.negotiated_flags)
             assert isinstance(msg, RegSend)
             assert msg.to_name is Atom("some_name")
             assert msg.message == (Atom("hello"), msg.from_pid)
@@ -252,7 +240,7 @@ async def test_erl_sends_send_sender_to_our_pid(epmd: int) -> None:
                     + ">>), Pid ! ping."
                 )
                 with trio.fail_after(10):
-                    msg = parse_packet(await receive.receive(), negotiated=event.negotiated_flags)
+                    msg = read_packet(await receive.receive(), negotiated=event.negotiated_flags)
                 assert type(msg) is expected
                 assert msg.to_pid == ours and msg.message is Atom("ping")
                 nursery.cancel_scope.cancel()

@@ -6,6 +6,7 @@ import socket
 
 import pytest
 import trio
+import trio.testing
 
 from kazoo_trio.erlang import (
     Envelope,
@@ -17,7 +18,8 @@ from kazoo_trio.erlang import (
 )
 from kazoo_trio.erlang.gen_server import alias_of
 from kazoo_trio.erlang.mailbox import Mailbox, MailboxClosed
-from kazoo_trio.erlang.names import is_long_name
+from kazoo_trio.erlang.names import NodeIdentity, is_long_name
+from kazoo_trio.erlang.process_table import ProcessTable
 from kazoo_trio.term import Atom, ImproperList, Pid, Reference
 
 
@@ -81,3 +83,47 @@ async def test_mailbox_order_close_and_bound() -> None:
     assert not box.put(8)
     with pytest.raises(ValueError):
         Mailbox(0)
+
+
+async def test_a_parked_receiver_is_woken_by_put_and_by_close() -> None:
+    box: Mailbox[int] = Mailbox(4)
+    got: list[int] = []
+
+    async def receive() -> None:
+        got.append(await box.get())
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(receive)
+        await trio.testing.wait_all_tasks_blocked()
+        box.put(7)
+    assert got == [7]
+    closed: list[MailboxClosed] = []
+
+    async def receive_closed() -> None:
+        try:
+            await box.get()
+        except MailboxClosed as exc:
+            closed.append(exc)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(receive_closed)
+        await trio.testing.wait_all_tasks_blocked()
+        box.close()
+    assert len(closed) == 1
+    # A cancelled receiver leaves nothing parked behind.
+    other: Mailbox[int] = Mailbox(4)
+    with trio.move_on_after(0.01):
+        await other.get()
+    assert other.put(1) and other.get_nowait() == 1
+
+
+def test_process_table_identities_and_names() -> None:
+    identity = NodeIdentity(Atom("py@127.0.0.1"), creation=3)
+    table = ProcessTable(identity)
+    first, second = table.make_pid(), table.make_pid()
+    assert (first.node, first.creation) == (identity.name, 3) and first != second
+    identity.creation = 4
+    ref = table.make_ref()
+    assert ref.node is identity.name and ref.creation == 4
+    assert table.make_ref() != ref
+    assert table.whereis(Atom("nobody")) is None and table.registered() == []

@@ -11,15 +11,14 @@ from kazoo_trio.erlang import CallError, NodeDown, ProcessExit
 from kazoo_trio.term import Atom
 from tests.erlang.nodeutil import (
     PY,
-    erl_until,
     give_pid,
     linked,
     py_node,
     server,
     shielded_eval,
-    wait_for,
 )
-from tests.erlnode import erl_node
+from tests.erlnode import erl_node, erl_until
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.erl
 
@@ -49,7 +48,7 @@ async def test_erl_links_to_python_and_sees_exit(epmd: int) -> None:
             await give_pid(e, proc, "PyPid")
             await e.eval("W = Spy(fun() -> link(PyPid) end).")
             assert await e.eval(READY) == "ok"
-            await wait_for(lambda: len(proc.links) == 1)
+            await wait_until(lambda: len(proc.links) == 1)
             proc.exit(A("bye"))
         # The owner learns why its process ended.
         assert await e.eval(next_spied("M1")) == f"{{'EXIT',{await e.eval('PyPid.')},bye}}"
@@ -106,7 +105,7 @@ async def test_link_exit_trap_and_unlink(epmd: int) -> None:
             await proc.link(victim4)
             await erl_until(e, linked("V4"))
             await proc.unlink(victim4)
-            await wait_for(lambda: victim4 not in proc.links)  # UNLINK_ID_ACK arrived
+            await wait_until(lambda: victim4 not in proc.links)  # UNLINK_ID_ACK arrived
             assert await e.eval("{links, L5} = process_info(V4, links), L5.") == "[]"
             mref = await proc.monitor(victim4)
             await erl_until(e, "element(2, process_info(V4, monitored_by)) =/= []")
@@ -141,7 +140,7 @@ async def test_erl_unlinks_and_exit2(epmd: int) -> None:
             assert reasons == [(A("EXIT"), shell, A("normal")), (A("EXIT"), shell, A("custom"))]
             # kill cannot be trapped; a monitor on the erl side sees killed.
             await e.eval("R = monitor(process, T).")
-            await wait_for(lambda: len(proc.monitored_by) == 1)
+            await wait_until(lambda: len(proc.monitored_by) == 1)
         with pytest.raises(ProcessExit) as info:
             async with node.process("target2") as proc:
                 proc.trap_exit = True
@@ -161,7 +160,7 @@ async def test_exit_reasons_of_a_python_process(epmd: int) -> None:
         with pytest.raises(ValueError):
             async with node.process("k") as proc:
                 await e.eval(f"R = monitor(process, {{k, '{PY}'}}).")
-                await wait_for(lambda: len(proc.monitored_by) == 1)
+                await wait_until(lambda: len(proc.monitored_by) == 1)
                 raise ValueError("broken")
         assert (
             await e.eval("receive {'DOWN', R, process, _, Why} -> Why after 5000 -> timeout end.")
@@ -170,7 +169,7 @@ async def test_exit_reasons_of_a_python_process(epmd: int) -> None:
         # Leaving the block normally: normal.
         async with node.process("k2") as proc:
             await e.eval(f"R2 = monitor(process, {{k2, '{PY}'}}).")
-            await wait_for(lambda: len(proc.monitored_by) == 1)
+            await wait_until(lambda: len(proc.monitored_by) == 1)
         assert (
             await e.eval("receive {'DOWN', R2, process, _, W2} -> W2 after 5000 -> timeout end.")
             == "normal"
@@ -190,12 +189,12 @@ async def test_monitors_both_ways(epmd: int) -> None:
         async with server(node, "named") as srv:
             await e.eval(f"Np = gen_server:call({{named, '{PY}'}}, getpid).")
             await e.eval(f"R1 = monitor(process, Np), R2 = monitor(process, {{named, '{PY}'}}).")
-            await wait_for(lambda: len(srv.monitored_by) == 2)
+            await wait_until(lambda: len(srv.monitored_by) == 2)
             # demonitor arrives as DEMONITOR_P
             await e.eval("R3 = monitor(process, Np), demonitor(R3).")
             await e.eval(f"gen_server:call({{named, '{PY}'}}, sync).")
             # (the call's own monitor is removed by a DEMONITOR_P right behind the reply)
-            await wait_for(lambda: len(srv.monitored_by) == 2)
+            await wait_until(lambda: len(srv.monitored_by) == 2)
             srv.exit(A("gone"))
         assert (
             await e.eval("receive {'DOWN', R1, process, Np, W1} -> W1 after 5000 -> timeout end.")
@@ -272,7 +271,7 @@ async def test_node_killed_gives_noconnection(epmd: int) -> None:
                     call_result.append(exc.reason)
 
             nursery.start_soon(caller)
-            await wait_for(lambda: len(node._procs) >= 3)
+            await wait_until(lambda: len(node.processes.by_pid) >= 3)
             with trio.fail_after(5):
                 assert isinstance(await events.receive(), object)
             e.signal(signal.SIGKILL)
@@ -289,5 +288,5 @@ async def test_node_killed_gives_noconnection(epmd: int) -> None:
                 (A("EXIT"), victim, A("noconnection")),
                 (A("DOWN"), mref, A("process"), victim, A("noconnection")),
             }
-            await wait_for(lambda: bool(call_result))
+            await wait_until(lambda: bool(call_result))
             assert call_result == [A("noconnection")]

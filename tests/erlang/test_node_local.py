@@ -157,7 +157,7 @@ async def test_kill_is_untrappable_and_propagates_killed(node: Node) -> None:
             async with node.process() as victim:
                 victim.trap_exit = True
                 await watcher.link(victim.pid)
-                node._exit_signal(victim, watcher.pid, A("kill"), link=False)
+                node.signals.exit_signal(victim, watcher.pid, A("kill"), link=False)
                 await trio.sleep_forever()
         assert info.value.reason is A("killed")
         assert (await watcher.receive()).message == (A("EXIT"), victim.pid, A("killed"))

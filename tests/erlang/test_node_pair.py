@@ -7,7 +7,8 @@ import trio
 
 from kazoo_trio.erlang import Node, NodeUp
 from kazoo_trio.term import Atom
-from tests.erlang.nodeutil import py_node, server, wait_for
+from tests.erlang.nodeutil import py_node, server
+from tests.waiting import wait_until
 
 A = Atom
 PA, PB = "pa@127.0.0.1", "pb@127.0.0.1"
@@ -49,7 +50,7 @@ async def test_simultaneous_connects_end_with_one_connection(epmd: int) -> None:
                 nursery.start_soon(_call, b, na, results)
             assert sorted(results) == [na.encode(), nb.encode()]  # type: ignore[type-var]
             want_a, want_b = [A(nb)], [A(na)]
-            await wait_for(
+            await wait_until(
                 lambda: a.connected_nodes() == want_a and b.connected_nodes() == want_b  # noqa: B023
             )
             assert await a_events.receive() == NodeUp(A(nb))
@@ -67,7 +68,7 @@ async def test_links_and_monitors_between_python_nodes(epmd: int) -> None:
         async with b.process("remote") as remote:
             await watcher.link(remote.pid)
             ref = await watcher.monitor((A("remote"), A(PB)))
-            await wait_for(lambda: len(remote.links) == 1 and len(remote.monitored_by) == 1)
+            await wait_until(lambda: len(remote.links) == 1 and len(remote.monitored_by) == 1)
             remote.exit(A("bye"))
         got = {(await watcher.receive()).message for _ in range(2)}
         assert got == {
@@ -78,7 +79,7 @@ async def test_links_and_monitors_between_python_nodes(epmd: int) -> None:
         async with b.process() as other:
             other.trap_exit = True
             await watcher.link(other.pid)
-            await wait_for(lambda: len(other.links) == 1)
+            await wait_until(lambda: len(other.links) == 1)
             assert b.disconnect(PA)
             msg = (await watcher.receive()).message
             assert msg == (A("EXIT"), other.pid, A("noconnection"))

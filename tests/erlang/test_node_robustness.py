@@ -7,13 +7,15 @@ import logging
 import pytest
 import trio
 
-from kazoo_trio.erlang import NodeDown, NodeUp, control
+from kazoo_trio.erlang import NodeDown, NodeUp
 from kazoo_trio.erlang.flags import RECOMMENDED
-from kazoo_trio.erlang.framing import frame, frame_parts
 from kazoo_trio.erlang.handshake import Connected, Handshake, HandshakeConfig, PeerAlive, Role
+from kazoo_trio.erlang.wire import frame, frame_parts, packet_parts, read_packet
+from kazoo_trio.erlang.wire import messages as control
 from kazoo_trio.term import Atom, Pid
-from tests.erlang.nodeutil import COOKIE, PY, py_node, server, wait_for
+from tests.erlang.nodeutil import COOKIE, PY, py_node, server
 from tests.erlnode import erl_node
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.erl
 
@@ -71,12 +73,11 @@ async def test_bad_handshakes_are_refused_and_healthy_node_serves(
         # A stalled handshake is dropped after handshake_timeout.
         stalled = await trio.open_tcp_stream("127.0.0.1", node.port)
         await stalled.send_all(b"\x00\x20N")  # a name message that never completes
-        start = trio.current_time()
         # Meanwhile the healthy node keeps being served.
         assert await good.eval(f"gen_server:call({{echo, '{PY}'}}, {{echo, 1}}).") == "1"
         with trio.fail_after(5):
             assert await stalled.receive_some(100) == b""
-        assert trio.current_time() - start >= 0.9
+        # Dropped by the timeout, not as garbage: the log says which.
         assert "timed out" in caplog.text
         await garbage.aclose()
         await stalled.aclose()
@@ -90,16 +91,16 @@ async def test_unknown_and_corrupt_control_messages(
     caplog.set_level(logging.INFO, logger="kazoo_trio.erlang")
     async with py_node(epmd) as node, server(node, "echo") as echo:
         stream = await raw_connect(node.port, "raw@127.0.0.1")
-        await wait_for(lambda: A("raw@127.0.0.1") in node.connected_nodes())
+        await wait_until(lambda: A("raw@127.0.0.1") in node.connected_nodes())
         me = Pid("raw@127.0.0.1", 1, 0, 77)
         neg = RECOMMENDED
         # An unknown operation: logged and ignored, the connection stays.
         unknown = control.Unknown(99, (99, me, A("x")), None)
-        await stream.send_all(b"".join(frame_parts(control.packet_parts(unknown, negotiated=neg))))
+        await stream.send_all(b"".join(frame_parts(packet_parts(unknown, negotiated=neg))))
         # ...as a following call proves.
         ref = node.make_ref()
         call = control.RegSend(me, A("echo"), (A("$gen_call"), (me, ref), (A("echo"), 5)))
-        await stream.send_all(b"".join(frame_parts(control.packet_parts(call, negotiated=neg))))
+        await stream.send_all(b"".join(frame_parts(packet_parts(call, negotiated=neg))))
         buf = b""
         with trio.fail_after(5):
             while True:
@@ -108,7 +109,7 @@ async def test_unknown_and_corrupt_control_messages(
                 replies = [f for f in frames if f]
                 if replies:
                     break
-        reply = control.parse_packet(replies[0], negotiated=neg)
+        reply = read_packet(replies[0], negotiated=neg)
         assert isinstance(reply, control.SendSender)
         assert reply.message == (ref, 5)
         assert "unsupported control message" in caplog.text
@@ -117,7 +118,7 @@ async def test_unknown_and_corrupt_control_messages(
         with trio.fail_after(5):
             while await stream.receive_some(65536):
                 pass
-        await wait_for(lambda: node.connected_nodes() == [])
+        await wait_until(lambda: node.connected_nodes() == [])
         assert "protocol error" in caplog.text
         assert echo.alive
         await stream.aclose()
@@ -152,7 +153,7 @@ async def test_twenty_erl_nodes_at_once(epmd: int) -> None:
             async with trio.open_nursery() as nursery:
                 for i in range(count):
                     nursery.start_soon(one, i)
-                await wait_for(lambda: len(results) == count, timeout=120)
+                await wait_until(lambda: len(results) == count, timeout=120)
                 assert len(node.connected_nodes()) == count
                 release.set()
         assert results == {i: ("pong", str(i)) for i in range(count)}

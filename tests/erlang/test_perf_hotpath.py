@@ -15,12 +15,14 @@ import pytest
 import trio
 
 from kazoo_trio.erlang import Node, Process
-from kazoo_trio.erlang import control as c
 from kazoo_trio.erlang.flags import RECOMMENDED
 from kazoo_trio.erlang.process import Envelope
+from kazoo_trio.erlang.wire import messages as c
+from kazoo_trio.erlang.wire import packet_parts, read_packet
 from kazoo_trio.term import Atom, ImproperList, Pid, Reference
-from tests.erlang.nodeutil import PY, py_node, server, wait_for
+from tests.erlang.nodeutil import PY, py_node, server
 from tests.erlnode import erl_node
+from tests.waiting import wait_until
 
 A = Atom
 PEER = A("e@127.0.0.1")
@@ -40,11 +42,11 @@ class RecordingConnection:
 
 
 def packet(msg: c.ControlMessage) -> bytes:
-    return b"".join(c.packet_parts(msg, negotiated=RECOMMENDED))
+    return b"".join(packet_parts(msg, negotiated=RECOMMENDED))
 
 
 def general(node: Node, conn: Any, msg: c.ControlMessage) -> None:
-    node._on_frame(conn, c.parse_packet(packet(msg), negotiated=RECOMMENDED))
+    node.dispatch.on_frame(conn, read_packet(packet(msg), negotiated=RECOMMENDED))
 
 
 def ref(n: int) -> Reference:
@@ -54,7 +56,7 @@ def ref(n: int) -> Reference:
 async def test_a_hot_monitor_is_removed_by_a_general_demonitor() -> None:
     node, conn = Node("hot@127.0.0.1", cookie="x"), RecordingConnection()
     async with node.process("srv") as proc:
-        assert node._on_hot_packet(conn, packet(c.MonitorP(CALLER, A("srv"), ref(1))))  # type: ignore[arg-type]
+        assert node.dispatch.on_packet(conn, packet(c.MonitorP(CALLER, A("srv"), ref(1))))  # type: ignore[arg-type]
         assert [type(k) for k in proc.monitored_by] == [bytes]
         general(node, conn, c.DemonitorP(CALLER, A("srv"), ref(1)))
         assert proc.monitored_by == {}
@@ -66,7 +68,7 @@ async def test_a_general_monitor_is_left_to_the_general_demonitor() -> None:
         general(node, conn, c.MonitorP(CALLER, proc.pid, ref(2)))
         assert proc.monitored_by == {ref(2): (CALLER, proc.pid)}
         demonitor = packet(c.DemonitorP(CALLER, proc.pid, ref(2)))
-        assert not node._on_hot_packet(conn, demonitor)  # type: ignore[arg-type]
+        assert not node.dispatch.on_packet(conn, demonitor)  # type: ignore[arg-type]
         general(node, conn, c.DemonitorP(CALLER, proc.pid, ref(2)))
         assert proc.monitored_by == {}
 
@@ -74,11 +76,11 @@ async def test_a_general_monitor_is_left_to_the_general_demonitor() -> None:
 async def test_errors_are_left_to_the_general_handlers() -> None:
     node, conn = Node("hot@127.0.0.1", cookie="x"), RecordingConnection()
     missing = c.MonitorP(CALLER, A("nosuch"), ref(3))
-    assert not node._on_hot_packet(conn, packet(missing))  # type: ignore[arg-type]
+    assert not node.dispatch.on_packet(conn, packet(missing))  # type: ignore[arg-type]
     general(node, conn, missing)
     assert conn.sent == [c.MonitorPExit(A("nosuch"), CALLER, ref(3), A("noproc"))]
     call = (A("$gen_call"), (CALLER, ref(4)), A("req"))
-    assert not node._on_hot_packet(conn, packet(c.RegSend(CALLER, A("nosuch"), call)))  # type: ignore[arg-type]
+    assert not node.dispatch.on_packet(conn, packet(c.RegSend(CALLER, A("nosuch"), call)))  # type: ignore[arg-type]
 
 
 async def test_reg_send_delivers_what_the_general_path_delivers() -> None:
@@ -87,17 +89,17 @@ async def test_reg_send_delivers_what_the_general_path_delivers() -> None:
         tag = ImproperList([A("alias")], ref(5))
         for message in [(A("$gen_call"), (CALLER, tag), (A("api"), b"x")), [1, b"two"]]:
             msg = c.RegSend(CALLER, A("srv"), message)
-            assert node._on_hot_packet(conn, packet(msg))  # type: ignore[arg-type]
+            assert node.dispatch.on_packet(conn, packet(msg))  # type: ignore[arg-type]
             general(node, conn, msg)
             assert proc.receive_nowait() == proc.receive_nowait() == Envelope(CALLER, message)
 
 
 async def test_a_process_that_ends_reports_hot_monitors_with_their_reference() -> None:
     node, conn = Node("hot@127.0.0.1", cookie="x"), RecordingConnection()
-    node._conns[PEER] = conn  # type: ignore[assignment]
+    node.peers.connections[PEER] = conn  # type: ignore[assignment]
     async with node.process("srv") as proc:
-        assert node._on_hot_packet(conn, packet(c.MonitorP(CALLER, A("srv"), ref(6))))  # type: ignore[arg-type]
-        assert node._on_hot_packet(conn, packet(c.MonitorP(CALLER, proc.pid, ref(7))))  # type: ignore[arg-type]
+        assert node.dispatch.on_packet(conn, packet(c.MonitorP(CALLER, A("srv"), ref(6))))  # type: ignore[arg-type]
+        assert node.dispatch.on_packet(conn, packet(c.MonitorP(CALLER, proc.pid, ref(7))))  # type: ignore[arg-type]
         proc.exit(A("gone"))
     assert sorted(conn.sent, key=repr) == sorted(
         [
@@ -111,10 +113,10 @@ async def test_a_process_that_ends_reports_hot_monitors_with_their_reference() -
 async def test_a_lost_node_takes_its_hot_monitors_along() -> None:
     node, conn = Node("hot@127.0.0.1", cookie="x"), RecordingConnection()
     async with node.process("srv") as proc:
-        assert node._on_hot_packet(conn, packet(c.MonitorP(CALLER, A("srv"), ref(8))))  # type: ignore[arg-type]
+        assert node.dispatch.on_packet(conn, packet(c.MonitorP(CALLER, A("srv"), ref(8))))  # type: ignore[arg-type]
         other = Pid(A("f@127.0.0.1"), 1, 0, 1)
-        assert node._on_hot_packet(conn, packet(c.MonitorP(other, A("srv"), ref(9))))  # type: ignore[arg-type]
-        node._node_lost(PEER, A("noconnection"))
+        assert node.dispatch.on_packet(conn, packet(c.MonitorP(other, A("srv"), ref(9))))  # type: ignore[arg-type]
+        node.dispatch.node_lost(PEER, A("noconnection"))
         assert list(proc.monitored_by.values()) == [(other, A("srv"))]
 
 
@@ -138,7 +140,7 @@ async def test_concurrent_erl_callers_get_their_own_replies(epmd: int) -> None:
         assert len(got) == 1000 and len(set(got)) == 20
         assert all(type(p) is Pid and p.node is A(E1) for p in got)
         # Every call's monitor is gone again (the DEMONITOR_P trails the reply).
-        await wait_for(lambda: not srv.monitored_by and not len(srv.mailbox))
+        await wait_until(lambda: not srv.monitored_by and not len(srv.mailbox))
 
 
 @pytest.mark.erl
@@ -155,7 +157,7 @@ async def test_callers_see_the_server_die_during_their_calls(epmd: int) -> None:
             await e.eval(
                 "Shell = self(), spawn(fun() -> Shell ! {res, Callers(3, 1, fun() -> x end)} end)."
             )
-            await wait_for(lambda: len(srv.monitored_by) == 3)
+            await wait_until(lambda: len(srv.monitored_by) == 3)
             srv.exit(A("gone"))
         got = await e.eval("receive {res, R} -> R after 10000 -> timeout end.")
         assert got.count("{'EXIT',{gone,{gen_server,call,") == 3, got

@@ -43,7 +43,7 @@ def kazoo_profiles(folder: Path) -> ProfileSet:
 
 
 def kazoo_conf_document(folder: Path) -> str:
-    """The kazoo.conf reply ecallmgr builds from the same files (§4.6)."""
+    """The kazoo.conf reply ecallmgr builds from the same files."""
 
     def strip(text: str) -> str:
         return text.split("?>", 1)[1] if text.lstrip().startswith("<?xml") else text
@@ -114,7 +114,7 @@ def channel_create(
 
 
 def dialplan_lookup(extra: Iterable[tuple[str, str]] = ()) -> list[tuple[str, str]]:
-    """The parameter headers of a dialplan lookup after mod_kazoo added its own (§4.2)."""
+    """The parameter headers of a dialplan lookup after mod_kazoo added its own."""
     return [
         ("Event-Name", "REQUEST_PARAMS"),
         ("Core-UUID", "0c3a5e2e-8b71-4b0e-a0f5-6d2f1c9a7b31"),

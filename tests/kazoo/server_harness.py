@@ -56,14 +56,6 @@ async def running_server(
         nursery.cancel_scope.cancel()
 
 
-async def wait_until(condition: object, timeout: float = 5) -> None:
-    """Poll ``condition()`` until true, at most ``timeout`` seconds."""
-    assert callable(condition)
-    with trio.fail_after(timeout):
-        while not condition():
-            await trio.sleep(0.01)
-
-
 def directory_profile(timeout_us: int) -> str:
     """A kazoo.conf document whose only fetch profile serves ``directory`` verbosely
     with ``fetch-timeout`` = ``timeout_us`` (for ``profiles_xml=``)."""

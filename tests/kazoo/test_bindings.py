@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kazoo_trio.kazoo.bindings import BadArg, Bindings
+from kazoo_trio.kazoo.streams.bindings import BadArg, Bindings
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.names import CORE_EVENT_NAMES
 

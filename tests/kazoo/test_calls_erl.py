@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 
 import pytest
-import trio
 
 from kazoo_trio.switch.sim import SimSwitch
 from tests.erlnode import ErlNode, erl_node
 from tests.kazoo.server_harness import MK, running_server
 from tests.switch.callhelpers import QUICK, Recorder
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.erl
 
@@ -156,10 +156,12 @@ async def test_loopback_call_routed_by_erlang_and_controlled_in_order(epmd: int)
         assert await e.eval(f'gen_server:call({MK}, {{sendmsg, <<"{b}">>, {hangup}}}).') == "ok"
         await rec.wait_event("CHANNEL_DESTROY", a)
         await rec.wait_event("CHANNEL_DESTROY", b)
-        with trio.fail_after(5):
-            while not {("CHANNEL_DESTROY", a), ("CHANNEL_DESTROY", b)} <= set(named):
-                await trio.sleep(0.05)
-                named = [(n.decode(), c.decode()) for n, c, *_ in await stream_events(e)]
+
+        async def both_destroys_streamed() -> bool:
+            got = {(n.decode(), c.decode()) for n, c, *_ in await stream_events(e)}
+            return {("CHANNEL_DESTROY", a), ("CHANNEL_DESTROY", b)} <= got
+
+        await wait_until(both_destroys_streamed, timeout=5, interval=0.05)
         # The channel is gone: sendmsg and command say so.
         assert await e.eval(f'gen_server:call({MK}, {{sendmsg, <<"{b}">>, {hangup}}}).') == (
             "{error,baduuid}"

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from kazoo_trio.erlang.cookie import CookieError, read_cookie
 from kazoo_trio.kazoo.config import (
     Settings,
     SettingsError,
     load_settings,
-    read_cookie_file,
     settings_from_mapping,
     settings_from_toml,
     settings_from_xml,
@@ -158,7 +158,7 @@ def test_node_name_rules() -> None:
 
 def test_cookie_resolution_order(tmp_path: Path) -> None:
     cookie_file = tmp_path / "cookie"
-    cookie_file.write_text("from_file\nignored")
+    cookie_file.write_text("from_file\n")
     cookie_file.chmod(0o400)
     home = tmp_path / "home"
     home.mkdir()
@@ -168,20 +168,25 @@ def test_cookie_resolution_order(tmp_path: Path) -> None:
     assert Settings(cookie_file=str(cookie_file)).resolve_cookie(home=str(home)) == "from_file"
     assert Settings().resolve_cookie(home=str(home)) == "from_home"
     assert Settings().resolve_cookie(home=str(tmp_path / "nobody")) == "ClueCon"
+    # Erlang's rule, not "the first line": text after the line break is refused.
+    cookie_file.chmod(0o600)
+    cookie_file.write_text("from_file\nignored")
+    with pytest.raises(SettingsError, match="bad characters"):
+        Settings(cookie_file=str(cookie_file)).resolve_cookie()
 
 
 def test_cookie_file_must_be_private(tmp_path: Path) -> None:
     cookie_file = tmp_path / "cookie"
     cookie_file.write_text("secret")
     cookie_file.chmod(0o644)
-    with pytest.raises(ValueError, match="owner only"):
-        read_cookie_file(cookie_file)
+    with pytest.raises(CookieError, match="owner only"):
+        read_cookie(cookie_file)
     with pytest.raises(SettingsError, match="cookie-file"):
         Settings(cookie_file=str(cookie_file)).resolve_cookie()
+    # Erlang sets no length limit (mod_kazoo's 255-byte one is gone).
     cookie_file.chmod(0o600)
     cookie_file.write_text("x" * 300)
-    with pytest.raises(ValueError, match="255"):
-        read_cookie_file(cookie_file)
+    assert Settings(cookie_file=str(cookie_file)).resolve_cookie() == "x" * 300
 
 
 def test_profiles_in_kazoo_conf_are_kept_for_the_profile_engine() -> None:

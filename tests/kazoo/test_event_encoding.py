@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kazoo_trio.kazoo.config import Settings
-from kazoo_trio.kazoo.event_encoding import (
+from kazoo_trio.kazoo.profiles import default_profiles
+from kazoo_trio.kazoo.streams.encoding import (
     DEFAULT_EVENT_FILTER,
     JSON,
     MAP,
@@ -17,13 +18,11 @@ from kazoo_trio.kazoo.event_encoding import (
     LegacyFilter,
     encode_json_event,
     encode_legacy_event,
-    frame_header,
-    max_payload,
     prepare,
     url_decode,
     verbose_encoder,
 )
-from kazoo_trio.kazoo.profiles import default_profiles
+from kazoo_trio.kazoo.streams.queue import frame_header, max_payload
 from kazoo_trio.switch.event import Event
 from kazoo_trio.term import Atom, decode, encode
 from tests.erlnode import erl_node

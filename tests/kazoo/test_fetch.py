@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import trio
 
-from kazoo_trio.kazoo.arguments import BadArg
-from kazoo_trio.kazoo.fetch import FetchAgents, parse_section
+from kazoo_trio.kazoo.fetch.agents import FetchAgents, parse_section
+from kazoo_trio.kazoo.requests.arguments import BadArg
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.protocol import XmlLookup
 from kazoo_trio.term.types import Atom, Pid

@@ -1,4 +1,4 @@
-"""Profiles end to end from real ``erl`` nodes (§3.8, §4.6).
+"""Profiles end to end from real ``erl`` nodes.
 
 * the whole ``kazoo.conf`` loop: an Erlang configuration handler receives the
   lookup and answers with the profile set ecallmgr assembles from Kazoo's
@@ -19,7 +19,8 @@ from kazoo_trio.kazoo.server import ModKazooServer
 from kazoo_trio.term.types import Atom
 from tests.erlnode import ErlNode, erl_node
 from tests.kazoo.profile_support import kazoo_conf_document, require_profiles
-from tests.kazoo.server_harness import FS, MK, running_server, wait_until
+from tests.kazoo.server_harness import FS, MK, running_server
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.erl
 
@@ -102,7 +103,7 @@ async def test_kazoo_conf_loop_with_kazoos_profiles(epmd: int, tmp_path: Path) -
         await wait_until(lambda: connected(server, E1))
         await e.eval(channel_create(CALL))
         before = obj(await frame(e, "cc"))
-        timestamp = before.pop(b"Event-Timestamp")  # always added (§3.8 step 3)
+        timestamp = before.pop(b"Event-Timestamp")  # always added
         assert isinstance(timestamp, int)
         assert before == {b"Kind": b"initial", b"Unique-ID": CALL.encode()}
         # ecallmgr's configuration handler: answers kazoo.conf with the document,

@@ -267,7 +267,7 @@ def test_default_profiles_match_kazoo_on_essential_keys(kazoo: ProfileSet) -> No
 
 
 def test_default_profiles_cover_every_bound_event(kazoo: ProfileSet) -> None:
-    """Every binding of ecallmgr's 14 stream groups (§7) has a default definition."""
+    """Every binding of ecallmgr's 14 stream groups has a default definition."""
     bindings = [
         "CHANNEL_CREATE",
         "CHANNEL_ANSWER",

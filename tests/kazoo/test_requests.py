@@ -1,4 +1,4 @@
-"""Every request handler against the simulated switch, without the network (§2)."""
+"""Every request handler against the simulated switch, without the network."""
 
 from __future__ import annotations
 
@@ -9,16 +9,17 @@ import attrs
 import pytest
 import trio
 
-from kazoo_trio.kazoo.bgapi import BgapiJobs
 from kazoo_trio.kazoo.config import Settings
-from kazoo_trio.kazoo.fetch import FetchAgents
-from kazoo_trio.kazoo.options import OptionsTable
-from kazoo_trio.kazoo.requests import Requester, Services, handle_request
-from kazoo_trio.kazoo.stream_table import StreamTable
+from kazoo_trio.kazoo.fetch.agents import FetchAgents
+from kazoo_trio.kazoo.requests.bgapi import BgapiJobs
+from kazoo_trio.kazoo.requests.handlers import Requester, Services, handle_request
+from kazoo_trio.kazoo.requests.options import OptionsTable
+from kazoo_trio.kazoo.streams.table import StreamTable
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.protocol import XML_SECTIONS, ApiOutput
 from kazoo_trio.switch.sim import SimSwitch
 from kazoo_trio.term.types import Atom, ImproperList, Pid
+from tests.waiting import wait_until
 
 A = Atom
 OK = A("ok")
@@ -313,9 +314,7 @@ async def test_bgapi_jobs_of_a_lost_node_are_cancelled_silently() -> None:
         await h.call((A("bgapi"), A("kt_slow"), b"60"))
         assert h.services.bgapi.running(NODE) == 1
         h.services.bgapi.node_down(NODE)
-        with trio.fail_after(5):
-            while h.services.bgapi.running():
-                await trio.sleep(0.01)
+        await wait_until(lambda: not h.services.bgapi.running(), timeout=5)
         with pytest.raises(trio.WouldBlock):
             h.sent.receive_nowait()
 
@@ -378,7 +377,7 @@ async def test_sendevent_core_and_custom() -> None:
             is OK
         )
         (notify,) = h.fired_named("NOTIFY")
-        # The header after an empty value is kept (mod_kazoo dropped the rest, §8.1).
+        # The header after an empty value is kept (mod_kazoo dropped the rest).
         assert notify.get("profile") == "sipinterface_1"
         assert notify.body == "hello"
         assert (

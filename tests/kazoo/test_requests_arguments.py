@@ -1,10 +1,11 @@
-"""Argument decoding (§2.1) and the erlang API command's option texts (§2.5)."""
+"""Argument decoding and the erlang API command's option texts."""
 
 from __future__ import annotations
 
 import pytest
 
-from kazoo_trio.kazoo.arguments import (
+from kazoo_trio.kazoo.config import Settings
+from kazoo_trio.kazoo.requests.arguments import (
     BadArg,
     atom_list,
     atom_name,
@@ -12,8 +13,7 @@ from kazoo_trio.kazoo.arguments import (
     request_parts,
     text,
 )
-from kazoo_trio.kazoo.config import Settings
-from kazoo_trio.kazoo.options import USAGE, ErlangCommand, OptionsTable
+from kazoo_trio.kazoo.requests.options import USAGE, ErlangCommand, OptionsTable
 from kazoo_trio.term.types import Atom
 
 A = Atom
@@ -46,7 +46,7 @@ def test_text_limit_has_no_off_by_one() -> None:
 
 
 def test_non_utf8_bytes_survive_a_round_trip() -> None:
-    from kazoo_trio.kazoo.arguments import to_binary
+    from kazoo_trio.kazoo.requests.arguments import to_binary
 
     assert to_binary(text(b"\xff\xfe")) == b"\xff\xfe"
 
@@ -67,7 +67,7 @@ def test_atoms() -> None:
 
 
 def test_header_list_keeps_going_after_empty_values() -> None:
-    # mod_kazoo stopped at the first "" value and dropped the rest (§8.1).
+    # mod_kazoo stopped at the first "" value and dropped the rest.
     headers = [(b"a", []), (list(b"b"), b""), (b"c", b"3")]
     assert header_list(headers) == [("a", ""), ("b", ""), ("c", "3")]
 

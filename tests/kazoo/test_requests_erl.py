@@ -1,4 +1,4 @@
-"""Every request of §2, as a call and as a cast, from a real ``erl`` node.
+"""Every request, as a call and as a cast, from a real ``erl`` node.
 
 The calls check the exact reply terms (success and every error of the
 per-request table); the casts check the side effect, and that a cast never
@@ -10,13 +10,14 @@ from __future__ import annotations
 import attrs
 import pytest
 
-from kazoo_trio.kazoo.fetch import FetchAgents
+from kazoo_trio.kazoo.fetch.agents import FetchAgents
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.protocol import ApiOutput
 from kazoo_trio.switch.sim import SimSwitch
 from kazoo_trio.term.types import Atom, Pid
 from tests.erlnode import erl_node
-from tests.kazoo.server_harness import FS, MK, running_server, wait_until
+from tests.kazoo.server_harness import FS, MK, running_server
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.erl
 
@@ -176,7 +177,7 @@ async def test_every_request_as_a_call(epmd: int) -> None:
         queued = channels[CHANNEL].queued
         sendmsg = queued[0]
         assert sendmsg.name == "SEND_MESSAGE"
-        # An empty value does not eat the next header (§8.1); FreeSWITCH itself does
+        # An empty value does not eat the next header; FreeSWITCH itself does
         # not keep empty headers.
         assert sendmsg.get("call-command") == "execute"
         assert sendmsg.get("execute-app-name") == "park"

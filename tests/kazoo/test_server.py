@@ -9,7 +9,8 @@ from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.sim import SimSwitch
 from kazoo_trio.term.types import Atom
 from tests.erlnode import erl_node
-from tests.kazoo.server_harness import FS, MK, add_test_commands, running_server, wait_until
+from tests.kazoo.server_harness import FS, MK, add_test_commands, running_server
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.erl
 
@@ -76,7 +77,7 @@ async def test_api_and_the_erlang_command(epmd: int) -> None:
             await e.eval(f'gen_server:call({MK}, {{api, no_such_command, ""}}, 5000).')
             == '{error,<<"no_such_command: Command not found">>}'
         )
-        # What ecallmgr does right after connecting (§7 steps 4 and 5).
+        # What ecallmgr does right after connecting.
         option = "option enable-legacy false"
         assert (
             await e.eval(f'gen_server:call({MK}, {{api, erlang, <<"node {E1} {option}">>}}).')

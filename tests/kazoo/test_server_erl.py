@@ -11,7 +11,8 @@ from kazoo_trio.switch.protocol import ApiOutput
 from kazoo_trio.switch.sim import SimSwitch
 from kazoo_trio.term.types import Atom
 from tests.erlnode import ErlNode, erl_node
-from tests.kazoo.server_harness import FS, MK, add_test_commands, running_server, wait_until
+from tests.kazoo.server_harness import FS, MK, add_test_commands, running_server
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.erl
 

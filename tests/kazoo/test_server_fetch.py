@@ -1,4 +1,4 @@
-"""XML lookups answered by real Erlang nodes (§4): the way ecallmgr's fetch handlers work."""
+"""XML lookups answered by real Erlang nodes: the way ecallmgr's fetch handlers work."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import trio
 
 from tests.erlnode import ErlNode, erl_node
 from tests.kazoo.server_harness import MK, directory_profile, running_server
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.erl
 
@@ -134,9 +135,7 @@ async def test_handler_death_removes_it(epmd: int) -> None:
         await start_handler(e, "e1")
         assert server.fetch.handlers("directory")
         await e.eval("exit(Handler_reply, kill).")
-        with trio.fail_after(5):
-            while server.fetch.handlers("directory"):
-                await trio.sleep(0.01)
+        await wait_until(lambda: not server.fetch.handlers("directory"), timeout=5)
         # Nobody to ask: the lookup is an immediate miss, not a timeout.
         with trio.fail_after(2):
             assert await locate(e) == '{ok,<<"can\'t find anything\\n">>}'

@@ -1,4 +1,4 @@
-"""The kazoo.conf lookup (§4.6): profiles pushed by an Erlang configuration handler."""
+"""The kazoo.conf lookup: profiles pushed by an Erlang configuration handler."""
 
 from __future__ import annotations
 
@@ -6,14 +6,15 @@ import pytest
 import trio
 
 from kazoo_trio.kazoo.config import Settings
-from kazoo_trio.kazoo.kazoo_conf import KazooConf, Profiles
-from kazoo_trio.kazoo.options import OptionsTable
-from kazoo_trio.kazoo.stream_table import StreamTable
+from kazoo_trio.kazoo.fetch.kazoo_conf import KazooConf, Profiles
+from kazoo_trio.kazoo.requests.options import OptionsTable
+from kazoo_trio.kazoo.streams.table import StreamTable
 from kazoo_trio.switch.protocol import XmlLookup
 from kazoo_trio.switch.sim import SimSwitch
 from kazoo_trio.term.types import Atom
 from tests.erlnode import erl_node
-from tests.kazoo.server_harness import MK, running_server, wait_until
+from tests.kazoo.server_harness import MK, running_server
+from tests.waiting import wait_until
 
 PROFILES = (
     '<document type="freeswitch/xml"><section name="configuration">'

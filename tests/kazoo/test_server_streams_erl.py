@@ -1,4 +1,4 @@
-"""Event streams driven from a real ``erl`` node through the server (§3), as ecallmgr uses them.
+"""Event streams driven from a real ``erl`` node through the server, as ecallmgr uses them.
 
 Each stream belongs to an Erlang *owner* process that asks for it with
 ``{event, Atoms}``, connects with ``gen_tcp`` and ``{packet, N}`` and decodes
@@ -13,10 +13,11 @@ import itertools
 import pytest
 
 from kazoo_trio.kazoo.server import ModKazooServer
-from kazoo_trio.kazoo.stream import EventStream
+from kazoo_trio.kazoo.streams.stream import EventStream
 from kazoo_trio.term.types import Atom
 from tests.erlnode import ErlNode, erl_node
-from tests.kazoo.server_harness import FS, MK, running_server, wait_until
+from tests.kazoo.server_harness import FS, MK, running_server
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.erl
 

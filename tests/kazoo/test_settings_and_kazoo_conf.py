@@ -11,15 +11,15 @@ from kazoo_trio.kazoo.config import (
     settings_from_toml,
     settings_from_xml,
 )
-from kazoo_trio.kazoo.fetch import FetchAgents
-from kazoo_trio.kazoo.kazoo_conf import KazooConf, Profiles
-from kazoo_trio.kazoo.options import OptionsTable
-from kazoo_trio.kazoo.stream_table import StreamTable
+from kazoo_trio.kazoo.fetch.agents import FetchAgents
+from kazoo_trio.kazoo.fetch.kazoo_conf import KazooConf, Profiles
+from kazoo_trio.kazoo.requests.options import OptionsTable
+from kazoo_trio.kazoo.streams.table import StreamTable
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.protocol import XmlLookup
 from kazoo_trio.switch.sim import SimSwitch
 from kazoo_trio.term.types import Atom, Pid
-from tests.kazoo.server_harness import wait_until
+from tests.waiting import wait_until
 
 
 def test_stream_settings_defaults() -> None:

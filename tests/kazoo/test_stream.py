@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
 import trio
 
-from kazoo_trio.kazoo.event_encoding import LegacyFilter
-from kazoo_trio.kazoo.stream import EventStream, StreamOptions, client_allowed
+from kazoo_trio.kazoo.streams.encoding import LegacyFilter
+from kazoo_trio.kazoo.streams.stream import EventStream, StreamOptions, client_allowed
 from kazoo_trio.switch.event import Event
 from tests.erlnode import ErlNode, erl_node
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.erl
 
@@ -89,12 +90,6 @@ async def connect(n: ErlNode, var: str, port: int, framing: int, extra: str = ""
     await n.eval(f'{{ok, {var}}} = gen_tcp:connect("127.0.0.1", {port}, {opts}).')
 
 
-async def wait_for(condition: Callable[[], bool], timeout: float = 10) -> None:
-    with trio.fail_after(timeout):
-        while not condition():
-            await trio.sleep(0.005)  # polling a condition, bounded by fail_after
-
-
 async def seqs(n: ErlNode, expr: str, timeout: float = 20) -> list[int]:
     """The list of Seq numbers ``expr`` returns (decoded: erl prints [51] as "3")."""
     return [int(x) for x in await n.term(expr, timeout=timeout)]
@@ -105,7 +100,7 @@ async def test_framing_matches_erlang_packet_option(framing: int) -> None:
     stream = new_stream(framing=framing)
     async with erl() as n, running(stream) as port:
         await connect(n, "S", port, framing)
-        await wait_for(lambda: stream.connected)
+        await wait_until(lambda: stream.connected)
         for seq in (1, 2, 3):
             stream.offer(event(seq, tiny=True))
         assert await seqs(n, "RecvSeqs(S, 3).") == [1, 2, 3]
@@ -125,7 +120,7 @@ async def test_large_event_is_intact_over_framing_4_and_counted_over_framing_2()
     async with erl() as n, running(wide) as wide_port, running(narrow) as narrow_port:
         await connect(n, "W", wide_port, 4)
         await connect(n, "N", narrow_port, 2)
-        await wait_for(lambda: wide.connected and narrow.connected)
+        await wait_until(lambda: wide.connected and narrow.connected)
         for stream in (wide, narrow):
             stream.offer(big)
             stream.offer(event(2))
@@ -141,9 +136,9 @@ async def test_large_event_is_intact_over_framing_4_and_counted_over_framing_2()
         assert await seqs(n, "RecvSeqs(N, 1).") == [2]
         assert narrow.stats.events_dropped_too_large == 1
         # The sender counts a frame once its send call returns, just after erl got it.
-        await wait_for(lambda: narrow.stats.events_sent == 1)
+        await wait_until(lambda: narrow.stats.events_sent == 1)
         assert wide.stats.events_dropped_too_large == 0
-        await wait_for(lambda: wide.stats.events_sent == 2)
+        await wait_until(lambda: wide.stats.events_sent == 2)
 
 
 async def test_events_before_connect_are_delivered_in_order() -> None:
@@ -156,7 +151,7 @@ async def test_events_before_connect_are_delivered_in_order() -> None:
         assert await seqs(n, "RecvSeqs(S, 50).") == list(range(1, 51))
         stream.offer(event(51))
         assert await seqs(n, "RecvSeqs(S, 1).") == [51]
-        await wait_for(lambda: stream.stats.events_sent == 51)
+        await wait_until(lambda: stream.stats.events_sent == 51)
 
 
 async def test_slow_reader_drops_oldest_and_the_stream_survives() -> None:
@@ -164,7 +159,7 @@ async def test_slow_reader_drops_oldest_and_the_stream_survives() -> None:
     offered = 0
     async with erl() as n, running(stream) as port:
         await connect(n, "S", port, 4, ", {recbuf, 4096}")
-        await wait_for(lambda: stream.connected)
+        await wait_until(lambda: stream.connected)
         # erl does not read: the socket buffers fill up, then the queue overflows.
         with trio.fail_after(30):
             while stream.stats.events_dropped_overflow < 200:
@@ -177,7 +172,7 @@ async def test_slow_reader_drops_oldest_and_the_stream_survives() -> None:
         assert got == sorted(set(got))
         assert got[-40:] == list(range(offered - 39, offered + 1))  # the newest all arrived
         assert len(got) + stream.stats.events_dropped_overflow == offered
-        await wait_for(lambda: stream.stats.events_sent == len(got))
+        await wait_until(lambda: stream.stats.events_sent == len(got))
         assert stream.stats.send_errors == 0
         stream.offer(event(offered + 1))
         assert await seqs(n, "RecvSeqs(S, 1).") == [offered + 1]
@@ -197,7 +192,7 @@ async def test_new_client_replaces_old_and_gets_the_unwritten_events() -> None:
     stream = new_stream(framing=4)
     async with erl() as n, running(stream) as port:
         await connect(n, "S1", port, 4, ", {recbuf, 4096}")
-        await wait_for(lambda: stream.connected)
+        await wait_until(lambda: stream.connected)
         offered = 0
         with trio.fail_after(30):
             while stream.queued_events < 20:  # S1 is not reading: frames pile up here
@@ -206,7 +201,7 @@ async def test_new_client_replaces_old_and_gets_the_unwritten_events() -> None:
                 await trio.sleep(0)
         unwritten_from = offered - stream.queued_events + 1
         await connect(n, "S2", port, 4)
-        await wait_for(lambda: stream.stats.clients_replaced == 1)
+        await wait_until(lambda: stream.stats.clients_replaced == 1)
         got = await seqs(n, f"RecvUntil(S2, {offered}).", timeout=30)
         # Consecutive up to the last: nothing queued was lost; the batch that was in
         # flight to S1 (possibly half written) is sent again, whole, to S2.
@@ -229,7 +224,7 @@ async def test_client_from_a_host_not_allowed_is_refused() -> None:
             "{error,closed}",
             "{error,econnreset}",
         )
-        await wait_for(lambda: stream.stats.clients_refused == 1)
+        await wait_until(lambda: stream.stats.clients_refused == 1)
         assert not stream.connected
         assert stream.queued_events == 1  # kept for an allowed client
 
@@ -253,7 +248,7 @@ async def test_client_going_away_keeps_the_stream_and_its_queue() -> None:
         assert await seqs(n, "RecvSeqs(S1, 1).") == [1]
         # An abortive close (RST): the next write to it fails or the watcher sees it first.
         await n.eval("inet:setopts(S1, [{linger, {true, 0}}]), gen_tcp:close(S1).")
-        await wait_for(lambda: not stream.connected)
+        await wait_until(lambda: not stream.connected)
         for seq in (2, 3):
             stream.offer(event(seq))
         await connect(n, "S2", port, 2)
@@ -359,7 +354,7 @@ async def test_cancelling_run_closes_the_client() -> None:
         async with trio.open_nursery() as nursery:
             _, port = await nursery.start(stream.run)
             await connect(n, "S", port, 4)
-            await wait_for(lambda: stream.connected)
+            await wait_until(lambda: stream.connected)
             nursery.cancel_scope.cancel()
         assert await n.eval("gen_tcp:recv(S, 0, 10000).") in (
             "{error,closed}",
@@ -375,7 +370,7 @@ async def test_client_socket_options_follow_the_stream_options(
     async with running(stream) as port:
         client = await trio.open_tcp_stream("127.0.0.1", port)
         async with client:
-            await wait_for(lambda: stream.connected)
+            await wait_until(lambda: stream.connected)
             sock = stream._client.sock  # type: ignore[union-attr]  # the accepted socket
             assert bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)) is keepalive
             assert bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)) is nodelay
@@ -385,14 +380,14 @@ async def test_send_error_closes_that_client_and_keeps_the_event_for_the_next() 
     stream = new_stream(framing=2)
     async with erl() as n, running(stream) as port:
         await connect(n, "S1", port, 2)
-        await wait_for(lambda: stream.connected)
+        await wait_until(lambda: stream.connected)
         # White box: shut our sending side so that the next write fails with EPIPE,
         # which the peer cannot provoke deterministically.
         stream._client.sock.shutdown(socket.SHUT_WR)  # type: ignore[union-attr]
         stream.offer(event(1))
-        await wait_for(lambda: stream.stats.send_errors == 1)
+        await wait_until(lambda: stream.stats.send_errors == 1)
         assert not stream.connected
         assert stream.queued_events == 1  # nothing of it was written: it waits
         await connect(n, "S2", port, 2)
         assert await seqs(n, "RecvSeqs(S2, 1).") == [1]
-        await wait_for(lambda: stream.stats.events_sent == 1)
+        await wait_until(lambda: stream.stats.events_sent == 1)

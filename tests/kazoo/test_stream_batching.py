@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import trio
 
-from kazoo_trio.kazoo.stream import SEND_BATCH_BYTES
+from kazoo_trio.kazoo.streams.queue import SEND_BATCH_BYTES
 from kazoo_trio.term import Atom, decode
-from tests.kazoo.test_stream import event, new_stream, running, wait_for
+from tests.kazoo.test_stream import event, new_stream, running
+from tests.waiting import wait_until
 
 
 async def test_queued_frames_are_joined_into_one_send(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -35,7 +36,7 @@ async def test_queued_frames_are_joined_into_one_send(monkeypatch: pytest.Monkey
         with trio.fail_after(10):
             while received < queued:
                 received += len(await client.receive_some(1 << 20))
-        await wait_for(lambda: stream.stats.events_sent == 40)
+        await wait_until(lambda: stream.stats.events_sent == 40)
         await client.aclose()
     # 40 queued frames, one write (a short write would add a second one for the rest).
     assert sum(writes) == queued
@@ -82,7 +83,7 @@ async def test_a_backlog_larger_than_a_batch_leaves_in_order_in_bounded_writes(
                     size = int.from_bytes(data[:4], "big")
                     seqs.append(_seq(bytes(data[4 : 4 + size])))
                     del data[: 4 + size]
-        await wait_for(lambda: stream.stats.events_sent == count)
+        await wait_until(lambda: stream.stats.events_sent == count)
         await client.aclose()
     assert seqs == list(range(1, count + 1))
     assert not data

@@ -9,8 +9,7 @@ import trio
 
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.protocol import XmlLookup
-from kazoo_trio.switch.sim import SimSwitch
-from kazoo_trio.switch.sim.core import SimTimings
+from kazoo_trio.switch.sim import SimSwitch, SimTimings
 
 QUICK = SimTimings(ring_delay=0.05, answer_delay=0.0, playback=0.05, record=0.05)
 

@@ -6,7 +6,7 @@ import json
 
 import trio
 
-from kazoo_trio.switch.sim.core import SimTimings
+from kazoo_trio.switch.sim import SimTimings
 from tests.switch.callhelpers import (
     QUICK,
     bind_dialplan,

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from kazoo_trio.kazoo.streams.encoding import LegacyFilter, encode_legacy_event
+from kazoo_trio.switch.event import Event
 from kazoo_trio.term import (
     Atom,
     BitString,
@@ -30,7 +32,6 @@ from kazoo_trio.term import (
     Reference,
     decode,
     encode,
-    encode_event,
 )
 from tests.erlnode import ErlNode, erl_node
 
@@ -173,7 +174,7 @@ def b64(data: bytes) -> str:
 
 
 class Raw(bytes):
-    """An already encoded whole term (from encode_event)."""
+    """An already encoded whole term."""
 
 
 async def test_against_real_erlang() -> None:
@@ -256,12 +257,24 @@ PY_TO_ERL: list[tuple[Any, str]] = [
     (Pid("nonode@nohost", 40, 0, 0), 'list_to_pid("<0.40.0>")'),
     (Port("nonode@nohost", 3, 0), 'list_to_port("#Port<0.3>")'),
     (
-        Raw(encode_event(b"u-1", [(b"Event-Name", "CHANNEL_CREATE"), ("Caller", b"1000")], "body")),
-        '{event, [<<"u-1">>, {<<"Event-Name">>, <<"CHANNEL_CREATE">>}, '
-        '{<<"Caller">>, <<"1000">>}, {<<"body">>, <<"body">>}]}',
+        Raw(
+            encode_legacy_event(
+                Event("CHANNEL_CREATE", [("Unique-ID", "u-1"), ("Caller", "1000")], "body"),
+                "e@h",
+                "fs@h",
+                LegacyFilter(send_all_headers=True),
+            )
+        ),
+        '{event, [<<"u-1">>, {<<"Unique-ID">>, <<"u-1">>}, {<<"Caller">>, <<"1000">>}, '
+        '{<<"Target-Node">>, <<"e@h">>}, {<<"Switch-Nodename">>, <<"fs@h">>}, '
+        '{<<"body">>, <<"body">>}]}',
     ),
     (
-        Raw(encode_event(None, [])),
+        Raw(
+            encode_legacy_event(
+                Event("CHANNEL_CREATE"), "e@h", "fs@h", LegacyFilter(event_filter=frozenset())
+            )
+        ),
         "{event, [undefined]}",
     ),
 ]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import bench_codec, common
-from kazoo_trio.term import Atom, decode, encode_event
+from kazoo_trio.term import Atom, decode, encode
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_benchmark_events_have_the_anchor_sizes_and_fresh_ids() -> None:
     for kind, (headers, size) in bench_codec.SIZES.items():
         pool = bench_codec.build_pool(kind, 3)
-        wires = [encode_event(uid, hs) for uid, hs in pool]
+        wires = [encode((Atom("event"), [uid, *hs])) for uid, hs in pool]
         assert [len(w) for w in wires] == [size] * 3, kind
         assert all(len(hs) == headers for _, hs in pool)
         assert len({uid for uid, _ in pool}) == 3  # a fresh Unique-ID per event

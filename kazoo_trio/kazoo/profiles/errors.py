@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from kazoo_trio.errors import ConfigurationError
+
 __all__ = ["ProfileError"]
 
 
-class ProfileError(ValueError):
+class ProfileError(ConfigurationError, ValueError):
     """A profile document that cannot be used; the message names the element at fault.
 
     Raised while parsing or compiling, never while building an event: a

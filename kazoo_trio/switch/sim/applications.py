@@ -4,29 +4,30 @@ Each application is ``async def app(channel, data)``; ``data`` is already expand
 An application reports its outcome in the channel variable
 ``current_application_response`` (the ``Application-Response`` of
 ``CHANNEL_EXECUTE_COMPLETE``).  Media is simulated: playback, recording and echo take
-the time the switch's :class:`~kazoo_trio.switch.sim.core.SimTimings` give them and
+the time the switch's :class:`~kazoo_trio.switch.sim.clock.SimTimings` give them and
 can be interrupted with ``uuid_break``; digits a caller "presses" come from the
-channel variable ``sim_dtmf``.
+channel variable ``sim_dtmf``.  :data:`APPLICATIONS` is the table the simulated switch
+serves its sessions from.
+Layer: above :mod:`.originate` (``bridge`` dials).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import trio
 
 from kazoo_trio.switch.separate import separate_string
 from kazoo_trio.switch.sim.causes import parse_cause
-from kazoo_trio.switch.sim.channel import Channel, bridge, true
+from kazoo_trio.switch.sim.channel import Application, Channel, bridge, true
+from kazoo_trio.switch.sim.originate import originate_legs
 from kazoo_trio.switch.sim.session import park, serve_private, transfer_action
 
-__all__ = ["APPLICATIONS", "Application", "multiset_pairs"]
+__all__ = ["APPLICATIONS", "multiset_pairs", "start_recording", "stop_recording"]
 
 log = logging.getLogger(__name__)
-
-Application = Callable[[Channel, str], Awaitable[None]]
 
 APPLICATIONS: dict[str, Application] = {}
 
@@ -370,8 +371,6 @@ async def _bridge(channel: Channel, data: str) -> None:
     """Originate to ``data`` and bridge; on failure hang up with the cause unless
     ``continue_on_fail``.  The bridge ends when either side leaves it; the B leg is
     then hung up, and the A leg too with ``hangup_after_bridge``."""
-    from kazoo_trio.switch.sim.originate import originate_legs
-
     outcome = await originate_legs(channel.sw, data, originator=channel)
     if outcome.channel is None:
         cause = outcome.cause

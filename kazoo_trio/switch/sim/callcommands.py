@@ -4,27 +4,24 @@
 commands a switch answers for ecallmgr (``unload``/``reload``, ``sofia status``,
 ``conference xml_list``, ``xml_flush_cache``).  A UUID naming no channel gets
 ``-ERR No such channel!`` where FreeSWITCH prints it.
+Layer: above :mod:`.core` and :mod:`.applications`.
 """
 
 from __future__ import annotations
 
 import json
-import time
 import urllib.parse
-from typing import TYPE_CHECKING
 
 from kazoo_trio.switch.protocol import ApiOutput
 from kazoo_trio.switch.separate import separate_string
 from kazoo_trio.switch.sim.applications import multiset_pairs, start_recording, stop_recording
 from kazoo_trio.switch.sim.causes import parse_cause
 from kazoo_trio.switch.sim.channel import Channel, bridge, unbridge
+from kazoo_trio.switch.sim.core import SimCore
 from kazoo_trio.switch.sim.originate import ORIGINATE_SYNTAX, originate_command
 from kazoo_trio.switch.sim.session import park_action, serve_private, transfer_action
 
-if TYPE_CHECKING:
-    from kazoo_trio.switch.sim.core import SimSwitch
-
-__all__ = ["SIM_PROFILE", "channel_row", "register_call_commands"]
+__all__ = ["AVAILABLE_MODULES", "LOADED_AT_START", "SIM_PROFILE", "register_call_commands"]
 
 NO_CHANNEL = "-ERR No such channel!\n"
 SIM_PROFILE = "sipinterface_1"
@@ -41,38 +38,15 @@ LOADED_AT_START = (
 )  # fmt: skip
 
 
-def _channel(sw: SimSwitch, uuid: str) -> Channel | None:
+def _channel(sw: SimCore, uuid: str) -> Channel | None:
     found = sw.channels.get(uuid)
     return found if isinstance(found, Channel) and found.up else None
-
-
-def channel_row(channel: Channel, hostname: str) -> list[str]:
-    """A row of FreeSWITCH's ``channels`` table (the ``show channels`` columns)."""
-    p = channel.profile
-    created_s = p.created // 1_000_000
-    return [
-        channel.uuid, channel.direction,
-        time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created_s)), str(created_s),
-        channel.name, channel.state, p.caller_id_name, p.caller_id_number, p.network_addr,
-        p.destination_number, channel.running_app, channel.running_app_data, p.dialplan,
-        p.context, "PCMU", "8000", "64000", "PCMU", "8000", "64000", "", hostname,
-        channel.variables.get("presence_id", ""), channel.variables.get("presence_data", ""),
-        channel.variables.get("accountcode", ""), channel.callstate, p.callee_id_name,
-        p.callee_id_number, "SEND" if p.callee_id_number else "", channel.call_uuid, "", "",
-        p.orig_caller_id_name or p.caller_id_name, p.orig_caller_id_number or p.caller_id_number,
-        p.network_addr, p.destination_number, p.dialplan, p.context,
-    ]  # fmt: skip
-
-
-def channels(sw: SimSwitch) -> list[Channel]:
-    found = [sw.channels.get(uuid) for uuid in sw.channels.uuids()]
-    return [c for c in found if isinstance(c, Channel)]
 
 
 # -- uuid_* ----------------------------------------------------------------------------------
 
 
-def _uuid_kill(sw: SimSwitch, args: str) -> ApiOutput:
+def _uuid_kill(sw: SimCore, args: str) -> ApiOutput:
     argv = separate_string(args, " ", 2) if args else []
     if not argv:
         return ApiOutput("-USAGE: <uuid> [cause]\n")
@@ -84,7 +58,7 @@ def _uuid_kill(sw: SimSwitch, args: str) -> ApiOutput:
     return ApiOutput("+OK\n")
 
 
-def _uuid_getvar(sw: SimSwitch, args: str) -> ApiOutput:
+def _uuid_getvar(sw: SimCore, args: str) -> ApiOutput:
     argv = separate_string(args, " ", 2) if args else []
     if len(argv) < 2:
         return ApiOutput("-USAGE: <uuid> <var>\n")
@@ -95,7 +69,7 @@ def _uuid_getvar(sw: SimSwitch, args: str) -> ApiOutput:
     return ApiOutput(value if value is not None else "_undef_")
 
 
-def _uuid_setvar(sw: SimSwitch, args: str) -> ApiOutput:
+def _uuid_setvar(sw: SimCore, args: str) -> ApiOutput:
     argv = separate_string(args, " ", 3) if args else []
     if len(argv) < 2 or not argv[1]:
         return ApiOutput("-USAGE: <uuid> <var> [value]\n")
@@ -109,7 +83,7 @@ def _uuid_setvar(sw: SimSwitch, args: str) -> ApiOutput:
     return ApiOutput("+OK\n")
 
 
-def _uuid_setvar_multi(sw: SimSwitch, args: str) -> ApiOutput:
+def _uuid_setvar_multi(sw: SimCore, args: str) -> ApiOutput:
     argv = separate_string(args, " ", 2) if args else []
     if len(argv) < 2:
         return ApiOutput("-USAGE: <uuid> <var>=<value>;<var>=<value>...\n")
@@ -121,7 +95,7 @@ def _uuid_setvar_multi(sw: SimSwitch, args: str) -> ApiOutput:
     return ApiOutput("+OK\n")
 
 
-def _uuid_dump(sw: SimSwitch, args: str) -> ApiOutput:
+def _uuid_dump(sw: SimCore, args: str) -> ApiOutput:
     argv = separate_string(args, " ", 2) if args else []
     if not argv:
         return ApiOutput("-USAGE: <uuid> [format]\n")
@@ -138,14 +112,14 @@ def _uuid_dump(sw: SimSwitch, args: str) -> ApiOutput:
     return ApiOutput("".join(lines))
 
 
-def _uuid_answer(sw: SimSwitch, args: str) -> ApiOutput:
+def _uuid_answer(sw: SimCore, args: str) -> ApiOutput:
     channel = _channel(sw, args.strip())
     if channel is None or not channel.answer():
         return ApiOutput("-ERROR\n")
     return ApiOutput("+OK\n")
 
 
-def _uuid_pre_answer(sw: SimSwitch, args: str) -> ApiOutput:
+def _uuid_pre_answer(sw: SimCore, args: str) -> ApiOutput:
     channel = _channel(sw, args.strip())
     if channel is None:
         return ApiOutput("-ERROR\n")
@@ -153,7 +127,7 @@ def _uuid_pre_answer(sw: SimSwitch, args: str) -> ApiOutput:
     return ApiOutput("+OK\n")
 
 
-def _uuid_park(sw: SimSwitch, args: str) -> ApiOutput:
+def _uuid_park(sw: SimCore, args: str) -> ApiOutput:
     channel = _channel(sw, args.strip())
     if channel is None:
         return ApiOutput(NO_CHANNEL)
@@ -161,7 +135,7 @@ def _uuid_park(sw: SimSwitch, args: str) -> ApiOutput:
     return ApiOutput("+OK\n")
 
 
-def _uuid_break(sw: SimSwitch, args: str) -> ApiOutput:
+def _uuid_break(sw: SimCore, args: str) -> ApiOutput:
     argv = separate_string(args, " ", 2) if args else []
     if not argv:
         return ApiOutput("-USAGE: <uuid> [all]\n")
@@ -175,7 +149,7 @@ def _uuid_break(sw: SimSwitch, args: str) -> ApiOutput:
 TRANSFER_SYNTAX = "<uuid> [-bleg|-both] <dest-exten> [<dialplan>] [<context>]"
 
 
-def _uuid_transfer(sw: SimSwitch, args: str) -> ApiOutput:
+def _uuid_transfer(sw: SimCore, args: str) -> ApiOutput:
     argv = separate_string(args, " ", 5) if args else []
     if len(argv) < 2:
         return ApiOutput(f"-USAGE: {TRANSFER_SYNTAX}\n")
@@ -205,7 +179,7 @@ async def _bridged(channel: Channel) -> None:
     await serve_private(channel)
 
 
-def _uuid_bridge(sw: SimSwitch, args: str) -> ApiOutput:
+def _uuid_bridge(sw: SimCore, args: str) -> ApiOutput:
     argv = separate_string(args, " ", 3) if args else []
     if len(argv) < 2:
         return ApiOutput("-USAGE: <uuid> <other_uuid>\n")
@@ -222,7 +196,7 @@ def _uuid_bridge(sw: SimSwitch, args: str) -> ApiOutput:
     return ApiOutput(f"+OK {argv[1]}\n")
 
 
-def _uuid_hold(sw: SimSwitch, args: str) -> ApiOutput:
+def _uuid_hold(sw: SimCore, args: str) -> ApiOutput:
     argv = separate_string(args, " ", 3) if args else []
     if not argv:
         return ApiOutput("-USAGE: [off|toggle] <uuid> [<display>]\n")
@@ -238,7 +212,7 @@ def _uuid_hold(sw: SimSwitch, args: str) -> ApiOutput:
     return ApiOutput("+OK Success\n")
 
 
-def _uuid_record(sw: SimSwitch, args: str) -> ApiOutput:
+def _uuid_record(sw: SimCore, args: str) -> ApiOutput:
     argv = separate_string(args, " ", 4) if args else []
     usage = "-USAGE: <uuid> [start|stop|mask|unmask] <path> [<limit>] [<recording_vars>]\n"
     if len(argv) < 3:
@@ -257,7 +231,7 @@ def _uuid_record(sw: SimSwitch, args: str) -> ApiOutput:
     return ApiOutput("+OK Success\n")
 
 
-def _uuid_send_dtmf(sw: SimSwitch, args: str) -> ApiOutput:
+def _uuid_send_dtmf(sw: SimCore, args: str) -> ApiOutput:
     argv = separate_string(args, " ", 2) if args else []
     if len(argv) < 2:
         return ApiOutput("-USAGE: <uuid> <dtmf_data>\n")
@@ -271,7 +245,7 @@ def _uuid_send_dtmf(sw: SimSwitch, args: str) -> ApiOutput:
     return ApiOutput(f"+OK {argv[0]} sent DTMF {argv[1]}.\n")
 
 
-def _uuid_recv_dtmf(sw: SimSwitch, args: str) -> ApiOutput:
+def _uuid_recv_dtmf(sw: SimCore, args: str) -> ApiOutput:
     argv = separate_string(args, " ", 2) if args else []
     if len(argv) < 2:
         return ApiOutput("-USAGE: <uuid> <dtmf_data>\n")
@@ -282,7 +256,7 @@ def _uuid_recv_dtmf(sw: SimSwitch, args: str) -> ApiOutput:
     return ApiOutput(f"+OK {argv[0]} received DTMF {argv[1]}.\n")
 
 
-def _uuid_broadcast(sw: SimSwitch, args: str) -> ApiOutput:
+def _uuid_broadcast(sw: SimCore, args: str) -> ApiOutput:
     argv = separate_string(args, " ", 3) if args else []
     if len(argv) < 2:
         return ApiOutput("-USAGE: <uuid> <path> [aleg|bleg|holdb|both]\n")
@@ -309,7 +283,7 @@ def _uuid_broadcast(sw: SimSwitch, args: str) -> ApiOutput:
     return ApiOutput("+OK Message sent\n")
 
 
-def _hupall(sw: SimSwitch, args: str) -> ApiOutput:
+def _hupall(sw: SimCore, args: str) -> ApiOutput:
     argv = separate_string(args, " ", 3) if args else []
     cause = (parse_cause(argv[0]) if argv else None) or "MANAGER_REQUEST"
     var = argv[1] if len(argv) > 2 else ""
@@ -325,31 +299,31 @@ def _hupall(sw: SimSwitch, args: str) -> ApiOutput:
 # -- modules, profiles, conferences ----------------------------------------------------------
 
 
-def _unload(sw: SimSwitch, args: str) -> ApiOutput:
+def _unload(sw: SimCore, args: str) -> ApiOutput:
     name = args.split(" ")[-1].strip() if args else ""
     if not name:
         return ApiOutput("-USAGE: [-f] <mod_name>\n")
-    if not sw.module_exists(name):
+    if not sw.modules.exists(name):
         return ApiOutput("-ERR [Module not loaded]\n")
-    sw.unload_module(name)
+    sw.modules.unload(name)
     return ApiOutput("+OK\n")
 
 
-def _reload(sw: SimSwitch, args: str) -> ApiOutput:
+def _reload(sw: SimCore, args: str) -> ApiOutput:
     name = args.split(" ")[-1].strip() if args else ""
     if not name:
         return ApiOutput("-USAGE: [-f] <mod_name>\n")
-    if name not in sw.available_modules():
+    if name not in sw.modules.available():
         return ApiOutput("-ERR [module load file routine returned an error]\n")
-    sw.add_module(name)
+    sw.modules.add(name)
     return ApiOutput("+OK Reloading XML\n+OK module unloaded\n+OK module loaded\n")
 
 
-def _sofia(sw: SimSwitch, args: str) -> ApiOutput:
+def _sofia(sw: SimCore, args: str) -> ApiOutput:
     argv = separate_string(args, " ", 4) if args else []
     ip = sw.identity.ipv4
     url = f"sip:mod_sofia@{ip}:5060"
-    if not sw.module_exists("mod_sofia"):
+    if not sw.modules.exists("mod_sofia"):
         return ApiOutput("", ok=False)
     line = "=" * 99 + "\n"
     if argv[:1] == ["status"] and len(argv) == 1:
@@ -374,8 +348,8 @@ def _sofia(sw: SimSwitch, args: str) -> ApiOutput:
     return ApiOutput("-ERR Unknown command!\n")
 
 
-async def _sofia_status_info(sw: SimSwitch) -> tuple[bool, object]:
-    if not sw.module_exists("mod_sofia"):
+async def _sofia_status_info(sw: SimCore) -> tuple[bool, object]:
+    if not sw.modules.exists("mod_sofia"):
         return False, None
     ip = sw.identity.ipv4
     url = f"sip:mod_sofia@{ip}:5060"
@@ -388,7 +362,7 @@ async def _sofia_status_info(sw: SimSwitch) -> tuple[bool, object]:
     }  # fmt: skip
 
 
-def _conference(sw: SimSwitch, args: str) -> ApiOutput:
+def _conference(sw: SimCore, args: str) -> ApiOutput:
     argv = separate_string(args, " ", 3) if args else []
     if argv[:1] == ["xml_list"]:
         return ApiOutput('<?xml version="1.0"?>\n<conferences>\n</conferences>\n')
@@ -397,14 +371,14 @@ def _conference(sw: SimSwitch, args: str) -> ApiOutput:
     return ApiOutput("-ERR Conference not found\n" if argv else "")
 
 
-def _xml_flush_cache(sw: SimSwitch, args: str) -> ApiOutput:
+def _xml_flush_cache(sw: SimCore, args: str) -> ApiOutput:
     return ApiOutput("+OK\n")
 
 
-def register_call_commands(sw: SimSwitch) -> None:
+def register_call_commands(sw: SimCore) -> None:
     """Install the call commands (mod_commands, mod_sofia, mod_conference)."""
     for name in AVAILABLE_MODULES:
-        sw.add_module(name, loaded=name in LOADED_AT_START)
+        sw.modules.add(name, loaded=name in LOADED_AT_START)
     sync = sw.register_sync_api
     sync("uuid_kill", _uuid_kill, "Kill channel", syntax="<uuid> [cause]")
     sync("uuid_getvar", _uuid_getvar, "Get a variable from a channel", syntax="<uuid> <var>")

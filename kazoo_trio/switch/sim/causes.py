@@ -1,4 +1,5 @@
-"""FreeSWITCH's hang-up causes (``switch_channel_cause2str`` / ``str2cause``) and states."""
+"""FreeSWITCH's hang-up causes (``switch_channel_cause2str`` / ``str2cause``) and states.
+Layer: bottom (no imports from the simulated core)."""
 
 from __future__ import annotations
 

@@ -4,27 +4,46 @@ variables, and the events a channel fires as they change.
 Every method here is synchronous: state changes fire their events on the switch's bus
 at once, in FreeSWITCH's order.  What a channel *does* over time (ringing, routing,
 running applications) lives in :mod:`.session`, the channel's task.
+
+The call layer (this module, then :mod:`.dialplan`, :mod:`.session`, :mod:`.endpoints`,
+:mod:`.originate`, :mod:`.applications`, :mod:`.traffic`) never imports the core: it
+reaches the switch through :class:`ChannelHost`, which the core implements.
+Layer: above :mod:`.events`, :mod:`.causes`, :mod:`.clock`, :mod:`.channels`,
+:mod:`.profile`.
 """
 
 from __future__ import annotations
 
+import enum
 import math
 import uuid as uuidlib
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Protocol
 
 import attrs
 import trio
 
+from kazoo_trio.errors import RuntimeFailure
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.expand import expand_variables
+from kazoo_trio.switch.protocol import SwitchIdentity
 from kazoo_trio.switch.sim.causes import CALL_STATES, CHANNEL_STATES, cause_code
+from kazoo_trio.switch.sim.channels import ChannelRegistry
+from kazoo_trio.switch.sim.clock import Clock, SimTimings
 from kazoo_trio.switch.sim.events import EventOrigin
+from kazoo_trio.switch.sim.profile import CallerProfile
 
-if TYPE_CHECKING:
-    from kazoo_trio.switch.sim.core import SimSwitch
-
-__all__ = ["CallerProfile", "Channel", "bridge", "true", "unbridge"]
+__all__ = [
+    "Action",
+    "Application",
+    "Channel",
+    "ChannelHost",
+    "Next",
+    "SwitchNotRunning",
+    "bridge",
+    "true",
+    "unbridge",
+]
 
 # The queue of private events (sendmsg/command) a channel holds before running them.
 PRIVATE_QUEUE_SIZE = 256
@@ -54,96 +73,85 @@ _CODEC = [
 ]
 
 
-@attrs.define
-class CallerProfile:
-    """``switch_caller_profile_t``: who calls whom, and the channel's time table (µs)."""
+Action = Callable[["Channel"], Awaitable[None]]
+"""What a channel's session does for a while: route, park, run an application..."""
 
-    caller_id_name: str = ""
-    caller_id_number: str = ""
-    destination_number: str = ""
-    context: str = "default"
-    dialplan: str = "XML"
-    username: str = ""
-    network_addr: str = ""
-    ani: str = ""
-    aniii: str = ""
-    rdnis: str = ""
-    source: str = "mod_sim"
-    transfer_source: str = ""
-    callee_id_name: str = ""
-    callee_id_number: str = ""
-    orig_caller_id_name: str = ""
-    orig_caller_id_number: str = ""
-    profile_index: int = 1
-    profile_created: int = 0
-    created: int = 0
-    answered: int = 0
-    progress: int = 0
-    progress_media: int = 0
-    hungup: int = 0
-    transferred: int = 0
-    bridged: int = 0
-    last_hold: int = 0
-    hold_accum: int = 0
+Application = Callable[["Channel", str], Awaitable[None]]
+"""A dialplan application: the channel and its (already expanded) argument."""
 
-    def fields(self) -> dict[str, str]:
-        """What ``${...}`` and dialplan conditions read (``switch_caller_get_field_by_name``)."""
-        return {
-            "dialplan": self.dialplan,
-            "username": self.username,
-            "caller_id_name": self.caller_id_name,
-            "caller_id_number": self.caller_id_number,
-            "callee_id_name": self.callee_id_name,
-            "callee_id_number": self.callee_id_number,
-            "ani": self.ani,
-            "aniii": self.aniii,
-            "network_addr": self.network_addr,
-            "rdnis": self.rdnis,
-            "destination_number": self.destination_number,
-            "source": self.source,
-            "context": self.context,
-        }
 
-    def headers(self, prefix: str, direction: str, uuid: str, name: str) -> list[tuple[str, str]]:
-        """``switch_caller_profile_event_set_data`` with ``prefix`` (``Caller``, ``Hunt``...)."""
-        p = prefix
-        return [
-            (f"{p}-Direction", direction),
-            (f"{p}-Logical-Direction", direction),
-            (f"{p}-Username", self.username),
-            (f"{p}-Dialplan", self.dialplan),
-            (f"{p}-Caller-ID-Name", self.caller_id_name),
-            (f"{p}-Caller-ID-Number", self.caller_id_number),
-            (f"{p}-Orig-Caller-ID-Name", self.orig_caller_id_name or self.caller_id_name),
-            (f"{p}-Orig-Caller-ID-Number", self.orig_caller_id_number or self.caller_id_number),
-            (f"{p}-Callee-ID-Name", self.callee_id_name),
-            (f"{p}-Callee-ID-Number", self.callee_id_number),
-            (f"{p}-Network-Addr", self.network_addr),
-            (f"{p}-ANI", self.ani),
-            (f"{p}-ANI-II", self.aniii),
-            (f"{p}-Destination-Number", self.destination_number),
-            (f"{p}-Unique-ID", uuid),
-            (f"{p}-Source", self.source),
-            (f"{p}-Transfer-Source", self.transfer_source),
-            (f"{p}-Context", self.context),
-            (f"{p}-RDNIS", self.rdnis),
-            (f"{p}-Channel-Name", name),
-            (f"{p}-Profile-Index", str(self.profile_index)),
-            (f"{p}-Profile-Created-Time", str(self.profile_created)),
-            (f"{p}-Channel-Created-Time", str(self.created)),
-            (f"{p}-Channel-Answered-Time", str(self.answered)),
-            (f"{p}-Channel-Progress-Time", str(self.progress)),
-            (f"{p}-Channel-Progress-Media-Time", str(self.progress_media)),
-            (f"{p}-Channel-Hangup-Time", str(self.hungup)),
-            (f"{p}-Channel-Transfer-Time", str(self.transferred)),
-            (f"{p}-Channel-Resurrect-Time", "0"),
-            (f"{p}-Channel-Bridged-Time", str(self.bridged)),
-            (f"{p}-Channel-Last-Hold", str(self.last_hold)),
-            (f"{p}-Channel-Hold-Accum", str(self.hold_accum)),
-            (f"{p}-Screen-Bit", "true"),
-            (f"{p}-Privacy-Hide-Name", "false"),
-            (f"{p}-Privacy-Hide-Number", "false"),
-        ]
+class Next(enum.Enum):
+    """A next step a channel asks of its own session.  The session module runs it: this
+    module cannot name the session's actions, since the session imports it."""
+
+    PARK = "park"
+
+
+class SwitchNotRunning(RuntimeFailure, RuntimeError):
+    """A call or a call's task was started while the simulated switch is not running."""
+
+
+class ChannelHost(Protocol):
+    """What channels and the rest of the call layer (sessions, dialling, applications,
+    traffic) need from the switch that hosts them.
+
+    Methods that are not ``async`` never yield to trio.
+    """
+
+    @property
+    def identity(self) -> SwitchIdentity: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def timings(self) -> SimTimings: ...
+
+    @property
+    def channels(self) -> ChannelRegistry: ...
+
+    shutdown_hangups: int
+    """Channels hung up with ``SYSTEM_SHUTDOWN`` as the switch stopped (a session that
+    sees the cancellation first counts its own)."""
+
+    def new_event(
+        self,
+        name: str,
+        *,
+        subclass: str | None = None,
+        headers: Iterable[tuple[str, str]] = (),
+        body: str | None = None,
+        origin: EventOrigin | None = None,
+    ) -> Event: ...
+
+    def fire(self, event: Event) -> None: ...
+
+    def get_global(self, name: str) -> str | None: ...
+
+    def api_function(self, name: str, args: str, *, fire_event: bool = True) -> str | None: ...
+
+    async def xml_lookup(
+        self,
+        section: str,
+        tag_name: str,
+        key_name: str,
+        key_value: str,
+        params: Iterable[tuple[str, str]] = (),
+    ) -> str | None: ...
+
+    def application(self, name: str) -> Application | None:
+        """The dialplan application ``name``; ``None`` when there is none."""
+        ...
+
+    async def start_channel(self, channel: Channel, action: Action) -> None:
+        """Start ``channel``'s session running ``action`` in the switch's nursery; returns
+        once the channel exists.  :class:`SwitchNotRunning` when the switch is not running."""
+        ...
+
+    def start_task(self, function: Callable[..., Awaitable[object]], *args: object) -> None:
+        """Run ``function(*args)`` in the switch's nursery (cancelled when it stops);
+        :class:`SwitchNotRunning` when the switch is not running."""
+        ...
 
 
 @attrs.define(eq=False)
@@ -156,7 +164,7 @@ class Channel:
     whose task then fires the rest (``CHANNEL_HANGUP_COMPLETE`` ... ``CHANNEL_DESTROY``).
     """
 
-    sw: SimSwitch
+    sw: ChannelHost
     name: str
     direction: str  # "inbound" / "outbound"
     profile: CallerProfile = attrs.field(factory=CallerProfile)
@@ -181,7 +189,7 @@ class Channel:
     work_scope: trio.CancelScope | None = None
     break_scope: trio.CancelScope | None = None
     bridge_scope: trio.CancelScope | None = None  # the bridge application's wait
-    pending: object = None  # the next action after a redirect (see session.py)
+    pending: Action | Next | None = None  # what the session runs after a redirect
     answered_event: trio.Event = attrs.field(factory=trio.Event)
     settled: trio.Event = attrs.field(factory=trio.Event)  # answered or hung up
     destroyed: trio.Event = attrs.field(factory=trio.Event)
@@ -434,13 +442,11 @@ class Channel:
         unbridge(self, peer)
         if peer.up and kind == "uuid":
             if true(peer.variables.get("park_after_bridge")):
-                from kazoo_trio.switch.sim.session import park_action
-
-                peer.redirect(park_action)
+                peer.redirect(Next.PARK)
             else:
                 peer.hangup("NORMAL_CLEARING")
 
-    def redirect(self, action: object, *, keep_bridge: bool = False) -> None:
+    def redirect(self, action: Action | Next, *, keep_bridge: bool = False) -> None:
         """Stop what the session is doing and run ``action`` next (transfer, park...);
         the channel leaves its bridge unless ``keep_bridge`` (entering one)."""
         if not self.up:

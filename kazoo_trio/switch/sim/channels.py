@@ -2,6 +2,7 @@
 
 Channels, calls and dialplan applications live here once they exist; the core and
 its commands only go through this registry, so they work unchanged when it fills.
+Layer: bottom (no imports from the simulated core).
 """
 
 from __future__ import annotations

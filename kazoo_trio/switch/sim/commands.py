@@ -3,25 +3,26 @@
 Every command receives the argument text already expanded by the caller and answers
 with an :class:`ApiOutput`.  Like FreeSWITCH they report misuse in the text
 (``-USAGE: ...``, ``-ERR ...``) and keep the success status.
+Layer: above :mod:`.core` (commands run on a :class:`~kazoo_trio.switch.sim.core.SimCore`).
 """
 
 from __future__ import annotations
 
 import json
-import resource
+import time
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from xml.etree.ElementTree import Element, SubElement
 
 from kazoo_trio.switch.protocol import ApiOutput
 from kazoo_trio.switch.separate import separate_string
+from kazoo_trio.switch.sim.channel import Channel
+from kazoo_trio.switch.sim.core import SimCore
 from kazoo_trio.switch.sim.events import EventOrigin
+from kazoo_trio.switch.sim.status import stack_sizes_kb, uptime_text
 from kazoo_trio.switch.sim.xmltext import XmlError, find_tag, parse_document, to_freeswitch_xml
 
-if TYPE_CHECKING:
-    from kazoo_trio.switch.sim.core import SimSwitch
-
-__all__ = ["register_core_commands", "stack_sizes_kb", "uptime_parts", "uptime_text"]
+__all__ = ["UPTIME_SYNTAX", "register_core_commands"]
 
 UPTIME_SYNTAX = "[us|ms|s|m|h|d|microseconds|milliseconds|seconds|minutes|hours|days]"
 GLOBAL_SETVAR_SYNTAX = "<var>=<value> [=<value2>]"
@@ -70,40 +71,7 @@ _CHANNEL_COLUMNS = (
 )  # fmt: skip
 
 
-def uptime_parts(us: int) -> tuple[int, int, int, int, int, int, int]:
-    """``switch_core_measure_time``: years, days, hours, minutes, seconds, ms, µs."""
-    micro = us % 1000
-    rest = us // 1000
-    milli = rest % 1000
-    rest //= 1000
-    seconds = rest % 60
-    rest //= 60
-    minutes = rest % 60
-    rest //= 60
-    hours = rest % 24
-    rest //= 24
-    return rest // 365, rest % 365, hours, minutes, seconds, milli, micro
-
-
-def uptime_text(us: int) -> str:
-    """``0 years, 0 days, 1 hour, ...`` as the ``status`` command and HEARTBEAT print it."""
-    units = ("year", "day", "hour", "minute", "second", "millisecond", "microsecond")
-    return ", ".join(
-        f"{n} {unit}{'' if n == 1 else 's'}"
-        for n, unit in zip(uptime_parts(us), units, strict=True)
-    )
-
-
-def stack_sizes_kb() -> tuple[int, int]:
-    """``switch_core_get_stacksizes`` / 1024: the process stack rlimit (soft, hard)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_STACK)
-    infinity = 2**64 - 1  # RLIM_INFINITY as the size_t FreeSWITCH divides
-    soft = infinity if soft == resource.RLIM_INFINITY else soft
-    hard = infinity if hard == resource.RLIM_INFINITY else hard
-    return soft // 1024, hard // 1024
-
-
-def _status(sw: SimSwitch, args: str) -> ApiOutput:
+def _status(sw: SimCore, args: str) -> ApiOutput:
     sessions = len(sw.channels)
     cur, hard = stack_sizes_kb()
     text = (
@@ -119,7 +87,7 @@ def _status(sw: SimSwitch, args: str) -> ApiOutput:
     return ApiOutput(text)
 
 
-def _version(sw: SimSwitch, args: str) -> ApiOutput:
+def _version(sw: SimCore, args: str) -> ApiOutput:
     ident = sw.identity
     if not args:
         return ApiOutput(
@@ -131,26 +99,26 @@ def _version(sw: SimSwitch, args: str) -> ApiOutput:
     return ApiOutput(f"FreeSWITCH Version {ident.version_full} ({ident.version_full_human})\n")
 
 
-def _uptime(sw: SimSwitch, args: str) -> ApiOutput:
+def _uptime(sw: SimCore, args: str) -> ApiOutput:
     scale = _UPTIME_SCALES.get(args.lower())
     if scale is None:
         return ApiOutput(f"-USAGE: {UPTIME_SYNTAX}\n")
     return ApiOutput(f"{sw.uptime_us() // scale}\n")
 
 
-def _hostname(sw: SimSwitch, args: str) -> ApiOutput:
+def _hostname(sw: SimCore, args: str) -> ApiOutput:
     return ApiOutput(sw.identity.hostname)
 
 
-def _switchname(sw: SimSwitch, args: str) -> ApiOutput:
+def _switchname(sw: SimCore, args: str) -> ApiOutput:
     return ApiOutput(sw.identity.switchname or sw.identity.hostname)
 
 
-def _echo(sw: SimSwitch, args: str) -> ApiOutput:
+def _echo(sw: SimCore, args: str) -> ApiOutput:
     return ApiOutput(args)
 
 
-def _eval(sw: SimSwitch, args: str) -> ApiOutput:
+def _eval(sw: SimCore, args: str) -> ApiOutput:
     """``eval [uuid:<uuid> ]<expression>``: expand against a CHANNEL_DATA event, filled
     with the channel's data when the channel exists (else only the standard headers)."""
     text: str | None = args
@@ -170,48 +138,48 @@ def _eval(sw: SimSwitch, args: str) -> ApiOutput:
     return ApiOutput(sw.expand(text, event))
 
 
-def _global_getvar(sw: SimSwitch, args: str) -> ApiOutput:
+def _global_getvar(sw: SimCore, args: str) -> ApiOutput:
     if not args:
-        return ApiOutput("".join(f"{name}={value}\n" for name, value in sw.globals()))
+        return ApiOutput("".join(f"{name}={value}\n" for name, value in sw.variables.items()))
     return ApiOutput(sw.get_global(args) or "")
 
 
-def _global_setvar(sw: SimSwitch, args: str) -> ApiOutput:
+def _global_setvar(sw: SimCore, args: str) -> ApiOutput:
     argv = separate_string(args, "=", 3) if args else []
     if argv and argv[0]:
         name = argv[0]
         value = argv[1] if len(argv) > 1 and argv[1] else None
         expected = argv[2] if len(argv) > 2 and argv[2] else None
         if expected is not None:
-            sw.set_global_conditional(name, value, expected)
+            sw.variables.set_conditional(name, value, expected)
         else:
             sw.set_global(name, value)
         return ApiOutput("+OK")
     return ApiOutput(f"-USAGE: {GLOBAL_SETVAR_SYNTAX}\n")
 
 
-def _module_exists(sw: SimSwitch, args: str) -> ApiOutput:
+def _module_exists(sw: SimCore, args: str) -> ApiOutput:
     if not args:
         return ApiOutput("")
-    return ApiOutput("true" if sw.module_exists(args) else "false")
+    return ApiOutput("true" if sw.modules.exists(args) else "false")
 
 
-def _uuid_exists(sw: SimSwitch, args: str) -> ApiOutput:
+def _uuid_exists(sw: SimCore, args: str) -> ApiOutput:
     return ApiOutput("true" if args and sw.channel_exists(args) else "false")
 
 
-def _reload_xml(sw: SimSwitch) -> None:
+def _reload_xml(sw: SimCore) -> None:
     """``switch_xml_reload``: the static XML is re-read (the core has none) and
     ``RELOADXML`` fired."""
     sw.fire(sw.new_event("RELOADXML", origin=_RELOADXML_ORIGIN))
 
 
-def _reloadxml(sw: SimSwitch, args: str) -> ApiOutput:
+def _reloadxml(sw: SimCore, args: str) -> ApiOutput:
     _reload_xml(sw)
     return ApiOutput("+OK [Success]\n")
 
 
-def _reloadacl(sw: SimSwitch, args: str) -> ApiOutput:
+def _reloadacl(sw: SimCore, args: str) -> ApiOutput:
     prefix = ""
     if args.lower() == "reloadxml":
         prefix = "This option is deprecated, we now always reloadxml.\n"
@@ -219,21 +187,21 @@ def _reloadacl(sw: SimSwitch, args: str) -> ApiOutput:
     return ApiOutput(prefix + "+OK acl reloaded\n")
 
 
-def _load(sw: SimSwitch, args: str) -> ApiOutput:
+def _load(sw: SimCore, args: str) -> ApiOutput:
     """``load <mod_name>``: modules the core declared available can be loaded."""
     if not args:
         return ApiOutput(f"-USAGE: {LOAD_SYNTAX}\n")
     _reload_xml(sw)
     text = "+OK Reloading XML\n"
-    if sw.module_exists(args):
+    if sw.modules.exists(args):
         return ApiOutput(text + "-ERR [Module already loaded]\n")
-    if args not in sw.available_modules():
+    if args not in sw.modules.available():
         return ApiOutput(text + "-ERR [module load file routine returned an error]\n")
-    sw.add_module(args)
+    sw.modules.add(args)
     return ApiOutput(text + "+OK\n")
 
 
-def _create_uuid(sw: SimSwitch, args: str) -> ApiOutput:
+def _create_uuid(sw: SimCore, args: str) -> ApiOutput:
     return ApiOutput(str(uuid.uuid4()))
 
 
@@ -257,8 +225,6 @@ def _rows_text(columns: Sequence[str], rows: Sequence[Sequence[str]], as_: str, 
     if kind == "xml":
         if not rows:
             return '<result row_count="0"/>\n'
-        from xml.etree.ElementTree import Element, SubElement
-
         result = Element("result", {"row_count": str(len(rows))})
         for i, row in enumerate(rows, 1):
             row_el = SubElement(result, "row", {"row_id": str(i)})
@@ -268,7 +234,30 @@ def _rows_text(columns: Sequence[str], rows: Sequence[Sequence[str]], as_: str, 
     return f"-USAGE: {SHOW_SYNTAX}\n"
 
 
-def _show(sw: SimSwitch, args: str) -> ApiOutput:
+def _channel_row(channel: Channel, hostname: str) -> list[str]:
+    """A row of FreeSWITCH's ``channels`` table (the ``show channels`` columns)."""
+    p = channel.profile
+    created_s = p.created // 1_000_000
+    return [
+        channel.uuid, channel.direction,
+        time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created_s)), str(created_s),
+        channel.name, channel.state, p.caller_id_name, p.caller_id_number, p.network_addr,
+        p.destination_number, channel.running_app, channel.running_app_data, p.dialplan,
+        p.context, "PCMU", "8000", "64000", "PCMU", "8000", "64000", "", hostname,
+        channel.variables.get("presence_id", ""), channel.variables.get("presence_data", ""),
+        channel.variables.get("accountcode", ""), channel.callstate, p.callee_id_name,
+        p.callee_id_number, "SEND" if p.callee_id_number else "", channel.call_uuid, "", "",
+        p.orig_caller_id_name or p.caller_id_name, p.orig_caller_id_number or p.caller_id_number,
+        p.network_addr, p.destination_number, p.dialplan, p.context,
+    ]  # fmt: skip
+
+
+def _channels(sw: SimCore) -> list[Channel]:
+    found = [sw.channels.get(uuid) for uuid in sw.channels.uuids()]
+    return [c for c in found if isinstance(c, Channel)]
+
+
+def _show(sw: SimCore, args: str) -> ApiOutput:
     argv = separate_string(args, " ", 6) if args else []
     if not argv:
         return ApiOutput(f"-USAGE: {SHOW_SYNTAX}\n")
@@ -281,29 +270,27 @@ def _show(sw: SimSwitch, args: str) -> ApiOutput:
         name_filter = argv[1] if len(argv) > 1 and argv[1].lower() != "as" else None
         rows = []
         if command == "api":
-            for entry in sorted(sw.api_entries(), key=lambda e: e.name.encode()):
+            for entry in sorted(sw.apis.entries(), key=lambda e: e.name.encode()):
                 if entry.description and name_filter in (None, entry.name):
                     rows.append((entry.name, entry.description, entry.syntax, entry.module))
         return ApiOutput(_rows_text(_API_COLUMNS, rows, as_, delim))
     if command in ("channels", "calls", "detailed_calls", "bridged_calls"):
-        from kazoo_trio.switch.sim.callcommands import channel_row, channels
-
         if len(argv) > 1 and argv[1].lower() == "count":
             return ApiOutput(f"\n{len(sw.channels)} total.\n")
-        listed = channels(sw)
+        listed = _channels(sw)
         if command == "bridged_calls":
             listed = [c for c in listed if c.peer is not None]
         if command in ("calls", "bridged_calls", "detailed_calls"):
             # One row per call: the originating leg of a bridge stands for both.
             listed = [c for c in listed if c.other_type != "originator"]
-        channel_rows = [channel_row(c, sw.identity.hostname) for c in listed]
+        channel_rows = [_channel_row(c, sw.identity.hostname) for c in listed]
         return ApiOutput(_rows_text(_CHANNEL_COLUMNS, channel_rows, as_, delim))
     return ApiOutput(f"-USAGE: {SHOW_SYNTAX}\n")
 
 
-def register_core_commands(sw: SimSwitch) -> None:
+def register_core_commands(sw: SimCore) -> None:
     """Install the core's commands on ``sw`` and declare ``mod_commands`` loaded."""
-    sw.add_module("mod_commands")
+    sw.modules.add("mod_commands")
     sync = sw.register_sync_api
     sync("status", _status, "Show current status")
     sync("version", _version, "Version", syntax="[short]")
@@ -330,7 +317,7 @@ def register_core_commands(sw: SimSwitch) -> None:
     )
 
 
-async def _xml_locate(sw: SimSwitch, args: str) -> ApiOutput:
+async def _xml_locate(sw: SimCore, args: str) -> ApiOutput:
     """``xml_locate <section> <tag> <tag_attr_name> <tag_attr_val>`` (or just a section,
     or ``root``): look up through the fetch bindings and print the element found."""
     argv = separate_string(args, " ", 4) if args else []

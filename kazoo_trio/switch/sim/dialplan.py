@@ -6,6 +6,7 @@ the caller's context and walks its extensions: conditions match a field against 
 regular expression, ``$1``... in ``data`` are the captures, ``anti-action`` runs on a
 mismatch, and an extension without ``continue="true"`` ends the hunt.  No document, a
 "not found" answer or no matching extension give ``None`` (``NO_ROUTE_DESTINATION``).
+Layer: above :mod:`.channel` and :mod:`.xmltext`.
 """
 
 from __future__ import annotations
@@ -13,13 +14,10 @@ from __future__ import annotations
 import logging
 import re
 import xml.etree.ElementTree as ET
-from typing import TYPE_CHECKING
 
+from kazoo_trio.switch.sim.channel import Channel
 from kazoo_trio.switch.sim.events import EventOrigin
 from kazoo_trio.switch.sim.xmltext import XmlError, parse_document
-
-if TYPE_CHECKING:
-    from kazoo_trio.switch.sim.channel import Channel
 
 __all__ = ["dialplan_params", "hunt", "match_extensions"]
 

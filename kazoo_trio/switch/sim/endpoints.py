@@ -14,23 +14,21 @@
   fails with ``SUBSCRIBER_ABSENT``.
 
 Anything else is ``CHAN_NOT_IMPLEMENTED``.
+Layer: above :mod:`.session`.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import trio
 
 from kazoo_trio.switch.sim.causes import parse_cause
-from kazoo_trio.switch.sim.channel import CallerProfile, Channel, true
+from kazoo_trio.switch.sim.channel import Action, Channel, ChannelHost, SwitchNotRunning, true
 from kazoo_trio.switch.sim.events import EventOrigin
-from kazoo_trio.switch.sim.session import Action, route, serve_private
+from kazoo_trio.switch.sim.profile import CallerProfile
+from kazoo_trio.switch.sim.session import route, serve_private
 from kazoo_trio.switch.sim.xmltext import XmlError, parse_document
-
-if TYPE_CHECKING:
-    from kazoo_trio.switch.sim.core import SimSwitch
 
 __all__ = ["Leg", "create_leg"]
 
@@ -73,7 +71,7 @@ def _loopback_a_action(b_leg: Channel) -> Action:
         channel.set_state("CS_CONSUME_MEDIA")
         try:
             await channel.sw.start_channel(b_leg, route)
-        except RuntimeError:  # the switch is stopping
+        except SwitchNotRunning:  # the switch is stopping
             channel.hangup("SYSTEM_SHUTDOWN")
             await trio.lowlevel.checkpoint()
             return
@@ -84,7 +82,7 @@ def _loopback_a_action(b_leg: Channel) -> Action:
 
 
 async def create_leg(
-    sw: SimSwitch,
+    sw: ChannelHost,
     url: str,
     variables: dict[str, str],
     profile: CallerProfile,
@@ -140,7 +138,7 @@ async def create_leg(
 
 
 async def _directory_user(
-    sw: SimSwitch, user: str, domain: str, variables: dict[str, str]
+    sw: ChannelHost, user: str, domain: str, variables: dict[str, str]
 ) -> bool | None:
     """``switch_xml_locate_user_merged``: ``None`` when no such user, else whether it
     is "registered" (not marked ``sim_registered=false``)."""

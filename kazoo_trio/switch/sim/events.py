@@ -1,4 +1,5 @@
-"""How the simulated core builds events: FreeSWITCH's standard headers and header rules."""
+"""How the simulated core builds events: FreeSWITCH's standard headers and header rules.
+Layer: bottom (no imports from the simulated core)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ from kazoo_trio.switch.protocol import SwitchIdentity
 __all__ = [
     "UNIQUE_HEADER_EVENTS",
     "EventOrigin",
+    "StandardHeaders",
     "add_headers",
     "event_index_lookup",
     "event_lookup",
     "gmt_date",
     "local_date",
-    "standard_headers",
 ]
 
 # Events of these types keep one value per header name (FreeSWITCH's EF_UNIQ_HEADERS).
@@ -68,20 +69,28 @@ def add_headers(
     adds one header per item, and events with unique headers replace earlier values.
     """
     body: str | None = None
+    # The lower-cased names already in ``headers``, made on the first deletion: channel
+    # data carries many empty values, and scanning the whole list for each of them
+    # cost more than building the rest of the event.
+    present: set[str] | None = None
     for name, value in extra:
         if name == "_body":
             body = value
-        if not value:
+        if not value or unique:
             lowered = name.lower()
-            headers[:] = [(k, v) for k, v in headers if k.lower() != lowered]
-            continue
-        if unique:
-            lowered = name.lower()
-            headers[:] = [(k, v) for k, v in headers if k.lower() != lowered]
+            if present is None:
+                present = {k.lower() for k, _ in headers}
+            if lowered in present:
+                headers[:] = [(k, v) for k, v in headers if k.lower() != lowered]
+                present.discard(lowered)
+            if not value:
+                continue
         if value.startswith("ARRAY::"):
             headers.extend((name, item) for item in value[len("ARRAY::") :].split("|:"))
         else:
             headers.append((name, value))
+        if present is not None:
+            present.add(name.lower())
     return body
 
 
@@ -116,31 +125,60 @@ def event_index_lookup(event: Event | None) -> Callable[[str, int], str | None]:
     return lookup
 
 
-def standard_headers(
-    identity: SwitchIdentity,
-    name: str,
-    subclass: str | None,
-    sequence: int,
-    now_us: int,
-    origin: EventOrigin,
-) -> list[tuple[str, str]]:
+@attrs.define(eq=False)
+class StandardHeaders:
     """The headers ``switch_event_prep_for_delivery`` gives every new event, in its
-    order, then ``Event-Subclass`` for a subclassed event."""
-    headers = [
-        ("Event-Name", name),
-        ("Core-UUID", identity.core_uuid),
-        ("FreeSWITCH-Hostname", identity.hostname),
-        ("FreeSWITCH-Switchname", identity.switchname or identity.hostname),
-        ("FreeSWITCH-IPv4", identity.ipv4),
-        ("FreeSWITCH-IPv6", identity.ipv6),
-        ("Event-Date-Local", local_date(now_us)),
-        ("Event-Date-GMT", gmt_date(now_us)),
-        ("Event-Date-Timestamp", str(now_us)),
-        ("Event-Calling-File", origin.file),
-        ("Event-Calling-Function", origin.function),
-        ("Event-Calling-Line-Number", str(origin.line)),
-        ("Event-Sequence", str(sequence)),
-    ]
-    if subclass:
-        headers.append(("Event-Subclass", subclass))
-    return headers
+    order, then ``Event-Subclass`` for a subclassed event.
+
+    Every event the switch makes starts here, so what does not change is made once:
+    the identity's headers for the switch's life, the date texts once a second (and
+    again when the time zone is reset with :func:`time.tzset`).
+    """
+
+    identity: SwitchIdentity
+    _identity_headers: list[tuple[str, str]] = attrs.field(init=False)
+    _dates: tuple[tuple[str, str], tuple[str, str]] = attrs.field(
+        init=False, default=(("", ""),) * 2
+    )
+    _second: int = attrs.field(init=False, default=-1)
+    _tzname: object = attrs.field(init=False, default=None)
+
+    def __attrs_post_init__(self) -> None:
+        identity = self.identity
+        self._identity_headers = []
+        add_headers(
+            self._identity_headers,
+            [
+                ("Core-UUID", identity.core_uuid),
+                ("FreeSWITCH-Hostname", identity.hostname),
+                ("FreeSWITCH-Switchname", identity.switchname or identity.hostname),
+                ("FreeSWITCH-IPv4", identity.ipv4),
+                ("FreeSWITCH-IPv6", identity.ipv6),
+            ],
+            unique=False,
+        )
+
+    def build(
+        self, name: str, subclass: str | None, sequence: int, now_us: int, origin: EventOrigin
+    ) -> list[tuple[str, str]]:
+        """The standard headers of a new event ``name`` (a core event name)."""
+        second = now_us // 1_000_000
+        if second != self._second or time.tzname is not self._tzname:
+            self._dates = (
+                ("Event-Date-Local", local_date(now_us)),
+                ("Event-Date-GMT", gmt_date(now_us)),
+            )
+            self._second = second
+            self._tzname = time.tzname
+        headers = [("Event-Name", name), *self._identity_headers, *self._dates]
+        headers.append(("Event-Date-Timestamp", str(now_us)))
+        add_headers(
+            headers,
+            (("Event-Calling-File", origin.file), ("Event-Calling-Function", origin.function)),
+            unique=False,
+        )
+        headers.append(("Event-Calling-Line-Number", str(origin.line)))
+        headers.append(("Event-Sequence", str(sequence)))
+        if subclass:
+            add_headers(headers, (("Event-Subclass", subclass),), unique=False)
+        return headers

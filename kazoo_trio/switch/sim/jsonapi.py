@@ -1,19 +1,16 @@
 """The simulated core's JSON API commands: FreeSWITCH's ``status`` and mod_kazoo's
-``node.info`` (what ecallmgr reads when a switch comes up)."""
+``node.info`` (what ecallmgr reads when a switch comes up).
+Layer: above :mod:`.core`."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from kazoo_trio.switch.sim.commands import stack_sizes_kb, uptime_parts
-
-if TYPE_CHECKING:
-    from kazoo_trio.switch.sim.core import SimSwitch
+from kazoo_trio.switch.sim.core import SimCore
+from kazoo_trio.switch.sim.status import stack_sizes_kb, uptime_parts
 
 __all__ = ["node_info", "register_core_json_apis", "status_json"]
 
 
-def status_json(sw: SimSwitch) -> dict[str, object]:
+def status_json(sw: SimCore) -> dict[str, object]:
     """``json_status_function`` (mod_commands): the ``status`` command as an object."""
     years, days, hours, minutes, seconds, milli, micro = uptime_parts(sw.uptime_us())
     cur, hard = stack_sizes_kb()
@@ -44,7 +41,7 @@ def status_json(sw: SimSwitch) -> dict[str, object]:
     }
 
 
-async def node_info(sw: SimSwitch) -> dict[str, object]:
+async def node_info(sw: SimCore) -> dict[str, object]:
     """mod_kazoo's ``kz_node_create``: WhApps, Runtime-Info, Modules, Roles.
 
     ``Roles.Media`` is the ``sofia.status.info`` JSON API's answer when some module
@@ -61,14 +58,14 @@ async def node_info(sw: SimSwitch) -> dict[str, object]:
         "WhApps": {"freeswitch": {"Uptime": sw.uptime_us()}},
         "Runtime-Info": runtime,
         "Modules": {
-            "available": [m for m in sw.available_modules() if "CORE" not in m],
-            "loaded": [m for m in sw.loaded_modules() if "CORE" not in m],
+            "available": [m for m in sw.modules.available() if "CORE" not in m],
+            "loaded": [m for m in sw.modules.loaded() if "CORE" not in m],
         },
         "Roles": roles,
     }
 
 
-def register_core_json_apis(sw: SimSwitch) -> None:
+def register_core_json_apis(sw: SimCore) -> None:
     async def status(request: dict[str, object]) -> tuple[bool, object]:
         return True, status_json(sw)
 

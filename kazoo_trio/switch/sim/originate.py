@@ -5,24 +5,22 @@ Dial string: ``{var=val,...}`` for every leg, then groups separated by ``|``
 answer wins, the others hang up with ``LOSE_RACE``); each leg may start with
 ``[var=val,...]``.  Legs not answered within ``originate_timeout`` /
 ``leg_timeout`` / the command's timeout (60 s) hang up with ``NO_ANSWER``.
+Layer: above :mod:`.endpoints`.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import attrs
 import trio
 
 from kazoo_trio.switch.protocol import ApiOutput
 from kazoo_trio.switch.separate import separate_string
-from kazoo_trio.switch.sim.channel import CallerProfile, Channel
+from kazoo_trio.switch.sim.channel import Channel, ChannelHost, SwitchNotRunning
 from kazoo_trio.switch.sim.endpoints import create_leg
+from kazoo_trio.switch.sim.profile import CallerProfile
 from kazoo_trio.switch.sim.session import app_action, transfer_action
-
-if TYPE_CHECKING:
-    from kazoo_trio.switch.sim.core import SimSwitch
 
 __all__ = [
     "ORIGINATE_SYNTAX",
@@ -165,7 +163,7 @@ def _profile_for(leg: DialLeg, originator: Channel | None, cid: tuple[str, str])
 
 
 async def originate_legs(
-    sw: SimSwitch,
+    sw: ChannelHost,
     dialstring: str,
     *,
     originator: Channel | None = None,
@@ -192,7 +190,7 @@ async def originate_legs(
 
 
 async def _ring_group(
-    sw: SimSwitch,
+    sw: ChannelHost,
     group: list[DialLeg],
     originator: Channel | None,
     timeout: float,
@@ -222,7 +220,7 @@ async def _ring_group(
             group_timeout = min(group_timeout, _timeout(leg.variables, timeout))
             try:
                 await sw.start_channel(channel, action)
-            except RuntimeError:
+            except SwitchNotRunning:
                 return Outcome(None, "NORMAL_TEMPORARY_FAILURE")
             channels.append(channel)
         if not channels:
@@ -267,7 +265,7 @@ async def _first_answer(channels: list[Channel]) -> Channel | None:
     return None
 
 
-async def originate_command(sw: SimSwitch, args: str) -> ApiOutput:
+async def originate_command(sw: ChannelHost, args: str) -> ApiOutput:
     """``originate``: ``+OK <uuid>`` once a leg answers, else ``-ERR <CAUSE>``."""
     argv = separate_string(args, " ", 10) if args else []
     if len(argv) < 2:

@@ -6,23 +6,25 @@ action and names the next one (``transfer``, ``uuid_park``, ``xferext``...);
 :meth:`Channel.hangup` cancels the whole session.  Whatever ends it — the last
 action returning (``NORMAL_CLEARING``), a hang-up, or the switch shutting down
 (``SYSTEM_SHUTDOWN``) — the channel's closing events fire and it leaves the table.
+Applications are looked up through the channel's host, so this module does not
+import :mod:`.applications` (which runs on top of it).
+Layer: above :mod:`.channel` and :mod:`.dialplan`.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid as uuidlib
-from collections.abc import Awaitable, Callable
 
 import trio
 
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.sim.causes import parse_cause
-from kazoo_trio.switch.sim.channel import Channel
+from kazoo_trio.switch.sim.channel import Action, Channel, Next
+from kazoo_trio.switch.sim.dialplan import hunt
 from kazoo_trio.switch.sim.events import EventOrigin
 
 __all__ = [
-    "Action",
     "app_action",
     "drain_private",
     "execute_app",
@@ -34,8 +36,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-Action = Callable[[Channel], Awaitable[None]]
 
 _ORIGIN_EXECUTE = EventOrigin("switch_core_session.c", "switch_core_session_exec", 2950)
 _ORIGIN_PARK = EventOrigin("switch_ivr.c", "switch_ivr_park", 1005)
@@ -62,7 +62,7 @@ async def run_session(
                     await action(channel)
                 channel.work_scope = None
                 pending = channel.pending
-                action = pending if callable(pending) else None
+                action = park_action if pending is Next.PARK else pending
             channel.hangup("NORMAL_CLEARING")
     finally:
         channel.work_scope = None
@@ -89,8 +89,6 @@ async def execute_app(
     An unknown application, or one that fails, completes with an ``-ERR`` response;
     the channel carries on.
     """
-    from kazoo_trio.switch.sim.applications import APPLICATIONS
-
     data = channel.expand(arg)
     app_id = app_uuid or str(uuidlib.uuid4())
     channel.set_variable("current_application", name)
@@ -100,7 +98,7 @@ async def execute_app(
     header = [("Application", name), ("Application-Data", data)]
     ids = [("Application-UUID", app_id), ("Application-UUID-Name", uuid_name or "")]
     channel.fire("CHANNEL_EXECUTE", header + ids, origin=_ORIGIN_EXECUTE)
-    handler = APPLICATIONS.get(name)
+    handler = channel.sw.application(name)
     try:
         if handler is None:
             log.warning("channel %s: invalid application %s", channel.uuid, name)
@@ -156,8 +154,6 @@ async def run_extension(channel: Channel, apps: list[tuple[str, str]]) -> None:
 async def route(channel: Channel) -> None:
     """``CS_ROUTING``: look the extension up, then ``CS_EXECUTE`` it; no route hangs
     up with ``NO_ROUTE_DESTINATION``."""
-    from kazoo_trio.switch.sim.dialplan import hunt
-
     channel.set_state("CS_ROUTING")
     apps = await hunt(channel)
     if apps is None:

@@ -5,26 +5,29 @@
 configured), whose caller hangs up after ``hold`` seconds with ``NORMAL_CLEARING``
 unless the call ended before.  It runs in the switch's nursery like any call, so
 stopping the generator (or the switch) hangs up what it started.
+Layer: above :mod:`.session`.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-from typing import TYPE_CHECKING
 
 import attrs
 import trio
 
-from kazoo_trio.switch.sim.channel import CallerProfile, Channel
+from kazoo_trio.errors import ConfigurationError
+from kazoo_trio.switch.sim.channel import Channel, ChannelHost, SwitchNotRunning
+from kazoo_trio.switch.sim.profile import CallerProfile
 from kazoo_trio.switch.sim.session import route
 
-if TYPE_CHECKING:
-    from kazoo_trio.switch.sim.core import SimSwitch
-
-__all__ = ["TrafficGenerator", "TrafficSpec", "parse_traffic"]
+__all__ = ["TrafficError", "TrafficGenerator", "TrafficSpec", "parse_traffic"]
 
 log = logging.getLogger(__name__)
+
+
+class TrafficError(ConfigurationError, ValueError):
+    """A traffic specification that cannot be used."""
 
 
 @attrs.frozen
@@ -39,7 +42,7 @@ class TrafficSpec:
 
     def __attrs_post_init__(self) -> None:
         if not self.rate > 0 or not self.hold >= 0:
-            raise ValueError("traffic needs a rate > 0 and a hold time >= 0")
+            raise TrafficError("traffic needs a rate > 0 and a hold time >= 0")
 
 
 def parse_traffic(text: str) -> TrafficSpec:
@@ -49,7 +52,7 @@ def parse_traffic(text: str) -> TrafficSpec:
         rate = float(rate_text)
         hold = float(hold_text) if hold_text else 10.0
     except ValueError:
-        raise ValueError(f"--sim-traffic wants RATE[:HOLD], not {text!r}") from None
+        raise TrafficError(f"--sim-traffic wants RATE[:HOLD], not {text!r}") from None
     return TrafficSpec(rate, hold)
 
 
@@ -57,7 +60,7 @@ def parse_traffic(text: str) -> TrafficSpec:
 class TrafficGenerator:
     """Places calls on ``switch`` per ``spec`` while :meth:`run` runs."""
 
-    switch: SimSwitch
+    switch: ChannelHost
     spec: TrafficSpec
     placed: int = 0
 
@@ -91,7 +94,7 @@ class TrafficGenerator:
             try:
                 # Synchronous: a call is either placed whole or not at all.
                 self.switch.start_task(_call, channel, self.spec.hold)
-            except RuntimeError:
+            except SwitchNotRunning:
                 log.warning("sim traffic: the switch is not running")
                 return
             self.placed += 1
@@ -104,7 +107,7 @@ async def _call(channel: Channel, hold: float) -> None:
     ``hold`` seconds unless it ended before."""
     try:
         await channel.sw.start_channel(channel, route)
-    except RuntimeError:  # the switch stopped meanwhile
+    except SwitchNotRunning:  # the switch stopped meanwhile
         return
     with trio.move_on_after(hold):
         await channel.destroyed.wait()

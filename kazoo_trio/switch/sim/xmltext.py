@@ -1,8 +1,11 @@
-"""XML documents as FreeSWITCH's lookups see them: parse, "not found", locate, print."""
+"""XML documents as FreeSWITCH's lookups see them: parse, "not found", locate, print.
+Layer: bottom (no imports from the simulated core)."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+
+from kazoo_trio.errors import ConfigurationError
 
 __all__ = [
     "NOT_FOUND_XML",
@@ -23,7 +26,7 @@ NOT_FOUND_XML = (
 _INDENT = "  "
 
 
-class XmlError(ValueError):
+class XmlError(ConfigurationError, ValueError):
     """The text is not a well-formed XML document."""
 
 

@@ -3,7 +3,7 @@
 Pure code (no trio): an :class:`~kazoo_trio.switch.event.Event` goes in, the
 ``term_to_binary`` payload of one frame comes out.
 
-Per-event processing (mod_kazoo §3.6), done on a private copy so the shared
+Per-event processing, done on a private copy so the shared
 event is never changed (mod_kazoo URL-decodes the shared FreeSWITCH event in
 place, so a second stream decodes it twice):
 
@@ -52,8 +52,6 @@ __all__ = [
     "VerboseEncoder",
     "encode_json_event",
     "encode_legacy_event",
-    "frame_header",
-    "max_payload",
     "prepare",
     "url_decode",
     "verbose_encoder",
@@ -540,13 +538,3 @@ def encode_json_event(
     if jobj is None:
         return None
     return encode((_EVENT, _ENCODING_ATOMS[encoding], jobj))
-
-
-def max_payload(framing: int) -> int:
-    """The largest payload a ``framing``-byte length header can describe."""
-    return (1 << (8 * framing)) - 1
-
-
-def frame_header(size: int, framing: int) -> bytes:
-    """The big-endian length header of a ``size``-byte payload (``{packet, framing}``)."""
-    return size.to_bytes(framing, "big")

@@ -1,4 +1,4 @@
-"""Per-connection options and the ``erlang`` API command that reads and sets them (§2.5).
+"""Per-connection options and the ``erlang`` API command that reads and sets them.
 
 Every connected Erlang node has its own options: the framing and keepalive
 of the event streams it creates next, and whether its events and fetch

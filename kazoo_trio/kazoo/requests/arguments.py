@@ -1,4 +1,4 @@
-"""Decoding the arguments of mod_kazoo requests (protocol §2.1).
+"""Decoding the arguments of mod_kazoo requests.
 
 Pure functions over decoded terms.  Each raises :class:`BadArg` for a value the
 request cannot take; the dispatcher turns that into ``{error, badarg}``.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from kazoo_trio.errors import RequestError
 from kazoo_trio.term.types import Atom
 
 __all__ = [
@@ -41,7 +42,7 @@ _ENCODING = "utf-8"
 _ERRORS = "surrogateescape"
 
 
-class BadArg(ValueError):
+class BadArg(RequestError, ValueError):
     """An argument the request cannot accept (answered with ``{error, badarg}``)."""
 
 

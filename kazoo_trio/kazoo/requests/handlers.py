@@ -1,4 +1,4 @@
-"""One handler per mod_kazoo request (§2), independent of the network.
+"""One handler per mod_kazoo request, independent of the network.
 
 :func:`handle_request` takes the request term and a :class:`Requester` (the
 Erlang process whose request it is) and returns the reply term, whether the
@@ -22,9 +22,10 @@ from typing import Protocol
 
 import attrs
 
-from kazoo_trio.kazoo import bindings as bindings_module
-from kazoo_trio.kazoo.api_reply import api_outcome, legacy_header_list
-from kazoo_trio.kazoo.arguments import (
+from kazoo_trio.errors import RequestError
+from kazoo_trio.kazoo.fetch.agents import FetchAgents, parse_section
+from kazoo_trio.kazoo.requests.api_reply import api_outcome, legacy_header_list
+from kazoo_trio.kazoo.requests.arguments import (
     MAX_UUID_BYTES,
     BadArg,
     argument,
@@ -35,11 +36,10 @@ from kazoo_trio.kazoo.arguments import (
     text,
     to_binary,
 )
-from kazoo_trio.kazoo.bgapi import BgapiJobs
-from kazoo_trio.kazoo.event_encoding import url_decode
-from kazoo_trio.kazoo.fetch import FetchAgents, parse_section
-from kazoo_trio.kazoo.options import OptionsTable
-from kazoo_trio.kazoo.stream_table import StreamTable
+from kazoo_trio.kazoo.requests.bgapi import BgapiJobs
+from kazoo_trio.kazoo.requests.options import OptionsTable
+from kazoo_trio.kazoo.streams.encoding import url_decode
+from kazoo_trio.kazoo.streams.table import StreamTable
 from kazoo_trio.kazoo.version import VERSION
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.names import core_event_name
@@ -65,7 +65,7 @@ BADARG = (A_ERROR, A_BADARG)
 BADUUID = (A_ERROR, A_BADUUID)
 
 
-class BadUuid(Exception):
+class BadUuid(RequestError):
     """No such channel (answered with ``{error, baduuid}``)."""
 
 
@@ -106,7 +106,7 @@ class Services:
     fetch: FetchAgents
     bgapi: BgapiJobs
     streams: StreamTable
-    # Called after each successful bind of the configuration section (kazoo.conf, §4.6).
+    # Called after each successful bind of the configuration section (kazoo.conf).
     configuration_bound: Callable[[], None] = lambda: None
     # Called for the config request.
     config_requested: Callable[[], None] = lambda: None
@@ -143,12 +143,16 @@ async def handle_request(
         return BADARG
     try:
         return await handler(services, requester, parts, call)
-    except (BadArg, bindings_module.BadArg) as exc:
+    except BadArg as exc:
         log.info("%s from %r: bad argument: %s", name, requester.pid, exc)
         return BADARG
     except BadUuid as exc:
         log.info("%s from %r: %s", name, requester.pid, exc)
         return BADUUID
+    except RequestError as exc:
+        # A service refusing more work (too many jobs or streams waiting to start).
+        log.warning("%s from %r refused: %s", name, requester.pid, exc)
+        return (A_ERROR, to_binary(str(exc)))
     except Exception:
         log.exception("%s from %r failed", name, requester.pid)
         return BADARG
@@ -211,7 +215,7 @@ async def _nixevent(s: Services, r: Requester, parts: tuple[object, ...], call: 
 
 
 def _build_event(s: Services, name: str, subclass: str | None, raw_headers: object) -> Event:
-    """An event from a request header list (§2.1: ``body`` and the ``Call-ID`` merge)."""
+    """An event from a request header list (``body`` and the ``Call-ID`` merge)."""
     headers: list[tuple[str, str]] = []
     body: str | None = None
     for key, value in header_list(raw_headers):
@@ -277,7 +281,7 @@ async def _commands(s: Services, r: Requester, parts: tuple[object, ...], call: 
     lists = argument(parts, 2)
     if not isinstance(lists, list):
         raise BadArg("commands needs a list of header lists")
-    # Every command is checked before any is queued: all or nothing (§8.3).
+    # Every command is checked before any is queued: all or nothing.
     events = [_build_event(s, "COMMAND", None, headers) for headers in lists]
     event_uuid = str(uuid.uuid4())
     for i, event in enumerate(events):
@@ -339,7 +343,7 @@ async def _bgapi4(s: Services, r: Requester, parts: tuple[object, ...], call: bo
 
 async def _json_api(s: Services, r: Requester, parts: tuple[object, ...], call: bool) -> object:
     if not call:
-        # Nobody would see the answer (mod_kazoo crashed here, §8.4).
+        # Nobody would see the answer (mod_kazoo crashed here).
         log.info("json_api cast from %r ignored", r.pid)
         return A_OK
     source = text(argument(parts, 1))

@@ -1,37 +1,48 @@
-"""The event streams of every Erlang process, one per requesting pid (§3).
+"""The event streams of every Erlang process, one per requesting pid.
 
-The table owns the streams' tasks (a nursery of its own), subscribes once to
-the switch's event bus and offers each fired event to every stream; each
-stream's bindings decide whether it takes it.  Streams are created by the
-first ``event`` request of a pid and closed when that pid exits, when its
-node disconnects, or when the table is cancelled.
+The table owns the streams' tasks (the nursery of its :meth:`StreamTable.run`),
+is the switch's event listener and offers each fired event to every stream;
+each stream's bindings decide whether it takes it.  Streams are created by the
+first ``event`` request of a pid and closed when that pid exits, when its node
+disconnects, or when the table is cancelled.
+
+The request handler that creates a stream opens its listener itself (the reply
+carries the port) and hands the stream to :meth:`StreamTable.run` through a
+bounded channel, which never makes the handler wait.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from functools import partial
-from typing import NoReturn
+from typing import Final, NoReturn
 
 import attrs
 import trio
 
-from kazoo_trio.kazoo.event_encoding import JSON, MAP, JsonEncoder, LegacyFilter, verbose_encoder
-from kazoo_trio.kazoo.options import OptionsTable
-from kazoo_trio.kazoo.stream import (
+from kazoo_trio.errors import RequestError
+from kazoo_trio.kazoo.requests.options import OptionsTable
+from kazoo_trio.kazoo.streams.encoding import JSON, MAP, JsonEncoder, LegacyFilter, verbose_encoder
+from kazoo_trio.kazoo.streams.stream import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_EVENTS,
     EventStream,
     StreamOptions,
 )
-from kazoo_trio.kazoo.tasks import hold_nursery
 from kazoo_trio.switch.event import Event
 from kazoo_trio.term.types import Atom, Pid
 
-__all__ = ["StreamTable"]
+__all__ = ["StreamTable", "StreamsBusy"]
 
 log = logging.getLogger(__name__)
+
+# Streams created and not yet started by run(), which starts them as fast as
+# they come: this only fills when run() is not running.
+STARTING_BACKLOG: Final = 256
+
+
+class StreamsBusy(RequestError):
+    """Too many new streams are waiting to start; the request is refused."""
 
 
 @attrs.define(eq=False)
@@ -62,17 +73,33 @@ class StreamTable:
     max_events: int = DEFAULT_MAX_EVENTS
     max_bytes: int = DEFAULT_MAX_BYTES
     clients: tuple[str, ...] = ("node",)
-    _streams: dict[Pid, _Entry] = attrs.field(factory=dict)
-    _nursery: trio.Nursery | None = None
+    _streams: dict[Pid, _Entry] = attrs.field(factory=dict, init=False)
+    _to_start: trio.MemorySendChannel[tuple[Pid, EventStream]] = attrs.field(init=False)
+    _starting: trio.MemoryReceiveChannel[tuple[Pid, EventStream]] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._to_start, self._starting = trio.open_memory_channel[tuple[Pid, EventStream]](
+            STARTING_BACKLOG
+        )
 
     async def run(
         self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> NoReturn:
-        """Own the streams until cancelled; cancellation closes every stream."""
+        """Run the streams until cancelled; cancellation closes every stream."""
         try:
-            await hold_nursery(partial(setattr, self, "_nursery"), task_status)
+            async with trio.open_nursery() as nursery:
+                task_status.started()
+                while True:
+                    pid, stream = await self._starting.receive()
+                    nursery.start_soon(self._run_stream, pid, stream)
         finally:
             self._streams.clear()
+            while True:
+                try:
+                    _, stream = self._starting.receive_nowait()
+                except trio.WouldBlock:
+                    break
+                stream.discard()
 
     def offer(self, event: Event) -> None:
         """The switch's event listener: hand ``event`` to every stream (never blocks)."""
@@ -85,7 +112,8 @@ class StreamTable:
         """Add ``names`` to ``pid``'s stream, creating it first if needed.
 
         Returns ``(created, (ip, port))`` of the stream's listener.  Raises
-        ``OSError`` when a new listener cannot be opened (nothing is kept then).
+        ``OSError`` when a new listener cannot be opened and :class:`StreamsBusy`
+        when too many new streams wait for :meth:`run` (nothing is kept then).
         """
         entry = self._streams.get(pid)
         created = False
@@ -96,8 +124,6 @@ class StreamTable:
         return created, entry.address
 
     async def _create(self, pid: Pid, node: Atom, allowed_host: str | None) -> _Entry:
-        if self._nursery is None:
-            raise RuntimeError("StreamTable.run is not running")
         conn = self.options.get(node)
         options_table = self.options
 
@@ -123,7 +149,14 @@ class StreamTable:
             legacy_filter=self.legacy_filter,
             label=f"{pid!r}",
         )
-        address: tuple[str, int] = await self._nursery.start(self._run_stream, pid, stream)
+        address = await stream.listen()
+        try:
+            self._to_start.send_nowait((pid, stream))
+        except trio.WouldBlock:
+            stream.discard()
+            raise StreamsBusy(
+                f"{STARTING_BACKLOG} new event streams are waiting to start"
+            ) from None
         entry = _Entry(stream, node, address)
         self._streams[pid] = entry
         return entry
@@ -145,15 +178,9 @@ class StreamTable:
                 log.warning("event stream: the requesting node's address is unknown")
         return frozenset(hosts)
 
-    async def _run_stream(
-        self,
-        pid: Pid,
-        stream: EventStream,
-        *,
-        task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED,
-    ) -> None:
+    async def _run_stream(self, pid: Pid, stream: EventStream) -> None:
         try:
-            await stream.run(task_status=task_status)
+            await stream.run()
         finally:
             entry = self._streams.get(pid)
             if entry is not None and entry.stream is stream:

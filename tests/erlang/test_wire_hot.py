@@ -1,4 +1,8 @@
-"""The hand-written hot-packet reader/writer agrees with the general control codec."""
+"""The hot-packet readers and writers agree with the general control codec.
+
+:func:`read_packet` tries the hand-written readers of the hot shapes before the
+general parse; whichever path it takes, the result must be the general parse's.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kazoo_trio.erlang import control as c
-from kazoo_trio.erlang.fastpath import (
-    call_reply_parts,
-    monitor_key,
-    parse_fast,
-    parse_monitor,
-    parse_reg_send,
-    reply_parts,
-)
 from kazoo_trio.erlang.flags import RECOMMENDED, DFlag
 from kazoo_trio.erlang.gen_server import alias_of
+from kazoo_trio.erlang.wire import (
+    DistProtocolError,
+    call_reply_parts,
+    gen_call,
+    monitor_key,
+    packet_parts,
+    read_monitor,
+    read_packet,
+    read_reg_send,
+    reply_parts,
+)
+from kazoo_trio.erlang.wire import messages as c
+from kazoo_trio.erlang.wire import parse as wire_parse
+from kazoo_trio.erlang.wire.parse import parse_general
 from kazoo_trio.term import Atom, DecodeError, ImproperList, Pid, Reference, decode_body
 
 U32 = st.integers(0, 2**32 - 1)
@@ -48,31 +57,34 @@ controls = st.one_of(
 
 
 def packet(msg: c.ControlMessage) -> bytes:
-    return b"".join(c.packet_parts(msg, negotiated=RECOMMENDED))
+    return b"".join(packet_parts(msg, negotiated=RECOMMENDED))
 
 
 @settings(max_examples=300, deadline=None)
 @given(controls)
-def test_parse_fast_equals_parse_packet(msg: c.ControlMessage) -> None:
+def test_read_packet_equals_the_general_parse(msg: c.ControlMessage) -> None:
     data = packet(msg)
-    fast = parse_fast(data)
-    general = c.parse_packet(data, negotiated=RECOMMENDED)
+    general = parse_general(data, negotiated=RECOMMENDED)
     assert general == msg
-    if fast is not None:
-        assert fast == general
+    assert read_packet(data, negotiated=RECOMMENDED) == general
 
 
-def test_the_hot_shapes_take_the_fast_path() -> None:
+def test_the_hot_shapes_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
     caller = Pid("e@h", 85, 0, 7)
     ref = Reference("e@h", 7, (1, 2, 3))
     call = (Atom("$gen_call"), (caller, ImproperList([Atom("alias")], ref)), (Atom("api"), b""))
+
+    def general(*args: object, **kwargs: object) -> c.ControlMessage:
+        raise AssertionError("a hot shape reached the general parse")
+
+    monkeypatch.setattr(wire_parse, "parse_general", general)
     for msg in (
         c.MonitorP(caller, Atom("mod_kazoo"), ref),
         c.DemonitorP(caller, Atom("mod_kazoo"), ref),
         c.RegSend(caller, Atom("mod_kazoo"), call),
         c.SendSender(caller, Pid("me@h", 1, 0, 9), call),
     ):
-        assert parse_fast(packet(msg)) == msg
+        assert read_packet(packet(msg), negotiated=RECOMMENDED) == msg
 
 
 @settings(max_examples=200, deadline=None)
@@ -80,13 +92,13 @@ def test_the_hot_shapes_take_the_fast_path() -> None:
 def test_truncated_packets_fail_like_the_general_parser(msg: c.ControlMessage, cut: int) -> None:
     data = packet(msg)[:-cut] if cut < len(packet(msg)) else packet(msg)[:1]
     try:
-        fast = parse_fast(data)
-    except DecodeError:
-        fast = None
-        with pytest.raises(c.DistProtocolError):
-            c.parse_packet(data, negotiated=RECOMMENDED)
-    if fast is not None:  # only a complete packet may parse
-        assert fast == c.parse_packet(data, negotiated=RECOMMENDED)
+        general: c.ControlMessage | None = parse_general(data, negotiated=RECOMMENDED)
+    except DistProtocolError:
+        general = None
+        with pytest.raises(DistProtocolError):
+            read_packet(data, negotiated=RECOMMENDED)
+    if general is not None:  # a well-formed prefix (an Unknown)
+        assert read_packet(data, negotiated=RECOMMENDED) == general
 
 
 @settings(max_examples=300, deadline=None)
@@ -101,7 +113,7 @@ def test_reply_parts_equal_packet_parts(
     else:
         expected = c.SendSender(sender, to, (tag, value))
     assert parts is not None
-    assert b"".join(parts) == b"".join(c.packet_parts(expected, negotiated=RECOMMENDED))
+    assert b"".join(parts) == b"".join(packet_parts(expected, negotiated=RECOMMENDED))
 
 
 def test_reply_parts_declines_what_it_does_not_handle() -> None:
@@ -123,10 +135,10 @@ monitor_ops = st.one_of(
 
 @settings(max_examples=300, deadline=None)
 @given(monitor_ops)
-def test_parse_monitor_agrees_with_parse_packet(msg: c.MonitorP | c.DemonitorP) -> None:
+def test_read_monitor_agrees_with_the_general_parse(msg: c.MonitorP | c.DemonitorP) -> None:
     data = packet(msg)
-    got = parse_monitor(data)
-    general = c.parse_packet(data, negotiated=RECOMMENDED)
+    got = read_monitor(data)
+    general = parse_general(data, negotiated=RECOMMENDED)
     assert general == msg
     if got is not None:
         watcher, target, key = got
@@ -143,17 +155,17 @@ def test_otp_shaped_monitors_take_the_hot_path() -> None:
         c.MonitorP(caller, Atom("mod_kazoo"), ref),
         c.DemonitorP(caller, Pid("me@h", 1, 0, 9), ref),
     ):
-        got = parse_monitor(packet(msg))
+        got = read_monitor(packet(msg))
         assert got is not None and got[:2] == (caller, msg.to_proc)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.builds(c.RegSend, pids, atoms, messages))
-def test_parse_reg_send_agrees_with_parse_packet(msg: c.RegSend) -> None:
+def test_read_reg_send_agrees_with_the_general_parse(msg: c.RegSend) -> None:
     data = packet(msg)
-    got = parse_reg_send(data)
+    got = read_reg_send(data)
     if got is not None:
-        assert c.RegSend(*got) == c.parse_packet(data, negotiated=RECOMMENDED)
+        assert c.RegSend(*got) == parse_general(data, negotiated=RECOMMENDED)
 
 
 @settings(max_examples=200, deadline=None)
@@ -162,7 +174,7 @@ def test_truncated_hot_packets_never_parse(msg: c.ControlMessage, cut: int) -> N
     whole = packet(msg)
     data = whole[:-cut] if cut < len(whole) else whole[:1]
     try:
-        got = parse_monitor(data) if data[5:6] in (b"\x13", b"\x14") else parse_reg_send(data)
+        got = read_monitor(data) if data[5:6] in (b"\x13", b"\x14") else read_reg_send(data)
     except DecodeError:
         got = None
     assert got is None
@@ -176,12 +188,12 @@ def test_repeated_requests_are_shared_only_when_immutable() -> None:
         return packet(c.RegSend(caller, Atom("srv"), (Atom("$gen_call"), (caller, tag), request)))
 
     frozen = (Atom("api"), Atom("status"), b"")
-    first, second = parse_reg_send(call(frozen, 1)), parse_reg_send(call(frozen, 2))
+    first, second = read_reg_send(call(frozen, 1)), read_reg_send(call(frozen, 2))
     assert first is not None and second is not None
     assert first[2][2] == second[2][2] == frozen
     assert first[2][1] != second[2][1]  # each call keeps its own tag
     mutable = (Atom("api"), [b"x"], {b"k": 1})
-    first, second = parse_reg_send(call(mutable, 3)), parse_reg_send(call(mutable, 4))
+    first, second = read_reg_send(call(mutable, 3)), read_reg_send(call(mutable, 4))
     assert first is not None and second is not None
     first[2][2][1].append(b"changed")
     first[2][2][2][b"k"] = 2
@@ -203,7 +215,7 @@ def test_call_reply_parts_equal_the_general_reply(
     else:
         expected = c.SendSender(sender, caller, (tag, value))
     assert parts is not None
-    assert b"".join(parts) == b"".join(c.packet_parts(expected, negotiated=negotiated))
+    assert b"".join(parts) == b"".join(packet_parts(expected, negotiated=negotiated))
 
 
 def test_call_reply_parts_declines_what_it_does_not_handle() -> None:
@@ -232,4 +244,46 @@ def test_status_replies_equal_the_general_encoding(
     else:
         expected = c.SendSender(sender, caller, (tag, (status, body)))
     assert parts is not None
-    assert b"".join(parts) == b"".join(c.packet_parts(expected, negotiated=RECOMMENDED))
+    assert b"".join(parts) == b"".join(packet_parts(expected, negotiated=RECOMMENDED))
+
+
+@settings(max_examples=200, deadline=None)
+@given(messages)
+def test_gen_call_splits_what_the_reader_delivers(message: object) -> None:
+    caller = Pid("e@h", 85, 0, 7)
+    got = read_reg_send(packet(c.RegSend(caller, Atom("srv"), message)))
+    delivered = message if got is None else got[2]
+    parts = gen_call(delivered)
+    if type(message) is tuple and len(message) == 3 and message[0] == Atom("$gen_call"):
+        assert parts == (message[1][0], message[1][1], message[2])
+    else:
+        assert parts is None
+
+
+def test_gen_call_refuses_other_shapes() -> None:
+    caller = Pid("e@h", 85, 0, 7)
+    assert gen_call((Atom("$gen_call"), (caller, 1), b"r")) == (caller, 1, b"r")
+    assert gen_call((Atom("$gen_call"), (Atom("x"), 1), b"r")) is None
+    assert gen_call((Atom("$gen_call"), (caller, 1, 2), b"r")) is None
+    assert gen_call((Atom("$gen_cast"), b"r")) is None
+    assert gen_call([Atom("$gen_call"), (caller, 1), b"r"]) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(controls, st.data())
+def test_corrupted_hot_packets_read_as_the_general_parse_reads_them(
+    msg: c.ControlMessage, data: st.DataObject
+) -> None:
+    whole = bytearray(packet(msg))
+    at = data.draw(st.integers(0, len(whole) - 1))
+    whole[at] = data.draw(st.integers(0, 255))
+    corrupted = bytes(whole)
+    try:
+        general: c.ControlMessage | None = parse_general(corrupted, negotiated=RECOMMENDED)
+    except DistProtocolError:
+        general = None
+    if general is None:
+        with pytest.raises(DistProtocolError):
+            read_packet(corrupted, negotiated=RECOMMENDED)
+    else:
+        assert read_packet(corrupted, negotiated=RECOMMENDED) == general

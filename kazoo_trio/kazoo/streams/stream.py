@@ -2,7 +2,8 @@
 
 The first ``{event, [...]}`` request of an Erlang process creates one
 :class:`EventStream`: a listener on ``listen-ip`` with an ephemeral port, a
-bounded queue of encoded frames, and a sender.  The process connects with
+bounded queue of encoded frames (:class:`~kazoo_trio.kazoo.streams.queue.StreamQueue`,
+which holds the bounds and the drop-oldest rule), and a sender.  The process connects with
 ``gen_tcp:connect(Ip, Port, [binary, {packet, N}])`` and then only reads.
 
 Where this differs from mod_kazoo, on purpose:
@@ -35,26 +36,24 @@ import ipaddress
 import logging
 import socket as stdlib_socket
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Final
 
 import attrs
 import trio
 
-from kazoo_trio.kazoo.bindings import Bindings
-from kazoo_trio.kazoo.event_encoding import (
+from kazoo_trio.kazoo.streams.bindings import Bindings
+from kazoo_trio.kazoo.streams.encoding import (
     JSON,
     MAP,
     JsonEncoder,
     LegacyFilter,
     encode_json_event,
     encode_legacy_event,
-    frame_header,
-    max_payload,
     prepare,
     verbose_encoder,
 )
+from kazoo_trio.kazoo.streams.queue import StreamQueue, max_payload
 from kazoo_trio.switch.event import Event
 
 __all__ = ["EventStream", "StreamOptions", "StreamStats", "client_allowed"]
@@ -65,11 +64,6 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_EVENTS: Final = 25_000
 # About 7,000 e90 events; bounds memory when a reader stalls on large events.
 DEFAULT_MAX_BYTES: Final = 32 * 1024 * 1024
-# Queued frames are joined into one send up to this size: large enough that
-# per-call overhead vanishes and that one send takes all the switch queued
-# during the previous one (about 220 e90 events; with less, a backlog builds up
-# while the socket could take more); small enough to keep the copy cheap.
-SEND_BATCH_BYTES: Final = 1024 * 1024
 # mod_kazoo's listen backlog.
 LISTEN_BACKLOG: Final = 5
 # Repeated warnings (drops under overload) are logged at most this often.
@@ -196,10 +190,8 @@ class EventStream:
     stats: StreamStats = attrs.field(factory=StreamStats)
     address: tuple[str, int] | None = attrs.field(default=None, init=False)
 
-    # Payloads without their length header, which the sender adds when it joins
-    # them (saving a copy of every event); _queued_bytes counts whole frames.
-    _queue: deque[bytes] = attrs.field(factory=deque, init=False)
-    _queued_bytes: int = attrs.field(default=0, init=False)
+    _queue: StreamQueue = attrs.field(init=False)
+    _listener: trio.socket.SocketType | None = attrs.field(default=None, init=False)
     _work: trio.Event = attrs.field(factory=trio.Event, init=False)
     _client: _Client | None = attrs.field(default=None, init=False)
     _scope: trio.CancelScope | None = attrs.field(default=None, init=False)
@@ -209,6 +201,10 @@ class EventStream:
     _too_large_log: _RateLimited = attrs.field(factory=_RateLimited, init=False)
     _error_log: _RateLimited = attrs.field(factory=_RateLimited, init=False)
 
+    def __attrs_post_init__(self) -> None:
+        options = self.options
+        self._queue = StreamQueue(options.framing, options.max_events, options.max_bytes)
+
     # -- the switch side ------------------------------------------------------------
 
     @property
@@ -217,7 +213,7 @@ class EventStream:
 
     @property
     def queued_bytes(self) -> int:
-        return self._queued_bytes
+        return self._queue.queued_bytes
 
     @property
     def connected(self) -> bool:
@@ -274,38 +270,49 @@ class EventStream:
                 " (ask for framing 4)" if options.framing < 4 else "",
             )
             return
-        queue = self._queue
-        queue.append(payload)
-        self._queued_bytes += size + options.framing
         self.stats.events_queued += 1
-        if len(queue) > options.max_events or self._queued_bytes > options.max_bytes:
-            self._trim()
+        dropped = self._queue.offer(payload)
+        if dropped:
+            self._dropped(dropped)
         work = self._work
         if not work.is_set():  # wake the sender once, not once per event
             work.set()
 
-    def _trim(self) -> None:
-        """Drop the oldest frames until the queue is within bounds (keeping the newest)."""
-        queue = self._queue
-        options = self.options
-        dropped = 0
-        while len(queue) > 1 and (
-            len(queue) > options.max_events or self._queued_bytes > options.max_bytes
-        ):
-            self._queued_bytes -= len(queue.popleft()) + options.framing
-            dropped += 1
-        if dropped:
-            self.stats.events_dropped_overflow += dropped
-            self._overflow_log.warn(
-                "event stream %s: queue full (%d events, %d bytes), dropped the oldest;"
-                " %d dropped so far",
-                self.label,
-                len(queue),
-                self._queued_bytes,
-                self.stats.events_dropped_overflow,
-            )
+    def _dropped(self, count: int) -> None:
+        self.stats.events_dropped_overflow += count
+        self._overflow_log.warn(
+            "event stream %s: queue full (%d events, %d bytes), dropped the oldest;"
+            " %d dropped so far",
+            self.label,
+            len(self._queue),
+            self._queue.queued_bytes,
+            self.stats.events_dropped_overflow,
+        )
 
     # -- the TCP side ---------------------------------------------------------------
+
+    async def listen(self) -> tuple[str, int]:
+        """Open the listener unless it is open: its ``(ip, port)``.
+
+        :meth:`run` calls it; calling it first gives the address before the
+        stream's task is started.  Raises ``OSError`` if the listener cannot be
+        opened.
+        """
+        if self._listener is not None and self.address is not None:
+            return self.address
+        family = stdlib_socket.AF_INET6 if ":" in self.listen_ip else stdlib_socket.AF_INET
+        listener = trio.socket.socket(family, stdlib_socket.SOCK_STREAM)
+        try:
+            await listener.bind((self.listen_ip, 0))
+            listener.listen(LISTEN_BACKLOG)
+        except BaseException:
+            listener.close()
+            raise
+        host, port = listener.getsockname()[:2]
+        self._listener = listener
+        self.address = (host, port)
+        log.info("event stream %s: listening on %s:%d", self.label, host, port)
+        return host, port
 
     async def run(
         self, *, task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED
@@ -316,36 +323,43 @@ class EventStream:
         way the listener and the client are closed and the queue is discarded.
         Raises ``OSError`` (before ``started``) if the listener cannot be opened.
         """
-        family = stdlib_socket.AF_INET6 if ":" in self.listen_ip else stdlib_socket.AF_INET
-        listener = trio.socket.socket(family, stdlib_socket.SOCK_STREAM)
         try:
             with trio.CancelScope() as self._scope:
                 if self._closed:
                     self._scope.cancel()
-                await listener.bind((self.listen_ip, 0))
-                listener.listen(LISTEN_BACKLOG)
-                host, port = listener.getsockname()[:2]
-                self.address = (host, port)
-                log.info("event stream %s: listening on %s:%d", self.label, host, port)
+                address = await self.listen()
+                assert self._listener is not None
                 async with trio.open_nursery() as nursery:
-                    nursery.start_soon(self._accept_loop, listener, nursery)
+                    nursery.start_soon(self._accept_loop, self._listener, nursery)
                     nursery.start_soon(self._send_loop)
-                    task_status.started((host, port))
+                    task_status.started(address)
         finally:
-            self._closed = True
-            listener.close()
-            self._drop_client()
-            self._queue.clear()
-            self._queued_bytes = 0
+            self.discard()
             self._finished.set()
 
     async def aclose(self) -> None:
         """Stop the stream and wait until :meth:`run` has cleaned up."""
         self._closed = True
         if self._scope is None:
-            return  # run() never started; it will stop at once if it does
+            # run() never started (it will stop at once if it does): nothing
+            # else holds the listener.
+            self.discard()
+            return
         self._scope.cancel()
         await self._finished.wait()
+
+    def discard(self) -> None:
+        """Close the listener and the client and drop the queue, at once.
+
+        For a stream whose :meth:`run` is not running (it stops at once if it
+        starts later); :meth:`aclose` is the way to stop a running one.
+        """
+        self._closed = True
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        self._drop_client()
+        self._queue.clear()
 
     async def _accept_loop(self, listener: trio.socket.SocketType, nursery: trio.Nursery) -> None:
         while True:
@@ -428,7 +442,7 @@ class EventStream:
 
     async def _send_loop(self) -> None:
         queue = self._queue
-        framing = self.options.framing
+        stats = self.stats
         while True:
             client = self._client
             if client is None or not queue:
@@ -437,25 +451,16 @@ class EventStream:
                 continue
             # Everything queued (up to the batch size) in one write: the frames the
             # switch queued while this task waited for the socket or its turn.
-            payload = queue.popleft()
-            batch = [payload]
-            parts = [frame_header(len(payload), framing), payload]
-            size = len(payload) + framing
-            while queue and size + len(queue[0]) + framing <= SEND_BATCH_BYTES:
-                payload = queue.popleft()
-                batch.append(payload)
-                parts.append(frame_header(len(payload), framing))
-                parts.append(payload)
-                size += len(payload) + framing
-            self._queued_bytes -= size
-            data = memoryview(b"".join(parts))
+            batch, joined = queue.take_batch()
+            data = memoryview(joined)
+            size = len(joined)
             sent = 0
             try:
                 while sent < size:
                     sent += await client.sock.send(data[sent:])
             except (OSError, trio.ClosedResourceError) as exc:
                 if client is self._client:
-                    self.stats.send_errors += 1
+                    stats.send_errors += 1
                     log.warning(
                         "event stream %s: send to %s failed: %s; waiting for a new client",
                         self.label,
@@ -464,30 +469,11 @@ class EventStream:
                     )
                     self._drop_client(client)
             finally:
-                self._account(batch, sent)
-
-    def _account(self, batch: list[bytes], sent: int) -> None:
-        """Count the frames fully written; put the others back at the head of the queue.
-
-        A frame partly written to a client that went away is sent again, whole,
-        to the next client (which starts a new byte stream).
-        """
-        self.stats.bytes_sent += sent
-        options = self.options
-        framing = options.framing
-        done = 0
-        for payload in batch:
-            if sent < len(payload) + framing:
-                break
-            sent -= len(payload) + framing
-            done += 1
-        self.stats.events_sent += done
-        if done < len(batch):
-            rest = batch[done:]
-            self._queue.extendleft(reversed(rest))
-            self._queued_bytes += sum(map(len, rest)) + framing * len(rest)
-            if len(self._queue) > options.max_events or self._queued_bytes > options.max_bytes:
-                self._trim()
+                stats.bytes_sent += sent
+                done, dropped = queue.account(batch, sent)
+                stats.events_sent += done
+                if dropped:
+                    self._dropped(dropped)
 
 
 def _describe(event: Event) -> str:

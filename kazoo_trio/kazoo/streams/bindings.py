@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from kazoo_trio.kazoo.arguments import BadArg
+from kazoo_trio.kazoo.requests.arguments import BadArg
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.names import core_event_name
 

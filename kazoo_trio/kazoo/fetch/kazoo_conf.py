@@ -1,4 +1,4 @@
-"""The profiles in force and the ``kazoo.conf`` lookup that replaces them (§4.6).
+"""The profiles in force and the ``kazoo.conf`` lookup that replaces them.
 
 At start the compiled-in default profiles are in force.  After the first
 ``bind`` of the ``configuration`` section (and after every ``config``
@@ -15,25 +15,25 @@ uses the legacy encoding; an ``<event-filter>`` in its answer replaces the
 filter of new and existing streams.
 
 Requests that arrive while a lookup is already scheduled join it: a burst of
-``config`` requests makes one lookup.
+``config`` requests makes one lookup.  Lookups run one after the other in the
+task of :meth:`KazooConf.run`; a request that arrives during a lookup schedules
+the next one.
 """
 
 from __future__ import annotations
 
 import logging
 import xml.etree.ElementTree as ET
-from functools import partial
 from typing import NoReturn
 
 import attrs
 import trio
 
-from kazoo_trio.kazoo.event_encoding import JSON, MAP, LegacyFilter
-from kazoo_trio.kazoo.fetch import FetchRequestBuilder
-from kazoo_trio.kazoo.options import OptionsTable
+from kazoo_trio.kazoo.fetch.agents import FetchRequestBuilder
 from kazoo_trio.kazoo.profiles import ProfileError, ProfileSet, default_profiles
-from kazoo_trio.kazoo.stream_table import StreamTable
-from kazoo_trio.kazoo.tasks import hold_nursery
+from kazoo_trio.kazoo.requests.options import OptionsTable
+from kazoo_trio.kazoo.streams.encoding import JSON, MAP, LegacyFilter
+from kazoo_trio.kazoo.streams.table import StreamTable
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.protocol import Switch
 
@@ -59,7 +59,7 @@ class Profiles:
 
 
 class ProfileFetchBuilder(FetchRequestBuilder):
-    """Fetch requests built by the fetch profile of the section (§4.3).
+    """Fetch requests built by the fetch profile of the section.
 
     Without any profile set the request is verbose; with a set that has no
     profile for the section, nothing is sent (mod_kazoo's behaviour).
@@ -84,8 +84,9 @@ class ProfileFetchBuilder(FetchRequestBuilder):
 class KazooConf:
     """Schedules and performs the ``kazoo.conf`` lookups; installs what they bring.
 
-    :meth:`run` must be running (in the server's nursery) for lookups to be
-    scheduled; cancelling it abandons a scheduled or running lookup.
+    :meth:`request` only schedules (it is called while a request is answered);
+    :meth:`run` performs the lookups, and cancelling it abandons a scheduled or
+    running one.  Requests made while :meth:`run` is not running wait for it.
     """
 
     switch: Switch
@@ -93,18 +94,32 @@ class KazooConf:
     options: OptionsTable
     profiles: Profiles
     delay: float = 10.0
-    _nursery: trio.Nursery | None = None
     _scheduled: bool = False
     _configuration_bound: bool = False
     lookups: int = 0  # completed lookups, for diagnostics and tests
+    # One slot: a scheduled lookup is one item, and later requests join it.
+    _wake: trio.MemorySendChannel[None] = attrs.field(init=False)
+    _woken: trio.MemoryReceiveChannel[None] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
+        self._wake, self._woken = trio.open_memory_channel[None](1)
         self.install(self.profiles.current)
 
     async def run(
         self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> NoReturn:
-        await hold_nursery(partial(setattr, self, "_nursery"), task_status)
+        """Perform the scheduled lookups, each after the delay, until cancelled."""
+        task_status.started()
+        while True:
+            await self._woken.receive()
+            try:
+                await trio.sleep(self.delay)
+            finally:
+                self._scheduled = False
+            try:
+                await self.fetch_now()
+            except Exception:
+                log.exception("kazoo.conf lookup failed")
 
     def install(self, profiles: ProfileSet | None) -> None:
         """Put ``profiles`` in force for streams and fetches."""
@@ -120,20 +135,10 @@ class KazooConf:
 
     def request(self) -> None:
         """Schedule a lookup after the delay, unless one is already scheduled."""
-        if self._scheduled or self._nursery is None:
+        if self._scheduled:
             return
         self._scheduled = True
-        self._nursery.start_soon(self._later)
-
-    async def _later(self) -> None:
-        try:
-            await trio.sleep(self.delay)
-        finally:
-            self._scheduled = False
-        try:
-            await self.fetch_now()
-        except Exception:
-            log.exception("kazoo.conf lookup failed")
+        self._wake.send_nowait(None)  # never full: the slot is taken only while scheduled
 
     async def fetch_now(self) -> bool:
         """Look up ``kazoo.conf`` now; True when new profiles were installed."""

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kazoo_trio.erlang.control import (
+from kazoo_trio.erlang.flags import RECOMMENDED, DFlag
+from kazoo_trio.erlang.wire import (
     AliasSend,
     AtomCache,
     ControlMessage,
@@ -30,9 +31,8 @@ from kazoo_trio.erlang.control import (
     UnlinkId,
     UnlinkIdAck,
     packet_parts,
-    parse_packet,
+    read_packet,
 )
-from kazoo_trio.erlang.flags import RECOMMENDED, DFlag
 from kazoo_trio.term import Atom, ImproperList, Pid, Reference, decode_prefixed, encode
 
 NEG = RECOMMENDED
@@ -48,7 +48,7 @@ TOKEN = (0, Atom("label"), 3, THEM, 1)
 
 
 def roundtrip(msg: ControlMessage, negotiated: int = NEG) -> ControlMessage:
-    return parse_packet(b"".join(packet_parts(msg, negotiated=negotiated)), negotiated=negotiated)
+    return read_packet(b"".join(packet_parts(msg, negotiated=negotiated)), negotiated=negotiated)
 
 
 def ops(msg: ControlMessage, negotiated: int = NEG) -> tuple[object, object]:
@@ -170,7 +170,7 @@ def test_ops_the_peer_did_not_negotiate_are_refused() -> None:
 
 def test_old_unlink_is_received() -> None:
     data = b"p" + encode((4, THEM, US))
-    assert parse_packet(data, negotiated=OLD_NEG) == Unlink(THEM, US)
+    assert read_packet(data, negotiated=OLD_NEG) == Unlink(THEM, US)
 
 
 def op_of(msg: ControlMessage) -> int | None:
@@ -180,7 +180,7 @@ def op_of(msg: ControlMessage) -> int | None:
 
 def test_unknown_ops_and_shapes() -> None:
     def parse(*terms: object) -> ControlMessage:
-        return parse_packet(b"p" + b"".join(map(encode, terms)), negotiated=NEG)
+        return read_packet(b"p" + b"".join(map(encode, terms)), negotiated=NEG)
 
     assert parse((99, US, THEM)) == Unknown(99, (99, US, THEM), None)
     assert parse((37, 1, US, THEM), b"prio") == Unknown(37, (37, 1, US, THEM), b"prio")
@@ -222,13 +222,13 @@ def test_unknown_ops_and_shapes() -> None:
 )
 def test_garbage_raises(data: bytes, fragment: str) -> None:
     with pytest.raises(DistProtocolError, match=fragment):
-        parse_packet(data, negotiated=NEG)
+        read_packet(data, negotiated=NEG)
 
 
 def test_memoryview_payloads() -> None:
     data = b"".join(packet_parts(SendSender(US, THEM, CALL), negotiated=NEG))
-    assert parse_packet(memoryview(data), negotiated=NEG) == SendSender(US, THEM, CALL)
-    assert parse_packet(bytearray(data), negotiated=NEG) == SendSender(US, THEM, CALL)
+    assert read_packet(memoryview(data), negotiated=NEG) == SendSender(US, THEM, CALL)
+    assert read_packet(bytearray(data), negotiated=NEG) == SendSender(US, THEM, CALL)
 
 
 # ---- the distribution header (131, 68) with atom cache references ----------------------
@@ -255,7 +255,7 @@ MSG_BODY = bytes.fromhex("68 02 52 03 6a")
 def test_recorded_header_with_new_cache_entries() -> None:
     cache = AtomCache()
     data = RECORDED_HEADER + FROM_PID_BODY + CTL_TAIL + MSG_BODY
-    msg = parse_packet(data, negotiated=HEADER_NEG, atom_cache=cache)
+    msg = read_packet(data, negotiated=HEADER_NEG, atom_cache=cache)
     sender = Pid("a@vm", 0x59, 0, 0x6B097142)
     assert msg == RegSend(sender, Atom("rex"), (Atom("features_request"), []))
     # Segments 0, 0, 4, 5 with internal indexes 0x3a, 0x05, 0x77, 0x5e.
@@ -270,11 +270,11 @@ def test_recorded_header_with_new_cache_entries() -> None:
         + FROM_PID_BODY
         + bytes.fromhex("77 00 52 01 61 05")
     )
-    assert parse_packet(later, negotiated=HEADER_NEG, atom_cache=cache) == RegSend(
+    assert read_packet(later, negotiated=HEADER_NEG, atom_cache=cache) == RegSend(
         sender, Atom("rex"), 5
     )
     with pytest.raises(DistProtocolError, match="empty slot"):
-        parse_packet(later, negotiated=HEADER_NEG, atom_cache=AtomCache())
+        read_packet(later, negotiated=HEADER_NEG, atom_cache=AtomCache())
 
 
 def test_header_long_atoms_and_odd_counts() -> None:
@@ -289,7 +289,7 @@ def test_header_long_atoms_and_odd_counts() -> None:
         + bytes.fromhex("58 52 00 00000001 00000000 00000001")
         + bytes.fromhex("61 07")
     )
-    msg = parse_packet(data, negotiated=HEADER_NEG)
+    msg = read_packet(data, negotiated=HEADER_NEG)
     assert msg == Send(Pid(name, 1, 0, 1), 7)
 
 
@@ -308,7 +308,7 @@ def test_header_long_atoms_and_odd_counts() -> None:
 )
 def test_header_garbage(data: bytes, fragment: str) -> None:
     with pytest.raises(DistProtocolError, match=fragment):
-        parse_packet(data, negotiated=HEADER_NEG)
+        read_packet(data, negotiated=HEADER_NEG)
 
 
 def test_header_form_is_what_we_write_when_negotiated() -> None:
@@ -326,7 +326,7 @@ def test_header_form_is_what_we_write_when_negotiated() -> None:
 def test_random_bytes_raise_only_dist_protocol_error(tail: bytes, head: bytes) -> None:
     for negotiated in (NEG, HEADER_NEG):
         with contextlib.suppress(DistProtocolError):
-            parse_packet(head + tail, negotiated=negotiated)
+            read_packet(head + tail, negotiated=negotiated)
 
 
 @settings(max_examples=200, deadline=None)
@@ -336,7 +336,7 @@ def test_truncated_packets_raise_cleanly(msg: ControlMessage, data: st.DataObjec
     cut = data.draw(st.integers(0, len(packet) - 1))
     if cut == decode_prefixed(packet, 1)[1]:
         # Cut between the control term and the message: well-formed, wrong shape.
-        assert isinstance(parse_packet(packet[:cut], negotiated=NEG), Unknown)
+        assert isinstance(read_packet(packet[:cut], negotiated=NEG), Unknown)
     else:
         with pytest.raises(DistProtocolError):
-            parse_packet(packet[:cut], negotiated=NEG)
+            read_packet(packet[:cut], negotiated=NEG)

@@ -1,11 +1,11 @@
-"""Fetch agents: XML lookups of the switch answered by Erlang processes (protocol §4).
+"""Fetch agents: XML lookups of the switch answered by Erlang processes.
 
 An Erlang process becomes a handler of an XML section with ``{bind, Section}``.
 When the switch needs XML for that section, :meth:`FetchAgents.lookup` picks an
 Erlang node round-robin, sends its newest handler a ``{fetch, …}`` request and
 waits for the matching ``{fetch_reply, Section, FetchUUID, XML}``.
 
-Differences from mod_kazoo, all deliberate (§8.12):
+Differences from mod_kazoo, all deliberate:
 
 * the wait is a cancel scope of the advertised ``Fetch-Timeout``, not a fixed 3 s;
 * a node without a live handler is skipped and the next node tried; a node (or
@@ -31,8 +31,8 @@ from urllib.parse import unquote
 import attrs
 import trio
 
-from kazoo_trio.kazoo.arguments import BadArg, atom_name, text, to_binary
 from kazoo_trio.kazoo.profiles import verbose_event
+from kazoo_trio.kazoo.requests.arguments import BadArg, atom_name, text, to_binary
 from kazoo_trio.kazoo.version import BUNDLE, RELEASE, VERSION
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.protocol import XmlLookup

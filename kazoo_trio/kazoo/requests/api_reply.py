@@ -1,4 +1,4 @@
-"""How API outcomes become Erlang replies (``api``, ``api4``, ``bgapi``, ``bgapi4``; §2.3).
+"""How API outcomes become Erlang replies (``api``, ``api4``, ``bgapi``, ``bgapi4``).
 
 Shared by the synchronous requests and the background jobs so that a
 ``bgapi`` result text is exactly the text the same ``api`` would have given.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kazoo_trio.kazoo.arguments import to_binary
+from kazoo_trio.kazoo.requests.arguments import to_binary
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.protocol import ApiResult
 from kazoo_trio.term.types import Atom
@@ -22,7 +22,7 @@ def api_outcome(command: str, result: ApiResult) -> tuple[bool, str]:
     """``(success, text)`` by mod_kazoo's table.
 
     Output-less results get mod_kazoo's texts, except that a command that
-    exists and failed silently says so instead of "Command not found" (§8.20).
+    exists and failed silently says so instead of "Command not found".
     """
     if result.ok:
         return True, result.text or f"{command}: Command returned no output"

@@ -1,0 +1,100 @@
+"""The caller profile (``switch_caller_profile_t``): who calls whom, and a channel's time
+table.  Layer: bottom (no imports from the simulated core)."""
+
+from __future__ import annotations
+
+import attrs
+
+__all__ = ["CallerProfile"]
+
+
+@attrs.define
+class CallerProfile:
+    """``switch_caller_profile_t``: who calls whom, and the channel's time table (µs)."""
+
+    caller_id_name: str = ""
+    caller_id_number: str = ""
+    destination_number: str = ""
+    context: str = "default"
+    dialplan: str = "XML"
+    username: str = ""
+    network_addr: str = ""
+    ani: str = ""
+    aniii: str = ""
+    rdnis: str = ""
+    source: str = "mod_sim"
+    transfer_source: str = ""
+    callee_id_name: str = ""
+    callee_id_number: str = ""
+    orig_caller_id_name: str = ""
+    orig_caller_id_number: str = ""
+    profile_index: int = 1
+    profile_created: int = 0
+    created: int = 0
+    answered: int = 0
+    progress: int = 0
+    progress_media: int = 0
+    hungup: int = 0
+    transferred: int = 0
+    bridged: int = 0
+    last_hold: int = 0
+    hold_accum: int = 0
+
+    def fields(self) -> dict[str, str]:
+        """What ``${...}`` and dialplan conditions read (``switch_caller_get_field_by_name``)."""
+        return {
+            "dialplan": self.dialplan,
+            "username": self.username,
+            "caller_id_name": self.caller_id_name,
+            "caller_id_number": self.caller_id_number,
+            "callee_id_name": self.callee_id_name,
+            "callee_id_number": self.callee_id_number,
+            "ani": self.ani,
+            "aniii": self.aniii,
+            "network_addr": self.network_addr,
+            "rdnis": self.rdnis,
+            "destination_number": self.destination_number,
+            "source": self.source,
+            "context": self.context,
+        }
+
+    def headers(self, prefix: str, direction: str, uuid: str, name: str) -> list[tuple[str, str]]:
+        """``switch_caller_profile_event_set_data`` with ``prefix`` (``Caller``, ``Hunt``...)."""
+        p = prefix
+        return [
+            (f"{p}-Direction", direction),
+            (f"{p}-Logical-Direction", direction),
+            (f"{p}-Username", self.username),
+            (f"{p}-Dialplan", self.dialplan),
+            (f"{p}-Caller-ID-Name", self.caller_id_name),
+            (f"{p}-Caller-ID-Number", self.caller_id_number),
+            (f"{p}-Orig-Caller-ID-Name", self.orig_caller_id_name or self.caller_id_name),
+            (f"{p}-Orig-Caller-ID-Number", self.orig_caller_id_number or self.caller_id_number),
+            (f"{p}-Callee-ID-Name", self.callee_id_name),
+            (f"{p}-Callee-ID-Number", self.callee_id_number),
+            (f"{p}-Network-Addr", self.network_addr),
+            (f"{p}-ANI", self.ani),
+            (f"{p}-ANI-II", self.aniii),
+            (f"{p}-Destination-Number", self.destination_number),
+            (f"{p}-Unique-ID", uuid),
+            (f"{p}-Source", self.source),
+            (f"{p}-Transfer-Source", self.transfer_source),
+            (f"{p}-Context", self.context),
+            (f"{p}-RDNIS", self.rdnis),
+            (f"{p}-Channel-Name", name),
+            (f"{p}-Profile-Index", str(self.profile_index)),
+            (f"{p}-Profile-Created-Time", str(self.profile_created)),
+            (f"{p}-Channel-Created-Time", str(self.created)),
+            (f"{p}-Channel-Answered-Time", str(self.answered)),
+            (f"{p}-Channel-Progress-Time", str(self.progress)),
+            (f"{p}-Channel-Progress-Media-Time", str(self.progress_media)),
+            (f"{p}-Channel-Hangup-Time", str(self.hungup)),
+            (f"{p}-Channel-Transfer-Time", str(self.transferred)),
+            (f"{p}-Channel-Resurrect-Time", "0"),
+            (f"{p}-Channel-Bridged-Time", str(self.bridged)),
+            (f"{p}-Channel-Last-Hold", str(self.last_hold)),
+            (f"{p}-Channel-Hold-Accum", str(self.hold_accum)),
+            (f"{p}-Screen-Bit", "true"),
+            (f"{p}-Privacy-Hide-Name", "false"),
+            (f"{p}-Privacy-Hide-Number", "false"),
+        ]

@@ -1,0 +1,77 @@
+"""The simulated core's XML fetch bindings: who is asked, in which order, and which
+answer counts.  Layer: above :mod:`.xmltext`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+import attrs
+
+from kazoo_trio.switch.event import Event
+from kazoo_trio.switch.protocol import FetchHandler, XmlLookup, XmlSectionError
+from kazoo_trio.switch.sections import parse_sections
+from kazoo_trio.switch.sim.xmltext import XmlError, is_not_found, parse_document
+
+__all__ = ["XmlBindings"]
+
+log = logging.getLogger(__name__)
+
+
+@attrs.frozen(eq=False)
+class _Binding:
+    sections: frozenset[str]
+    handler: FetchHandler
+
+
+@attrs.define(eq=False)
+class XmlBindings:
+    """Fetch bindings in registration order (``switch_xml_bind_search_function``)."""
+
+    _bindings: list[_Binding] = attrs.field(init=False, factory=list)
+
+    def bind(self, sections: Iterable[str], handler: FetchHandler) -> Callable[[], None]:
+        """See :meth:`kazoo_trio.switch.protocol.Switch.bind_xml`."""
+        wanted: set[str] = set()
+        for name in sections:
+            parsed = parse_sections(name)
+            if not parsed:
+                raise XmlSectionError(f"unknown XML section {name!r}")
+            wanted |= parsed
+        binding = _Binding(frozenset(wanted), handler)
+        self._bindings.append(binding)
+
+        def unbind() -> None:
+            if binding in self._bindings:
+                self._bindings.remove(binding)
+
+        return unbind
+
+    async def lookup(
+        self, section: str, tag_name: str, key_name: str, key_value: str, params: Event
+    ) -> str | None:
+        """See :meth:`kazoo_trio.switch.protocol.Switch.xml_lookup`; ``params`` is the
+        lookup's parameter event."""
+        lookup = XmlLookup(section, tag_name, key_name, key_value, params)
+        wanted = parse_sections(section)
+        for binding in list(self._bindings):
+            if binding not in self._bindings:
+                continue  # unbound while an earlier binding was answering
+            if binding.sections and not (binding.sections & wanted):
+                continue
+            try:
+                text = await binding.handler(lookup)
+            except Exception:
+                log.exception("XML binding %r failed for %s", binding.handler, section)
+                continue
+            if text is None:
+                continue
+            try:
+                root = parse_document(text)
+            except XmlError as exc:
+                log.error("XML binding %r answered unparsable XML: %s", binding.handler, exc)
+                continue
+            if is_not_found(root):
+                continue
+            return text
+        return None
