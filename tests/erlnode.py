@@ -4,7 +4,8 @@
 input: each :meth:`ErlNode.eval` sends one line of Erlang expressions and waits
 for its one result line.  Results travel back as ``term_to_binary`` (base64) and
 as ``~tp`` text, so tests can compare either.  Bindings persist between calls
-(``P = spawn(...)`` then ``exit(P, kill)``).
+(``P = spawn(...)`` then ``exit(P, kill)``); :func:`erl_until` waits for an Erlang
+condition to hold.
 
 Every process started here is killed when its context manager exits, whatever
 happened in between; tests never leave an ``erl`` or ``epmd`` behind.
@@ -23,9 +24,11 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import attrs
 import pytest
 import trio
 
+from kazoo_trio.term import decode
 from tests.waiting import wait_until
 
 ERL = shutil.which("erl")
@@ -87,27 +90,27 @@ class ErlError(Exception):
     """An expression raised inside erl; ``args[0]`` is the ``{Class, Reason, Stack}`` text."""
 
 
+@attrs.frozen
 class ErlResult:
-    def __init__(self, etf: bytes, text: str) -> None:
-        self.etf = etf  # term_to_binary of the value
-        self.text = text  # ~0tp of the value
+    """One evaluation's value, as erl printed it both ways."""
+
+    etf: bytes  # term_to_binary of the value
+    text: str  # ~0tp of the value
 
     def term(self) -> Any:
-        from kazoo_trio.term import decode
-
         return decode(self.etf)
 
 
+@attrs.define
 class ErlNode:
     """A running ``erl`` driven over stdin/stdout.  Use :func:`erl_node` to start one."""
 
-    def __init__(self, proc: trio.Process, name: str | None) -> None:
-        self.proc = proc
-        self.name = name
-        self._buf = bytearray()
-        self._lock = trio.Lock()
-        self._seq = 0
-        self.output = bytearray()  # everything erl printed that was not a result
+    proc: trio.Process
+    name: str | None
+    output: bytearray = attrs.field(factory=bytearray, init=False)  # all but results
+    _buf: bytearray = attrs.field(factory=bytearray, init=False)
+    _lock: trio.Lock = attrs.field(factory=trio.Lock, init=False)
+    _seq: int = attrs.field(default=0, init=False)
 
     @property
     def pid(self) -> int:

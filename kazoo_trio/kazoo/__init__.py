@@ -13,7 +13,7 @@ profile engine).
 """
 
 from kazoo_trio.kazoo.config import Settings, SettingsError, load_settings
-from kazoo_trio.kazoo.serve import serve
 from kazoo_trio.kazoo.server import ModKazooServer
+from kazoo_trio.kazoo.wiring import serve
 
 __all__ = ["ModKazooServer", "Settings", "SettingsError", "load_settings", "serve"]

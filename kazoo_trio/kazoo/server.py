@@ -102,13 +102,17 @@ class _Lane:
     scope: trio.CancelScope = attrs.field(factory=trio.CancelScope)
 
 
+@attrs.define(eq=False)
 class _NodeControl:
-    """:class:`~kazoo_trio.kazoo.requests.handlers.NodeControl` over the real node."""
+    """:class:`~kazoo_trio.kazoo.requests.handlers.NodeControl` over the real node.
 
-    def __init__(self, node: Node, proc: Process, nursery: trio.Nursery) -> None:
-        self._node = node
-        self._proc = proc
-        self._nursery = nursery
+    ``nursery`` is the one of the ``mod_kazoo`` process this serves: a
+    disconnect asked for by its ``exit`` request dies with it.
+    """
+
+    _node: Node
+    _proc: Process
+    _nursery: trio.Nursery
 
     @property
     def self_pid(self) -> Pid:
@@ -452,11 +456,11 @@ def _request_name(request: Any) -> str | None:
     return name
 
 
+@attrs.define(eq=False)
 class _Diagnostics:
     """The ``erlang`` command's human-readable views of the server."""
 
-    def __init__(self, server: ModKazooServer) -> None:
-        self._server = server
+    _server: ModKazooServer
 
     def status_lines(self) -> list[str]:
         s = self._server

@@ -65,9 +65,7 @@ async def _connection(
         async with trio.open_nursery() as nursery:
             nursery.start_soon(run)
             # Let the writer park: only then do deferred packets skip it.
-            with trio.fail_after(5):
-                while not len(conn._writer_wakeup):
-                    await trio.sleep(0)
+            await wait_until(lambda: len(conn._writer_wakeup), timeout=5)
             yield conn, peer, nursery, reasons
             nursery.cancel_scope.cancel()
 
@@ -80,7 +78,7 @@ async def _read_frames(peer: trio.socket.SocketType, into: list[bytes]) -> None:
         assert chunk, "connection closed while frames were expected"
         buf += chunk
         into += _frames(buf)
-        await trio.sleep(0)
+        await trio.sleep(0)  # a checkpoint: a slow reader lets the writer hit full buffers
 
 
 async def _frames_until(peer: trio.socket.SocketType, count: int) -> list[bytes]:

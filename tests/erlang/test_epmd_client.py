@@ -66,7 +66,6 @@ async def test_cancellation_unregisters(epmd: int) -> None:
             assert (await port_please("kt_gone", port=epmd)) is not None
             scope.cancel()
     await wait_until(partial(unregistered, "kt_gone", epmd), timeout=5, interval=0.02)
-
     assert "kt_gone" not in dict(await names(port=epmd))
 
 

@@ -12,7 +12,7 @@ from kazoo_trio.term import Atom
 from tests.erlang.nodeutil import PY, py_node
 from tests.erlnode import erl_node
 
-pytestmark = pytest.mark.erl
+pytestmark = [pytest.mark.erl, pytest.mark.slow]
 
 # The smallest net_ticktime OTP accepts (a whole number of seconds): both sides
 # tick every TICK/4 and give up on a peer after about TICK without a byte.

@@ -213,6 +213,9 @@ def _streams(server: object) -> list[tuple[Pid, object]]:
     return server.streams.streams_of(Atom(E1))  # type: ignore[attr-defined, no-any-return]
 
 
+# Slow: the kazoo.conf lookup nobody answers ends with the built-in profiles' 3.5 s
+# fetch-timeout.
+@pytest.mark.slow
 async def test_every_request_as_a_cast(epmd: int) -> None:
     switch = SimSwitch()
     channel = Channel(CHANNEL)

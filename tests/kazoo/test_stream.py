@@ -165,7 +165,7 @@ async def test_slow_reader_drops_oldest_and_the_stream_survives() -> None:
             while stream.stats.events_dropped_overflow < 200:
                 offered += 1
                 stream.offer(event(offered, pad=2000))
-                await trio.sleep(0)
+                await trio.sleep(0)  # a checkpoint: the sender writes between offers
         assert stream.queued_events == 40
         assert stream.connected
         got = await seqs(n, f"RecvUntil(S, {offered}).", timeout=30)
@@ -198,7 +198,7 @@ async def test_new_client_replaces_old_and_gets_the_unwritten_events() -> None:
             while stream.queued_events < 20:  # S1 is not reading: frames pile up here
                 offered += 1
                 stream.offer(event(offered, pad=2000))
-                await trio.sleep(0)
+                await trio.sleep(0)  # a checkpoint: the sender writes between offers
         unwritten_from = offered - stream.queued_events + 1
         await connect(n, "S2", port, 4)
         await wait_until(lambda: stream.stats.clients_replaced == 1)

@@ -170,7 +170,7 @@ async def test_heartbeat_at_start_and_every_interval(autojump_clock: trio.abc.Cl
         await nursery.start(sw.run)
         assert len(beats) == 1
         clock.mono += 61_000_000
-        await trio.sleep(45)
+        await trio.sleep(45)  # the behaviour under test: two intervals pass (autojump clock)
         assert len(beats) == 3
         nursery.cancel_scope.cancel()
     h = dict(beats[-1].headers)

@@ -123,11 +123,14 @@ def test_depth_limit_is_exact_and_configurable() -> None:
     assert encode(decode(deep(levels), max_depth=levels)) == deep(levels)
 
 
+_decompressobj = zlib.decompressobj
+
+
 class _CountingInflater:
     """A ``zlib.decompressobj`` that counts the bytes it hands out."""
 
     def __init__(self, inflated: list[int]) -> None:
-        self._inflater = zlib.decompressobj()
+        self._inflater = _decompressobj()
         self._inflated = inflated
 
     def decompress(self, data: bytes, max_length: int = 0) -> bytes:

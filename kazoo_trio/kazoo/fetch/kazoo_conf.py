@@ -58,6 +58,7 @@ class Profiles:
     current: ProfileSet | None = None
 
 
+@attrs.define(eq=False)
 class ProfileFetchBuilder(FetchRequestBuilder):
     """Fetch requests built by the fetch profile of the section.
 
@@ -65,8 +66,7 @@ class ProfileFetchBuilder(FetchRequestBuilder):
     profile for the section, nothing is sent (mod_kazoo's behaviour).
     """
 
-    def __init__(self, profiles: Profiles) -> None:
-        self._profiles = profiles
+    _profiles: Profiles
 
     def fetch_timeout_us(self, section: str) -> int | None:
         current = self._profiles.current

@@ -1,4 +1,5 @@
-"""Dialplan applications of the simulated switch (mod_dptools and mod_kazoo's ``kz_*``).
+"""Dialplan applications of the simulated switch (mod_dptools'; mod_kazoo's ``kz_*`` are
+:mod:`kazoo_trio.switch.kz`'s, registered by :mod:`.modkazoo`).
 
 Each application is ``async def app(channel, data)``; ``data`` is already expanded.
 An application reports its outcome in the channel variable
@@ -23,9 +24,16 @@ from kazoo_trio.switch.separate import separate_string
 from kazoo_trio.switch.sim.causes import parse_cause
 from kazoo_trio.switch.sim.channel import Application, Channel, bridge, true
 from kazoo_trio.switch.sim.originate import originate_legs
+from kazoo_trio.switch.sim.profile import CallerProfile
 from kazoo_trio.switch.sim.session import park, serve_private, transfer_action
 
-__all__ = ["APPLICATIONS", "multiset_pairs", "start_recording", "stop_recording"]
+__all__ = [
+    "APPLICATIONS",
+    "multiset_pairs",
+    "set_profile_var",
+    "start_recording",
+    "stop_recording",
+]
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +150,7 @@ def _set(channel: Channel, data: str, export: bool) -> None:
             channel.peer.set_variable(name, value)
 
 
-@app("set", "kz_set")
+@app("set")
 async def _set_app(channel: Channel, data: str) -> None:
     _set(channel, data, export=False)
     await trio.lowlevel.checkpoint()
@@ -160,34 +168,30 @@ async def _unset(channel: Channel, data: str) -> None:
     await trio.lowlevel.checkpoint()
 
 
-@app("multiset", "kz_multiset")
+@app("multiset")
 async def _multiset(channel: Channel, data: str) -> None:
     for name, value in multiset_pairs(data):
         channel.set_variable(name, value)
     await trio.lowlevel.checkpoint()
 
 
-@app("kz_export")
-async def _kz_export(channel: Channel, data: str) -> None:
-    for name, value in multiset_pairs(data):
-        _set(channel, f"{name}={value or ''}", export=True)
+@app("set_profile_var")
+async def _set_profile_var(channel: Channel, data: str) -> None:
+    name, value = _split_assignment(data)
+    set_profile_var(channel, name, value)
     await trio.lowlevel.checkpoint()
 
 
-@app("kz_uuid_setvar", "kz_uuid_setvar_multi")
-async def _kz_uuid_setvar(channel: Channel, data: str) -> None:
-    """``<uuid> <var>=<value>[;...]`` (or ``^^`` multiset form) on another channel."""
-    target_uuid, _, rest = data.strip().partition(" ")
-    target = channel.sw.channels.get(target_uuid)
-    if not isinstance(target, Channel):
-        respond(channel, "-ERR No such channel!")
-        return
-    rest = rest.strip()
-    if not rest.startswith("^^") and ";" in rest:
-        rest = "^^;" + rest
-    for name, value in multiset_pairs(rest):
-        target.set_variable(name, value)
-    await trio.lowlevel.checkpoint()
+# The caller-profile fields switch_channel_set_profile_var sets by name (others become
+# the profile's "soft" variables, which the simulation does not keep).
+_PROFILE_FIELDS = frozenset(CallerProfile().fields())
+
+
+def set_profile_var(channel: Channel, name: str, value: str | None) -> None:
+    """``switch_channel_set_profile_var``: a caller-profile field by name."""
+    field = name.lower()
+    if field in _PROFILE_FIELDS:
+        setattr(channel.profile, field, value or "")
 
 
 # -- media -----------------------------------------------------------------------------------
@@ -220,7 +224,7 @@ async def _play(channel: Channel, path: str, seconds: float) -> bool:
     return done
 
 
-@app("playback", "kz_playback", "gentones", "speak")
+@app("playback", "gentones", "speak")
 async def _playback(channel: Channel, data: str) -> None:
     path = data.strip()
     if not path:
@@ -230,7 +234,7 @@ async def _playback(channel: Channel, data: str) -> None:
     await _play(channel, path, _media_seconds(channel, path))
 
 
-@app("endless_playback", "kz_endless_playback")
+@app("endless_playback")
 async def _endless_playback(channel: Channel, data: str) -> None:
     respond(channel, "FILE PLAYED")
     await _play(channel, data.strip(), float("inf"))
@@ -435,6 +439,6 @@ async def _event(channel: Channel, data: str) -> None:
     await trio.lowlevel.checkpoint()
 
 
-@app("log", "noop", "kz_noop", "sound_test", "displace_session", "tone_detect", "respond")
+@app("log", "sound_test", "displace_session", "tone_detect", "respond")
 async def _noop(channel: Channel, data: str) -> None:
     await trio.lowlevel.checkpoint()

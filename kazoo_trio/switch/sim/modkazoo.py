@@ -1,0 +1,233 @@
+"""mod_kazoo on the simulated switch: :mod:`kazoo_trio.switch.kz`'s API commands
+registered, and its applications run as the stock applications they translate to.
+
+A ``kz_*`` application is one application to the channel (one ``CHANNEL_EXECUTE`` /
+``CHANNEL_EXECUTE_COMPLETE`` pair); the stock applications of its translation run
+inside it, with their data as given (already decoded and expanded).
+Layer: above :mod:`.core` and :mod:`.applications`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+
+import attrs
+import trio
+
+from kazoo_trio.switch.event import Event
+from kazoo_trio.switch.expand import expand_variables
+from kazoo_trio.switch.kz.commands import KZ_COMMANDS, AsyncCommand, SyncCommand
+from kazoo_trio.switch.kz.dptools import KZ_APPLICATIONS, Execute, Translation
+from kazoo_trio.switch.kz.host import KzHost
+from kazoo_trio.switch.protocol import ApiOutput
+from kazoo_trio.switch.sim.applications import set_profile_var
+from kazoo_trio.switch.sim.channel import Application, Channel
+from kazoo_trio.switch.sim.core import SimCore
+from kazoo_trio.switch.sim.events import EventOrigin, event_index_lookup, event_lookup
+
+__all__ = ["SimChannelView", "SimKzHost", "kz_application", "register_mod_kazoo"]
+
+log = logging.getLogger(__name__)
+
+MODULE = "mod_kazoo"
+
+_ORIGIN_COMMANDS = EventOrigin("kazoo_commands.c", "kz_uuid_setvar_multi", 232)
+
+
+def _channel(core: SimCore, uuid: str) -> Channel | None:
+    found = core.channels.get(uuid)
+    return found if isinstance(found, Channel) else None
+
+
+@attrs.frozen
+class SimKzHost:
+    """:class:`~kazoo_trio.switch.kz.host.KzHost` over a simulated core."""
+
+    core: SimCore
+
+    def channel_exists(self, uuid: str) -> bool:
+        return _channel(self.core, uuid) is not None
+
+    def channel_headers(self, uuid: str) -> list[tuple[str, str]] | None:
+        return self.core.channel_headers(uuid)
+
+    def new_event(
+        self,
+        name: str,
+        *,
+        subclass: str | None = None,
+        headers: Iterable[tuple[str, str]] = (),
+        body: str | None = None,
+    ) -> Event:
+        return self.core.new_event(
+            name, subclass=subclass, headers=headers, body=body, origin=_ORIGIN_COMMANDS
+        )
+
+    def fire(self, event: Event) -> None:
+        self.core.fire(event)
+
+    def get_global(self, name: str) -> str | None:
+        return self.core.get_global(name)
+
+    async def xml_lookup(
+        self,
+        section: str,
+        tag_name: str,
+        key_name: str,
+        key_value: str,
+        params: Iterable[tuple[str, str]] = (),
+    ) -> str | None:
+        return await self.core.xml_lookup(section, tag_name, key_name, key_value, params)
+
+    def set_channel_variable(self, uuid: str, name: str, value: str | None) -> bool:
+        channel = _channel(self.core, uuid)
+        if channel is None:
+            return False
+        channel.set_variable(name, value)
+        return True
+
+    def set_profile_var(self, uuid: str, name: str, value: str | None) -> bool:
+        channel = _channel(self.core, uuid)
+        if channel is None:
+            return False
+        set_profile_var(channel, name, value)
+        return True
+
+    def expand_event(self, text: str, event: Event) -> str:
+        core = self.core
+
+        def call(name: str, args: str) -> str | None:
+            # kz_expand_api_execute calls the command directly: no API event.
+            return core.api_function(name, args, fire_event=False)
+
+        return expand_variables(
+            text,
+            lookup=event_lookup(event),
+            global_lookup=core.get_global,
+            call=call,
+            lookup_index=event_index_lookup(event),
+        )
+
+    def expand_channel(self, uuid: str, text: str) -> str | None:
+        channel = _channel(self.core, uuid)
+        return channel.expand(text) if channel is not None else None
+
+
+@attrs.frozen
+class SimChannelView:
+    """:class:`~kazoo_trio.switch.kz.host.ChannelView` of a simulated channel."""
+
+    channel: Channel
+
+    @property
+    def uuid(self) -> str:
+        return self.channel.uuid
+
+    @property
+    def variables(self) -> Mapping[str, str]:
+        return self.channel.variables
+
+    def get_variable(self, name: str) -> str | None:
+        return self.channel.get_variable(name)
+
+    def profile_field(self, name: str) -> str:
+        profile = self.channel.profile
+        # The simulation leaves the original caller id empty until it differs.
+        if name == "orig_caller_id_name":
+            return profile.orig_caller_id_name or profile.caller_id_name
+        if name == "orig_caller_id_number":
+            return profile.orig_caller_id_number or profile.caller_id_number
+        value = getattr(profile, name, "")
+        return value if isinstance(value, str) else str(value)
+
+    def expand(self, text: str) -> str:
+        return self.channel.expand(text)
+
+    def channel_exists(self, uuid: str) -> bool:
+        return isinstance(self.channel.sw.channels.get(uuid), Channel)
+
+
+def kz_application(translate: Translation) -> Application:
+    """A simulated application running ``translate``'s steps on its channel."""
+
+    async def run(channel: Channel, data: str) -> None:
+        for step in translate(SimChannelView(channel), data):
+            if not channel.up:
+                break
+            if isinstance(step, Execute):
+                handler = channel.sw.application(step.application)
+                if handler is None:
+                    log.warning("channel %s: no stock application %s", channel.uuid, step.application)
+                    continue
+                await handler(channel, step.data)
+            else:
+                channel.sw.api_function(step.command, step.args, fire_event=False)
+        await trio.lowlevel.checkpoint()
+
+    return run
+
+
+def _api_application(command: str) -> Application:
+    """An API command run as an application on its argument; an ``-ERR`` output is the
+    application's response.  Only for the simulation's older scripts: mod_kazoo has
+    no such applications."""
+
+    async def run(channel: Channel, data: str) -> None:
+        output = channel.sw.api_function(command, data, fire_event=False) or ""
+        if output.startswith("-ERR"):
+            channel.set_variable("current_application_response", output.split("\n", 1)[0])
+        await trio.lowlevel.checkpoint()
+
+    return run
+
+
+def _sync(function: SyncCommand, host: KzHost) -> object:
+    def run(args: str) -> ApiOutput:
+        return function(host, args)
+
+    return run
+
+
+def register_mod_kazoo(core: SimCore) -> None:
+    """Register mod_kazoo's API commands and applications on ``core``.
+
+    The commands are listed under ``mod_kazoo`` without declaring the module loaded
+    (the mod_kazoo server does that when it registers ``erlang``).
+    """
+    host = SimKzHost(core)
+    for command in KZ_COMMANDS:
+        if command.sync is not None:
+            core.apis.register_sync(
+                command.name,
+                _bind_sync(command.sync, host),
+                command.description,
+                syntax=command.syntax,
+                module=MODULE,
+            )
+        elif command.wait is not None:
+            core.apis.register(
+                command.name,
+                _bind_async(command.wait, host),
+                command.description,
+                syntax=command.syntax,
+                module=MODULE,
+            )
+    for name, translate in KZ_APPLICATIONS.items():
+        core.applications[name] = kz_application(translate)
+    core.applications["kz_uuid_setvar"] = _api_application("kz_uuid_setvar")
+    core.applications["kz_uuid_setvar_multi"] = _api_application("kz_uuid_setvar_multi")
+
+
+def _bind_sync(function: SyncCommand, host: KzHost) -> SyncApi:
+    def run(args: str) -> ApiOutput:
+        return function(host, args)
+
+    return run
+
+
+def _bind_async(function: AsyncCommand, host: KzHost) -> ApiHandler:
+    async def run(args: str) -> ApiOutput:
+        return await function(host, args)
+
+    return run
