@@ -233,7 +233,7 @@ def test_memoryview_payloads() -> None:
 
 # ---- the distribution header (131, 68) with atom cache references ----------------------
 
-# The REG_SEND OTP 25 a@vm sent to b@vm (a recorded capture), completed after the
+# A REG_SEND OTP 25 node a@vm sent to b@vm, completed after the
 # recorded prefix with a NEW_PID_EXT whose node is cache ref 0, then '' and rex
 # as refs 1 and 2, and a message {features_request, []} using ref 3.
 RECORDED_HEADER = (

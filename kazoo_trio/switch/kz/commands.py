@@ -13,7 +13,7 @@ them), so ``first-of`` only answers its ``#default`` and ``kz_eval`` needs ``uui
 
 from __future__ import annotations
 
-import os
+import contextlib
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from xml.etree import ElementTree
@@ -187,10 +187,10 @@ def kz_eval(host: KzHost, args: str) -> ApiOutput:
     if not args:
         return ApiOutput("-ERR invalid input", ok=False)
     parsed = _uuid_and_input(args)
-    if parsed is None or parsed[0] is None:
+    uuid, text = parsed if parsed is not None else (None, "")
+    if uuid is None:
         # Without uuid: the calling session's channel, and API requests have none.
         return ApiOutput("-ERR invalid argument", ok=False)
-    uuid, text = parsed
     expanded = host.expand_channel(uuid, text)
     if expanded is None:
         return ApiOutput("-ERR invalid session", ok=False)
@@ -249,10 +249,8 @@ async def kz_http_put(host: KzHost, args: str) -> ApiOutput:
     with trio.move_on_after(HTTP_PUT_TIMEOUT):
         status = await _http_put(url, body, _mime_type(filename))
     if status in (200, 201, 202, 204):
-        try:
-            os.remove(filename)
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):
+            await trio.Path(filename).unlink()
         return ApiOutput(f"+OK {filename} saved to {url}")
     error = f"Received HTTP error {status} trying to save {filename} to {url}"
     return ApiOutput(f"-ERR {error}", ok=False)
@@ -271,8 +269,10 @@ _MIME_TYPES = {
 def _mime_type(filename: str) -> str:
     """``switch_core_mime_ext2type`` for the types Kazoo uploads."""
     _, dot, ext = filename.rpartition(".")
-    return _MIME_TYPES.get(ext.lower(), "application/octet-stream") if dot else (
-        "application/octet-stream"
+    return (
+        _MIME_TYPES.get(ext.lower(), "application/octet-stream")
+        if dot
+        else ("application/octet-stream")
     )
 
 
@@ -341,4 +341,3 @@ KZ_COMMANDS: tuple[KzCommand, ...] = (
               KZ_FIRST_OF_SYNTAX, sync=kz_eval),
     KzCommand("kz_contact", "returns kazoo contact", KZ_CONTACT_SYNTAX, wait=kz_contact),
 )  # fmt: skip
-

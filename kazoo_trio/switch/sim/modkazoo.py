@@ -20,7 +20,8 @@ from kazoo_trio.switch.expand import expand_variables
 from kazoo_trio.switch.kz.commands import KZ_COMMANDS, AsyncCommand, SyncCommand
 from kazoo_trio.switch.kz.dptools import KZ_APPLICATIONS, Execute, Translation
 from kazoo_trio.switch.kz.host import KzHost
-from kazoo_trio.switch.protocol import ApiOutput
+from kazoo_trio.switch.protocol import ApiHandler, ApiOutput
+from kazoo_trio.switch.sim.apis import SyncApi
 from kazoo_trio.switch.sim.applications import set_profile_var
 from kazoo_trio.switch.sim.channel import Application, Channel
 from kazoo_trio.switch.sim.core import SimCore
@@ -158,7 +159,9 @@ def kz_application(translate: Translation) -> Application:
             if isinstance(step, Execute):
                 handler = channel.sw.application(step.application)
                 if handler is None:
-                    log.warning("channel %s: no stock application %s", channel.uuid, step.application)
+                    log.warning(
+                        "channel %s: no stock application %s", channel.uuid, step.application
+                    )
                     continue
                 await handler(channel, step.data)
             else:
@@ -178,13 +181,6 @@ def _api_application(command: str) -> Application:
         if output.startswith("-ERR"):
             channel.set_variable("current_application_response", output.split("\n", 1)[0])
         await trio.lowlevel.checkpoint()
-
-    return run
-
-
-def _sync(function: SyncCommand, host: KzHost) -> object:
-    def run(args: str) -> ApiOutput:
-        return function(host, args)
 
     return run
 

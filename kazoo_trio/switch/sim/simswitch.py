@@ -1,7 +1,7 @@
 """The simulated switch as the program runs it: the core with FreeSWITCH's commands,
 JSON API commands and dialplan applications loaded.
 Layer: top (composes :mod:`.core`, :mod:`.commands`, :mod:`.callcommands`,
-:mod:`.jsonapi` and :mod:`.applications`)."""
+:mod:`.jsonapi`, :mod:`.applications` and :mod:`.modkazoo`)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from kazoo_trio.switch.sim.callcommands import register_call_commands
 from kazoo_trio.switch.sim.commands import register_core_commands
 from kazoo_trio.switch.sim.core import SimCore
 from kazoo_trio.switch.sim.jsonapi import register_core_json_apis
+from kazoo_trio.switch.sim.modkazoo import register_mod_kazoo
 
 __all__ = ["SimSwitch"]
 
@@ -30,3 +31,4 @@ class SimSwitch(SimCore):
         register_core_commands(self)
         register_call_commands(self)
         register_core_json_apis(self)
+        register_mod_kazoo(self)
