@@ -28,8 +28,9 @@ from kazoo_trio.erlang.links import A_NOPROC, LinkTable
 from kazoo_trio.erlang.process import Envelope, Process
 from kazoo_trio.erlang.process_table import ProcessTable
 from kazoo_trio.erlang.signals import Signals
+from kazoo_trio.erlang.wire import HOT_HEAD, monitor_key, read_monitor, read_reg_send
 from kazoo_trio.erlang.wire import messages as c
-from kazoo_trio.erlang.wire import monitor_key, read_monitor, read_reg_send
+from kazoo_trio.erlang.wire.messages import DEMONITOR_P, MONITOR_P, REG_SEND
 from kazoo_trio.term.types import Atom, Pid
 
 __all__ = ["Dispatcher"]
@@ -37,13 +38,6 @@ __all__ = ["Dispatcher"]
 log = logging.getLogger("kazoo_trio.erlang.dispatch")
 
 A_NOTSUP = Atom("notsup")
-
-# How every packet of a gen_server call to this node starts in pass-through
-# framing: version byte 131, then a 4-tuple whose first element is a small int.
-_HOT_HEAD = b"p\x83h\x04a"
-_OP_REG_SEND = 6
-_OP_MONITOR_P = 19
-_OP_DEMONITOR_P = 20
 
 
 @attrs.define(eq=False)
@@ -95,10 +89,10 @@ class Dispatcher:
         the general parser and :meth:`on_frame`.  Raises the codec's
         ``DecodeError`` for a message that is not a valid term.
         """
-        if not data.startswith(_HOT_HEAD):
+        if not data.startswith(HOT_HEAD):
             return False
         op = data[5]
-        if op == _OP_REG_SEND:
+        if op == REG_SEND:
             sent = read_reg_send(data)
             if sent is None:
                 return False
@@ -107,7 +101,7 @@ class Dispatcher:
                 return False
             proc.deliver(Envelope(sent[0], sent[2]))
             return True
-        if op in (_OP_MONITOR_P, _OP_DEMONITOR_P):
+        if op in (MONITOR_P, DEMONITOR_P):
             mon = read_monitor(data)
             if mon is None:
                 return False
@@ -119,7 +113,7 @@ class Dispatcher:
                 pid = proc.pid
             else:
                 pid = target
-            if op == _OP_MONITOR_P:
+            if op == MONITOR_P:
                 return self._remote_monitor(pid, mon[2], mon[0], target)
             return self._remote_demonitor(pid, mon[2])
         return False

@@ -16,8 +16,8 @@ import attrs
 import trio
 
 from kazoo_trio.erlang.connection import Connection, Deferral
-from kazoo_trio.erlang.process import A_GEN_CALL, A_GEN_CAST, Envelope, Process
-from kazoo_trio.erlang.wire import call_reply_parts, reply_parts
+from kazoo_trio.erlang.process import A_GEN_CAST, Envelope, Process
+from kazoo_trio.erlang.wire import call_reply_parts, gen_call, reply_parts
 from kazoo_trio.erlang.wire import messages as c
 from kazoo_trio.term.types import Atom, ImproperList, Pid, Reference
 
@@ -46,14 +46,11 @@ class GenCast:
 def parse(envelope: Envelope) -> GenCall | GenCast | None:
     """The call or cast in ``envelope``, or ``None`` for any other message."""
     msg = envelope.message
-    if type(msg) is tuple:
-        n = len(msg)
-        if n == 3 and msg[0] is A_GEN_CALL:
-            frm = msg[1]
-            if type(frm) is tuple and len(frm) == 2 and type(frm[0]) is Pid:
-                return GenCall(frm[0], frm[1], msg[2])
-        elif n == 2 and msg[0] is A_GEN_CAST:
-            return GenCast(msg[1])
+    call = gen_call(msg)
+    if call is not None:
+        return GenCall(*call)
+    if type(msg) is tuple and len(msg) == 2 and msg[0] is A_GEN_CAST:
+        return GenCast(msg[1])
     return None
 
 
@@ -143,30 +140,32 @@ async def serve(
         deferral.task = task
         try:
             while True:
-                # gen_server.parse inlined: this loop runs once per request.
+                # The loop runs once per request: no GenCall object is made.
                 msg = envelope.message
-                if type(msg) is tuple:
-                    n = len(msg)
-                    if n == 3 and msg[0] is A_GEN_CALL:
-                        frm = msg[1]
-                        if type(frm) is tuple and len(frm) == 2 and type(frm[0]) is Pid:
-                            caller = frm[0]
-                            # _run inlined: a handler that does not block
-                            # completes on its first step.
-                            it = handle_call(msg[2], caller).__await__()
-                            try:
-                                yielded = it.send(None)
-                            except StopIteration as done:
-                                value = done.value
-                            else:
-                                value = await _finish_run(it, yielded, deferral, task)
-                            conn = _reply_nowait(proc, caller, frm[1], value)
-                            if conn is None:
-                                await _reply_general(proc, caller, frm[1], value)
-                            elif conn.over_high_water:
-                                await conn.wait_space()
-                    elif n == 2 and msg[0] is A_GEN_CAST and handle_cast is not None:
-                        await _run(handle_cast(msg[1]), deferral, task)
+                call = gen_call(msg)
+                if call is not None:
+                    caller, tag, request = call
+                    # _run inlined: a handler that does not block completes
+                    # on its first step.
+                    it = handle_call(request, caller).__await__()
+                    try:
+                        yielded = it.send(None)
+                    except StopIteration as done:
+                        value = done.value
+                    else:
+                        value = await _finish_run(it, yielded, deferral, task)
+                    conn = _reply_nowait(proc, caller, tag, value)
+                    if conn is None:
+                        await _reply_general(proc, caller, tag, value)
+                    elif conn.over_high_water:
+                        await conn.wait_space()
+                elif (
+                    handle_cast is not None
+                    and type(msg) is tuple
+                    and len(msg) == 2
+                    and msg[0] is A_GEN_CAST
+                ):
+                    await _run(handle_cast(msg[1]), deferral, task)
                 # An empty (or closed) mailbox ends the batch; receive() then
                 # waits, or raises ProcessExit once the process has ended.
                 next_envelope = next_nowait()

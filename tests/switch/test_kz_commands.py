@@ -3,12 +3,15 @@ syntax, outputs, error texts and statuses as kazoo_commands.c has them."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import trio
 
-from kazoo_trio.switch.protocol import XmlLookup
+from kazoo_trio.switch.kz.commands import KZ_COMMANDS, register_commands
+from kazoo_trio.switch.protocol import ApiHandler, ApiOutput, XmlLookup
 from kazoo_trio.switch.sim import SimSwitch
+from kazoo_trio.switch.sim.modkazoo import SimKzHost
 from tests.switch.callhelpers import bind_dialplan, dialplan_document, extension, running_switch
 
 MULTI_USAGE = "-USAGE: <uuid> <var>=<value>;<var>=<value>...\n"
@@ -16,7 +19,7 @@ MULTI_USAGE = "-USAGE: <uuid> <var>=<value>;<var>=<value>...\n"
 
 async def parked(sw: SimSwitch) -> str:
     """A parked channel's uuid (the A leg of a loopback call whose B leg parks)."""
-    bind_dialplan(sw, dialplan_document("default", extension([("park", "")])))
+    bind_dialplan(sw, dialplan_document("default", extension([("answer", ""), ("park", "")])))
     text = (await sw.api("originate", "loopback/100 &park()")).text
     assert text.startswith("+OK "), text
     return text[4:].strip()
@@ -96,6 +99,10 @@ async def test_first_of_expand_and_eval() -> None:
             "-ERR invalid session",
         )
         assert await text_of(sw, "kz_eval", "${color}") == (False, "-ERR invalid argument")
+        # In mod_kazoo's expansion first-of reads the expanded event's headers.
+        first = f"uuid:{a} ${{first-of(^^|Missing|variable_color|#x)}}"
+        assert await text_of(sw, "kz_expand", first) == (True, "+OK blue")
+        assert await text_of(sw, "kz_expand", "${first-of(Missing|#dflt)}") == (True, "+OK dflt")
         # Inside an expansion too: the commands never wait.
         assert (await sw.api("eval", "${kz_expand(${greeting})}")).text == "+OK hello"
 
@@ -143,7 +150,7 @@ async def test_kz_http_put_uploads_and_deletes_the_file(tmp_path: Path) -> None:
         await stream.aclose()
 
     async with running_switch() as (sw, _), trio.open_nursery() as nursery:
-        listeners = await nursery.start(trio.serve_tcp, serve, 0, "127.0.0.1")
+        listeners = await nursery.start(partial(trio.serve_tcp, serve, 0, host="127.0.0.1"))
         port = listeners[0].socket.getsockname()[1]
         url = f"http://127.0.0.1:{port}/store/rec.wav"
         path = tmp_path / "rec.wav"
@@ -173,3 +180,26 @@ async def test_commands_are_listed_under_mod_kazoo() -> None:
     listed = (await sw.api("show", "api kz_uuid_setvar_multi_encoded")).text
     assert "kz_uuid_setvar_multi_encoded,Set a variable," in listed
     assert listed.endswith(",mod_kazoo\n\n1 total.\n")
+
+
+async def test_register_commands_onto_any_api_registry() -> None:
+    sw = SimSwitch()
+    registered: dict[str, ApiHandler] = {}
+
+    class Registry:
+        def register_api(
+            self,
+            name: str,
+            handler: ApiHandler,
+            description: str = "",
+            *,
+            syntax: str = "",
+            module: str = "",
+        ) -> None:
+            assert module == "mod_kazoo"
+            registered[name] = handler
+
+    register_commands(Registry(), SimKzHost(sw))
+    assert set(registered) == {command.name for command in KZ_COMMANDS}
+    assert await registered["first-of"]("#x") == ApiOutput("x")
+    assert await registered["kz_contact"]("a@b") == ApiOutput("error/subscriber_absent")

@@ -92,9 +92,7 @@ def test_kz_multiset_encoded_is_sets_with_decoded_expanded_values_then_channel_d
 
 
 def test_unsets_prefix_unset_and_multiunset() -> None:
-    view = FakeView(
-        {"sip_h_X-One": "1", "ecallmgr_A": "a", "SIP_H_x-two": "2", "sip_h_Y": "y"}
-    )
+    view = FakeView({"sip_h_X-One": "1", "ecallmgr_A": "a", "SIP_H_x-two": "2", "sip_h_Y": "y"})
     assert run("kz_prefix_unset", "sip_h_X-", view) == [
         Execute("unset", "sip_h_X-One"),
         Execute("unset", "SIP_H_x-two"),
@@ -128,7 +126,10 @@ def test_noop_restore_caller_id_and_media() -> None:
         Execute("set_profile_var", "caller_id_name=A"),
         Execute("set_profile_var", "caller_id_number=1"),
     ]
-    assert run("kz_endless_playback", "/m.wav") == [Execute("endless_playback", "/m.wav")]
+    assert run("kz_endless_playback", "/m.wav") == [
+        Execute("endless_playback", "/m.wav"),
+        Execute("set", "current_application_response=PLAYBACK_INTERRUPTED"),
+    ]
     assert run("kz_bridge", "loopback/1") == [Execute("bridge", "loopback/1")]
     assert run("kz_bridge_uuid", "other", FakeView(others={"other"})) == [
         Api("uuid_bridge", "self-uuid other")
@@ -143,4 +144,3 @@ def test_every_application_add_kz_dptools_registers_but_att_xfer() -> None:
         "kz_restore_caller_id", "noop", "kz_bridge", "kz_bridge_uuid", "kz_att_xfer", "kz_moh",
     }  # fmt: skip
     assert registered - set(KZ_APPLICATIONS) == {"kz_att_xfer"}
-

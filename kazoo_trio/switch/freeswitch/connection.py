@@ -121,18 +121,23 @@ class EslClient:
         task_status.started()
         delay = self.backoff_initial
         while True:
+            connects = self.connects
             try:
                 await self._session()
             except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                 log.warning("FreeSWITCH event socket %s:%d: %s", self.host, self.port, exc)
+            except trio.TooSlowError:
+                log.warning(
+                    "FreeSWITCH event socket %s:%d: connect timed out", self.host, self.port
+                )
             except esl.EslProtocolError as exc:
                 log.error("FreeSWITCH event socket %s:%d: %s", self.host, self.port, exc)
             except EslAuthError as exc:
                 log.error("%s", exc)
             except EslDisconnected as exc:
                 log.warning("FreeSWITCH event socket %s:%d: %s", self.host, self.port, exc)
-            else:
-                delay = self.backoff_initial  # it was up: retry soon
+            if self.connects != connects:
+                delay = self.backoff_initial  # it was up: FreeSWITCH restarting, retry soon
             await trio.sleep(delay)
             delay = min(self.backoff_max, delay * 2)
 
@@ -156,7 +161,7 @@ class EslClient:
             finally:
                 self._stream = None
                 self._connected = trio.Event()
-                self._fail_waiters(EslDisconnected("FreeSWITCH event socket disconnected"))
+                self._fail_waiters("FreeSWITCH event socket disconnected")
 
     async def _handshake(self, stream: trio.SocketStream, conn: esl.EslConnection) -> None:
         message = await _receive(stream, conn)
@@ -220,17 +225,23 @@ class EslClient:
         except Exception:
             log.exception("event handler failed")
 
-    def _fail_waiters(self, error: BaseException) -> None:
+    def _fail_waiters(self, reason: str) -> None:
+        # One exception each: an exception raised in several tasks would share
+        # (and overwrite) its traceback.
         while self._replies:
-            self._replies.popleft().fail(error)
+            self._replies.popleft().fail(EslDisconnected(reason))
         jobs, self._jobs = self._jobs, {}
         for waiter in jobs.values():
-            waiter.fail(error)
+            waiter.fail(EslDisconnected(reason))
 
     # -- requests -------------------------------------------------------------------
 
     async def command(self, data: bytes) -> esl.CommandReply | esl.ApiResponse:
-        """Write one serialised command (see :mod:`.esl`) and return its reply."""
+        """Write one serialised command (see :mod:`.esl`) and return its reply.
+
+        For commands FreeSWITCH answers at once: a reply later than
+        ``reply_timeout`` drops the connection.  API commands that may take long
+        go through :meth:`bgapi`."""
         waiter = await self._send(data)
         with trio.move_on_after(self.reply_timeout) as scope:
             result = await waiter.wait()

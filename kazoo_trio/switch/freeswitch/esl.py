@@ -201,7 +201,8 @@ def _parse_header_block(block: bytes) -> list[tuple[str, str]]:
         name, sep, value = line.partition(":")
         if not sep:
             raise EslProtocolError(f"event socket header line without a colon: {line[:80]!r}")
-        headers.append((name, value.lstrip(" ")))
+        # "Name: value": one space; a value's own leading spaces are kept.
+        headers.append((name, value[1:] if value.startswith(" ") else value))
     return headers
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import NoReturn
 from urllib.parse import unquote
 
@@ -111,7 +112,7 @@ class XmlCurlServer:
     ) -> NoReturn:
         async with trio.open_nursery() as nursery:
             self.listeners = await nursery.start(
-                trio.serve_tcp, self._serve_connection, self.port, self.host
+                partial(trio.serve_tcp, self._serve_connection, self.port, host=self.host)
             )
             task_status.started()
             await trio.sleep_forever()

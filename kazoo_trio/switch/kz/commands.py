@@ -8,14 +8,17 @@ register; every command but ``kz_http_put`` and ``kz_contact`` never waits, so a
 backend can also run them inside ``${...}`` expansions.
 
 These commands run without a calling session (as mod_kazoo's ``api`` request runs
-them), so ``first-of`` only answers its ``#default`` and ``kz_eval`` needs ``uuid:``.
+them), so ``kz_eval`` needs ``uuid:`` and ``first-of`` only answers its ``#default``
+(inside mod_kazoo's event expansion it also reads the event: :func:`first_of_in`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import urllib.parse
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 from xml.etree import ElementTree
 
 import attrs
@@ -23,13 +26,14 @@ import trio
 
 from kazoo_trio.switch.kz.host import KzHost
 from kazoo_trio.switch.kz.utils import delimited, profile_var, url_decode
-from kazoo_trio.switch.protocol import ApiOutput
+from kazoo_trio.switch.protocol import ApiHandler, ApiOutput
 from kazoo_trio.switch.separate import separate_string
 
 __all__ = [
     "KZ_COMMANDS",
     "KzCommand",
     "first_of",
+    "first_of_in",
     "kz_contact",
     "kz_eval",
     "kz_expand",
@@ -38,6 +42,7 @@ __all__ = [
     "kz_uuid_setvar_encoded",
     "kz_uuid_setvar_multi",
     "kz_uuid_setvar_multi_encoded",
+    "register_commands",
 ]
 
 UUID_SET_SYNTAX = "<uuid> <var> [value]"
@@ -142,9 +147,15 @@ def kz_uuid_setvar_multi_encoded(host: KzHost, args: str) -> ApiOutput:
 
 
 def first_of(host: KzHost, args: str) -> ApiOutput:
-    """``first-of [^^<d>]item|item|...``: the first ``#default`` (or ``!``/``?``) that is
-    not empty.  Without a calling session or a parameter event (as an API request),
-    header and variable items find nothing."""
+    """``first-of [^^<d>]item|item|...`` as an API request runs it: no calling session
+    and no parameter event, so only a ``#default`` (or ``!``/``?``) item answers."""
+    return first_of_in(args, lambda name: None)
+
+
+def first_of_in(args: str, header: Callable[[str], str | None]) -> ApiOutput:
+    """``first-of`` with a parameter event (``header`` looks its headers up), as it runs
+    inside mod_kazoo's event expansion: the first item that is a header of the event, or
+    the first non-empty ``#default``."""
     if not args:
         return ApiOutput("", ok=False)
     parsed = delimited(args, "|")
@@ -152,8 +163,13 @@ def first_of(host: KzHost, args: str) -> ApiOutput:
         return ApiOutput("")
     delim, rest = parsed
     for item in separate_string(rest, delim, MAX_FIRST_OF):
-        if item[:1] in ("#", "!", "?") and item[1:]:
-            return ApiOutput(item[1:])
+        if item[:1] in ("#", "!", "?"):
+            if item[1:]:
+                return ApiOutput(item[1:])
+            continue
+        value = header(item)
+        if value is not None:
+            return ApiOutput(value)
     return ApiOutput("")
 
 
@@ -230,7 +246,7 @@ async def kz_http_put(host: KzHost, args: str) -> ApiOutput:
 
     The C code reads the URL first, despite its syntax text; a ``{...}`` parameter
     block before the URL is accepted and ignored, as mod_kazoo ignores it.  Only
-    ``http://`` URLs are supported (no TLS in the simulation).
+    ``http://`` URLs are supported (no TLS), and redirects are not followed.
     """
     argv = separate_string(args, " ", 10) if args else []
     if len(argv) != 2:
@@ -241,8 +257,10 @@ async def kz_http_put(host: KzHost, args: str) -> ApiOutput:
         if close == -1:
             return ApiOutput("-ERR error parsing parameters\n", ok=False)
         url = url[close + 1 :]
+    # Plain file calls: recordings are small, and the package runs no worker threads.
     try:
-        body = await trio.Path(filename).read_bytes()
+        with open(filename, "rb") as file:
+            body = file.read()
     except OSError:
         return ApiOutput("-ERR error opening file\n", ok=False)
     status = 0
@@ -250,12 +268,13 @@ async def kz_http_put(host: KzHost, args: str) -> ApiOutput:
         status = await _http_put(url, body, _mime_type(filename))
     if status in (200, 201, 202, 204):
         with contextlib.suppress(OSError):
-            await trio.Path(filename).unlink()
+            os.remove(filename)
         return ApiOutput(f"+OK {filename} saved to {url}")
     error = f"Received HTTP error {status} trying to save {filename} to {url}"
     return ApiOutput(f"-ERR {error}", ok=False)
 
 
+_OCTET_STREAM = "application/octet-stream"
 _MIME_TYPES = {
     "wav": "audio/x-wav",
     "mp3": "audio/mpeg",
@@ -269,11 +288,7 @@ _MIME_TYPES = {
 def _mime_type(filename: str) -> str:
     """``switch_core_mime_ext2type`` for the types Kazoo uploads."""
     _, dot, ext = filename.rpartition(".")
-    return (
-        _MIME_TYPES.get(ext.lower(), "application/octet-stream")
-        if dot
-        else ("application/octet-stream")
-    )
+    return _MIME_TYPES.get(ext.lower(), _OCTET_STREAM) if dot else _OCTET_STREAM
 
 
 async def _http_put(url: str, body: bytes, mime_type: str) -> int:
@@ -341,3 +356,46 @@ KZ_COMMANDS: tuple[KzCommand, ...] = (
               KZ_FIRST_OF_SYNTAX, sync=kz_eval),
     KzCommand("kz_contact", "returns kazoo contact", KZ_CONTACT_SYNTAX, wait=kz_contact),
 )  # fmt: skip
+
+
+class ApiRegistry(Protocol):
+    """Where a backend takes API commands (:meth:`Switch.register_api`)."""
+
+    def register_api(
+        self,
+        name: str,
+        handler: ApiHandler,
+        description: str = "",
+        *,
+        syntax: str = "",
+        module: str = "",
+    ) -> None: ...
+
+
+def register_commands(registry: ApiRegistry, host: KzHost, module: str = "mod_kazoo") -> None:
+    """Register :data:`KZ_COMMANDS` on ``registry``, running over ``host``.
+
+    A backend that can run commands inside its expansions registers the ``sync`` ones
+    its own way (the simulated switch does).
+    """
+    for command in KZ_COMMANDS:
+        registry.register_api(
+            command.name,
+            bind_command(command, host),
+            command.description,
+            syntax=command.syntax,
+            module=module,
+        )
+
+
+def bind_command(command: KzCommand, host: KzHost) -> ApiHandler:
+    """``command`` as an API handler over ``host``."""
+    sync, wait = command.sync, command.wait
+
+    async def handler(args: str) -> ApiOutput:
+        if wait is not None:
+            return await wait(host, args)
+        await trio.lowlevel.checkpoint()
+        return sync(host, args) if sync is not None else ApiOutput("", ok=False)
+
+    return handler

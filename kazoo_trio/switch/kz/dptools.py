@@ -216,8 +216,13 @@ def kz_restore_caller_id(view: ChannelView, data: str) -> list[Step]:
 
 
 def kz_endless_playback(view: ChannelView, data: str) -> list[Step]:
-    """``kz_endless_playback <path>``: play until interrupted."""
-    return [Execute("endless_playback", data)]
+    """``kz_endless_playback <path>``: play until interrupted; unlike mod_dptools'
+    ``endless_playback``, an interruption (``uuid_break``) answers
+    ``PLAYBACK_INTERRUPTED`` (a hang-up ends the channel before any answer)."""
+    return [
+        Execute("endless_playback", data),
+        Execute("set", "current_application_response=PLAYBACK_INTERRUPTED"),
+    ]
 
 
 def kz_moh(view: ChannelView, data: str) -> list[Step]:

@@ -13,6 +13,7 @@ __all__ = [
     "delimited",
     "profile_var",
     "split_assignment",
+    "split_list",
     "url_decode",
 ]
 

@@ -12,6 +12,7 @@ Modules, bottom up (each imports only from those listed before it):
   :mod:`.originate`, :mod:`.applications`, :mod:`.traffic`: the call layer;
 * :mod:`.core` (:class:`SimCore`: the parts composed, globals, channel table, ``run``);
 * :mod:`.commands`, :mod:`.callcommands`, :mod:`.jsonapi`: FreeSWITCH's commands;
+  :mod:`.modkazoo`: mod_kazoo's commands and applications (:mod:`kazoo_trio.switch.kz`);
 * :mod:`.simswitch` (:class:`SimSwitch`: the core with its commands and applications).
 """
 

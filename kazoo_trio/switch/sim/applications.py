@@ -190,8 +190,16 @@ _PROFILE_FIELDS = frozenset(CallerProfile().fields())
 def set_profile_var(channel: Channel, name: str, value: str | None) -> None:
     """``switch_channel_set_profile_var``: a caller-profile field by name."""
     field = name.lower()
-    if field in _PROFILE_FIELDS:
-        setattr(channel.profile, field, value or "")
+    if field not in _PROFILE_FIELDS:
+        return
+    profile = channel.profile
+    # The simulated profile leaves the original caller id empty while it is the
+    # current one: keep it before the first change.
+    if field == "caller_id_name" and not profile.orig_caller_id_name:
+        profile.orig_caller_id_name = profile.caller_id_name
+    if field == "caller_id_number" and not profile.orig_caller_id_number:
+        profile.orig_caller_id_number = profile.caller_id_number
+    setattr(profile, field, value or "")
 
 
 # -- media -----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ The call layer (this module, then :mod:`.dialplan`, :mod:`.session`, :mod:`.endp
 :mod:`.originate`, :mod:`.applications`, :mod:`.traffic`) never imports the core: it
 reaches the switch through :class:`ChannelHost`, which the core implements.
 Layer: above :mod:`.events`, :mod:`.causes`, :mod:`.clock`, :mod:`.channels`,
-:mod:`.profile`.
+:mod:`.profile` (and :mod:`kazoo_trio.switch.kz.cdr`, for ``KZ_CDR``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,14 @@ import trio
 from kazoo_trio.errors import RuntimeFailure
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.expand import expand_variables
+from kazoo_trio.switch.kz.cdr import (
+    KZ_CDR,
+    AppLogEntry,
+    CallflowProfile,
+    ProfileData,
+    ProfileTimes,
+    kz_cdr_headers,
+)
 from kazoo_trio.switch.protocol import SwitchIdentity
 from kazoo_trio.switch.sim.causes import CALL_STATES, CHANNEL_STATES, cause_code
 from kazoo_trio.switch.sim.channels import ChannelRegistry
@@ -195,6 +203,7 @@ class Channel:
     destroyed: trio.Event = attrs.field(factory=trio.Event)
     recordings: list[str] = attrs.field(factory=list)
     exported: dict[str, str] = attrs.field(factory=dict)
+    app_log: list[AppLogEntry] = attrs.field(factory=list)  # what KZ_CDR reports
     _private_send: trio.MemorySendChannel[Event] = attrs.field(init=False)
     private_receive: trio.MemoryReceiveChannel[Event] = attrs.field(init=False)
 
@@ -482,7 +491,11 @@ class Channel:
                 "CHANNEL_HANGUP_COMPLETE", headers=headers, origin=_ORIGIN_HANGUP_COMPLETE
             )
         )
-        self.fire("CUSTOM", subclass="KZ_CDR", origin=_ORIGIN_KZ_CDR)
+        # mod_kazoo's reporting handler: its _json_* headers before the channel data.
+        cdr = [*_kz_cdr_headers(self), *self.event_headers()]
+        self.sw.fire(
+            self.sw.new_event("CUSTOM", subclass=KZ_CDR, headers=cdr, origin=_ORIGIN_KZ_CDR)
+        )
         self.set_state("CS_DESTROY")
         self.fire("CHANNEL_DESTROY", origin=_ORIGIN_DESTROY)
         self.sw.channels.remove(self.uuid)
@@ -602,3 +615,28 @@ def _q850(cause: str) -> int:
 
 def _disposition(cause: str) -> str:
     return {"ORIGINATOR_CANCEL": "ORIGINATOR_CANCEL", "NO_ANSWER": "NO ANSWER"}.get(cause, cause)
+
+
+def _kz_cdr_headers(channel: Channel) -> list[tuple[str, str]]:
+    """``KZ_CDR``'s ``_json_*`` headers: one caller profile (the simulation keeps no
+    history of them, nor the other leg's once unbridged), no media statistics."""
+    p = channel.profile
+    outbound = channel.direction == "outbound"
+    data = ProfileData(
+        username=p.username, dialplan=p.dialplan, ani=p.ani, aniii=p.aniii,
+        caller_id_name=p.caller_id_name, caller_id_number=p.caller_id_number,
+        orig_caller_id_name=p.orig_caller_id_name or p.caller_id_name,
+        orig_caller_id_number=p.orig_caller_id_number or p.caller_id_number,
+        network_addr=p.network_addr, rdnis=p.rdnis, destination_number=p.destination_number,
+        callee_id_name=p.callee_id_name, callee_id_number=p.callee_id_number, uuid=channel.uuid,
+        source=p.source, context=p.context, chan_name=channel.name,
+        transfer_source=p.transfer_source, outbound=outbound, logical_outbound=outbound,
+    )  # fmt: skip
+    times = ProfileTimes(
+        created=p.created, profile_created=p.profile_created, progress=p.progress,
+        progress_media=p.progress_media, answered=p.answered, bridged=p.bridged,
+        last_hold=p.last_hold, hold_accum=p.hold_accum, hungup=p.hungup,
+        transferred=p.transferred,
+    )  # fmt: skip
+    profile = CallflowProfile(data, profile_index=str(p.profile_index), times=times)
+    return kz_cdr_headers(app_log=channel.app_log, callflow=[profile], variables=channel.variables)

@@ -17,10 +17,10 @@ import trio
 
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.expand import expand_variables
-from kazoo_trio.switch.kz.commands import KZ_COMMANDS, AsyncCommand, SyncCommand
+from kazoo_trio.switch.kz.commands import KZ_COMMANDS, SyncCommand, bind_command, first_of_in
 from kazoo_trio.switch.kz.dptools import KZ_APPLICATIONS, Execute, Translation
 from kazoo_trio.switch.kz.host import KzHost
-from kazoo_trio.switch.protocol import ApiHandler, ApiOutput
+from kazoo_trio.switch.protocol import ApiOutput
 from kazoo_trio.switch.sim.apis import SyncApi
 from kazoo_trio.switch.sim.applications import set_profile_var
 from kazoo_trio.switch.sim.channel import Application, Channel
@@ -98,13 +98,19 @@ class SimKzHost:
     def expand_event(self, text: str, event: Event) -> str:
         core = self.core
 
+        header = event_lookup(event)
+
         def call(name: str, args: str) -> str | None:
-            # kz_expand_api_execute calls the command directly: no API event.
+            # kz_expand_api_execute calls the command directly (no API event), with
+            # the expanded event as its parameter event, which first-of reads.
+            if name.strip() == "first-of":
+                output = first_of_in(args.strip(), header)
+                return output.text if output.ok else None
             return core.api_function(name, args, fire_event=False)
 
         return expand_variables(
             text,
-            lookup=event_lookup(event),
+            lookup=header,
             global_lookup=core.get_global,
             call=call,
             lookup_index=event_index_lookup(event),
@@ -204,7 +210,7 @@ def register_mod_kazoo(core: SimCore) -> None:
         elif command.wait is not None:
             core.apis.register(
                 command.name,
-                _bind_async(command.wait, host),
+                bind_command(command, host),
                 command.description,
                 syntax=command.syntax,
                 module=MODULE,
@@ -218,12 +224,5 @@ def register_mod_kazoo(core: SimCore) -> None:
 def _bind_sync(function: SyncCommand, host: KzHost) -> SyncApi:
     def run(args: str) -> ApiOutput:
         return function(host, args)
-
-    return run
-
-
-def _bind_async(function: AsyncCommand, host: KzHost) -> ApiHandler:
-    async def run(args: str) -> ApiOutput:
-        return await function(host, args)
 
     return run

@@ -19,6 +19,7 @@ import uuid as uuidlib
 import trio
 
 from kazoo_trio.switch.event import Event
+from kazoo_trio.switch.kz.cdr import AppLogEntry
 from kazoo_trio.switch.sim.causes import parse_cause
 from kazoo_trio.switch.sim.channel import Action, Channel, Next
 from kazoo_trio.switch.sim.dialplan import hunt
@@ -33,6 +34,7 @@ __all__ = [
     "run_session",
     "serve_private",
     "transfer_action",
+    "xferext_applications",
 ]
 
 log = logging.getLogger(__name__)
@@ -95,6 +97,7 @@ async def execute_app(
     channel.set_variable("current_application_data", data)
     channel.set_variable("current_application_response", None)
     channel.running_app, channel.running_app_data = name, data
+    channel.app_log.append(AppLogEntry(name, data, channel.sw.clock.wall_us()))
     header = [("Application", name), ("Application-Data", data)]
     ids = [("Application-UUID", app_id), ("Application-UUID-Name", uuid_name or "")]
     channel.fire("CHANNEL_EXECUTE", header + ids, origin=_ORIGIN_EXECUTE)
@@ -238,6 +241,30 @@ def _request_headers(event: Event) -> list[tuple[str, str]]:
     return headers
 
 
+def xferext_applications(event: Event) -> list[tuple[str, str]]:
+    """``xferext``'s inline extension: every ``application: <app> <args>`` header in
+    order, split at the first space, as ``switch_ivr_parse_event`` builds it.
+
+    Without any ``application`` header, the simulation's older form is read instead:
+    each header after ``call-command`` names an application and holds its argument.
+    """
+    headers = _request_headers(event)
+    apps: list[tuple[str, str]] = []
+    for name, value in headers:
+        if name.lower() == "application":
+            app, _, data = value.partition(" ")
+            apps.append((app, data))
+    if apps:
+        return apps
+    seen_command = False
+    for name, value in headers:
+        if name.lower() == "call-command":
+            seen_command = True
+        elif seen_command:
+            apps.append((name, value))
+    return apps
+
+
 async def run_private(channel: Channel, event: Event) -> None:
     """``switch_ivr_parse_event``: ``call-command`` ``execute`` / ``hangup`` / ``xferext``.
 
@@ -264,15 +291,7 @@ async def run_private(channel: Channel, event: Event) -> None:
         channel.hangup(cause)
         await trio.lowlevel.checkpoint()
     elif command == "xferext":
-        apps: list[tuple[str, str]] = []
-        seen_command = False
-        for name, value in _request_headers(event):
-            if name.lower() == "call-command":
-                seen_command = True
-                continue
-            if seen_command:
-                apps.append((name, value))
-        channel.redirect(extension_action(apps))
+        channel.redirect(extension_action(xferext_applications(event)))
         await trio.lowlevel.checkpoint()
     else:
         log.warning("channel %s: unsupported call-command %r ignored", channel.uuid, command)

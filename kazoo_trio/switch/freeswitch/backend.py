@@ -1,0 +1,550 @@
+"""A real FreeSWITCH as the switch backend: its event socket and mod_xml_curl.
+
+:class:`FreeSwitchBackend` implements :class:`~kazoo_trio.switch.protocol.SwitchBackend`
+over a stock FreeSWITCH (no mod_kazoo):
+
+* API commands run on FreeSWITCH with ``bgapi`` (see :mod:`.connection`); the
+  commands registered here (mod_kazoo's ``erlang``) are answered here.  JSON API
+  commands go through FreeSWITCH's ``json`` command.
+* FreeSWITCH's events, as its event socket delivers them, are the events the
+  listeners get, with FreeSWITCH's own header order and values; events the
+  server fires (``sendevent``) are sent to FreeSWITCH, which delivers them back
+  like any other.
+* The synchronous parts of the interface (globals, channels) read local copies:
+  the globals are read from FreeSWITCH at every connection and written through;
+  the channel table follows the ``CHANNEL_*`` events and is reloaded from
+  ``show channels`` and ``uuid_dump`` at every connection.
+* XML lookups arrive over HTTP from mod_xml_curl (:mod:`.xmlcurl`) and go to the
+  fetch bindings.
+
+Task tree of :meth:`FreeSwitchBackend.run` (one nursery): the event-socket client
+(:meth:`.EslClient.run`), the XML endpoint (:meth:`.XmlCurlServer.run` and its
+connection tasks), the sender of fired events and global variables, and after
+each (re)connection a short-lived task reloading identity, globals and channels.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, NoReturn
+
+import attrs
+import trio
+
+from kazoo_trio.errors import ConfigurationError, RequestError
+from kazoo_trio.switch.event import Event
+from kazoo_trio.switch.expand import needs_expansion
+from kazoo_trio.switch.freeswitch import esl
+from kazoo_trio.switch.freeswitch.connection import (
+    EslClient,
+    EslCommandFailed,
+    EslDisconnected,
+)
+from kazoo_trio.switch.freeswitch.xmlcurl import LookupRequest, XmlCurlServer
+from kazoo_trio.switch.protocol import (
+    ApiHandler,
+    ApiOutput,
+    ApiResult,
+    EventListener,
+    FetchHandler,
+    JsonApiHandler,
+    SwitchBackend,
+    SwitchIdentity,
+)
+
+# Backend-neutral parts that live with the simulated switch for now.
+from kazoo_trio.switch.sim.apis import JsonApiCommands
+from kazoo_trio.switch.sim.bus import EventBus
+from kazoo_trio.switch.sim.clock import SystemClock
+from kazoo_trio.switch.sim.events import EventOrigin
+from kazoo_trio.switch.sim.identity import discover_identity
+from kazoo_trio.switch.sim.xmlbind import XmlBindings
+
+__all__ = [
+    "FreeSwitchBackend",
+    "FreeSwitchSettings",
+    "SwitchUnavailable",
+    "host_port",
+    "to_event",
+]
+
+log = logging.getLogger(__name__)
+
+_API_ORIGIN = EventOrigin("kazoo_commands.c", "api_exec", 0)
+
+# The headers every event gets from switch_event_prep_for_delivery: FreeSWITCH adds
+# its own to what is sent with sendevent/sendmsg, so ours are not sent.
+_STANDARD = frozenset(
+    (
+        "Event-Name",
+        "Core-UUID",
+        "FreeSWITCH-Hostname",
+        "FreeSWITCH-Switchname",
+        "FreeSWITCH-IPv4",
+        "FreeSWITCH-IPv6",
+        "Event-Date-Local",
+        "Event-Date-GMT",
+        "Event-Date-Timestamp",
+        "Event-Calling-File",
+        "Event-Calling-Function",
+        "Event-Calling-Line-Number",
+        "Event-Sequence",
+    )
+)
+
+# Fired events and global variables waiting for the connection.
+_OUTGOING_LIMIT = 1000
+
+
+class SwitchUnavailable(RequestError):
+    """FreeSWITCH is not connected, or dropped the connection while answering."""
+
+
+@attrs.frozen
+class FreeSwitchSettings:
+    """Where FreeSWITCH is and where it posts lookups (the bundled config's defaults)."""
+
+    esl_host: str = "127.0.0.1"
+    esl_port: int = 8021
+    esl_password: str = "ClueCon"
+    xml_curl_host: str = "127.0.0.1"
+    xml_curl_port: int = 8090
+    xml_curl_path: str = "/fsxml"
+    connect_timeout: float = 5.0
+    reply_timeout: float = 10.0
+    # Longer than any fetch-timeout of the profiles, shorter than mod_xml_curl's own.
+    lookup_timeout: float = 4.5
+    # What the event socket subscribes to (listeners get every event).
+    events: tuple[str, ...] = ("ALL",)
+    # How long run() waits for FreeSWITCH before reporting started without it, so
+    # that the server starts with FreeSWITCH's identity and globals when it is up.
+    startup_wait: float = 5.0
+
+
+def host_port(text: str, default_port: int) -> tuple[str, int]:
+    """``host:port``, ``host``, ``:port`` or ``[v6]:port`` (settings such as
+    ``freeswitch-esl`` and ``xml-curl-listen``)."""
+    host, port = text.strip(), ""
+    if host.startswith("["):
+        host, _, rest = host[1:].partition("]")
+        port = rest.removeprefix(":")
+    elif host.count(":") == 1:
+        host, _, port = host.partition(":")
+    try:
+        number = int(port) if port else default_port
+    except ValueError:
+        raise ConfigurationError(f"bad port in {text!r}") from None
+    if not 0 <= number <= 65535:
+        raise ConfigurationError(f"port out of range in {text!r}")
+    return host or "127.0.0.1", number
+
+
+def to_event(parsed: esl.EslEvent) -> Event:
+    """The event model's value of an event as FreeSWITCH serialised it."""
+    headers = parsed.headers
+    name = headers[0][1] if headers and headers[0][0] == "Event-Name" else parsed.get("Event-Name")
+    subclass = parsed.get("Event-Subclass") if name == "CUSTOM" else None
+    return Event(name or "CUSTOM", headers, parsed.body, subclass)
+
+
+def _channel_data(headers: tuple[tuple[str, str], ...]) -> list[tuple[str, str]] | None:
+    # switch_channel_event_set_data adds the channel's part as one run: from
+    # Channel-State to the last variable_ (or Caller- field when it adds no variables);
+    # what an event adds after it (Application-*, Hangup-Cause ...) is not the channel's.
+    start = -1
+    end = -1
+    for index, (name, _) in enumerate(headers):
+        if start < 0:
+            if name == "Channel-State":
+                start = index
+        elif name.startswith(("variable_", "Caller-", "Channel-", "Unique-ID")):
+            end = index
+    if start < 0:
+        return None
+    return list(headers[start : max(end, start) + 1])
+
+
+def _strip_standard(event: Event) -> list[tuple[str, str]]:
+    headers = list(event.headers)
+    index = 0
+    while index < len(headers) and headers[index][0] in _STANDARD:
+        index += 1
+    return headers[index:]
+
+
+def _version_identity(identity: SwitchIdentity, version: str) -> SwitchIdentity:
+    # "FreeSWITCH Version 1.11.3-dev~64bit ( 64bit)"
+    words = version.split()
+    if len(words) < 3:
+        return identity
+    number = words[2].split("~", 1)[0]
+    parts = number.split(".", 2)
+    if len(parts) != 3:
+        return identity
+    return attrs.evolve(
+        identity, version_major=parts[0], version_minor=parts[1], version_micro=parts[2]
+    )
+
+
+@attrs.define(eq=False)
+class FreeSwitchBackend:
+    """The switch backend for a stock FreeSWITCH; see the module text."""
+
+    settings: FreeSwitchSettings = attrs.field(factory=FreeSwitchSettings)
+    identity: SwitchIdentity = attrs.field(factory=discover_identity)
+
+    _bus: EventBus = attrs.field(init=False)
+    _client: EslClient = attrs.field(init=False)
+    _xmlcurl: XmlCurlServer = attrs.field(init=False)
+    _bindings: XmlBindings = attrs.field(init=False, factory=XmlBindings)
+    _apis: dict[str, ApiHandler] = attrs.field(init=False, factory=dict)
+    _json_apis: JsonApiCommands = attrs.field(init=False, factory=JsonApiCommands)
+    _json_names: set[str] = attrs.field(init=False, factory=set)
+    _globals: dict[str, str] = attrs.field(init=False, factory=dict)
+    # Globals set through this backend: written again after FreeSWITCH restarts.
+    _own_globals: dict[str, str] = attrs.field(init=False, factory=dict)
+    _channels: dict[str, list[tuple[str, str]]] = attrs.field(init=False, factory=dict)
+    _send: trio.MemorySendChannel[bytes] = attrs.field(init=False)
+    _receive: trio.MemoryReceiveChannel[bytes] = attrs.field(init=False)
+    _nursery: trio.Nursery | None = attrs.field(init=False, default=None)
+    _synced: trio.Event = attrs.field(init=False, factory=trio.Event)
+
+    def __attrs_post_init__(self) -> None:
+        s = self.settings
+        self._bus = EventBus(self.identity, SystemClock())
+        self._client = EslClient(
+            host=s.esl_host,
+            port=s.esl_port,
+            password=s.esl_password,
+            on_event=self._on_event,
+            on_connected=self._on_connected,
+            connect_timeout=s.connect_timeout,
+            reply_timeout=s.reply_timeout,
+        )
+        self._xmlcurl = XmlCurlServer(
+            self._on_lookup,
+            host=s.xml_curl_host,
+            port=s.xml_curl_port,
+            path=s.xml_curl_path,
+            lookup_timeout=s.lookup_timeout,
+        )
+        self._send, self._receive = trio.open_memory_channel[bytes](_OUTGOING_LIMIT)
+
+    @property
+    def client(self) -> EslClient:
+        return self._client
+
+    @property
+    def xml_curl_port(self) -> int:
+        """The port the XML endpoint listens on (the setting may be 0)."""
+        return self._xmlcurl.bound_port
+
+    async def wait_ready(self) -> None:
+        """Until connected and the identity, globals and channels are loaded."""
+        await self._synced.wait()
+
+    # -- the backend's tasks --------------------------------------------------------
+
+    async def run(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> NoReturn:
+        await self._client.subscribe(self.settings.events)
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            try:
+                await nursery.start(self._xmlcurl.run)
+                nursery.start_soon(self._sender)
+                await nursery.start(self._client.run)
+                with trio.move_on_after(self.settings.startup_wait):
+                    await self._synced.wait()
+                if not self._synced.is_set():
+                    log.warning(
+                        "FreeSWITCH at %s:%d not reached yet; starting without it",
+                        self.settings.esl_host, self.settings.esl_port,
+                    )  # fmt: skip
+                task_status.started()
+                await trio.sleep_forever()
+            finally:
+                self._nursery = None
+        raise AssertionError("unreachable")
+
+    def _on_connected(self) -> None:
+        if self._nursery is not None:
+            self._nursery.start_soon(self._sync)
+
+    async def _sync(self) -> None:
+        try:
+            for name, value in self._own_globals.items():
+                await self._client.api("global_setvar", f"{name}={value}")
+            self._globals = dict(_parse_globals(await self._client.api("global_getvar")))
+            await self._load_identity()
+            await self._load_channels()
+        except (EslDisconnected, EslCommandFailed) as exc:
+            log.warning("FreeSWITCH state not loaded: %s", exc)
+            return
+        self._synced.set()
+
+    async def _load_identity(self) -> None:
+        g = self._globals
+        identity = attrs.evolve(
+            self.identity,
+            hostname=g.get("hostname", self.identity.hostname),
+            switchname=g.get("switchname", "") or g.get("hostname", self.identity.switchname),
+            ipv4=g.get("local_ip_v4", self.identity.ipv4),
+            ipv6=g.get("local_ip_v6", self.identity.ipv6),
+            core_uuid=g.get("core_uuid", self.identity.core_uuid),
+        )
+        identity = _version_identity(identity, await self._client.api("version"))
+        self.identity = identity
+        self._bus.identity = identity
+
+    async def _load_channels(self) -> None:
+        text = await self._client.api("show", "channels as json")
+        try:
+            rows = json.loads(text).get("rows", [])
+        except (ValueError, AttributeError):
+            log.warning("unexpected 'show channels' output: %.200r", text)
+            return
+        present = {row["uuid"] for row in rows if isinstance(row, dict) and "uuid" in row}
+        for uuid in list(self._channels):
+            if uuid not in present:
+                del self._channels[uuid]
+        for uuid in present - set(self._channels):
+            dump = await self._client.api("uuid_dump", f"{uuid} json")
+            try:
+                data = _channel_data(esl.parse_event_json(dump.encode()).headers)
+            except esl.EslProtocolError:
+                continue  # gone meanwhile
+            if data is not None:
+                self._channels.setdefault(uuid, data)
+
+    async def _sender(self) -> None:
+        async for data in self._receive:
+            # What is queued before the first connection waits for it; globals are
+            # written again at every connection anyway (see _sync).
+            await self._client.wait_connected()
+            try:
+                reply = await self._client.command(data)
+            except EslDisconnected as exc:
+                log.warning("not sent to FreeSWITCH (%s): %.60r", exc, data)
+                continue
+            if isinstance(reply, esl.CommandReply) and not reply.ok:
+                log.warning("FreeSWITCH refused %.60r: %s", data, reply.reply_text)
+
+    def _queue(self, data: bytes) -> None:
+        try:
+            self._send.send_nowait(data)
+        except trio.WouldBlock:
+            log.error("FreeSWITCH unreachable: %.60r dropped", data)
+
+    # -- events ---------------------------------------------------------------------
+
+    def _on_event(self, parsed: esl.EslEvent) -> None:
+        event = to_event(parsed)
+        uuid = event.get("Unique-ID")
+        if uuid is not None and event.name.startswith(("CHANNEL_", "CALL_")):
+            if event.name == "CHANNEL_DESTROY":
+                self._channels.pop(uuid, None)
+            elif event.name == "CHANNEL_CREATE" or uuid in self._channels:
+                # Only CHANNEL_CREATE adds: events of a channel already destroyed
+                # (a late CHANNEL_STATE) must not bring it back.
+                data = _channel_data(event.headers)
+                if data is not None:
+                    self._channels[uuid] = data
+        self._bus.fire(event)
+
+    def new_event(
+        self,
+        name: str,
+        *,
+        subclass: str | None = None,
+        headers: Iterable[tuple[str, str]] = (),
+        body: str | None = None,
+    ) -> Event:
+        return self._bus.new_event(
+            name, subclass=subclass, headers=headers, body=body, origin=EventOrigin.caller()
+        )
+
+    def fire(self, event: Event) -> None:
+        """Send ``event`` to FreeSWITCH (``sendevent``); it comes back to the listeners
+        as FreeSWITCH delivers it."""
+        if not self._client.connected:
+            # An event fired while FreeSWITCH is away would reach it late, out of
+            # its context: it is dropped, as it would be with the switch down.
+            log.warning("event %s not sent: FreeSWITCH is not connected", event.name)
+            return
+        headers = _strip_standard(event)
+        if event.subclass and not any(name == "Event-Subclass" for name, _ in headers):
+            headers.insert(0, ("Event-Subclass", event.subclass))
+        try:
+            self._queue(esl.sendevent(event.name, headers, event.body))
+        except esl.EslCommandError as exc:
+            log.warning("event %s not sent: %s", event.name, exc)
+
+    def add_listener(self, listener: EventListener) -> Callable[[], None]:
+        return self._bus.add_listener(listener)
+
+    # -- API commands ---------------------------------------------------------------
+
+    def register_api(
+        self,
+        name: str,
+        handler: ApiHandler,
+        description: str = "",
+        *,
+        syntax: str = "",
+        module: str = "",
+    ) -> None:
+        self._apis[name] = handler
+
+    async def api(self, command: str, args: str, *, expand: bool = True) -> ApiResult:
+        handler = self._apis.get(command)
+        if handler is not None:
+            try:
+                output = await handler(args)
+            except Exception as exc:
+                log.exception("API %s %r failed", command, args)
+                output = ApiOutput(f"-ERR {type(exc).__name__}: {exc}\n", ok=False)
+            return ApiResult(output.ok, output.text, self._api_event(command, args, output))
+        name, argument = command, args
+        if expand and needs_expansion(args):
+            # FreeSWITCH's "expand" runs a command on its arguments expanded
+            # against a fresh event, as mod_kazoo did.
+            name, argument = "expand", f"{command} {args}"
+        try:
+            text = await self._client.api(name, argument)
+        except (EslDisconnected, EslCommandFailed, esl.EslCommandError) as exc:
+            output = ApiOutput(f"-ERR {exc}", ok=False)
+            return ApiResult(False, output.text, self._api_event(command, args, output))
+        if text == f"-ERR {command} Command not found!\n":
+            event = self.new_event(
+                "API",
+                headers=[
+                    ("API-Command", command),
+                    ("API-Command-Argument", args),
+                    ("API-Result", "error"),
+                    ("API-Error", "invalid command"),
+                ],
+            )
+            return ApiResult(False, "", event, found=False)
+        output = ApiOutput(text)
+        return ApiResult(True, text, self._api_event(command, args, output))
+
+    def _api_event(self, command: str, args: str, output: ApiOutput) -> Event:
+        result = [("API-Result", "success"), ("API-Output", output.text)]
+        if not output.ok:
+            result = [("API-Result", "error"), ("API-Error", output.text)]
+        return self._bus.new_event(
+            "API",
+            headers=[
+                ("API-Command", command),
+                ("API-Command-Argument", args),
+                ("API-Command-Argument-Expanded", args),
+                *result,
+            ],
+            origin=_API_ORIGIN,
+        )
+
+    def register_json_api(self, name: str, handler: JsonApiHandler, description: str = "") -> None:
+        self._json_apis.register(name, handler, description)
+        self._json_names.add(name)
+
+    async def json_api(self, request: dict[str, object]) -> tuple[bool, dict[str, object]]:
+        command = request.get("command")
+        if command in self._json_names:
+            return await self._json_apis.json_api(request)
+        failed = dict(request, status="error", response=None)
+        try:
+            text = await self._client.api("json", json.dumps(request, separators=(",", ":")))
+        except (EslDisconnected, EslCommandFailed, esl.EslCommandError) as exc:
+            return False, dict(failed, message=str(exc))
+        try:
+            reply = json.loads(text)
+        except ValueError:
+            return False, dict(failed, message=text.strip())
+        if not isinstance(reply, dict):
+            return False, dict(failed, message=text.strip())
+        return reply.get("status") == "success", reply
+
+    # -- globals --------------------------------------------------------------------
+
+    def get_global(self, name: str) -> str | None:
+        return self._globals.get(name)
+
+    def set_global(self, name: str, value: str | None) -> None:
+        if value:
+            self._globals[name] = self._own_globals[name] = value
+        else:
+            self._globals.pop(name, None)
+            self._own_globals.pop(name, None)
+        try:
+            self._queue(esl.api("global_setvar", f"{name}={value or ''}"))
+        except esl.EslCommandError as exc:
+            log.warning("global %s not set on FreeSWITCH: %s", name, exc)
+
+    # -- channels -------------------------------------------------------------------
+
+    def channel_exists(self, uuid: str) -> bool:
+        return uuid in self._channels
+
+    def channel_headers(self, uuid: str) -> list[tuple[str, str]] | None:
+        data = self._channels.get(uuid)
+        return list(data) if data is not None else None
+
+    async def queue_private_event(self, uuid: str, event: Event) -> bool:
+        if uuid not in self._channels:
+            return False
+        try:
+            await self._client.checked(esl.sendmsg(uuid, _strip_standard(event), event.body))
+        except EslCommandFailed as exc:
+            if "invalid session id" in str(exc):
+                self._channels.pop(uuid, None)
+                return False
+            raise SwitchUnavailable(f"sendmsg refused: {exc}") from None
+        except EslDisconnected as exc:
+            raise SwitchUnavailable(str(exc)) from None
+        return True
+
+    # -- XML lookups ----------------------------------------------------------------
+
+    def bind_xml(self, sections: Iterable[str], handler: FetchHandler) -> Callable[[], None]:
+        return self._bindings.bind(sections, handler)
+
+    async def xml_lookup(
+        self,
+        section: str,
+        tag_name: str,
+        key_name: str,
+        key_value: str,
+        params: Iterable[tuple[str, str]] = (),
+    ) -> str | None:
+        if not isinstance(params, Event):
+            params = self.new_event("REQUEST_PARAMS", headers=params)
+        return await self._bindings.lookup(section, tag_name, key_name, key_value, params)
+
+    async def _on_lookup(self, request: LookupRequest) -> str | None:
+        # The posted parameters are the lookup event's headers as FreeSWITCH built
+        # them (standard headers included): the event is taken as it is.
+        name = "REQUEST_PARAMS"
+        for key, value in request.params:
+            if key == "Event-Name":
+                name = value
+                break
+        params = Event(name, request.params)
+        return await self.xml_lookup(
+            request.section, request.tag_name, request.key_name, request.key_value, params
+        )
+
+
+def _parse_globals(text: str) -> Iterable[tuple[str, str]]:
+    for line in text.splitlines():
+        name, sep, value = line.partition("=")
+        if sep and name:
+            yield name, value
+
+
+if TYPE_CHECKING:
+    # The backend must stay a complete SwitchBackend.
+    _backend: SwitchBackend = FreeSwitchBackend()

@@ -1,0 +1,166 @@
+"""The FreeSWITCH backend against the real FreeSWITCH: API, events, channels, lookups."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+
+import pytest
+import trio
+
+from kazoo_trio.errors import ConfigurationError
+from kazoo_trio.switch.event import Event
+from kazoo_trio.switch.freeswitch import FreeSwitchBackend, FreeSwitchSettings
+from kazoo_trio.switch.freeswitch.backend import host_port
+from kazoo_trio.switch.protocol import SwitchBackend, XmlLookup
+from tests.freeswitch.fsmin import FreeSwitch, freeswitch_instance
+from tests.waiting import wait_until
+
+
+@pytest.fixture(scope="module")
+def fs() -> Iterator[FreeSwitch]:
+    with freeswitch_instance() as instance:
+        yield instance
+
+
+@asynccontextmanager
+async def running(fs: FreeSwitch) -> AsyncIterator[FreeSwitchBackend]:
+    backend = FreeSwitchBackend(
+        FreeSwitchSettings(esl_port=fs.esl_port, xml_curl_port=fs.xml_curl_port)
+    )
+    async with trio.open_nursery() as nursery:
+        await nursery.start(backend.run)
+        with trio.fail_after(10):
+            await backend.wait_ready()
+        yield backend
+        nursery.cancel_scope.cancel()
+
+
+async def test_api_globals_and_identity(fs: FreeSwitch) -> None:
+    async with running(fs) as switch:
+        assert isinstance(switch, SwitchBackend)
+        status = await switch.api("status", "")
+        assert status.ok and "is ready" in status.text
+        assert status.event.get("API-Command") == "status"
+        unknown = await switch.api("no_such_command", "x")
+        assert (unknown.ok, unknown.text, unknown.found) == (False, "", False)
+        assert unknown.event.get("API-Error") == "invalid command"
+        hostname = switch.get_global("hostname")
+        assert hostname and switch.identity.hostname == hostname
+        assert switch.identity.core_uuid == switch.get_global("core_uuid")
+        assert switch.identity.version_full.startswith("1.11.")
+        # Expansion (FreeSWITCH's expand command) before the command sees its argument.
+        expanded = await switch.api("global_getvar", "$${kt_unset}hostname")
+        assert expanded.text == hostname
+        assert (await switch.api("global_getvar", "$${kt_unset}hostname", expand=False)).text == ""
+        switch.set_global("kt_backend_var", "v1")
+        assert switch.get_global("kt_backend_var") == "v1"
+        await wait_until(lambda: fs.api("global_getvar kt_backend_var") == "v1", timeout=5)
+        ok, reply = await switch.json_api({"command": "status", "data": ""})
+        assert ok and reply["status"] == "success"
+        assert isinstance(reply["response"], dict)
+        assert reply["response"]["systemStatus"] == "ready"
+
+
+async def test_channel_events_channels_and_sendmsg(fs: FreeSwitch) -> None:
+    events: list[Event] = []
+    async with running(fs) as switch:
+        switch.add_listener(events.append)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(
+                switch.api, "originate", "{origination_uuid=kt-a-leg}loopback/1000/default &park"
+            )
+
+            def created() -> Event | None:
+                return next(
+                    (e for e in events if e.name == "CHANNEL_CREATE" and e.unique_id == "kt-a-leg"),
+                    None,
+                )
+
+            await wait_until(created, timeout=5)
+            create = created()
+            assert create is not None
+            assert [k for k, _ in create.headers[:3]] == [
+                "Event-Name",
+                "Core-UUID",
+                "FreeSWITCH-Hostname",
+            ]
+            assert create.get("Caller-Destination-Number") == "1000"
+            assert switch.channel_exists("kt-a-leg")
+            data = switch.channel_headers("kt-a-leg")
+            assert data is not None and data[0][0] == "Channel-State"
+            assert ("Unique-ID", "kt-a-leg") in data
+            hangup = switch.new_event(
+                "SEND_MESSAGE",
+                headers=[("call-command", "hangup"), ("hangup-cause", "NORMAL_CLEARING")],
+            )
+            assert await switch.queue_private_event("kt-a-leg", hangup)
+            await wait_until(
+                lambda: any(
+                    e.name == "CHANNEL_DESTROY" and e.unique_id == "kt-a-leg" for e in events
+                ),
+                timeout=5,
+            )
+            assert not switch.channel_exists("kt-a-leg")
+            assert not await switch.queue_private_event("kt-a-leg", hangup)
+            nursery.cancel_scope.cancel()
+
+
+async def test_fired_events_come_back_from_freeswitch(fs: FreeSwitch) -> None:
+    events: list[Event] = []
+    async with running(fs) as switch:
+        switch.add_listener(events.append)
+        event = switch.new_event(
+            "CUSTOM", subclass="kt::fired", headers=[("X-K", "v"), ("X-K", "w")], body="b"
+        )
+        switch.fire(event)
+        await wait_until(lambda: any(e.subclass == "kt::fired" for e in events), timeout=5)
+        back = next(e for e in events if e.subclass == "kt::fired")
+        assert back.get_all("X-K") == ["v", "w"] and back.body == "b"
+        assert back.get("Event-Calling-File") == "mod_event_socket.c"
+
+
+async def test_dialplan_lookup_answered_by_a_binding(fs: FreeSwitch) -> None:
+    lookups: list[XmlLookup] = []
+    events: list[Event] = []
+
+    async def route(lookup: XmlLookup) -> str | None:
+        lookups.append(lookup)
+        if lookup.params.get("Caller-Destination-Number") != "4242":
+            return None
+        return (
+            '<document type="freeswitch/xml"><section name="dialplan">'
+            '<context name="default"><extension name="kt"><condition>'
+            '<action application="set" data="kt_routed=yes"/>'
+            '<action application="park"/>'
+            "</condition></extension></context></section></document>"
+        )
+
+    async with running(fs) as switch:
+        switch.add_listener(events.append)
+        switch.bind_xml(["dialplan"], route)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(switch.api, "originate", "loopback/4242/default &park")
+
+            def executed() -> bool:
+                return any(
+                    e.name == "CHANNEL_EXECUTE_COMPLETE"
+                    and e.get("Application") == "set"
+                    and e.get("variable_kt_routed") == "yes"
+                    for e in events
+                )
+
+            await wait_until(executed, timeout=5)
+            assert lookups[0].section == "dialplan"
+            assert lookups[0].params.name == "REQUEST_PARAMS"
+            await switch.api("hupall", "")
+            nursery.cancel_scope.cancel()
+
+
+def test_host_port() -> None:
+    assert host_port("127.0.0.1:8021", 1) == ("127.0.0.1", 8021)
+    assert host_port("fs.example.com", 8021) == ("fs.example.com", 8021)
+    assert host_port(":8090", 1) == ("127.0.0.1", 8090)
+    assert host_port("[::1]:8090", 1) == ("::1", 8090)
+    with pytest.raises(ConfigurationError):
+        host_port("h:x", 1)

@@ -1,0 +1,287 @@
+"""mod_kazoo's own commands and applications driven from a real Erlang node with the
+exact texts Kazoo's ecallmgr produces (``applications/ecallmgr/src``).
+
+The Erlang funs below copy ecallmgr's builders: ``ecallmgr_fs_command:set/3`` and
+``unset/3`` (through ``ecallmgr_util:process_fs_kv/4`` and ``fs_args_to_binary/1``,
+with the default ``multivar_separator`` ``~``), and ``ecallmgr_fs_xml``'s park route
+response (``route_resp_park_xml/2``, exported as ``fs_xml`` does: xmerl markup inside
+``<document type="freeswitch/xml">``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kazoo_trio.switch.sim import SimSwitch
+from tests.erlnode import ErlNode, erl_node
+from tests.kazoo.server_harness import MK, running_server
+from tests.switch.callhelpers import QUICK, Recorder, bind_dialplan, dialplan_document, extension
+from tests.waiting import wait_until
+
+pytestmark = pytest.mark.erl
+
+E1 = "ctl@127.0.0.1"
+
+# ecallmgr_util:fs_args_to_binary/1 and ecallmgr_fs_command:set/3 / unset/3 for plain
+# keys (get_fs_key/1 prefixes "ecallmgr_"); maybe_export_vars/3 and process_fs_kv/4
+# each reverse the list, so the items keep their order.
+ECALLMGR_SET = (
+    "FsArgs = fun([_] = Args) -> list_to_binary(Args);"
+    '            (Args) -> list_to_binary(["^^", [list_to_binary([<<"~">>, A]) || A <- Args]])'
+    "         end,"
+    "ProcessKv = fun([First | Rest], Fmt) ->"
+    "              lists:foldl(fun(KV, Acc) -> [Fmt(KV) | Acc] end, [Fmt(First)], Rest) end,"
+    'SetFmt = fun({K, V}) -> <<"ecallmgr_", K/binary, "=", V/binary>> end,'
+    'UnsetFmt = fun(K) -> <<"ecallmgr_", K/binary, "=">> end,'
+    "Set = fun(UUID, Props) ->"
+    "        NewProps = lists:foldl(fun(KV, Acc) -> [KV | Acc] end, [], Props),"
+    "        AppArgs = ProcessKv(NewProps, SetFmt),"
+    f"        gen_server:call({MK}, {{api, kz_uuid_setvar_multi_encoded,"
+    '          list_to_binary([UUID, " ", FsArgs(AppArgs)])}, 10000) end,'
+    "Unset = fun(UUID, Keys) ->"
+    "        AppArgs = ProcessKv(Keys, UnsetFmt),"
+    f"        gen_server:call({MK}, {{api, kz_uuid_setvar_multi_encoded,"
+    '          list_to_binary([UUID, " ", FsArgs(AppArgs)])}, 10000) end,'
+    "ok."
+)
+
+
+async def api_text(e: ErlNode, command: str, args: str) -> str:
+    reply = await e.term(f'gen_server:call({MK}, {{api, {command}, <<"{args}">>}}, 10000).')
+    assert reply[0].name == "ok", reply
+    return str(reply[1].decode())
+
+
+async def parked_channel(switch: SimSwitch) -> str:
+    bind_dialplan(switch, dialplan_document("default", extension([("answer", ""), ("park", "")])))
+    text = (await switch.api("originate", "loopback/100 &park()")).text
+    assert text.startswith("+OK "), text
+    return text[4:].strip()
+
+
+async def test_set_and_unset_through_kz_uuid_setvar_multi_encoded(epmd: int) -> None:
+    switch = SimSwitch(timings=QUICK)
+    rec = Recorder(switch)
+    async with running_server(epmd, switch=switch), erl_node(E1, epmd_port=epmd) as e:
+        uuid = await parked_channel(switch)
+        assert await e.eval(ECALLMGR_SET) == "ok"
+        reply = await e.eval(
+            f'Set(<<"{uuid}">>, [{{<<"Account-ID">>, <<"acc1">>}},'
+            ' {<<"Owner-ID">>, <<"own%201">>}]).'
+        )
+        assert reply == '{ok,<<"+OK\\n">>}'
+        data = await rec.wait_event("CHANNEL_DATA", uuid)
+        assert data.get("variable_ecallmgr_Account-ID") == "acc1"
+        assert data.get("variable_ecallmgr_Owner-ID") == "own 1"
+        # One value: ecallmgr sends it without the ^^~ prefix.
+        assert await e.eval(f'Set(<<"{uuid}">>, [{{<<"Is-Set">>, <<"yes">>}}]).') == (
+            '{ok,<<"+OK\\n">>}'
+        )
+        assert await api_text(e, "uuid_getvar", f"{uuid} ecallmgr_Is-Set") == "yes"
+        reply = await e.eval(f'Unset(<<"{uuid}">>, [<<"Account-ID">>, <<"Is-Set">>]).')
+        assert reply == '{ok,<<"+OK\\n">>}'
+        assert await api_text(e, "uuid_getvar", f"{uuid} ecallmgr_Account-ID") == "_undef_"
+        assert await api_text(e, "uuid_getvar", f"{uuid} ecallmgr_Is-Set") == "_undef_"
+        assert await api_text(e, "uuid_getvar", f"{uuid} ecallmgr_Owner-ID") == "own 1"
+        # A channel that has gone: the C texts.
+        reply = await e.eval('Set(<<"no-such-uuid">>, [{<<"A">>, <<"1">>}]).')
+        assert reply == (
+            '{ok,<<"-ERR No such channel!\\n-USAGE: <uuid> <var>=<value>;<var>=<value>...\\n">>}'
+        )
+
+
+# A dialplan handler answering every route request with ecallmgr_fs_xml's park
+# response (route_resp_xml(<<"park">>, ...) with no inband DTMF and no
+# Custom-Application-Vars; Pre-Park "answer" in context "answered", none elsewhere),
+# attributes escaped as xmerl does; it tells Parent the control queue it chose.
+PARK_ROUTER = (
+    "Parent = self(),"
+    "Node = atom_to_binary(node(), utf8),"
+    "Router = spawn(fun() ->"
+    f"  ok = gen_server:call({MK}, {{bind, dialplan}}),"
+    "  Parent ! bound,"
+    "  Esc = fun(B) -> lists:foldl(fun({F, T}, Acc) -> binary:replace(Acc, F, T, [global]) end,"
+    '          iolist_to_binary(B), [{<<"&">>, <<"&amp;">>}, {<<"<">>, <<"&lt;">>},'
+    '          {<<">">>, <<"&gt;">>}, {<<"\\"">>, <<"&quot;">>}]) end,'
+    '  El = fun(Tag, Attrs) -> [<<"<">>, Tag, [[<<" ">>, K, <<"=\\"">>, Esc(V), <<"\\"">>]'
+    '          || {K, V} <- Attrs], <<"/>">>] end,'
+    '  Act = fun(App, Data) -> El(<<"action">>, [{<<"application">>, App}, {<<"data">>, Data}])'
+    "        end,"
+    '  Inline = fun(Tag, App, Data) -> El(Tag, [{<<"application">>, App}, {<<"data">>, Data},'
+    '           {<<"inline">>, <<"true">>}]) end,'
+    '  Cond = fun(Field, Expr, Els) -> [<<"<condition field=\\"">>, Field,'
+    '           <<"\\" expression=\\"">>, Expr, <<"\\">">>, Els, <<"</condition>">>] end,'
+    "  Loop = fun L() -> receive {fetch, {Props}} ->"
+    '    U = proplists:get_value(<<"Fetch-UUID">>, Props),'
+    '    Ctx = proplists:get_value(<<"Fetch-Key-Value">>, Props),'
+    '    ControlQ = <<"ecallmgr_call_control-", U/binary>>,'
+    "    ControlP = list_to_binary(pid_to_list(self())),"
+    '    Ccvs = [{<<"Application-Name">>, <<"callflow">>}, {<<"Application-Node">>, Node},'
+    '            {<<"Account-ID">>, <<"acc1">>}, {<<"Authorizing-Type">>, <<"device">>}],'
+    '    CcvArg = iolist_to_binary([<<"^^|">>, lists:join(<<"|">>,'
+    '               [<<"ecallmgr_", K/binary, "=", V/binary>> || {K, V} <- Ccvs])]),'
+    '    Ring = <<"%(2000,4000,440,480)">>,'
+    "    Exten = ["
+    '      Act(<<"log">>, [<<"NOTICE log|${uuid}|">>, Node, <<" won call control">>]),'
+    '      Act(<<"export">>, [<<"ecallmgr_Ecallmgr-Node=">>, Node]),'
+    '      Cond(<<"${sip_h_k-cid}">>, <<"^$">>,'
+    '           [Inline(<<"action">>, <<"export">>, <<"sip_h_k-cid=${uuid}">>),'
+    '            Inline(<<"anti-action">>, <<"export">>, <<"sip_h_k-cid=${sip_h_k-cid}">>)]),'
+    '      Cond(<<"${ecallmgr_Bridge-ID}">>, <<"^$">>,'
+    '           [Inline(<<"action">>, <<"export">>, <<"ecallmgr_Bridge-ID=${UUID}">>)]),'
+    '      Act(<<"set">>, [<<"ringback=">>, Ring]),'
+    '      Act(<<"set">>, [<<"transfer_ringback=">>, Ring]),'
+    '      case Ctx of <<"answered">> -> El(<<"action">>, [{<<"application">>, <<"answer">>}]);'
+    "        _ -> [] end,"
+    '      Act(<<"kz_multiset_encoded">>, CcvArg),'
+    '      Act(<<"kz_prefix_unset">>, <<"sip_h_X-">>),'
+    '      Act(<<"kz_multiset_encoded">>, [<<"^^;Call-Control-Queue=">>, ControlQ,'
+    '          <<";Call-Control-PID=">>, ControlP, <<";ecallmgr_Ecallmgr-Node=">>, Node,'
+    '          <<";Call-Control-Node=">>, Node, <<";Fetch-UUID=">>, U]),'
+    '      Act(<<"event">>, lists:join(<<",">>, [<<"Event-Subclass=kazoo::route_winner">>,'
+    '          <<"Event-Name=CUSTOM">>, <<"Event-Category=dialplan">>,'
+    '          <<"Routing-Queue=", ControlQ/binary>>, <<"Request-From-PID=", ControlP/binary>>,'
+    '          <<"Controller-Queue=callflow_queue">>, <<"Fetch-UUID=", U/binary>>])),'
+    '      El(<<"action">>, [{<<"application">>, <<"park">>}])],'
+    '    Xml = iolist_to_binary([<<"<document type=\\"freeswitch/xml\\">'
+    '<section name=\\"dialplan\\" description=\\"Route Park Response\\"><context name=\\"">>,'
+    '      Ctx, <<"\\"><extension name=\\"park\\"><condition>">>, Exten,'
+    '      <<"</condition></extension></context></section></document>">>]),'
+    f"    gen_server:cast({MK}, {{fetch_reply, dialplan, U, Xml}}),"
+    '    Parent ! {routed, ControlQ, proplists:get_value(<<"Call-ID">>, Props)}, L() end end,'
+    "  Loop() end),"
+    "receive bound -> ok after 5000 -> timeout end."
+)
+
+# An event stream owner (ecallmgr's default profiles): `{get, From}` returns
+# [{Name, Call-ID, Application-Name, Application-Response, Account-ID}] oldest first,
+# the Account-ID read from the event's Custom-Channel-Vars.
+CCV_STREAM = (
+    "Watcher = spawn(fun() ->"
+    f"  {{ok, {{Ip, Port}}}} = gen_server:call({MK}, {{event, ['CHANNEL_EXECUTE_COMPLETE',"
+    "    'CHANNEL_DESTROY']}),"
+    "  {ok, Addr} = inet_parse:address(Ip),"
+    "  {ok, S} = gen_tcp:connect(Addr, Port, [binary, {packet, 2}, {active, true}]),"
+    "  Parent ! streaming,"
+    "  Loop = fun L(Acc) -> receive"
+    "    {tcp, S, Data} -> {event, json, {P}} = binary_to_term(Data),"
+    "      G = fun(K) -> proplists:get_value(K, P) end,"
+    '      Account = case G(<<"Custom-Channel-Vars">>) of'
+    '        {Ccvs} -> proplists:get_value(<<"Account-ID">>, Ccvs); _ -> none end,'
+    '      L([{G(<<"Event-Name">>), G(<<"Call-ID">>), G(<<"Application-Name">>),'
+    '          G(<<"Application-Response">>), Account} | Acc]);'
+    "    {get, From} -> From ! {events, lists:reverse(Acc)}, L(Acc)"
+    "  end end,"
+    "  Loop([]) end),"
+    "receive streaming -> ok after 5000 -> timeout end."
+)
+
+
+def erl_headers(*pairs: tuple[str, str]) -> str:
+    return "[" + ",".join(f'{{<<"{k}">>, <<"{v}">>}}' for k, v in pairs) + "]"
+
+
+async def test_park_route_response_sets_call_control_and_ccvs(epmd: int) -> None:
+    switch = SimSwitch(timings=QUICK)
+    rec = Recorder(switch)
+    async with running_server(epmd, switch=switch), erl_node(E1, epmd_port=epmd) as e:
+        assert await e.eval(PARK_ROUTER) == "ok"
+        assert await e.eval(CCV_STREAM) == "ok"
+        # ecallmgr originates with bgapi; the call waits parked, unanswered.
+        bgapi = f'gen_server:call({MK}, {{bgapi, originate, <<"loopback/4000/sim &park()">>}})'
+        assert (await e.term(f"{bgapi}."))[0].name == "ok"
+        routed = await e.term("receive {routed, Q, C} -> {Q, C} after 5000 -> timeout end.")
+        queue, b = routed[0], routed[1].decode()
+        park = await rec.wait_event("CHANNEL_PARK", b)
+        # kz_multiset_encoded set the control queue and the CCVs; none is "invalid".
+        assert park.get("variable_Call-Control-Queue") == queue.decode()
+        assert park.get("variable_ecallmgr_Account-ID") == "acc1"
+        assert (park.get("variable_Call-Control-PID") or "").startswith("<")
+        assert park.get("variable_ecallmgr_Ecallmgr-Node") == E1
+        responses = [
+            ev.get("Application-Response")
+            for ev in rec.of(b)
+            if ev.name == "CHANNEL_EXECUTE_COMPLETE"
+        ]
+        assert not [r for r in responses if r and r.startswith("-ERR")]
+        await rec.wait_event("kazoo::route_winner", b)
+        # Call control's commands now complete through Kazoo's filter, with the CCVs.
+        noop = erl_headers(
+            ("call-command", "execute"),
+            ("execute-app-name", "noop"),
+            ("execute-app-arg", "msg-1"),
+            ("event-uuid-name", "noop"),
+        )
+        reply = await e.term(f'gen_server:call({MK}, {{command, <<"{b}">>, {noop}}}).')
+        assert reply[0].name == "ok"
+        await rec.wait_event("CHANNEL_EXECUTE_COMPLETE", b, Application="noop")
+        assert await api_text(e, "uuid_kill", b) == "+OK\n"
+        await rec.wait_event("CHANNEL_DESTROY", b)
+
+        async def streamed() -> list[tuple[bytes, ...]]:
+            return list(
+                await e.term(
+                    "(fun() -> Watcher ! {get, self()},"
+                    " receive {events, Evs} -> Evs after 5000 -> timeout end end)()."
+                )
+            )
+
+        async def destroy_streamed() -> bool:
+            return any(ev[:2] == (b"CHANNEL_DESTROY", b.encode()) for ev in await streamed())
+
+        await wait_until(destroy_streamed, timeout=5, interval=0.05)
+        events = await streamed()
+        of_b = [ev for ev in events if ev[1] == b.encode()]
+        assert (b"CHANNEL_EXECUTE_COMPLETE", b.encode(), b"noop", b"msg-1", b"acc1") in of_b
+        destroy = [ev for ev in of_b if ev[0] == b"CHANNEL_DESTROY"]
+        assert destroy and destroy[0][4] == b"acc1"
+
+
+async def test_bridge_as_ecallmgr_sends_it_with_xferext(epmd: int) -> None:
+    switch = SimSwitch(timings=QUICK)
+    rec = Recorder(switch)
+    async with running_server(epmd, switch=switch), erl_node(E1, epmd_port=epmd) as e:
+        assert await e.eval(PARK_ROUTER) == "ok"
+        bgapi = f'gen_server:call({MK}, {{bgapi, originate, <<"loopback/4000/sim &park()">>}})'
+        assert (await e.term(f"{bgapi}."))[0].name == "ok"
+        routed = await e.term("receive {routed, Q, C} -> {Q, C} after 5000 -> timeout end.")
+        b = routed[1].decode()
+        await rec.wait_event("CHANNEL_PARK", b)
+        # ecallmgr_fs_bridge's dialplan (default ringback, two CCVs, no hold media, no
+        # bypass, Continue-After unset) sent by ecallmgr_util:send_cmd as xferext.
+        ring = "%(2000,4000,440,480)"
+        apps = [
+            f"kz_export ^^~ringback={ring}~transfer_ringback={ring}",
+            "kz_multiset ^^~ecallmgr_Owner-ID=own1~ecallmgr_Account-ID=acc1",
+            "export sip_redirect_context=context_2",
+            "set continue_on_fail=true",
+            "set hangup_after_bridge=false",
+            "bridge {ecallmgr_Account-ID=acc1}loopback/5000/answered",
+            "event Event-Name=CUSTOM,Event-Subclass=kazoo::masquerade,"
+            "kazoo_event_name=CHANNEL_EXECUTE_COMPLETE,kazoo_application_name=bridge,"
+            "Application-UUID=5bd6b2a1c3e44c1f",
+            "park",
+        ]
+        xferext = erl_headers(("call-command", "xferext"), *[("application", a) for a in apps])
+        reply = await e.eval(f'gen_server:call({MK}, {{sendmsg, <<"{b}">>, {xferext}}}).')
+        assert reply == "ok"
+        bridged = await rec.wait_event("CHANNEL_BRIDGE", b)
+        peer = bridged.get("Bridge-B-Unique-ID") or ""
+        assert await api_text(e, "uuid_getvar", f"{b} ecallmgr_Owner-ID") == "own1"
+        assert await api_text(e, "uuid_kill", peer) == "+OK\n"
+        await rec.wait_event("kazoo::masquerade", b, Application_UUID="5bd6b2a1c3e44c1f")
+        await rec.wait_for(
+            lambda ev: (
+                ev.name == "CHANNEL_PARK"
+                and ev.get("Unique-ID") == b
+                and ev.get("variable_sip_redirect_context") == "context_2"
+            )
+        )
+        executed = [n for n in rec.names(b) if n.startswith("CHANNEL_EXECUTE:")]
+        assert executed[-8:] == [f"CHANNEL_EXECUTE:{app.split(' ')[0]}" for app in apps]
+        responses = [
+            ev.get("Application-Response")
+            for ev in rec.of(b)
+            if ev.name == "CHANNEL_EXECUTE_COMPLETE"
+        ]
+        assert not [r for r in responses if r and r.startswith("-ERR")]
