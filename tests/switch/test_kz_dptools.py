@@ -130,6 +130,11 @@ def test_noop_restore_caller_id_and_media() -> None:
         Execute("endless_playback", "/m.wav"),
         Execute("set", "current_application_response=PLAYBACK_INTERRUPTED"),
     ]
+    assert run("kz_moh", "/moh.wav") == [
+        Execute("unset", "playback_terminator_used"),
+        Execute("playback", "/moh.wav"),
+        Execute("set", "current_application_response=MOH FILE PLAYED"),
+    ]
     assert run("kz_bridge", "loopback/1") == [Execute("bridge", "loopback/1")]
     assert run("kz_bridge_uuid", "other", FakeView(others={"other"})) == [
         Api("uuid_bridge", "self-uuid other")
