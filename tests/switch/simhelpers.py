@@ -5,8 +5,8 @@ from __future__ import annotations
 import attrs
 
 from kazoo_trio.switch.event import Event
+from kazoo_trio.switch.identity import discover_identity
 from kazoo_trio.switch.sim import SimSwitch
-from kazoo_trio.switch.sim.identity import discover_identity
 
 # 2001-09-09 01:46:40 UTC, a well-known instant.
 BILLENNIUM_US = 1_000_000_000 * 1_000_000

@@ -18,7 +18,7 @@ from kazoo_trio.switch.protocol import (
     XmlSectionError,
 )
 from kazoo_trio.switch.sim import SimCore, SimSwitch, SwitchNotRunning, TrafficError
-from kazoo_trio.switch.sim.xmltext import XmlError, parse_document
+from kazoo_trio.switch.xmltext import XmlError, parse_document
 from tests.switch.simhelpers import make_switch
 
 SIM_DIR = Path(sim_package.__file__).parent

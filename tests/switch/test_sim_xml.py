@@ -4,7 +4,7 @@ import pytest
 import trio
 
 from kazoo_trio.switch.protocol import FetchHandler, XmlLookup
-from kazoo_trio.switch.sim.xmltext import NOT_FOUND_XML, parse_document, to_freeswitch_xml
+from kazoo_trio.switch.xmltext import NOT_FOUND_XML, parse_document, to_freeswitch_xml
 from tests.switch.simhelpers import make_switch
 
 DIRECTORY = """<document type="freeswitch/xml">

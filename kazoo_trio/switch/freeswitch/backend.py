@@ -34,6 +34,11 @@ import attrs
 import trio
 
 from kazoo_trio.errors import ConfigurationError, RequestError
+
+# Backend-neutral parts that live with the simulated switch for now.
+from kazoo_trio.switch.apis import JsonApiCommands
+from kazoo_trio.switch.bus import EventBus
+from kazoo_trio.switch.clock import SystemClock
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.expand import needs_expansion
 from kazoo_trio.switch.freeswitch import esl
@@ -43,6 +48,8 @@ from kazoo_trio.switch.freeswitch.connection import (
     EslDisconnected,
 )
 from kazoo_trio.switch.freeswitch.xmlcurl import LookupRequest, XmlCurlServer
+from kazoo_trio.switch.headers import EventOrigin
+from kazoo_trio.switch.identity import discover_identity
 from kazoo_trio.switch.protocol import (
     ApiHandler,
     ApiOutput,
@@ -53,14 +60,7 @@ from kazoo_trio.switch.protocol import (
     SwitchBackend,
     SwitchIdentity,
 )
-
-# Backend-neutral parts that live with the simulated switch for now.
-from kazoo_trio.switch.sim.apis import JsonApiCommands
-from kazoo_trio.switch.sim.bus import EventBus
-from kazoo_trio.switch.sim.clock import SystemClock
-from kazoo_trio.switch.sim.events import EventOrigin
-from kazoo_trio.switch.sim.identity import discover_identity
-from kazoo_trio.switch.sim.xmlbind import XmlBindings
+from kazoo_trio.switch.xmlbind import XmlBindings
 
 __all__ = [
     "FreeSwitchBackend",

@@ -16,13 +16,13 @@ Modules, bottom up (each imports only from those listed before it):
 * :mod:`.simswitch` (:class:`SimSwitch`: the core with its commands and applications).
 """
 
-from kazoo_trio.switch.sim.apis import ApiEntry
+from kazoo_trio.switch.apis import ApiEntry
+from kazoo_trio.switch.headers import EventOrigin
+from kazoo_trio.switch.identity import discover_identity, local_ip
 from kazoo_trio.switch.sim.channel import Channel, ChannelHost, SwitchNotRunning
 from kazoo_trio.switch.sim.channels import ChannelRegistry, SimChannel
 from kazoo_trio.switch.sim.clock import Clock, SimTimings, SystemClock
 from kazoo_trio.switch.sim.core import SimCore
-from kazoo_trio.switch.sim.events import EventOrigin
-from kazoo_trio.switch.sim.identity import discover_identity, local_ip
 from kazoo_trio.switch.sim.profile import CallerProfile
 from kazoo_trio.switch.sim.simswitch import SimSwitch
 from kazoo_trio.switch.sim.traffic import (

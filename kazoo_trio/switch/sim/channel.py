@@ -26,6 +26,7 @@ import trio
 from kazoo_trio.errors import RuntimeFailure
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.expand import expand_variables
+from kazoo_trio.switch.headers import EventOrigin
 from kazoo_trio.switch.kz.cdr import (
     KZ_CDR,
     AppLogEntry,
@@ -38,7 +39,6 @@ from kazoo_trio.switch.protocol import SwitchIdentity
 from kazoo_trio.switch.sim.causes import CALL_STATES, CHANNEL_STATES, cause_code
 from kazoo_trio.switch.sim.channels import ChannelRegistry
 from kazoo_trio.switch.sim.clock import Clock, SimTimings
-from kazoo_trio.switch.sim.events import EventOrigin
 from kazoo_trio.switch.sim.profile import CallerProfile
 
 __all__ = [

@@ -1,33 +1,12 @@
-"""Time in the simulated core: where it comes from (replaceable in tests) and how long
-simulated things take.  Layer: bottom (no imports from the simulated core)."""
+"""How long simulated things take.  Layer: bottom (no imports from the simulated core)."""
 
 from __future__ import annotations
 
-import time
-from typing import Protocol
-
 import attrs
 
+from kazoo_trio.switch.clock import Clock, SystemClock
+
 __all__ = ["Clock", "SimTimings", "SystemClock"]
-
-
-class Clock(Protocol):
-    def wall_us(self) -> int:
-        """Microseconds since the Unix epoch (``Event-Date-Timestamp``)."""
-        ...
-
-    def monotonic_us(self) -> int:
-        """A monotonic microsecond count (uptime)."""
-        ...
-
-
-@attrs.frozen
-class SystemClock:
-    def wall_us(self) -> int:
-        return time.time_ns() // 1000
-
-    def monotonic_us(self) -> int:
-        return time.monotonic_ns() // 1000
 
 
 @attrs.frozen

@@ -14,13 +14,13 @@ import uuid
 from collections.abc import Sequence
 from xml.etree.ElementTree import Element, SubElement
 
+from kazoo_trio.switch.headers import EventOrigin
 from kazoo_trio.switch.protocol import ApiOutput
 from kazoo_trio.switch.separate import separate_string
 from kazoo_trio.switch.sim.channel import Channel
 from kazoo_trio.switch.sim.core import SimCore
-from kazoo_trio.switch.sim.events import EventOrigin
 from kazoo_trio.switch.sim.status import stack_sizes_kb, uptime_text
-from kazoo_trio.switch.sim.xmltext import XmlError, find_tag, parse_document, to_freeswitch_xml
+from kazoo_trio.switch.xmltext import XmlError, find_tag, parse_document, to_freeswitch_xml
 
 __all__ = ["UPTIME_SYNTAX", "register_core_commands"]
 

@@ -19,7 +19,11 @@ from typing import NoReturn
 import attrs
 import trio
 
+from kazoo_trio.switch.apis import ApiCommands, JsonApiCommands
+from kazoo_trio.switch.bus import EventBus
 from kazoo_trio.switch.event import Event
+from kazoo_trio.switch.headers import EventOrigin
+from kazoo_trio.switch.identity import discover_identity
 from kazoo_trio.switch.protocol import (
     ApiHandler,
     ApiOutput,
@@ -29,18 +33,14 @@ from kazoo_trio.switch.protocol import (
     JsonApiHandler,
     SwitchIdentity,
 )
-from kazoo_trio.switch.sim.apis import ApiCommands, JsonApiCommands
-from kazoo_trio.switch.sim.bus import EventBus
 from kazoo_trio.switch.sim.channel import Action, Application, Channel, SwitchNotRunning
 from kazoo_trio.switch.sim.channels import ChannelRegistry
 from kazoo_trio.switch.sim.clock import Clock, SimTimings, SystemClock
-from kazoo_trio.switch.sim.events import EventOrigin
-from kazoo_trio.switch.sim.identity import discover_identity
 from kazoo_trio.switch.sim.modules import ModuleTable
 from kazoo_trio.switch.sim.session import run_session
 from kazoo_trio.switch.sim.status import uptime_text
 from kazoo_trio.switch.sim.variables import GlobalVariables
-from kazoo_trio.switch.sim.xmlbind import XmlBindings
+from kazoo_trio.switch.xmlbind import XmlBindings
 
 __all__ = ["SimCore", "SyncApiFunction"]
 
@@ -76,7 +76,7 @@ class SimCore:
     """The simulated switch's core, without commands.
 
     Construct with no arguments for a core named after this host; pass an identity
-    (see :func:`~kazoo_trio.switch.sim.identity.discover_identity`) or a clock to
+    (see :func:`~kazoo_trio.switch.identity.discover_identity`) or a clock to
     control what it reports.  :meth:`run` must be running for the heartbeat and for
     calls; the rest works without it.  Not thread-safe: use it from the trio thread
     that owns it.

@@ -15,9 +15,9 @@ import logging
 import re
 import xml.etree.ElementTree as ET
 
+from kazoo_trio.switch.headers import EventOrigin
 from kazoo_trio.switch.sim.channel import Channel
-from kazoo_trio.switch.sim.events import EventOrigin
-from kazoo_trio.switch.sim.xmltext import XmlError, parse_document
+from kazoo_trio.switch.xmltext import XmlError, parse_document
 
 __all__ = ["dialplan_params", "hunt", "match_extensions"]
 

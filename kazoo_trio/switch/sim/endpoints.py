@@ -23,12 +23,12 @@ import logging
 
 import trio
 
+from kazoo_trio.switch.headers import EventOrigin
 from kazoo_trio.switch.sim.causes import parse_cause
 from kazoo_trio.switch.sim.channel import Action, Channel, ChannelHost, SwitchNotRunning, true
-from kazoo_trio.switch.sim.events import EventOrigin
 from kazoo_trio.switch.sim.profile import CallerProfile
 from kazoo_trio.switch.sim.session import route, serve_private
-from kazoo_trio.switch.sim.xmltext import XmlError, parse_document
+from kazoo_trio.switch.xmltext import XmlError, parse_document
 
 __all__ = ["Leg", "create_leg"]
 

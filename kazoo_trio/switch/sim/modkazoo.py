@@ -15,17 +15,17 @@ from collections.abc import Iterable, Mapping
 import attrs
 import trio
 
+from kazoo_trio.switch.apis import SyncApi
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.expand import expand_variables
+from kazoo_trio.switch.headers import EventOrigin, event_index_lookup, event_lookup
 from kazoo_trio.switch.kz.commands import KZ_COMMANDS, SyncCommand, bind_command, first_of_in
 from kazoo_trio.switch.kz.dptools import KZ_APPLICATIONS, Execute, Translation
 from kazoo_trio.switch.kz.host import KzHost
 from kazoo_trio.switch.protocol import ApiOutput
-from kazoo_trio.switch.sim.apis import SyncApi
 from kazoo_trio.switch.sim.applications import set_profile_var
 from kazoo_trio.switch.sim.channel import Application, Channel
 from kazoo_trio.switch.sim.core import SimCore
-from kazoo_trio.switch.sim.events import EventOrigin, event_index_lookup, event_lookup
 
 __all__ = ["SimChannelView", "SimKzHost", "kz_application", "register_mod_kazoo"]
 

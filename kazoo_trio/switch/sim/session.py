@@ -19,11 +19,11 @@ import uuid as uuidlib
 import trio
 
 from kazoo_trio.switch.event import Event
+from kazoo_trio.switch.headers import EventOrigin
 from kazoo_trio.switch.kz.cdr import AppLogEntry
 from kazoo_trio.switch.sim.causes import parse_cause
 from kazoo_trio.switch.sim.channel import Action, Channel, Next
 from kazoo_trio.switch.sim.dialplan import hunt
-from kazoo_trio.switch.sim.events import EventOrigin
 
 __all__ = [
     "app_action",

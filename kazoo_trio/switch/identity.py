@@ -1,5 +1,5 @@
 """How the simulated core finds its host name and addresses, without network traffic.
-Layer: bottom (no imports from the simulated core)."""
+Shared by every switch backend."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The simulated core's event bus: events built with FreeSWITCH's standard headers, and
-their synchronous fan-out to listeners.  Layer: above :mod:`.events` and :mod:`.clock`."""
+their synchronous fan-out to listeners.  Shared by every switch backend; above :mod:`.headers` and :mod:`.clock`."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from collections.abc import Callable, Iterable
 import attrs
 
 from kazoo_trio.switch.event import Event
-from kazoo_trio.switch.names import core_event_name
-from kazoo_trio.switch.protocol import EventListener, EventNameError, SwitchIdentity
-from kazoo_trio.switch.sim.clock import Clock
-from kazoo_trio.switch.sim.events import (
+from kazoo_trio.switch.headers import (
     UNIQUE_HEADER_EVENTS,
     EventOrigin,
     StandardHeaders,
     add_headers,
 )
+from kazoo_trio.switch.names import core_event_name
+from kazoo_trio.switch.protocol import EventListener, EventNameError, SwitchIdentity
+from kazoo_trio.switch.clock import Clock
 
 __all__ = ["EventBus"]
 

@@ -1,5 +1,5 @@
 """How the simulated core builds events: FreeSWITCH's standard headers and header rules.
-Layer: bottom (no imports from the simulated core)."""
+Shared by every switch backend."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The simulated core's XML fetch bindings: who is asked, in which order, and which
-answer counts.  Layer: above :mod:`.xmltext`."""
+answer counts.  Shared by every switch backend; above :mod:`.xmltext`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import attrs
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.protocol import FetchHandler, XmlLookup, XmlSectionError
 from kazoo_trio.switch.sections import parse_sections
-from kazoo_trio.switch.sim.xmltext import XmlError, is_not_found, parse_document
+from kazoo_trio.switch.xmltext import XmlError, is_not_found, parse_document
 
 __all__ = ["XmlBindings"]
 

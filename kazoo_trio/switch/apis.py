@@ -1,6 +1,6 @@
 """The simulated core's API and JSON API commands: their registries, running them as
 mod_kazoo's requests do, and ``${name(args)}`` calls inside variable expansion.
-Layer: above :mod:`.bus` (fires the ``API`` events)."""
+Shared by every switch backend; above :mod:`.bus` (fires the ``API`` events)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from collections.abc import Callable
 
 import attrs
 
+from kazoo_trio.switch.bus import EventBus
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.expand import expand_variables
+from kazoo_trio.switch.headers import EventOrigin, event_index_lookup, event_lookup
 from kazoo_trio.switch.protocol import ApiHandler, ApiOutput, ApiResult, JsonApiHandler
-from kazoo_trio.switch.sim.bus import EventBus
-from kazoo_trio.switch.sim.events import EventOrigin, event_index_lookup, event_lookup
 
 __all__ = ["ApiCommands", "ApiEntry", "JsonApiCommands", "SyncApi"]
 

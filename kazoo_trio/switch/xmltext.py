@@ -1,5 +1,5 @@
 """XML documents as FreeSWITCH's lookups see them: parse, "not found", locate, print.
-Layer: bottom (no imports from the simulated core)."""
+Shared by every switch backend."""
 
 from __future__ import annotations
 
