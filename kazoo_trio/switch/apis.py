@@ -1,5 +1,5 @@
-"""The simulated core's API and JSON API commands: their registries, running them as
-mod_kazoo's requests do, and ``${name(args)}`` calls inside variable expansion.
+"""A switch's API and JSON API commands: their registries, running them as mod_kazoo's
+requests do, and ``${name(args)}`` calls inside variable expansion.
 Shared by every switch backend; above :mod:`.bus` (fires the ``API`` events)."""
 
 from __future__ import annotations

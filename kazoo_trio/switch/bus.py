@@ -1,5 +1,6 @@
-"""The simulated core's event bus: events built with FreeSWITCH's standard headers, and
-their synchronous fan-out to listeners.  Shared by every switch backend; above :mod:`.headers` and :mod:`.clock`."""
+"""A switch's event bus: events built with FreeSWITCH's standard headers, and their
+synchronous fan-out to listeners.  Shared by every switch backend; above :mod:`.headers`
+and :mod:`.clock`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable, Iterable
 
 import attrs
 
+from kazoo_trio.switch.clock import Clock
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.headers import (
     UNIQUE_HEADER_EVENTS,
@@ -18,7 +20,6 @@ from kazoo_trio.switch.headers import (
 )
 from kazoo_trio.switch.names import core_event_name
 from kazoo_trio.switch.protocol import EventListener, EventNameError, SwitchIdentity
-from kazoo_trio.switch.clock import Clock
 
 __all__ = ["EventBus"]
 

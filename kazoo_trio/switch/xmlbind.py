@@ -1,5 +1,5 @@
-"""The simulated core's XML fetch bindings: who is asked, in which order, and which
-answer counts.  Shared by every switch backend; above :mod:`.xmltext`."""
+"""A switch's XML fetch bindings: who is asked, in which order, and which answer counts.
+Shared by every switch backend; above :mod:`.xmltext`."""
 
 from __future__ import annotations
 
