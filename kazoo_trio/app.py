@@ -1,8 +1,10 @@
-"""The ``kazoo-trio`` program: the node with the simulated switch in one ``trio.run``.
+"""The ``kazoo-trio`` program: the node and its switch in one ``trio.run``.
 
 This is where the switch is chosen: :func:`serve` runs
-:func:`kazoo_trio.kazoo.serve` with the simulated switch (unless given
-another) and, with ``traffic``, the simulated inbound calls.  :func:`run` is
+:func:`kazoo_trio.kazoo.serve` with the switch the settings name (the simulated
+one by default, or a real FreeSWITCH over its event socket, see
+:func:`switch_from_settings`) unless given another, and, with ``traffic``, the
+simulated inbound calls.  :func:`run` is
 the process entry point that turns SIGINT and SIGTERM into cancellation and
 returns 0 after a clean shutdown (streams closed, jobs cancelled, EPMD
 registration dropped).
@@ -22,9 +24,39 @@ from kazoo_trio.switch.protocol import SwitchBackend
 from kazoo_trio.switch.sim import SimSwitch
 from kazoo_trio.switch.sim.traffic import TrafficGenerator, TrafficSpec
 
-__all__ = ["run", "serve"]
+__all__ = ["run", "serve", "switch_from_settings"]
 
 log = logging.getLogger("kazoo_trio")
+
+
+def switch_from_settings(settings: Settings) -> SwitchBackend:
+    """The switch ``settings.switch`` names, configured from the settings.
+
+    Raises :class:`~kazoo_trio.kazoo.config.SettingsError` for an unusable address.
+    """
+    if settings.switch == "sim":
+        return SimSwitch()
+    from kazoo_trio.errors import ConfigurationError
+    from kazoo_trio.switch.freeswitch import FreeSwitchBackend, FreeSwitchSettings, host_port
+
+    try:
+        esl_host, esl_port = host_port(settings.freeswitch_esl, 8021)
+        curl_host, curl_port = host_port(settings.xml_curl_listen, 8090)
+    except ConfigurationError as exc:
+        raise SettingsError(str(exc)) from exc
+    return FreeSwitchBackend(
+        FreeSwitchSettings(
+            esl_host=esl_host,
+            esl_port=esl_port,
+            esl_password=settings.freeswitch_esl_password,
+            xml_curl_host=curl_host,
+            xml_curl_port=curl_port,
+            xml_curl_path=settings.xml_curl_path,
+            connect_timeout=settings.freeswitch_connect_timeout,
+            reply_timeout=settings.freeswitch_reply_timeout,
+            lookup_timeout=settings.xml_curl_lookup_timeout,
+        )
+    )
 
 
 async def serve(
@@ -37,16 +69,18 @@ async def serve(
     """Run the node and the server until cancelled; reports the server when it accepts
     connections.
 
-    Without ``switch``, the simulated switch.  With ``traffic`` (which needs the
-    simulated switch) inbound calls are generated once the server accepts
-    connections.  Cancellation hangs up every call with ``SYSTEM_SHUTDOWN``
+    Without ``switch``, the one the settings name (:func:`switch_from_settings`).
+    With ``traffic`` (which needs the simulated switch) inbound calls are generated
+    once the server accepts connections.  Cancellation hangs up every call with ``SYSTEM_SHUTDOWN``
     before the node closes.
 
     Raises :class:`~kazoo_trio.kazoo.config.SettingsError` for unusable settings
     and ``OSError`` when the listener or EPMD cannot be set up.
     """
+    if traffic is not None and switch is None and settings.switch != "sim":
+        raise SettingsError("simulated traffic needs the simulated switch (switch = sim)")
     if switch is None:
-        switch = SimSwitch()
+        switch = switch_from_settings(settings)
     if traffic is not None and not isinstance(switch, SimSwitch):
         raise SettingsError("simulated traffic needs the simulated switch")
     async with trio.open_nursery() as nursery:

@@ -1,7 +1,8 @@
 """The ``kazoo-trio`` command line.
 
-``kazoo-trio run`` starts the Erlang node with the mod_kazoo server and the
-simulated switch.  Settings come from ``--settings`` (TOML or mod_kazoo's
+``kazoo-trio run`` starts the Erlang node with the mod_kazoo server and its switch:
+the simulated one, or (``--switch freeswitch``) a real FreeSWITCH over its event
+socket.  Settings come from ``--settings`` (TOML or mod_kazoo's
 ``kazoo.conf.xml``); command-line options override them.
 """
 
@@ -30,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = commands.add_parser(
         "run",
-        help="run the node (mod_kazoo server + simulated switch) until SIGINT/SIGTERM",
+        help="run the node (mod_kazoo server + switch) until SIGINT/SIGTERM",
         description=(
             "Run the Erlang node freeswitch@<host> with the registered process mod_kazoo. "
             "Connect from Erlang with e.g. "
@@ -55,6 +56,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--epmd-port", type=int, help="EPMD port (default 4369)")
     run.add_argument("--settings", metavar="FILE", help="settings file: TOML or kazoo.conf.xml")
+    run.add_argument(
+        "--switch",
+        choices=("sim", "freeswitch"),
+        help="the switch behind the node: the simulated one (default) or a FreeSWITCH "
+        "reached over its event socket (its password: setting freeswitch-esl-password)",
+    )
+    run.add_argument(
+        "--freeswitch-esl",
+        metavar="HOST:PORT",
+        help="FreeSWITCH's event socket (default 127.0.0.1:8021)",
+    )
+    run.add_argument(
+        "--xml-curl-listen",
+        metavar="HOST:PORT",
+        help="where FreeSWITCH's mod_xml_curl posts its lookups (default 127.0.0.1:8090, "
+        "path: setting xml-curl-path, default /fsxml)",
+    )
     run.add_argument(
         "--sim-traffic",
         metavar="RATE[:HOLD]",
@@ -81,6 +99,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         "listen-port": args.listen_port,
         "epmd": args.epmd,
         "epmd-port": args.epmd_port,
+        "switch": args.switch,
+        "freeswitch-esl": args.freeswitch_esl,
+        "xml-curl-listen": args.xml_curl_listen,
     }
     given = {key: value for key, value in overrides.items() if value is not None}
     return settings_from_mapping(given, source="command line", base=settings)
@@ -109,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         spec = args.sim_traffic or settings.sim_traffic
         traffic = parse_traffic(spec) if spec else None
+        if traffic is not None and settings.switch != "sim":
+            raise ValueError("--sim-traffic needs the simulated switch (--switch sim)")
     except ValueError as exc:
         print(f"kazoo-trio: {exc}", file=sys.stderr)
         return 2

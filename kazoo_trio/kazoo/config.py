@@ -17,6 +17,14 @@ stream's queue; past them the oldest events are dropped) and
 the Erlang node that asked for it, the default; ``any``; and/or IP addresses) and
 ``sim-traffic`` (``RATE[:HOLD]``: inbound calls the simulated switch places).
 
+The switch behind the server is chosen with ``switch`` (``sim``, the default, or
+``freeswitch``); a real FreeSWITCH is reached with ``freeswitch-esl`` (its event
+socket, ``host:port``), ``freeswitch-esl-password``, ``freeswitch-connect-timeout``
+and ``freeswitch-reply-timeout`` (seconds), and posts its XML lookups to
+``xml-curl-listen`` (``host:port``) at ``xml-curl-path``, answered within
+``xml-curl-lookup-timeout`` seconds.  Their defaults match a FreeSWITCH configured
+as its packages ship it (``event_socket.conf``: 127.0.0.1:8021, ``ClueCon``).
+
 mod_kazoo knobs that only tuned its thread and buffer model (``receive-timeout``,
 ``send-msg-batch-size``, ...) are accepted and ignored: the trio server writes
 replies at once and has no worker pool to size.
@@ -38,6 +46,7 @@ import attrs
 
 from kazoo_trio.erlang.cookie import CookieError, read_cookie
 from kazoo_trio.errors import ConfigurationError
+from kazoo_trio.switch.kz.tweaks import KzTweaks, tweaks_from_config
 
 __all__ = [
     "IGNORED_KEYS",
@@ -161,6 +170,37 @@ def _json_encoding(value: object) -> str:
 
 
 EpmdMode = Literal["auto", "external", "embedded"]
+SwitchKind = Literal["sim", "freeswitch"]
+
+
+def _switch_kind(value: object) -> SwitchKind:
+    text = _str(value).strip().lower()
+    if text not in ("sim", "freeswitch"):
+        raise ValueError(f"switch must be sim or freeswitch, not {value!r}")
+    return cast(SwitchKind, text)
+
+
+def _host_port(value: object) -> str:
+    """``host:port``, ``host``, ``:port`` or ``[v6]:port``, checked, kept as text."""
+    text = _str(value).strip()
+    host, port = text, ""
+    if host.startswith("["):
+        host, bracket, rest = host[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise ValueError(f"wants [address]:port, not {text!r}")
+        port = rest[1:]
+    elif host.count(":") == 1:
+        host, _, port = host.partition(":")
+    if port:
+        _port(port)
+    return text
+
+
+def _url_path(value: object) -> str:
+    text = _str(value).strip()
+    if not text.startswith("/"):
+        raise ValueError(f"an HTTP path starts with /, not {text!r}")
+    return text
 
 
 def _epmd_mode(value: object) -> EpmdMode:
@@ -249,10 +289,24 @@ class Settings:
     # Simulated inbound calls, RATE[:HOLD] (calls per second, seconds held); the
     # command line's --sim-traffic wins over it.
     sim_traffic: str | None = None
+    # The switch behind the server, and where a real FreeSWITCH is (the defaults of
+    # FreeSWITCH's shipped event_socket.conf; xml_curl.conf must post to the
+    # xml-curl-listen address and path).
+    switch: SwitchKind = "sim"
+    freeswitch_esl: str = "127.0.0.1:8021"
+    freeswitch_esl_password: str = attrs.field(default="ClueCon", repr=False)
+    freeswitch_connect_timeout: float = 5.0
+    freeswitch_reply_timeout: float = 10.0
+    xml_curl_listen: str = "127.0.0.1:8090"
+    xml_curl_path: str = "/fsxml"
+    # Longer than the profiles' fetch-timeouts, shorter than mod_xml_curl's own timeout.
+    xml_curl_lookup_timeout: float = 4.5
     # FreeSWITCH globals from <variables> (kazoo.conf.xml) or [variables] (TOML).
     variables: tuple[tuple[str, str], ...] = ()
     # Legacy event filter from <event-filter>; empty means the built-in list.
     event_filter: tuple[str, ...] = ()
+    # mod_kazoo's tweaks from <tweaks> (kazoo.conf.xml); None: the switch's defaults.
+    kz_tweaks: KzTweaks | None = None
     # A kazoo.conf.xml settings file that also holds profiles (<definitions>,
     # <event-handlers>, <fetch-handlers>): its text, for the profile engine.
     profiles_xml: str | None = attrs.field(default=None, repr=False)
@@ -359,6 +413,14 @@ _FIELDS: dict[str, tuple[str, Callable[[object], Any]]] = {
     "max-concurrent-requests": ("max_concurrent_requests", _positive_int),
     "sender-queue-size": ("sender_queue_size", _positive_int),
     "sim-traffic": ("sim_traffic", _traffic),
+    "switch": ("switch", _switch_kind),
+    "freeswitch-esl": ("freeswitch_esl", _host_port),
+    "freeswitch-esl-password": ("freeswitch_esl_password", _str),
+    "freeswitch-connect-timeout": ("freeswitch_connect_timeout", _positive(_float)),
+    "freeswitch-reply-timeout": ("freeswitch_reply_timeout", _positive(_float)),
+    "xml-curl-listen": ("xml_curl_listen", _host_port),
+    "xml-curl-path": ("xml_curl_path", _url_path),
+    "xml-curl-lookup-timeout": ("xml_curl_lookup_timeout", _positive(_float)),
 }
 
 
@@ -422,8 +484,9 @@ def settings_from_toml(text: str, *, source: str = "TOML settings") -> Settings:
 def settings_from_xml(text: str, *, source: str = "kazoo.conf.xml") -> Settings:
     """Settings from mod_kazoo's ``kazoo.conf.xml``.
 
-    Reads ``<settings><param name=… value=…/>``, ``<variables><variable …/>``
-    and ``<event-filter><header name=…/>``, wherever the ``kazoo.conf``
+    Reads ``<settings><param name=… value=…/>``, ``<variables><variable …/>``,
+    ``<event-filter><header name=…/>`` and ``<tweaks default=…><tweak name=… value=…/>``
+    (mod_kazoo reads its tweaks from the local file only), wherever the ``kazoo.conf``
     configuration sits in the document (alone or inside a FreeSWITCH
     ``<document>``).  When the configuration also holds profiles (non-empty
     ``<definitions>``, ``<event-handlers>`` or ``<fetch-handlers>``), the
@@ -465,6 +528,14 @@ def settings_from_xml(text: str, *, source: str = "kazoo.conf.xml") -> Settings:
             h.get("name", "") for h in event_filter.iter("header") if h.get("name")
         ]
     result = settings_from_mapping(values, source=source)
+    tweaks = conf.find("tweaks")
+    if tweaks is not None:
+        entries = [
+            (t.get("name", ""), t.get("value", ""))
+            for t in tweaks.iter("tweak")
+            if t.get("name") is not None and t.get("value") is not None
+        ]
+        result = attrs.evolve(result, kz_tweaks=tweaks_from_config(tweaks.get("default"), entries))
     if any(len(conf.findall(f"{name}/*")) for name in _PROFILE_ELEMENTS):
         result = attrs.evolve(result, profiles_xml=text)
     return result

@@ -18,6 +18,7 @@ from kazoo_trio.kazoo.config import Settings, SettingsError
 from kazoo_trio.kazoo.fetch.kazoo_conf import load_default_profiles
 from kazoo_trio.kazoo.profiles import ProfileError, ProfileSet
 from kazoo_trio.kazoo.server import ModKazooServer
+from kazoo_trio.switch.kz.tweaks import TweakConfigurable
 from kazoo_trio.switch.protocol import Switch, SwitchBackend
 
 __all__ = ["initial_profiles", "serve"]
@@ -44,6 +45,8 @@ async def serve(
     cookie = settings.resolve_cookie()
     for name, value in settings.variables:
         switch.set_global(name, value)
+    if settings.kz_tweaks is not None and isinstance(switch, TweakConfigurable):
+        switch.set_kz_tweaks(settings.kz_tweaks)
     profiles = initial_profiles(settings, switch)
     async with (
         Node(

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import pytest
 
+from kazoo_trio.kazoo.config import settings_from_xml
 from kazoo_trio.switch.sim import SimSwitch
+from kazoo_trio.term import Atom
 from tests.erlnode import ErlNode, erl_node
 from tests.kazoo.server_harness import MK, running_server
 from tests.switch.callhelpers import QUICK, Recorder, bind_dialplan, dialplan_document, extension
@@ -285,3 +287,61 @@ async def test_bridge_as_ecallmgr_sends_it_with_xferext(epmd: int) -> None:
             if ev.name == "CHANNEL_EXECUTE_COMPLETE"
         ]
         assert not [r for r in responses if r and r.startswith("-ERR")]
+
+
+# A stream owner keeping, for every CHANNEL_CREATE, the Call-ID, the interaction id
+# the default profile puts among the Custom-Channel-Vars, and Switch-URI.
+CREATE_STREAM = (
+    "Parent = self(),"
+    "Watcher = spawn(fun() ->"
+    f"  {{ok, {{Ip, Port}}}} = gen_server:call({MK}, {{event, ['CHANNEL_CREATE']}}),"
+    "  {ok, Addr} = inet_parse:address(Ip),"
+    "  {ok, S} = gen_tcp:connect(Addr, Port, [binary, {packet, 2}, {active, true}]),"
+    "  Parent ! streaming,"
+    "  Loop = fun L(Acc) -> receive"
+    "    {tcp, S, Data} -> case binary_to_term(Data) of"
+    "      {event, json, {P}} ->"
+    '        {Ccv} = proplists:get_value(<<"Custom-Channel-Vars">>, P, {[]}),'
+    '        L([{proplists:get_value(<<"Call-ID">>, P),'
+    '            proplists:get_value(<<"Call-Interaction-ID">>, Ccv),'
+    '            proplists:get_value(<<"Switch-URI">>, P)} | Acc]);'
+    "      _ -> L(Acc) end;"
+    "    {get, From} -> From ! {events, lists:reverse(Acc)}, L(Acc)"
+    "  end end,"
+    "  Loop([]) end),"
+    "receive streaming -> ok after 5000 -> timeout end."
+)
+
+
+async def test_tweaks_from_kazoo_conf_show_in_streamed_events(epmd: int) -> None:
+    # kazoo.conf.xml: every tweak off but the interaction id.
+    settings = settings_from_xml(
+        '<configuration name="kazoo.conf"><tweaks default="false">'
+        '<tweak name="interaction-id" value="true"/></tweaks></configuration>'
+    )
+    assert settings.kz_tweaks is not None
+    switch = SimSwitch(timings=QUICK)
+    rec = Recorder(switch)
+    async with (
+        running_server(epmd, switch=switch, kz_tweaks=settings.kz_tweaks),
+        erl_node(E1, epmd_port=epmd) as e,
+    ):
+        assert await e.eval(CREATE_STREAM) == "ok"
+        dial = "{sofia_profile_url=sip:mod_sofia@10.0.0.1:5060}null/1"
+        a = (await api_text(e, "originate", f"{dial} &park()"))[4:].strip()
+        await rec.wait_event("CHANNEL_PARK", a)
+
+        async def streamed() -> list[tuple[bytes, bytes, object]]:
+            got = await e.term(
+                "(fun() -> Watcher ! {get, self()},"
+                " receive {events, Evs} -> Evs after 5000 -> timeout end end)()."
+            )
+            return [tuple(ev) for ev in got if ev[0] == a.encode()]
+
+        await wait_until(streamed)
+        [(_, interaction, switch_uri)] = await streamed()
+        local = await api_text(e, "uuid_getvar", f"{a} Call-Interaction-ID")
+        assert interaction == local.encode()
+        assert interaction.decode().split("-")[0].isdigit()
+        # switch-uri is off: no Switch-URI from the profile URL.
+        assert switch_uri == Atom("undefined")

@@ -101,3 +101,31 @@ async def test_kz_cdr_on_hangup_reports_applications_and_transfers() -> None:
         history = json.loads(cdr.get("_json_transfer_history") or "")
         assert history[0]["Type"] == "blind"
         assert history[0]["Extension"] == "200/default/XML"
+
+
+async def test_kz_cdr_callflow_has_every_profile_and_the_bridged_legs() -> None:
+    async with running_switch() as (sw, rec):
+        document = dialplan_document("default", extension([("answer", ""), ("park", "")]))
+        bind_dialplan(sw, document)
+        one = (await sw.api("originate", "null/1 &park()")).text[4:].strip()
+        two = (await sw.api("originate", "null/2 &park()")).text[4:].strip()
+        await rec.wait_event("CHANNEL_PARK", two)
+        assert (await sw.api("uuid_bridge", f"{one} {two}")).text.startswith("+OK")
+        await rec.wait_event("CHANNEL_BRIDGE", one)
+        # A transfer gives the channel a new profile; the bridged one goes to history.
+        assert (await sw.api("uuid_transfer", f"{two} 300")).text == "+OK\n"
+        await rec.wait_event("CHANNEL_PARK", two, Caller_Destination_Number="300")
+        await sw.api("uuid_kill", two)
+        cdr = await rec.wait_event("KZ_CDR", two)
+        flow = json.loads(cdr.get("_json_callflow") or "")
+        assert [p["profile_index"] for p in flow] == ["2", "1"]
+        assert flow[0]["Caller-Profile"]["Destination-Number"] == "300"
+        assert "originator" not in flow[0]["Caller-Profile"]
+        before = flow[1]["Caller-Profile"]
+        assert before["originator"]["UUID"] == one
+        assert before["originator"]["Channel-Name"] == "null/1"
+        assert flow[1]["Time"]["Bridged"] > 0
+        # The other leg: bridged to `two` as its originatee.
+        other = await rec.wait_event("KZ_CDR", one)
+        [only] = json.loads(other.get("_json_callflow") or "")
+        assert only["Caller-Profile"]["originatee"]["UUID"] == two

@@ -103,6 +103,8 @@ async def test_first_of_expand_and_eval() -> None:
         first = f"uuid:{a} ${{first-of(^^|Missing|variable_color|#x)}}"
         assert await text_of(sw, "kz_expand", first) == (True, "+OK blue")
         assert await text_of(sw, "kz_expand", "${first-of(Missing|#dflt)}") == (True, "+OK dflt")
+        # The event carries the globals as headers, which first-of reads.
+        assert await text_of(sw, "kz_expand", "${first-of(greeting|#none)}") == (True, "+OK hello")
         # Inside an expansion too: the commands never wait.
         assert (await sw.api("eval", "${kz_expand(${greeting})}")).text == "+OK hello"
 

@@ -36,6 +36,9 @@ class FakeView:
     def channel_exists(self, uuid: str) -> bool:
         return uuid in self.others
 
+    def expand_on(self, uuid: str, text: str) -> str | None:
+        return text.replace("${x}", f"<x@{uuid}>") if uuid in self.others else None
+
 
 def run(name: str, data: str, view: FakeView | None = None) -> list[Execute | Api]:
     return KZ_APPLICATIONS[name](view or FakeView(), data)
@@ -113,6 +116,10 @@ def test_kz_uuid_multiset_sets_through_the_encoded_api_or_unsets_the_uuid() -> N
         Api("kz_uuid_setvar_multi_encoded", "other ^^;a=b%3Bc;d")
     ]
     assert run("kz_uuid_multiset", "missing a=1", view) == [Execute("unset", "missing")]
+    # Values expand on the target channel, as base_set runs there.
+    assert run("kz_uuid_multiset_encoded", "other a=%24%7Bx%7D", view) == [
+        Api("kz_uuid_setvar_multi_encoded", "other ^^;a=%3Cx%40other%3E")
+    ]
     assert run("kz_uuid_multiset", "nospace", view) == []
 
 

@@ -82,6 +82,8 @@ async def test_error_endpoint_and_unknown_endpoints_fail_with_causes() -> None:
         text = (await sw.api("originate", "error/bogus &park()")).text
         assert text == "-ERR DESTINATION_OUT_OF_ORDER\n"
         text = (await sw.api("originate", "sofia/x/y &park()")).text
+        assert text == "-ERR INVALID_PROFILE\n"
+        text = (await sw.api("originate", "skypopen/x/y &park()")).text
         assert text == "-ERR CHAN_NOT_IMPLEMENTED\n"
         assert (await sw.api("originate", "null/1")).text.startswith("-USAGE: <call url>")
         assert not any(e.name == "CHANNEL_CREATE" for e in rec.events)

@@ -279,10 +279,10 @@ async def test_global_getvar_dump_and_presets() -> None:
 async def test_module_exists() -> None:
     sw, _ = make_switch()
     assert (await sw.api("module_exists", "mod_commands")).text == "true"
-    assert (await sw.api("module_exists", "mod_sofia")).text == "false"
+    assert (await sw.api("module_exists", "mod_flite")).text == "false"
     assert (await sw.api("module_exists", "")).text == ""
-    sw.add_module("mod_sofia")
-    assert (await sw.api("module_exists", "mod_sofia")).text == "true"
+    sw.add_module("mod_flite")
+    assert (await sw.api("module_exists", "mod_flite")).text == "true"
 
 
 async def test_show_api() -> None:
@@ -366,7 +366,7 @@ async def test_load_and_reload_commands() -> None:
     assert (await sw.api("load", "mod_nonexistent")).text == (
         reloading + "-ERR [module load file routine returned an error]\n"
     )
-    sw.add_module("mod_sofia", loaded=False)
-    assert (await sw.api("module_exists", "mod_sofia")).text == "false"
-    assert (await sw.api("load", "mod_sofia")).text == reloading + "+OK\n"
-    assert (await sw.api("module_exists", "mod_sofia")).text == "true"
+    sw.add_module("mod_flite", loaded=False)
+    assert (await sw.api("module_exists", "mod_flite")).text == "false"
+    assert (await sw.api("load", "mod_flite")).text == reloading + "+OK\n"
+    assert (await sw.api("module_exists", "mod_flite")).text == "true"

@@ -41,12 +41,13 @@ async def test_node_info_has_what_ecallmgr_reads() -> None:
         "peak5Min": 0,
         "limit": 1000,
     }
-    # The call modules (loopback, dptools...) are loaded; mod_sofia is available only
-    # until ecallmgr's start-up "load mod_sofia", so no media role yet.
+    # The call modules (sofia, loopback, dptools...) are loaded at start; ecallmgr's
+    # start-up "load mod_sofia" finds it loaded.
     loaded = ["mod_commands", *[m for m in AVAILABLE_MODULES if m in LOADED_AT_START]]
     assert info["Modules"]["loaded"] == loaded
     assert info["Modules"]["available"] == ["mod_commands", *AVAILABLE_MODULES]
-    assert info["Roles"] == {}
+    media = info["Roles"]["Media"]["profiles"]["sipinterface_1"]["info"]
+    assert media["url"] == f"sip:mod_sofia@{sw.identity.ipv4}:5060"
 
 
 async def test_node_info_modules_and_media_role() -> None:
@@ -66,7 +67,7 @@ async def test_node_info_modules_and_media_role() -> None:
     modules = info["Modules"]
     assert modules["available"] == ["mod_commands", *AVAILABLE_MODULES]
     assert "mod_kazoo" in modules["loaded"] and "mod_conference" in modules["loaded"]
-    assert "mod_sofia" not in modules["loaded"]
+    assert "mod_sofia" in modules["loaded"]
     assert not any("CORE" in m for m in modules["available"] + modules["loaded"])
     assert info["Roles"] == {"Media": media}
 

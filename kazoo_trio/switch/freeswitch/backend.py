@@ -16,6 +16,8 @@ over a stock FreeSWITCH (no mod_kazoo):
   ``show channels`` and ``uuid_dump`` at every connection.
 * XML lookups arrive over HTTP from mod_xml_curl (:mod:`.xmlcurl`) and go to the
   fetch bindings.
+* mod_kazoo's own ``kz_*`` API commands are answered here, and its applications
+  are rewritten into stock ones in route XML and ``sendmsg`` (:mod:`.modkazoo`).
 
 Task tree of :meth:`FreeSwitchBackend.run` (one nursery): the event-socket client
 (:meth:`.EslClient.run`), the XML endpoint (:meth:`.XmlCurlServer.run` and its
@@ -46,6 +48,13 @@ from kazoo_trio.switch.freeswitch.connection import (
     EslClient,
     EslCommandFailed,
     EslDisconnected,
+)
+from kazoo_trio.switch.freeswitch.modkazoo import (
+    FsKzHost,
+    LookupChannel,
+    kz_api_handlers,
+    rewrite_dialplan,
+    rewrite_message,
 )
 from kazoo_trio.switch.freeswitch.xmlcurl import LookupRequest, XmlCurlServer
 from kazoo_trio.switch.headers import EventOrigin
@@ -96,6 +105,10 @@ _STANDARD = frozenset(
 
 # Fired events and global variables waiting for the connection.
 _OUTGOING_LIMIT = 1000
+
+# kz_* executions whose events are renamed back, at most (a channel hung up before
+# its execution completes leaves its entry behind).
+_RENAMES_LIMIT = 10_000
 
 
 class SwitchUnavailable(RequestError):
@@ -210,9 +223,13 @@ class FreeSwitchBackend:
     _receive: trio.MemoryReceiveChannel[bytes] = attrs.field(init=False)
     _nursery: trio.Nursery | None = attrs.field(init=False, default=None)
     _synced: trio.Event = attrs.field(init=False, factory=trio.Event)
+    # Application-UUID of a rewritten kz_* execution -> the application and data asked.
+    _renames: dict[str, tuple[str, str]] = attrs.field(init=False, factory=dict)
 
     def __attrs_post_init__(self) -> None:
         s = self.settings
+        for name, handler, _description, _syntax in kz_api_handlers(FsKzHost(self)):
+            self._apis[name] = handler
         self._bus = EventBus(self.identity, SystemClock())
         self._client = EslClient(
             host=s.esl_host,
@@ -343,6 +360,8 @@ class FreeSwitchBackend:
 
     def _on_event(self, parsed: esl.EslEvent) -> None:
         event = to_event(parsed)
+        if event.name in ("CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE"):
+            event = self._renamed(event)
         uuid = event.get("Unique-ID")
         if uuid is not None and event.name.startswith(("CHANNEL_", "CALL_")):
             if event.name == "CHANNEL_DESTROY":
@@ -354,6 +373,22 @@ class FreeSwitchBackend:
                 if data is not None:
                     self._channels[uuid] = data
         self._bus.fire(event)
+
+    def _renamed(self, event: Event) -> Event:
+        """The last stock step of a rewritten ``kz_*`` execution, as the application and
+        data the ``sendmsg`` asked for."""
+        key = event.get("Application-UUID")
+        if key is None or key not in self._renames:
+            return event
+        application, data = self._renames[key]
+        if event.name == "CHANNEL_EXECUTE_COMPLETE":
+            del self._renames[key]
+        headers = [
+            (name, application if name == "Application" else
+             data if name == "Application-Data" else value)
+            for name, value in event.headers
+        ]  # fmt: skip
+        return Event(event.name, headers, event.body, event.subclass)
 
     def new_event(
         self,
@@ -493,11 +528,74 @@ class FreeSwitchBackend:
         data = self._channels.get(uuid)
         return list(data) if data is not None else None
 
+    async def live_channel(self, uuid: str) -> list[tuple[str, str]] | None:
+        """The channel's data as ``uuid_dump`` gives it now (the local copy refreshed);
+        ``None`` when FreeSWITCH has no such channel."""
+        try:
+            dump = await self._client.api("uuid_dump", f"{uuid} json")
+        except (EslDisconnected, EslCommandFailed) as exc:
+            raise SwitchUnavailable(str(exc)) from None
+        try:
+            data = _channel_data(esl.parse_event_json(dump.encode()).headers)
+        except esl.EslProtocolError:
+            return None
+        if data is not None and uuid in self._channels:
+            self._channels[uuid] = data
+        return data
+
+    async def raw_api(self, command: str, args: str) -> str:
+        """A FreeSWITCH API command run as it is (its arguments not expanded)."""
+        try:
+            return await self._client.api(command, args)
+        except (EslDisconnected, EslCommandFailed, esl.EslCommandError) as exc:
+            raise SwitchUnavailable(str(exc)) from None
+
+    async def execute_on(self, uuid: str, application: str, data: str) -> None:
+        """Queue stock ``application`` on the channel, after what it has queued."""
+        headers = [
+            ("call-command", "execute"),
+            ("execute-app-name", application),
+            ("execute-app-arg", data),
+            ("event-lock", "true"),
+        ]
+        await self._sendmsg(uuid, headers, None)
+
     async def queue_private_event(self, uuid: str, event: Event) -> bool:
         if uuid not in self._channels:
             return False
+        headers = _strip_standard(event)
+        rewritten = None
+        if any(v.startswith(("kz_", "noop")) for k, v in headers
+               if k.lower() in ("execute-app-name", "application")):  # fmt: skip
+            live = await self.live_channel(uuid)
+            if live is None:
+                self._channels.pop(uuid, None)
+                return False
+            view = LookupChannel(uuid, tuple(live), self.channel_exists)
+            rewritten = rewrite_message(headers, view)
+        if rewritten is None:
+            return await self._sendmsg(uuid, headers, event.body)
+        if rewritten.application_uuid is not None:
+            if len(self._renames) >= _RENAMES_LIMIT:
+                del self._renames[next(iter(self._renames))]
+            self._renames[rewritten.application_uuid] = (
+                rewritten.application,
+                rewritten.data,
+            )
+        for message in rewritten.messages:
+            if not await self._sendmsg(uuid, message, event.body):
+                return False
+        for step in rewritten.apis:
+            # mod_kazoo's own commands (kz_uuid_multiset's) run here, not in the
+            # channel's queue: at once, after the messages were queued.
+            result = await self.api(step.command, step.args, expand=False)
+            if not result.ok:
+                log.warning("%s %s on %s: %s", step.command, step.args, uuid, result.text)
+        return True
+
+    async def _sendmsg(self, uuid: str, headers: list[tuple[str, str]], body: str | None) -> bool:
         try:
-            await self._client.checked(esl.sendmsg(uuid, _strip_standard(event), event.body))
+            await self._client.checked(esl.sendmsg(uuid, headers, body))
         except EslCommandFailed as exc:
             if "invalid session id" in str(exc):
                 self._channels.pop(uuid, None)
@@ -533,9 +631,12 @@ class FreeSwitchBackend:
                 name = value
                 break
         params = Event(name, request.params)
-        return await self.xml_lookup(
+        document = await self.xml_lookup(
             request.section, request.tag_name, request.key_name, request.key_value, params
         )
+        if document is not None and request.section == "dialplan":
+            document = rewrite_dialplan(document, request.params, self.channel_exists)
+        return document
 
 
 def _parse_globals(text: str) -> Iterable[tuple[str, str]]:

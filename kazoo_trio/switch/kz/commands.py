@@ -185,7 +185,8 @@ def _uuid_and_input(args: str) -> tuple[str | None, str] | None:
 
 def kz_expand(host: KzHost, args: str) -> ApiOutput:
     """``kz_expand [uuid:<uuid> ]<text>``: ``+OK `` and the text expanded against a
-    ``GENERAL`` event carrying the channel's data when the channel exists."""
+    ``GENERAL`` event carrying every global variable, then the channel's data when the
+    channel exists."""
     if not args:
         return ApiOutput("-ERR invalid input", ok=False)
     parsed = _uuid_and_input(args)
@@ -193,7 +194,7 @@ def kz_expand(host: KzHost, args: str) -> ApiOutput:
         return ApiOutput("-ERR invalid argument", ok=False)
     uuid, text = parsed
     headers = host.channel_headers(uuid) if uuid is not None else None
-    event = host.new_event("GENERAL", headers=headers or ())
+    event = host.new_event("GENERAL", headers=[*host.global_variables(), *(headers or ())])
     return ApiOutput(f"+OK {host.expand_event(text, event)}")
 
 

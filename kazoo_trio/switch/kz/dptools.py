@@ -173,9 +173,9 @@ def kz_uuid_multiset(view: ChannelView, data: str, urldecode: bool = False) -> l
     """``kz_uuid_multiset <uuid> [^^<d>]<var>=<value> ...``: set on another channel (one
     ``CHANNEL_DATA`` there).
 
-    The values reach the other channel as they are given (decoded for the ``_encoded``
-    form), through ``kz_uuid_setvar_multi_encoded``; mod_kazoo also expands them on that
-    channel, which no stock command can do from here.  When no channel has that uuid,
+    The values (decoded for the ``_encoded`` form) are expanded on that channel, as
+    ``base_set`` runs there, and reach it through ``kz_uuid_setvar_multi_encoded``
+    (which sets the profile fields of prefixed variables too).  When no channel has that uuid,
     the C code runs ``base_set`` on its own channel with the uuid as the whole
     argument: it unsets a variable named after the uuid.
     """
@@ -196,6 +196,8 @@ def kz_uuid_multiset(view: ChannelView, data: str, urldecode: bool = False) -> l
             pairs.append(name)
             continue
         value = url_decode(value) if urldecode else value
+        expanded = view.expand_on(target, value)
+        value = value if expanded is None else expanded
         pairs.append(f"{name}={urllib.parse.quote(value, safe='')}")
     return [Api("kz_uuid_setvar_multi_encoded", f"{target} ^^;{';'.join(pairs)}")]
 

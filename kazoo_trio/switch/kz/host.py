@@ -49,6 +49,10 @@ class ChannelView(Protocol):
         """Whether ``switch_core_session_locate(uuid)`` would find a channel."""
         ...
 
+    def expand_on(self, uuid: str, text: str) -> str | None:
+        """``switch_channel_expand_variables`` on another channel; ``None`` when none."""
+        ...
+
 
 class KzHost(Protocol):
     """The switch under mod_kazoo's API commands.  Nothing here waits except
@@ -70,6 +74,10 @@ class KzHost(Protocol):
     def fire(self, event: Event) -> None: ...
 
     def get_global(self, name: str) -> str | None: ...
+
+    def global_variables(self) -> list[tuple[str, str]]:
+        """``switch_core_get_variables``: every global variable (name, value)."""
+        ...
 
     async def xml_lookup(
         self,

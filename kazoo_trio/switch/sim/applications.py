@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+import weakref
 from collections.abc import Callable
 
 import trio
@@ -23,13 +24,15 @@ import trio
 from kazoo_trio.switch.separate import separate_string
 from kazoo_trio.switch.sim.causes import parse_cause
 from kazoo_trio.switch.sim.channel import Application, Channel, bridge, true
+from kazoo_trio.switch.sim.dialplan import hunt
 from kazoo_trio.switch.sim.originate import originate_legs
 from kazoo_trio.switch.sim.profile import CallerProfile
-from kazoo_trio.switch.sim.session import park, serve_private, transfer_action
+from kazoo_trio.switch.sim.session import execute_app, park, serve_private, transfer_action
 
 __all__ = [
     "APPLICATIONS",
     "multiset_pairs",
+    "playing_file",
     "set_profile_var",
     "start_recording",
     "stop_recording",
@@ -219,13 +222,24 @@ def _media_seconds(channel: Channel, path: str) -> float:
     return channel.sw.timings.playback
 
 
+# The file each channel is playing (its file handle, for uuid_fileman).
+_PLAYING: weakref.WeakKeyDictionary[Channel, str] = weakref.WeakKeyDictionary()
+
+
+def playing_file(channel: Channel) -> str | None:
+    """The file ``channel`` is playing now, if any."""
+    return _PLAYING.get(channel)
+
+
 async def _play(channel: Channel, path: str, seconds: float) -> bool:
     start = [("Playback-File-Path", path)]
     channel.fire("PLAYBACK_START", start)
     done = False
+    _PLAYING[channel] = path
     try:
         done = await interruptible(channel, seconds)
     finally:
+        _PLAYING.pop(channel, None)
         status = "done" if done else "break"
         channel.fire("PLAYBACK_STOP", [*start, ("Playback-Status", status)])
         channel.set_variable("playback_last_offset_pos", "0")
@@ -336,34 +350,36 @@ async def _send_dtmf(channel: Channel, data: str) -> None:
 
 @app("play_and_get_digits")
 async def _play_and_get_digits(channel: Channel, data: str) -> None:
-    """``<min> <max> <tries> <timeout> <terminators> <file> <invalid_file> <var> <regexp>``;
-    the caller's digits come from ``sim_dtmf`` (one attempt's worth per try)."""
+    """``<min> <max> <tries> <timeout> <terminators> <file> <invalid_file> <var>
+    <regexp> [<digit_timeout>]``: the prompt plays until a digit arrives on the channel
+    (``uuid_recv_dtmf``, a phone's keypad), then digits are collected until ``max``, a
+    terminator, or a timeout.  Digits given in ``sim_dtmf`` are "pressed" as the prompt
+    starts, one attempt's worth per try."""
     argv = separate_string(data, " ", 12)
     if len(argv) < 6:
         respond(channel, "-ERR usage")
         return
     try:
         min_digits, max_digits, tries = int(argv[0]), int(argv[1]), max(1, int(argv[2]))
+        timeout = max(0, int(argv[3])) / 1000
+        digit_timeout = int(argv[9]) / 1000 if len(argv) > 9 and argv[9].isdigit() else timeout
     except ValueError:
         respond(channel, "-ERR usage")
         return
-    terminators = argv[4]
+    terminators = "" if argv[4] == "none" else argv[4]
     prompt = argv[5]
+    invalid = argv[6] if len(argv) > 6 else ""
     var_name = argv[7] if len(argv) > 7 else "pagd_input"
     regexp = argv[8] if len(argv) > 8 else ""
-    for _ in range(tries):
-        await _play(channel, prompt, _media_seconds(channel, prompt))
+    channel.set_variable("read_terminator_used", None)
+    for attempt in range(tries):
         pressed = channel.variables.get("sim_dtmf", "")
         channel.set_variable("sim_dtmf", None)
-        digits = ""
-        for digit in pressed:
-            channel.dtmf(digit)
-            if digit in terminators:
-                channel.set_variable("read_terminator_used", digit)
-                break
-            digits += digit
-            if len(digits) >= max_digits:
-                break
+        if pressed:
+            channel.dtmf(pressed)
+        if not channel.digits:
+            await _play_until_digit(channel, prompt)
+        digits = await _collect(channel, max_digits, terminators, timeout, digit_timeout)
         valid = min_digits <= len(digits) <= max_digits and (
             not regexp or re.fullmatch(regexp, digits) is not None
         )
@@ -372,7 +388,45 @@ async def _play_and_get_digits(channel: Channel, data: str) -> None:
             channel.set_variable("read_result", "success")
             return
         channel.set_variable(f"{var_name}_invalid", digits or None)
+        if invalid and attempt + 1 < tries:
+            await _play(channel, invalid, _media_seconds(channel, invalid))
     channel.set_variable("read_result", "failure")
+
+
+async def _play_until_digit(channel: Channel, path: str) -> None:
+    """Play ``path``; a digit arriving stops it, as playback's DTMF callback does."""
+    async with trio.open_nursery() as nursery:
+
+        async def stop_on_digit() -> None:
+            while not channel.digits:
+                await channel.digit_arrived.wait()
+            channel.interrupt()
+
+        nursery.start_soon(stop_on_digit)
+        await _play(channel, path, _media_seconds(channel, path))
+        nursery.cancel_scope.cancel()
+
+
+async def _collect(
+    channel: Channel, max_digits: int, terminators: str, first: float, between: float
+) -> str:
+    """Take digits from the channel's queue: up to ``max_digits``, a terminator, or
+    ``first``/``between`` seconds without one."""
+    digits = ""
+    wait = first
+    while len(digits) < max_digits:
+        if not channel.digits:
+            with trio.move_on_after(wait):
+                await channel.digit_arrived.wait()
+            if not channel.digits:
+                break
+        digit, channel.digits = channel.digits[0], channel.digits[1:]
+        if digit in terminators:
+            channel.set_variable("read_terminator_used", digit)
+            break
+        digits += digit
+        wait = between
+    return digits
 
 
 # -- calls -----------------------------------------------------------------------------------
@@ -447,6 +501,299 @@ async def _event(channel: Channel, data: str) -> None:
     await trio.lowlevel.checkpoint()
 
 
-@app("log", "sound_test", "displace_session", "tone_detect", "respond")
+@app("log", "sound_test", "displace_session", "respond")
 async def _noop(channel: Channel, data: str) -> None:
+    await trio.lowlevel.checkpoint()
+
+
+# -- applications ecallmgr sends --------------------------------------------------------------
+
+
+@app("unshift")
+async def _unshift(channel: Channel, data: str) -> None:
+    """``unshift <var>=<value>``: put ``value`` first in the array variable ``var``
+    (``ARRAY::first|:second``), as ``SWITCH_STACK_UNSHIFT`` does."""
+    name, value = _split_assignment(data)
+    if name and value:
+        channel.set_variable(name, array_unshift(channel.variables.get(name), value))
+    await trio.lowlevel.checkpoint()
+
+
+def array_unshift(current: str | None, value: str) -> str:
+    if not current:
+        return value
+    items = current[len("ARRAY::") :] if current.startswith("ARRAY::") else current
+    return f"ARRAY::{value}|:{items}"
+
+
+@app("bridge_export")
+async def _bridge_export(channel: Channel, data: str) -> None:
+    """``bridge_export <var>=<value>``: set here, on the bridged peer, and on every
+    leg bridged later (``bridge_export_vars``)."""
+    nolocal = data.startswith("nolocal:")
+    name, value = _split_assignment(data[len("nolocal:") :] if nolocal else data)
+    if name:
+        if not nolocal:
+            channel.set_variable(name, value)
+        exported = [v for v in (channel.variables.get("bridge_export_vars") or "").split(",")
+                    if v]  # fmt: skip
+        if name not in exported:
+            exported.append(name)
+        channel.set_variable("bridge_export_vars", ",".join(exported))
+        channel.exported[name] = value or ""
+        if channel.peer is not None:
+            channel.peer.set_variable(name, value)
+    await trio.lowlevel.checkpoint()
+
+
+@app("privacy")
+async def _privacy(channel: Channel, data: str) -> None:
+    """``privacy off|on|name|full|number|no|yes``: the caller profile's privacy flags."""
+    mode = data.strip().lower()
+    profile = channel.profile
+    if mode == "name":
+        profile.hide_name = True
+    elif mode == "number":
+        profile.hide_number = True
+    elif mode == "full" or true(mode):
+        profile.hide_name = profile.hide_number = True
+    elif mode in ("no", "off", "false", "0", "disabled"):
+        profile.hide_name = profile.hide_number = False
+    await trio.lowlevel.checkpoint()
+
+
+@app("say")
+async def _say(channel: Channel, data: str) -> None:
+    """``say <module>[:<lang>] <type> <method> [<gender>] <text>``: the phrase plays
+    as long as a file would."""
+    if len(separate_string(data, " ", 6)) < 4:
+        respond(channel, "-ERR usage")
+        return
+    await interruptible(channel, _media_seconds(channel, data))
+
+
+@app("redirect")
+async def _redirect(channel: Channel, data: str) -> None:
+    """``redirect <contact>``: a 302 to an unanswered call (mod_sofia then hangs it up
+    with ``REDIRECTION_TO_NEW_DESTINATION``); an answered call would get a REFER."""
+    contact = data.strip()
+    if not contact:
+        return
+    channel.set_variable("sip_redirect_contact", contact)
+    if not channel.answered:
+        channel.hangup("REDIRECTION_TO_NEW_DESTINATION")
+    await trio.lowlevel.checkpoint()
+
+
+@app("record_session_mask", "record_session_unmask")
+async def _record_session_mask(channel: Channel, data: str) -> None:
+    """Masking writes silence into a running recording; without one it fails."""
+    path = data.strip()
+    if path not in channel.recordings:
+        # FreeSWITCH only logs it: the application has no response.
+        log.warning("channel %s: no recording %s to mask", channel.uuid, path)
+    await trio.lowlevel.checkpoint()
+
+
+@app("start_dtmf", "stop_dtmf", "spandsp_start_dtmf", "spandsp_stop_dtmf", "soundtouch",
+     "spandsp_stop_fax_detect", "stop_tone_detect", "flush_dtmf")  # fmt: skip
+async def _media_bug(channel: Channel, data: str) -> None:
+    """Media bugs (in-band DTMF, pitch change...) with nothing to simulate."""
+    if channel.running_app == "flush_dtmf":
+        channel.digits = ""
+    await trio.lowlevel.checkpoint()
+
+
+@app("soft_hold")
+async def _soft_hold(channel: Channel, data: str) -> None:
+    """``soft_hold <unhold key> [<moh_a>] [<moh_b>]``: the bridged peer is held until
+    ``unhold key`` is pressed here (or ``uuid_break``)."""
+    argv = separate_string(data, " ", 3)
+    peer = channel.peer
+    if not argv or peer is None:
+        # switch_ivr_soft_hold logs it; the application has no response.
+        log.warning("channel %s: cannot soft_hold a channel that is not bridged", channel.uuid)
+        await trio.lowlevel.checkpoint()
+        return
+    key = argv[0][:1]
+    peer.hold(True)
+    try:
+        with trio.CancelScope() as scope:
+            channel.break_scope = scope
+            try:
+                while key not in channel.digits:
+                    await channel.digit_arrived.wait()
+                channel.digits = channel.digits.replace(key, "", 1)
+            finally:
+                channel.break_scope = None
+    finally:
+        if peer.up:
+            peer.hold(False)
+
+
+@app("execute_extension")
+async def _execute_extension(channel: Channel, data: str) -> None:
+    """``execute_extension <extension> [<dialplan> <context>]``: the extension's
+    applications run here, then the caller carries on."""
+    argv = separate_string(data, " ", 3)
+    if not argv:
+        respond(channel, "-ERR usage")
+        return
+    profile = channel.profile
+    saved = (profile.destination_number, profile.context)
+    profile.destination_number = argv[0]
+    if len(argv) > 2 and argv[2]:
+        profile.context = argv[2]
+    # The hunted profile is the one variables read while the extension runs
+    # (switch_channel_set_hunt_caller_profile), then the channel's own again.
+    try:
+        apps = await hunt(channel)
+        if apps is None:
+            respond(channel, "-ERR extension not found")
+            return
+        for name, arg in apps:
+            if not channel.up:
+                break
+            await execute_app(channel, name, arg)
+    finally:
+        profile.destination_number, profile.context = saved
+
+
+def _target(channel: Channel, uuid: str) -> Channel | None:
+    found = channel.sw.channels.get(uuid.strip())
+    if isinstance(found, Channel) and found.up and found is not channel:
+        return found
+    return None
+
+
+@app("eavesdrop")
+async def _eavesdrop(channel: Channel, data: str) -> None:
+    """``eavesdrop <uuid>``: listen until the target's call ends (or ``uuid_break``)."""
+    target = _target(channel, data)
+    if target is None:
+        channel.set_variable("eavesdrop_result", "failed")
+        respond(channel, "-ERR no such channel")
+        return
+    channel.answer()
+    channel.set_variable("eavesdrop_target", target.uuid)
+    with trio.CancelScope() as scope:
+        channel.break_scope = scope
+        try:
+            await target.destroyed.wait()
+        finally:
+            channel.break_scope = None
+    channel.set_variable("eavesdrop_result", "success")
+
+
+@app("intercept", "call_pickup")
+async def _intercept(channel: Channel, data: str) -> None:
+    """``intercept [-bleg] <uuid>``: take over a call.  The channel named (or, with
+    ``-bleg``, its bridged peer) is the one picked up; when it is bridged, its peer
+    is hung up with ``PICKED_OFF`` first, as ``switch_ivr_intercept_session`` does."""
+    bleg = data.startswith("-bleg ")
+    target = _target(channel, data[len("-bleg ") :] if bleg else data)
+    if target is not None and bleg:
+        target = target.peer
+    if target is None:
+        respond(channel, "-ERR no such channel")
+        return
+    if true(channel.variables.get("intercept_unanswered_only")) and target.answered:
+        respond(channel, "-ERR channel already answered")
+        return
+    other = target.peer
+    if other is not None:
+        if true(channel.variables.get("intercept_unbridged_only")):
+            respond(channel, "-ERR channel already bridged")
+            return
+        target.leave_bridge()
+        other.hangup("PICKED_OFF")
+    channel.answer()
+    target.answer()
+    bridge(channel, target, "app")
+    target.redirect(exchange_media, keep_bridge=True)
+    try:
+        with trio.CancelScope() as scope:
+            channel.bridge_scope = scope
+            try:
+                await serve_private(channel)
+            finally:
+                channel.bridge_scope = None
+    finally:
+        if target.up and true(channel.variables.get("hangup_after_pickup")):
+            target.hangup("NORMAL_CLEARING")
+
+
+# -- fax and tones -----------------------------------------------------------------------------
+
+
+@app("rxfax")
+async def _rxfax(channel: Channel, data: str) -> None:
+    """``rxfax <file>``: the simulated sender's outcome comes from ``sim_fax_result``
+    (``success`` unless set, or a spandsp result code); the variables and the
+    ``spandsp::rxfaxresult`` event are mod_spandsp's."""
+    path = data.strip()
+    channel.answer()
+    await interruptible(channel, _media_seconds(channel, path))
+    outcome = channel.variables.get("sim_fax_result", "0")
+    code = 0 if outcome in ("", "0", "success") else int(outcome) if outcome.isdigit() else 49
+    ok = code == 0
+    result = [
+        ("fax_success", "1" if ok else "0"),
+        ("fax_result_code", str(code)),
+        ("fax_result_text", "OK" if ok else "The call dropped prematurely"),
+        ("fax_ecm_used", "off"),
+        ("fax_local_station_id", channel.variables.get("fax_ident", "SpanDSP Fax Ident")),
+        ("fax_remote_station_id", "sim-fax"),
+        ("fax_document_transferred_pages", "1" if ok else "0"),
+        ("fax_document_total_pages", "1" if ok else "0"),
+        ("fax_image_resolution", "8031x3850"),
+        ("fax_image_size", "4096" if ok else "0"),
+        ("fax_bad_rows", "0"),
+        ("fax_transfer_rate", "14400"),
+        ("fax_filename", path),
+    ]
+    for name, value in result:
+        channel.set_variable(name, value)
+    channel.fire("CUSTOM", result, subclass="spandsp::rxfaxresult")
+
+
+@app("spandsp_start_fax_detect")
+async def _fax_detect(channel: Channel, data: str) -> None:
+    """``spandsp_start_fax_detect <app> [<arg>] [<timeout>] [<tone>]``: when the
+    simulated line carries a fax tone (``sim_fax_tone`` names ``cng`` or ``ced``, or
+    is true), the application runs as the tone is heard."""
+    argv = separate_string(data, " ", 4)
+    tone = channel.variables.get("sim_fax_tone", "")
+    wanted = argv[3].lower() if len(argv) > 3 else "cng"
+    if argv and tone and (tone.lower() == wanted or true(tone)):
+        channel.set_variable("fax_detected", "true")
+        await _queue_app(channel, argv[0], argv[1].strip("'") if len(argv) > 1 else "")
+    await trio.lowlevel.checkpoint()
+
+
+@app("tone_detect")
+async def _tone_detect(channel: Channel, data: str) -> None:
+    """``tone_detect <key> <freqs> <flags> <timeout> <app> <data> <hits>``: when the
+    simulated line carries the tone (``sim_tone`` names ``key``), ``DETECTED_TONE``
+    fires and the application runs, as ``switch_ivr_tone_detect_session`` does."""
+    argv = separate_string(data, " ", 8)
+    if len(argv) < 2:
+        respond(channel, "-ERR usage")
+        return
+    key = argv[0]
+    if channel.variables.get("sim_tone") == key:
+        channel.fire("DETECTED_TONE", [("Detected-Tone", key)])
+        if len(argv) > 4 and argv[4]:
+            await _queue_app(channel, argv[4], argv[5] if len(argv) > 5 else "")
+    await trio.lowlevel.checkpoint()
+
+
+async def _queue_app(channel: Channel, name: str, arg: str) -> None:
+    """Run ``name`` after the current application, as ``execute_application_async``."""
+    event = channel.sw.new_event(
+        "COMMAND",
+        headers=[("call-command", "execute"), ("execute-app-name", name),
+                 ("execute-app-arg", arg)],
+    )  # fmt: skip
+    channel.queue_nowait(event)
     await trio.lowlevel.checkpoint()

@@ -21,7 +21,13 @@ from kazoo_trio.switch.sim.core import SimCore
 from kazoo_trio.switch.sim.originate import ORIGINATE_SYNTAX, originate_command
 from kazoo_trio.switch.sim.session import park_action, serve_private, transfer_action
 
-__all__ = ["AVAILABLE_MODULES", "LOADED_AT_START", "SIM_PROFILE", "register_call_commands"]
+__all__ = [
+    "AVAILABLE_MODULES",
+    "ENDPOINT_MODULES",
+    "LOADED_AT_START",
+    "SIM_PROFILE",
+    "register_call_commands",
+]
 
 NO_CHANNEL = "-ERR No such channel!\n"
 SIM_PROFILE = "sipinterface_1"
@@ -33,9 +39,16 @@ AVAILABLE_MODULES = (
     "mod_channel_move", "mod_sndfile", "mod_native_file", "mod_tone_stream", "mod_say_en",
 )  # fmt: skip
 LOADED_AT_START = (
-    "mod_loopback", "mod_dptools", "mod_dialplan_xml", "mod_conference", "mod_sndfile",
-    "mod_native_file", "mod_tone_stream",
+    "mod_sofia", "mod_loopback", "mod_dptools", "mod_dialplan_xml", "mod_conference", "mod_sndfile",
+    "mod_native_file", "mod_tone_stream", "mod_http_cache",
 )  # fmt: skip
+
+
+# The endpoints dial strings can name, by the module that registers each.
+ENDPOINT_MODULES = {
+    "error": "mod_dptools", "user": "mod_dptools", "loopback": "mod_loopback",
+    "null": "mod_loopback", "sofia": "mod_sofia", "kz": "mod_kazoo",
+}  # fmt: skip
 
 
 def _channel(sw: SimCore, uuid: str) -> Channel | None:
@@ -362,15 +375,6 @@ async def _sofia_status_info(sw: SimCore) -> tuple[bool, object]:
     }  # fmt: skip
 
 
-def _conference(sw: SimCore, args: str) -> ApiOutput:
-    argv = separate_string(args, " ", 3) if args else []
-    if argv[:1] == ["xml_list"]:
-        return ApiOutput('<?xml version="1.0"?>\n<conferences>\n</conferences>\n')
-    if argv[:1] == ["list"]:
-        return ApiOutput("+OK No active conferences.\n")
-    return ApiOutput("-ERR Conference not found\n" if argv else "")
-
-
 def _xml_flush_cache(sw: SimCore, args: str) -> ApiOutput:
     return ApiOutput("+OK\n")
 
@@ -379,6 +383,8 @@ def register_call_commands(sw: SimCore) -> None:
     """Install the call commands (mod_commands, mod_sofia, mod_conference)."""
     for name in AVAILABLE_MODULES:
         sw.modules.add(name, loaded=name in LOADED_AT_START)
+    for endpoint, module in ENDPOINT_MODULES.items():
+        sw.endpoints.setdefault(endpoint, module)
     sync = sw.register_sync_api
     sync("uuid_kill", _uuid_kill, "Kill channel", syntax="<uuid> [cause]")
     sync("uuid_getvar", _uuid_getvar, "Get a variable from a channel", syntax="<uuid> <var>")
@@ -404,8 +410,6 @@ def register_call_commands(sw: SimCore) -> None:
     sync("reload", _reload, "Reload module", syntax="[-f] <mod_name>")
     sync("xml_flush_cache", _xml_flush_cache, "Clear xml cache", syntax="<id> <key> <val>")
     sync("sofia", _sofia, "Sofia Controls", syntax="status [profile <name>]", module="")
-    sync("conference", _conference, "Conference module commands", syntax="xml_list",
-         module="")  # fmt: skip
 
     async def originate(args: str) -> ApiOutput:
         return await originate_command(sw, args)

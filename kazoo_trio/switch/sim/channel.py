@@ -46,6 +46,8 @@ __all__ = [
     "Application",
     "Channel",
     "ChannelHost",
+    "Endpoint",
+    "Leg",
     "Next",
     "SwitchNotRunning",
     "bridge",
@@ -87,6 +89,18 @@ Action = Callable[["Channel"], Awaitable[None]]
 Application = Callable[["Channel", str], Awaitable[None]]
 """A dialplan application: the channel and its (already expanded) argument."""
 
+Leg = tuple["Channel", "Action | None"]
+"""A dialled leg and the action its session starts with; ``None`` when the endpoint
+has started the channel itself (and it has answered)."""
+
+Endpoint = Callable[
+    ["ChannelHost", str, dict[str, str], CallerProfile, "Channel | None"],
+    Awaitable["Leg | str"],
+]
+"""An endpoint (``switch_io_routines_t.outgoing_channel``): given the host, the dial
+string after ``<tech>/``, the leg's variables, its caller profile and the calling
+channel, the new leg or the failure cause."""
+
 
 class Next(enum.Enum):
     """A next step a channel asks of its own session.  The session module runs it: this
@@ -117,6 +131,10 @@ class ChannelHost(Protocol):
 
     @property
     def channels(self) -> ChannelRegistry: ...
+
+    init_handlers: list[Callable[[Channel], None]]
+    """Global ``on_init`` state handlers: each runs on every new channel in ``CS_INIT``,
+    before ``CHANNEL_CREATE``."""
 
     shutdown_hangups: int
     """Channels hung up with ``SYSTEM_SHUTDOWN`` as the switch stopped (a session that
@@ -149,6 +167,10 @@ class ChannelHost(Protocol):
 
     def application(self, name: str) -> Application | None:
         """The dialplan application ``name``; ``None`` when there is none."""
+        ...
+
+    def endpoint(self, tech: str) -> Endpoint | None:
+        """The endpoint registered for ``tech`` (``sofia``, ``kz``...); ``None`` if none."""
         ...
 
     async def start_channel(self, channel: Channel, action: Action) -> None:
@@ -204,6 +226,17 @@ class Channel:
     recordings: list[str] = attrs.field(factory=list)
     exported: dict[str, str] = attrs.field(factory=dict)
     app_log: list[AppLogEntry] = attrs.field(factory=list)  # what KZ_CDR reports
+    # Run once in CS_HANGUP (state handlers' on_hangup a module adds to this channel).
+    hangup_hooks: list[Callable[[], None]] = attrs.field(factory=list)
+    # The current caller profile's originator/originatee (the other leg's profile when
+    # bridged), and the profiles a transfer replaced, newest first (what KZ_CDR reports).
+    originator_profile: ProfileData | None = None
+    originatee_profile: ProfileData | None = None
+    past_profiles: list[CallflowProfile] = attrs.field(factory=list)
+    # Digits received and not yet collected by an application (the DTMF queue), and
+    # an event set (then replaced) each time one arrives.
+    digits: str = ""
+    digit_arrived: trio.Event = attrs.field(factory=trio.Event)
     _private_send: trio.MemorySendChannel[Event] = attrs.field(init=False)
     private_receive: trio.MemoryReceiveChannel[Event] = attrs.field(init=False)
 
@@ -341,6 +374,9 @@ class Channel:
         (and ``CHANNEL_ORIGINATE`` for an outbound channel) in the ``CS_INIT`` handler."""
         self.state = "CS_INIT"
         self.fire("CHANNEL_STATE", origin=_ORIGIN_STATE)
+        # The global on_init state handlers run before CHANNEL_CREATE fires.
+        for handler in list(self.sw.init_handlers):
+            handler(self)
         self.fire("CHANNEL_CREATE", origin=_ORIGIN_CREATE)
         if self.direction == "outbound":
             self.fire("CHANNEL_ORIGINATE", origin=_ORIGIN_CREATE)
@@ -478,6 +514,9 @@ class Channel:
             self.fire("RECORD_STOP", [("Record-File-Path", path)])
         self.recordings.clear()
         self.set_state("CS_HANGUP")
+        hooks, self.hangup_hooks = self.hangup_hooks, []
+        for hook in hooks:
+            hook()
         cause = self.hangup_cause or "NONE"
         self.set_variable("hangup_cause", cause)
         self.set_variable("hangup_cause_q850", str(_q850(cause)))
@@ -521,6 +560,12 @@ class Channel:
         self.set_variable("billusec", str(bill_us))
         self.set_variable("billmsec", str(bill_us // 1000))
 
+    def archive_profile(self) -> None:
+        """Keep the current caller profile as it is now for ``KZ_CDR``'s callflow, before
+        a transfer gives the channel a new one (without originator or originatee)."""
+        self.past_profiles.insert(0, _callflow_entry(self, attrs.evolve(self.profile)))
+        self.originator_profile = self.originatee_profile = None
+
     def hold(self, on: bool) -> None:
         """``CHANNEL_HOLD`` / ``CHANNEL_UNHOLD`` and the ``HELD`` call state."""
         if not self.up or on == self.held:
@@ -547,6 +592,10 @@ class Channel:
                      ("DTMF-Source", "APP")],
                 )  # fmt: skip
                 sent += 1
+                self.digits += digit.upper()
+        if sent:
+            self.digit_arrived.set()
+            self.digit_arrived = trio.Event()
         return sent
 
 
@@ -555,6 +604,9 @@ def bridge(a: Channel, b: Channel, kind: str) -> None:
     now = a.sw.clock.wall_us()
     a.peer, b.peer = b, a
     a.other_type, b.other_type = "originatee", "originator"
+    # switch_ivr_multi_threaded_bridge: each profile keeps a copy of the other's.
+    a.originatee_profile = _profile_data(b, b.profile)
+    b.originator_profile = _profile_data(a, a.profile)
     a.profile.bridged = b.profile.bridged = now
     for ch, other in ((a, b), (b, a)):
         ch.set_variable("bridge_uuid", other.uuid)
@@ -617,12 +669,9 @@ def _disposition(cause: str) -> str:
     return {"ORIGINATOR_CANCEL": "ORIGINATOR_CANCEL", "NO_ANSWER": "NO ANSWER"}.get(cause, cause)
 
 
-def _kz_cdr_headers(channel: Channel) -> list[tuple[str, str]]:
-    """``KZ_CDR``'s ``_json_*`` headers: one caller profile (the simulation keeps no
-    history of them, nor the other leg's once unbridged), no media statistics."""
-    p = channel.profile
+def _profile_data(channel: Channel, p: CallerProfile) -> ProfileData:
     outbound = channel.direction == "outbound"
-    data = ProfileData(
+    return ProfileData(
         username=p.username, dialplan=p.dialplan, ani=p.ani, aniii=p.aniii,
         caller_id_name=p.caller_id_name, caller_id_number=p.caller_id_number,
         orig_caller_id_name=p.orig_caller_id_name or p.caller_id_name,
@@ -632,11 +681,26 @@ def _kz_cdr_headers(channel: Channel) -> list[tuple[str, str]]:
         source=p.source, context=p.context, chan_name=channel.name,
         transfer_source=p.transfer_source, outbound=outbound, logical_outbound=outbound,
     )  # fmt: skip
+
+
+def _callflow_entry(channel: Channel, p: CallerProfile) -> CallflowProfile:
     times = ProfileTimes(
         created=p.created, profile_created=p.profile_created, progress=p.progress,
         progress_media=p.progress_media, answered=p.answered, bridged=p.bridged,
         last_hold=p.last_hold, hold_accum=p.hold_accum, hungup=p.hungup,
         transferred=p.transferred,
     )  # fmt: skip
-    profile = CallflowProfile(data, profile_index=str(p.profile_index), times=times)
-    return kz_cdr_headers(app_log=channel.app_log, callflow=[profile], variables=channel.variables)
+    return CallflowProfile(
+        _profile_data(channel, p),
+        profile_index=str(p.profile_index),
+        times=times,
+        originator=channel.originator_profile,
+        originatee=channel.originatee_profile,
+    )
+
+
+def _kz_cdr_headers(channel: Channel) -> list[tuple[str, str]]:
+    """``KZ_CDR``'s ``_json_*`` headers: the caller profiles, newest first, each with
+    the other leg's profile it was bridged to; no media statistics."""
+    callflow = [_callflow_entry(channel, channel.profile), *channel.past_profiles]
+    return kz_cdr_headers(app_log=channel.app_log, callflow=callflow, variables=channel.variables)

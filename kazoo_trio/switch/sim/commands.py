@@ -17,6 +17,7 @@ from xml.etree.ElementTree import Element, SubElement
 from kazoo_trio.switch.headers import EventOrigin
 from kazoo_trio.switch.protocol import ApiOutput
 from kazoo_trio.switch.separate import separate_string
+from kazoo_trio.switch.sim.appdocs import APPLICATION_DOCS
 from kazoo_trio.switch.sim.channel import Channel
 from kazoo_trio.switch.sim.core import SimCore
 from kazoo_trio.switch.sim.status import stack_sizes_kb, uptime_text
@@ -60,6 +61,7 @@ _UPTIME_SCALES = {
 
 # Columns of FreeSWITCH's core database tables the show command prints.
 _API_COLUMNS = ("name", "description", "syntax", "ikey")
+_INTERFACE_COLUMNS = ("type", "name", "ikey")
 _CHANNEL_COLUMNS = (
     "uuid", "direction", "created", "created_epoch", "name", "state", "cid_name", "cid_num",
     "ip_addr", "dest", "application", "application_data", "dialplan", "context", "read_codec",
@@ -273,7 +275,19 @@ def _show(sw: SimCore, args: str) -> ApiOutput:
             for entry in sorted(sw.apis.entries(), key=lambda e: e.name.encode()):
                 if entry.description and name_filter in (None, entry.name):
                     rows.append((entry.name, entry.description, entry.syntax, entry.module))
+        else:
+            for name in sorted(sw.applications, key=str.encode):
+                doc = APPLICATION_DOCS.get(name)
+                if doc is not None and doc.description and name_filter in (None, name):
+                    rows.append((name, doc.description, doc.syntax, doc.module))
         return ApiOutput(_rows_text(_API_COLUMNS, rows, as_, delim))
+    if command.startswith("endpoint"):
+        endpoint_rows = [
+            ("endpoint", name, module)
+            for name, module in sorted(sw.endpoints.items(), key=lambda e: e[0].encode())
+            if sw.modules.exists(module)
+        ]
+        return ApiOutput(_rows_text(_INTERFACE_COLUMNS, endpoint_rows, as_, delim))
     if command in ("channels", "calls", "detailed_calls", "bridged_calls"):
         if len(argv) > 1 and argv[1].lower() == "count":
             return ApiOutput(f"\n{len(sw.channels)} total.\n")

@@ -33,7 +33,13 @@ from kazoo_trio.switch.protocol import (
     JsonApiHandler,
     SwitchIdentity,
 )
-from kazoo_trio.switch.sim.channel import Action, Application, Channel, SwitchNotRunning
+from kazoo_trio.switch.sim.channel import (
+    Action,
+    Application,
+    Channel,
+    Endpoint,
+    SwitchNotRunning,
+)
 from kazoo_trio.switch.sim.channels import ChannelRegistry
 from kazoo_trio.switch.sim.clock import Clock, SimTimings, SystemClock
 from kazoo_trio.switch.sim.modules import ModuleTable
@@ -98,6 +104,15 @@ class SimCore:
     modules: ModuleTable = attrs.field(init=False, factory=ModuleTable, repr=False)
     xml: XmlBindings = attrs.field(init=False, factory=XmlBindings, repr=False)
     applications: dict[str, Application] = attrs.field(init=False, factory=dict, repr=False)
+    # Endpoint name -> its outgoing_channel (mod_sofia's, mod_kazoo's ``kz``...).
+    endpoint_routines: dict[str, Endpoint] = attrs.field(init=False, factory=dict, repr=False)
+    # switch_core_add_state_handler's on_init handlers (mod_kazoo's tweaks).
+    init_handlers: list[Callable[[Channel], None]] = attrs.field(
+        init=False, factory=list, repr=False
+    )
+    # Endpoint name -> the module registering it (what ``show endpoint`` lists while
+    # that module is loaded).
+    endpoints: dict[str, str] = attrs.field(init=False, factory=dict, repr=False)
     shutdown_hangups: int = attrs.field(init=False, default=0)
     _started_us: int = attrs.field(init=False, default=0)
     _nursery: trio.Nursery | None = attrs.field(init=False, default=None)
@@ -278,6 +293,9 @@ class SimCore:
 
     def application(self, name: str) -> Application | None:
         return self.applications.get(name)
+
+    def endpoint(self, tech: str) -> Endpoint | None:
+        return self.endpoint_routines.get(tech.lower())
 
     def hangup_all(self, cause: str, variable: str = "", value: str = "") -> int:
         """``hupall``: hang up every channel (with ``variable`` = ``value`` if given)."""

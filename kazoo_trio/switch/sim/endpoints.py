@@ -13,7 +13,9 @@
   variable ``sim_registered=false`` fails with ``USER_NOT_REGISTERED``, and no user
   fails with ``SUBSCRIBER_ABSENT``.
 
-Anything else is ``CHAN_NOT_IMPLEMENTED``.
+Other technologies are looked up in the host's endpoint table
+(:meth:`ChannelHost.endpoint`: mod_sofia's ``sofia/``, mod_kazoo's ``kz/``); anything
+else is ``CHAN_NOT_IMPLEMENTED``.
 Layer: above :mod:`.session`.
 """
 
@@ -25,18 +27,23 @@ import trio
 
 from kazoo_trio.switch.headers import EventOrigin
 from kazoo_trio.switch.sim.causes import parse_cause
-from kazoo_trio.switch.sim.channel import Action, Channel, ChannelHost, SwitchNotRunning, true
+from kazoo_trio.switch.sim.channel import (
+    Action,
+    Channel,
+    ChannelHost,
+    Leg,
+    SwitchNotRunning,
+    true,
+)
 from kazoo_trio.switch.sim.profile import CallerProfile
 from kazoo_trio.switch.sim.session import route, serve_private
 from kazoo_trio.switch.xmltext import XmlError, parse_document
 
-__all__ = ["Leg", "create_leg"]
+__all__ = ["Leg", "create_leg", "wait_orders"]
 
 log = logging.getLogger(__name__)
 
 _ORIGIN_USER = EventOrigin("mod_dptools.c", "user_outgoing_channel", 3883)
-
-Leg = tuple[Channel, Action]
 
 
 async def wait_orders(channel: Channel) -> None:
@@ -86,11 +93,15 @@ async def create_leg(
     url: str,
     variables: dict[str, str],
     profile: CallerProfile,
+    originator: Channel | None = None,
 ) -> Leg | str:
     """The channel and first action for dialling ``url``, or the failure cause."""
     tech, _, rest = url.partition("/")
     tech = tech.lower()
     timings = sw.timings
+    endpoint = sw.endpoint(tech)
+    if endpoint is not None:
+        return await endpoint(sw, rest, variables, profile, originator)
     if tech == "error":
         return parse_cause(rest) or "DESTINATION_OUT_OF_ORDER"
     if tech == "null":

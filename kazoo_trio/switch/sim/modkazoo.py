@@ -9,8 +9,9 @@ Layer: above :mod:`.core` and :mod:`.applications`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import attrs
 import trio
@@ -22,12 +23,29 @@ from kazoo_trio.switch.headers import EventOrigin, event_index_lookup, event_loo
 from kazoo_trio.switch.kz.commands import KZ_COMMANDS, SyncCommand, bind_command, first_of_in
 from kazoo_trio.switch.kz.dptools import KZ_APPLICATIONS, Execute, Translation
 from kazoo_trio.switch.kz.host import KzHost
+from kazoo_trio.switch.kz.tweaks import (
+    DEFAULT_TWEAKS,
+    UNIX_EPOCH_IN_GREGORIAN,
+    KzTweaks,
+    TweakChannel,
+    on_channel_bridge,
+    on_init,
+    on_outgoing,
+    on_transferor,
+)
 from kazoo_trio.switch.protocol import ApiOutput
 from kazoo_trio.switch.sim.applications import set_profile_var
-from kazoo_trio.switch.sim.channel import Application, Channel
+from kazoo_trio.switch.sim.channel import Application, Channel, SwitchNotRunning
 from kazoo_trio.switch.sim.core import SimCore
 
-__all__ = ["SimChannelView", "SimKzHost", "kz_application", "register_mod_kazoo"]
+__all__ = [
+    "SimChannelView",
+    "SimKzHost",
+    "SimModKazoo",
+    "SimTweakChannel",
+    "kz_application",
+    "register_mod_kazoo",
+]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +88,9 @@ class SimKzHost:
 
     def get_global(self, name: str) -> str | None:
         return self.core.get_global(name)
+
+    def global_variables(self) -> list[tuple[str, str]]:
+        return self.core.variables.items()
 
     async def xml_lookup(
         self,
@@ -154,6 +175,10 @@ class SimChannelView:
     def channel_exists(self, uuid: str) -> bool:
         return isinstance(self.channel.sw.channels.get(uuid), Channel)
 
+    def expand_on(self, uuid: str, text: str) -> str | None:
+        other = self.channel.sw.channels.get(uuid)
+        return other.expand(text) if isinstance(other, Channel) else None
+
 
 def kz_application(translate: Translation) -> Application:
     """A simulated application running ``translate``'s steps on its channel."""
@@ -191,12 +216,118 @@ def _api_application(command: str) -> Application:
     return run
 
 
-def register_mod_kazoo(core: SimCore) -> None:
-    """Register mod_kazoo's API commands and applications on ``core``.
+@attrs.frozen
+class SimTweakChannel:
+    """:class:`~kazoo_trio.switch.kz.tweaks.TweakChannel` of a simulated channel."""
+
+    channel: Channel
+
+    @property
+    def uuid(self) -> str:
+        return self.channel.uuid
+
+    @property
+    def direction(self) -> str:
+        return self.channel.direction
+
+    @property
+    def source(self) -> str:
+        return self.channel.profile.source
+
+    @property
+    def created_us(self) -> int:
+        return self.channel.profile.created
+
+    @property
+    def variables(self) -> Mapping[str, str]:
+        return self.channel.variables
+
+    def get_variable(self, name: str) -> str | None:
+        return self.channel.get_variable(name)
+
+    def set_variable(self, name: str, value: str | None) -> None:
+        self.channel.set_variable(name, value)
+
+    def profile_field(self, name: str) -> str | None:
+        # The simulated profile keeps no variables of its own beyond its fields.
+        return self.channel.profile.fields().get(name) or None
+
+    def set_caller_id(self, name: str | None, number: str | None) -> None:
+        profile = self.channel.profile
+        if name is not None:
+            profile.caller_id_name = profile.orig_caller_id_name = name
+        if number is not None:
+            profile.caller_id_number = profile.orig_caller_id_number = number
+
+    def partner_uuid(self) -> str | None:
+        variables = self.channel.variables
+        return variables.get("signal_bond") or variables.get("originate_signal_bond")
+
+    def fire(self, name: str, headers: Iterable[tuple[str, str]] = ()) -> None:
+        core = self.channel.sw
+        core.fire(core.new_event(name, headers=[*headers, *self.channel.event_headers()]))
+
+    def on_hangup(self, hook: Callable[[], None]) -> None:
+        self.channel.hangup_hooks.append(hook)
+
+
+@attrs.define(eq=False)
+class SimModKazoo:
+    """mod_kazoo's state on a simulated switch: the tweaks in force, run on every new
+    channel and after the events they bind."""
+
+    core: SimCore
+    tweaks: KzTweaks = DEFAULT_TWEAKS
+
+    def locate(self, uuid: str) -> TweakChannel | None:
+        channel = _channel(self.core, uuid)
+        return SimTweakChannel(channel) if channel is not None and channel.up else None
+
+    def now_us(self) -> int:
+        return self.core.clock.wall_us()
+
+    def channel_init(self, channel: Channel) -> None:
+        """The ``on_init`` handler, after the ``outgoing_channel`` hook of the channel
+        that originated this one (the simulation marks it ``originating_leg_uuid``)."""
+        view = SimTweakChannel(channel)
+        originator_uuid = channel.variables.get("originating_leg_uuid")
+        originator = self.locate(originator_uuid) if originator_uuid else None
+        if originator is not None:
+            on_outgoing(self.tweaks, originator, view)
+        on_init(self.tweaks, self, view)
+
+    def event(self, event: Event) -> None:
+        """Bound to every event: the ones the tweaks handle run once this event has
+        reached every listener (FreeSWITCH hands them to its dispatch thread)."""
+        handler: Callable[[KzTweaks, SimModKazoo, Callable[[str], str | None]], None]
+        if event.name == "CHANNEL_BRIDGE":
+            handler = on_channel_bridge
+        elif event.name == "CUSTOM" and event.get("Event-Subclass") == "sofia::transferor":
+            handler = on_transferor
+        else:
+            return
+        header = event_lookup(event)
+
+        async def run() -> None:
+            await trio.lowlevel.checkpoint()
+            handler(self.tweaks, self, header)
+
+        # Without a running switch there is no channel for them to change.
+        with contextlib.suppress(SwitchNotRunning):
+            self.core.start_task(run)
+
+
+def register_mod_kazoo(core: SimCore) -> SimModKazoo:
+    """Register mod_kazoo's API commands and applications on ``core``, and install its
+    tweaks (all on until :attr:`SimModKazoo.tweaks` is set).
 
     The commands are listed under ``mod_kazoo`` without declaring the module loaded
     (the mod_kazoo server does that when it registers ``erlang``).
     """
+    mod = SimModKazoo(core)
+    core.set_global("UNIX_EPOCH_IN_GREGORIAN", str(UNIX_EPOCH_IN_GREGORIAN))
+    core.init_handlers.append(mod.channel_init)
+    core.add_listener(mod.event)
     host = SimKzHost(core)
     for command in KZ_COMMANDS:
         if command.sync is not None:
@@ -219,6 +350,7 @@ def register_mod_kazoo(core: SimCore) -> None:
         core.applications[name] = kz_application(translate)
     core.applications["kz_uuid_setvar"] = _api_application("kz_uuid_setvar")
     core.applications["kz_uuid_setvar_multi"] = _api_application("kz_uuid_setvar_multi")
+    return mod
 
 
 def _bind_sync(function: SyncCommand, host: KzHost) -> SyncApi:

@@ -169,8 +169,12 @@ async def originate_legs(
     originator: Channel | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     cid: tuple[str, str] = ("FreeSWITCH", "0000000000"),
+    base_variables: dict[str, str] | None = None,
 ) -> Outcome:
     """Dial ``dialstring``; the first answered leg, or the failure cause.
+
+    ``base_variables`` (an endpoint's ``var_event``) go to every leg under the dial
+    string's own ``{}``/``[]`` variables.
 
     Cancelled (the originator hung up, the API request went away): every leg still
     ringing hangs up with ``ORIGINATOR_CANCEL``.
@@ -179,6 +183,11 @@ async def originate_legs(
     if not groups:
         return Outcome(None, "DESTINATION_OUT_OF_ORDER")
     cause = "NO_ROUTE_DESTINATION"
+    if base_variables:
+        groups = [
+            [DialLeg(leg.url, {**base_variables, **leg.variables}) for leg in group]
+            for group in groups
+        ]
     for group in groups:
         outcome = await _ring_group(sw, group, originator, timeout, cid)
         if outcome.channel is not None:
@@ -204,11 +213,18 @@ async def _ring_group(
         for leg in group:
             variables = dict(originator.exported) if originator is not None else {}
             variables.update(leg.variables)
-            made = await create_leg(sw, leg.url, variables, _profile_for(leg, originator, cid))
+            made = await create_leg(
+                sw, leg.url, variables, _profile_for(leg, originator, cid), originator
+            )
             if isinstance(made, str):
                 cause = made
                 continue
             channel, action = made
+            group_timeout = min(group_timeout, _timeout(leg.variables, timeout))
+            if action is None:
+                # Started (and answered) by its endpoint, as kz/ does.
+                channels.append(channel)
+                continue
             uuid = variables.get("origination_uuid")
             if uuid and uuid not in sw.channels:
                 channel.uuid = uuid
@@ -217,7 +233,6 @@ async def _ring_group(
             if originator is not None:
                 channel.call_uuid = originator.uuid
                 channel.set_variable("originating_leg_uuid", originator.uuid)
-            group_timeout = min(group_timeout, _timeout(leg.variables, timeout))
             try:
                 await sw.start_channel(channel, action)
             except SwitchNotRunning:

@@ -39,6 +39,8 @@ class CallerProfile:
     bridged: int = 0
     last_hold: int = 0
     hold_accum: int = 0
+    hide_name: bool = False  # SWITCH_CPF_HIDE_NAME (the privacy application)
+    hide_number: bool = False  # SWITCH_CPF_HIDE_NUMBER
 
     def fields(self) -> dict[str, str]:
         """What ``${...}`` and dialplan conditions read (``switch_caller_get_field_by_name``)."""
@@ -95,6 +97,6 @@ class CallerProfile:
             (f"{p}-Channel-Last-Hold", str(self.last_hold)),
             (f"{p}-Channel-Hold-Accum", str(self.hold_accum)),
             (f"{p}-Screen-Bit", "true"),
-            (f"{p}-Privacy-Hide-Name", "false"),
-            (f"{p}-Privacy-Hide-Number", "false"),
+            (f"{p}-Privacy-Hide-Name", "true" if self.hide_name else "false"),
+            (f"{p}-Privacy-Hide-Number", "true" if self.hide_number else "false"),
         ]

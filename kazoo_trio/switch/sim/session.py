@@ -26,6 +26,7 @@ from kazoo_trio.switch.sim.channel import Action, Channel, Next
 from kazoo_trio.switch.sim.dialplan import hunt
 
 __all__ = [
+    "INVALID_APPLICATION",
     "app_action",
     "drain_private",
     "execute_app",
@@ -38,6 +39,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# What execute_app returns for an application no module registers.
+INVALID_APPLICATION = "-ERR invalid application"
 
 _ORIGIN_EXECUTE = EventOrigin("switch_core_session.c", "switch_core_session_exec", 2950)
 _ORIGIN_PARK = EventOrigin("switch_ivr.c", "switch_ivr_park", 1005)
@@ -88,9 +92,16 @@ async def execute_app(
     ``CHANNEL_EXECUTE_COMPLETE`` with its ``Application-Response`` (also when it is
     cut short by a hang-up or redirect).  Returns the response.
 
-    An unknown application, or one that fails, completes with an ``-ERR`` response;
-    the channel carries on.
+    An unknown application hangs the channel up with ``DESTINATION_OUT_OF_ORDER``
+    before any event, as ``switch_core_session_execute_application_get_flags`` does;
+    one that fails completes with an ``-ERR`` response and the channel carries on.
     """
+    handler = channel.sw.application(name)
+    if handler is None:
+        log.error("channel %s: Invalid Application %s", channel.uuid, name)
+        channel.hangup("DESTINATION_OUT_OF_ORDER")
+        await trio.lowlevel.checkpoint()
+        return INVALID_APPLICATION
     data = channel.expand(arg)
     app_id = app_uuid or str(uuidlib.uuid4())
     channel.set_variable("current_application", name)
@@ -101,13 +112,8 @@ async def execute_app(
     header = [("Application", name), ("Application-Data", data)]
     ids = [("Application-UUID", app_id), ("Application-UUID-Name", uuid_name or "")]
     channel.fire("CHANNEL_EXECUTE", header + ids, origin=_ORIGIN_EXECUTE)
-    handler = channel.sw.application(name)
     try:
-        if handler is None:
-            log.warning("channel %s: invalid application %s", channel.uuid, name)
-            channel.set_variable("current_application_response", "-ERR invalid application")
-        else:
-            await handler(channel, data)
+        await handler(channel, data)
     except Exception as exc:
         log.exception("channel %s: application %s failed", channel.uuid, name)
         channel.set_variable("current_application_response", f"-ERR {exc}")
@@ -172,6 +178,7 @@ def transfer_action(destination: str, dialplan: str = "", context: str = "") -> 
     """``switch_ivr_session_transfer``: a new caller profile, then routing again."""
 
     async def action(channel: Channel) -> None:
+        channel.archive_profile()
         profile = channel.profile
         profile.transfer_source = (
             f"{channel.sw.clock.wall_us() // 1_000_000}:{channel.uuid}:bl_xfer:"

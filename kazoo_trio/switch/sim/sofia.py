@@ -1,0 +1,900 @@
+"""mod_sofia on the simulated switch: SIP profiles, simulated devices registering to
+them, gateways, the ``sofia/`` endpoint and the ``sofia`` API command's texts.
+
+Nothing goes over the network.  A *device* is declared by registering it
+(:meth:`SofiaModule.register`, or the ``sim.register`` JSON API): the registration is
+authorised through the ``directory`` fetch binding as ``sofia_reg_parse_auth`` asks
+(``action=sip_auth``; Kazoo's registrar answers with the user's ``password`` or
+``a1-hash``), then stored and announced with ``CUSTOM sofia::register``.  A device
+answers calls as its :data:`Behaviour` says: ``answer`` (rings, then answers),
+``busy`` (486), ``reject`` (603), ``unavailable`` (480) or ``no_answer`` (rings until
+the caller gives up).
+
+Dial strings (``sofia_outgoing_channel``):
+
+* ``sofia/<profile>/<user>@<host>``: the device registered as ``user@host`` (on any
+  profile: the simulated network delivers by address of record).  No such device: a
+  host the simulated registrar serves (some device registered there) answers ``480``
+  (``NO_USER_RESPONSE``); any other host is a far end that answers, or does what
+  :attr:`SofiaModule.far_end` says for that user part;
+* ``sofia/<profile>/<user>`` and ``sofia/<profile>/<user>%<domain>``: registered users
+  only, else ``USER_NOT_REGISTERED`` (``Cannot locate registered user``);
+* ``sofia/gateway/<gateway>/<number>``: through a gateway (``INVALID_GATEWAY`` when
+  there is none, ``GATEWAY_DOWN`` when it is down); the carrier behind it answers, or
+  does what :attr:`SofiaModule.far_end` or the gateway's ``behaviour`` says;
+* an unknown profile is ``INVALID_PROFILE``.
+
+Gateways come from ``sofia.conf`` through the ``configuration`` fetch binding (as
+``sofia profile <name> rescan`` reads it; Kazoo's ecallmgr answers with its carriers)
+or from :meth:`SofiaModule.add_gateway`.
+Layer: above :mod:`.core` (registered by :mod:`.simswitch`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+import uuid as uuidlib
+import xml.etree.ElementTree as ET
+from typing import Literal, get_args
+
+import attrs
+import trio
+
+from kazoo_trio.switch.headers import EventOrigin
+from kazoo_trio.switch.kz.endpoints import directory_user
+from kazoo_trio.switch.protocol import ApiOutput
+from kazoo_trio.switch.separate import separate_string
+from kazoo_trio.switch.sim.channel import Action, Channel, ChannelHost, Leg
+from kazoo_trio.switch.sim.core import SimCore
+from kazoo_trio.switch.sim.endpoints import wait_orders
+from kazoo_trio.switch.sim.profile import CallerProfile
+from kazoo_trio.switch.xmltext import XmlError, parse_document
+
+__all__ = [
+    "BEHAVIOURS",
+    "Behaviour",
+    "Device",
+    "Gateway",
+    "SofiaModule",
+    "SofiaProfile",
+    "register_sofia",
+]
+
+Behaviour = Literal["answer", "busy", "reject", "unavailable", "no_answer"]
+BEHAVIOURS: tuple[str, ...] = get_args(Behaviour)
+
+# The SIP final response each failing behaviour sends, and the cause FreeSWITCH maps
+# it to (sofia_glue_sip_cause_to_freeswitch).
+_FAILURES: dict[str, tuple[int, str, str]] = {
+    "busy": (486, "Busy Here", "USER_BUSY"),
+    "reject": (603, "Decline", "CALL_REJECTED"),
+    "unavailable": (480, "Temporarily Unavailable", "NO_USER_RESPONSE"),
+}
+
+LINE = "=" * 97
+USAGE = (
+    "USAGE:\n"
+    "--------------------------------------------------------------------------------\n"
+    "sofia global siptrace <on|off>\n"
+    "sofia        capture  <on|off>\n"
+    "             watchdog <on|off>\n\n"
+    "sofia profile <name> [start | stop | restart | rescan] [wait]\n"
+    "                     flush_inbound_reg [<call_id> | <[user]@domain>] [reboot]\n"
+    "                     check_sync [<call_id> | <[user]@domain>]\n"
+    "                     [register | unregister] [<gateway name> | all]\n"
+    "                     killgw <gateway name>\n"
+    "                     [stun-auto-disable | stun-enabled] [true | false]]\n"
+    "                     siptrace <on|off>\n"
+    "                     capture  <on|off>\n"
+    "                     watchdog <on|off>\n\n"
+    "sofia <status|xmlstatus> profile <name> [reg [<contact str>]] | [pres <pres str>] "
+    "| [user <user@domain>]\n"
+    "sofia <status|xmlstatus> gateway <name>\n\n"
+    "sofia loglevel <all|default|tport|iptsec|nea|nta|nth_client|nth_server|nua|soa|"
+    "sresolv|stun> [0-9]\n"
+    "sofia tracelevel <console|alert|crit|err|warning|notice|info|debug>\n\n"
+    "sofia help\n"
+    "--------------------------------------------------------------------------------\n"
+)
+XML_HEADER = '<?xml version="1.0" encoding="ISO-8859-1"?>'
+
+_ORIGIN_REGISTER = EventOrigin("sofia_reg.c", "sofia_reg_handle_register_token", 2059)
+_ORIGIN_UNREGISTER = EventOrigin("sofia_reg.c", "sofia_reg_handle_register_token", 1924)
+_ORIGIN_AUTH = EventOrigin("sofia_reg.c", "sofia_reg_parse_auth", 2959)
+_ORIGIN_RELOADXML = EventOrigin("switch_xml.c", "switch_xml_open_root", 2423)
+
+
+@attrs.define
+class SofiaProfile:
+    """A SIP profile (``sofia_profile_t``) as ``sofia status`` shows it."""
+
+    name: str
+    port: int
+    context: str = "public"
+    dialplan: str = "XML"
+    ib_calls: int = 0
+    ib_failed_calls: int = 0
+    ob_calls: int = 0
+    ob_failed_calls: int = 0
+
+
+@attrs.define
+class Gateway:
+    """A gateway (``sofia_gateway_t``) with the defaults ``parse_gateways`` gives."""
+
+    name: str
+    profile: str
+    realm: str
+    username: str = "FreeSWITCH"
+    password: str = ""
+    proxy: str = ""
+    register: bool = False
+    context: str = "default"
+    expires: str = "3600"
+    behaviour: Behaviour = "answer"
+    ping_freq: int = 0
+    uptime_us: int = 0
+    ib_calls: int = 0
+    ob_calls: int = 0
+    ib_failed_calls: int = 0
+    ob_failed_calls: int = 0
+
+    @property
+    def state(self) -> str:
+        return "REGED" if self.register else "NOREG"
+
+    @property
+    def register_proxy(self) -> str:
+        proxy = self.proxy or self.realm
+        return proxy if proxy.startswith(("sip:", "sips:")) else f"sip:{proxy}"
+
+    @property
+    def register_to(self) -> str:
+        return f"sip:{self.username}@{self.register_proxy.split(':', 1)[1]}"
+
+    @property
+    def register_from(self) -> str:
+        return f"<sip:{self.username}@{self.proxy or self.realm}>"
+
+
+@attrs.frozen
+class Device:
+    """A simulated SIP device registered to a profile."""
+
+    user: str
+    domain: str
+    profile: str
+    behaviour: Behaviour = "answer"
+    ring: float | None = None  # seconds before answering; None: SimTimings.ring_delay
+    call_id: str = attrs.field(factory=lambda: str(uuidlib.uuid4()))
+    network_ip: str = "127.0.0.1"
+    network_port: int = 5060
+    user_agent: str = "kazoo-trio simulated phone"
+    expires: int = 3600
+    registered_at: int = 0  # epoch seconds
+
+    @property
+    def contact(self) -> str:
+        return f'"{self.user}" <sip:{self.user}@{self.network_ip}:{self.network_port}>'
+
+    @property
+    def aor(self) -> str:
+        return f"{self.user}@{self.domain}".lower()
+
+
+def _far_end_action(behaviour: str, ring: float, on_answer: Action | None = None) -> Action:
+    """A leg whose far end rings and answers, fails with a SIP response, or rings on."""
+
+    async def action(channel: Channel) -> None:
+        channel.set_state("CS_CONSUME_MEDIA")
+        failure = _FAILURES.get(behaviour)
+        if failure is not None:
+            code, phrase, cause = failure
+            channel.set_variable("sip_invite_failure_status", str(code))
+            channel.set_variable("sip_invite_failure_phrase", phrase)
+            channel.set_variable("sip_term_status", str(code))
+            channel.hangup(cause)
+            await trio.lowlevel.checkpoint()
+            return
+        channel.ring_ready()
+        if behaviour == "no_answer":
+            await trio.sleep_forever()
+        await trio.sleep(ring)
+        channel.answer()
+        await wait_orders(channel)
+
+    return action
+
+
+@attrs.define(eq=False)
+class SofiaModule:
+    """mod_sofia's state on a simulated core: profiles, registrations, gateways."""
+
+    core: SimCore
+    profiles: dict[str, SofiaProfile] = attrs.field(factory=dict)
+    gateways: dict[str, Gateway] = attrs.field(factory=dict)
+    registrations: dict[str, Device] = attrs.field(factory=dict)  # by call-id
+    far_end: dict[str, Behaviour] = attrs.field(factory=dict)  # by dialled user part
+    served_domains: set[str] = attrs.field(factory=set)
+
+    @property
+    def sip_ip(self) -> str:
+        return self.core.identity.ipv4
+
+    def profile_url(self, profile: SofiaProfile) -> str:
+        return f"sip:mod_sofia@{self.sip_ip}:{profile.port}"
+
+    def find_profile(self, name: str) -> SofiaProfile | None:
+        return self.profiles.get(name)
+
+    # -- registrations ----------------------------------------------------------------
+
+    def find_registration(
+        self, user: str, domain: str, profile: str | None = None
+    ) -> Device | None:
+        """The newest registration of ``user@domain`` (on ``profile`` if given)."""
+        aor = f"{user}@{domain}".lower()
+        found = None
+        for device in self.registrations.values():
+            if device.aor == aor and (profile is None or device.profile == profile):
+                found = device
+        return found
+
+    async def register(
+        self,
+        user: str,
+        domain: str,
+        *,
+        profile: str = "sipinterface_1",
+        password: str = "",
+        behaviour: Behaviour = "answer",
+        ring: float | None = None,
+        network_ip: str = "127.0.0.1",
+        network_port: int = 5060,
+        expires: int = 3600,
+    ) -> Device | str:
+        """Register a simulated device: the registration, or why it was refused
+        (``403 Forbidden`` when the directory has no such user or the password
+        differs, ``404 Not Found`` for an unknown profile)."""
+        sofia = self.find_profile(profile)
+        if sofia is None:
+            return "404 Not Found"
+        if behaviour not in BEHAVIOURS:
+            raise ValueError(f"unknown device behaviour {behaviour!r}")
+        call_id = str(uuidlib.uuid4())
+        params = [
+            ("action", "sip_auth"),
+            ("sip_profile", profile),
+            ("sip_user_agent", "kazoo-trio simulated phone"),
+            ("sip_auth_username", user),
+            ("sip_auth_realm", domain),
+            ("sip_auth_method", "REGISTER"),
+            ("sip_contact_user", user),
+            ("sip_contact_host", network_ip),
+            ("sip_to_user", user),
+            ("sip_to_host", domain),
+            ("sip_via_protocol", "udp"),
+            ("sip_from_user", user),
+            ("sip_from_host", domain),
+            ("sip_call_id", call_id),
+            ("sip_request_host", domain),
+            ("key", "id"),
+            ("user", user),
+            ("domain", domain),
+            ("ip", network_ip),
+        ]
+        event = self.core.new_event("REQUEST_PARAMS", headers=params, origin=_ORIGIN_AUTH)
+        text = await self.core.xml_lookup("directory", "domain", "name", domain, event)
+        x_user = directory_user(text, user, domain)
+        if x_user is None or not _authorised(x_user, user, domain, password):
+            return "403 Forbidden"
+        device = Device(
+            user=user,
+            domain=domain,
+            profile=profile,
+            behaviour=behaviour,
+            ring=ring,
+            call_id=call_id,
+            network_ip=network_ip,
+            network_port=network_port,
+            expires=expires,
+            registered_at=self.core.clock.wall_us() // 1_000_000,
+        )
+        self.registrations[call_id] = device
+        self.served_domains.add(domain.lower())
+        self._fire_register("sofia::register", device, "Registered(UDP)", _ORIGIN_REGISTER)
+        return device
+
+    def unregister(self, user: str, domain: str) -> int:
+        """Drop every registration of ``user@domain`` (``sofia::unregister`` for each)."""
+        gone = [d for d in self.registrations.values() if d.aor == f"{user}@{domain}".lower()]
+        for device in gone:
+            del self.registrations[device.call_id]
+            self._fire_register("sofia::unregister", device, "", _ORIGIN_UNREGISTER)
+        return len(gone)
+
+    def _fire_register(
+        self, subclass: str, device: Device, status: str, origin: EventOrigin
+    ) -> None:
+        headers = [
+            ("profile-name", device.profile),
+            ("from-user", device.user),
+            ("from-host", device.domain),
+            ("presence-hosts", "n/a"),
+            ("contact", device.contact),
+            ("call-id", device.call_id),
+            ("rpid", "unknown"),
+            ("status", status),
+            ("expires", str(device.expires) if status else "0"),
+            ("to-user", device.user),
+            ("to-host", device.domain),
+            ("network-ip", device.network_ip),
+            ("network-port", str(device.network_port)),
+            ("username", device.user),
+            ("realm", device.domain),
+            ("user-agent", device.user_agent),
+        ]
+        if not status:
+            headers = [h for h in headers if h[0] not in ("status", "rpid")]
+        self.core.fire(
+            self.core.new_event("CUSTOM", subclass=subclass, headers=headers, origin=origin)
+        )
+
+    # -- gateways ---------------------------------------------------------------------
+
+    def add_gateway(self, gateway: Gateway) -> bool:
+        """Start ``gateway`` unless one of that name runs (``Ignoring duplicate gateway``)."""
+        if gateway.name in self.gateways or gateway.profile not in self.profiles:
+            return False
+        gateway.uptime_us = self.core.clock.wall_us()
+        self.gateways[gateway.name] = gateway
+        return True
+
+    async def rescan(self, profile: SofiaProfile) -> None:
+        """``config_sofia(SOFIA_CONFIG_RESCAN)``: read ``sofia.conf`` and start the
+        profile's gateways not yet running."""
+        event = self.core.new_event("REQUEST_PARAMS", headers=[("profile", profile.name)])
+        text = await self.core.xml_lookup(
+            "configuration", "configuration", "name", "sofia.conf", event
+        )
+        if not text:
+            return
+        try:
+            root = parse_document(text)
+        except XmlError:
+            return
+        for x_profile in root.iter("profile"):
+            if x_profile.get("name") != profile.name:
+                continue
+            for x_gw in x_profile.iter("gateway"):
+                gateway = _parse_gateway(x_gw, profile)
+                if gateway is not None:
+                    self.add_gateway(gateway)
+
+    # -- the endpoint -----------------------------------------------------------------
+
+    async def outgoing_channel(
+        self,
+        sw: ChannelHost,
+        rest: str,
+        variables: dict[str, str],
+        profile: CallerProfile,
+        originator: Channel | None,
+    ) -> Leg | str:
+        """``sofia_outgoing_channel``: the new leg and what its far end does, or the cause."""
+        data = rest.split("^", 1)[0]
+        if data.lower().startswith("gateway/"):
+            gw_name, slash, dest = data[8:].partition("/")
+            if not slash or not dest:
+                return "INVALID_URL"
+            gateway = self.gateways.get(gw_name)
+            if gateway is None:
+                return "INVALID_GATEWAY"
+            gw_profile = self.profiles[gateway.profile]
+            gateway.ob_calls += 1
+            gw_profile.ob_calls += 1
+            number = dest.split(";", 1)[0]
+            user = number.split("@", 1)[0]
+            host = number.split("@", 1)[1] if "@" in number else gateway.register_proxy[4:]
+            behaviour = self.far_end.get(user, gateway.behaviour)
+            channel = self._new_leg(sw, gw_profile, number, user, host, variables, profile, data)
+            channel.set_variable("sip_gateway_name", gateway.name)
+            return channel, _far_end_action(behaviour, sw.timings.ring_delay)
+        profile_name, slash, dest = data.partition("/")
+        if not slash:
+            return "INVALID_URL"
+        sofia = self.find_profile(profile_name)
+        if sofia is None:
+            return "INVALID_PROFILE"
+        sofia.ob_calls += 1
+        for prefix in ("sip:", "sips:"):
+            if dest.lower().startswith(prefix):
+                dest = dest[len(prefix) :]
+        address = dest.split(";", 1)[0]
+        if "@" not in address:
+            user, _, domain = address.partition("%")
+            domain = domain or sofia.name
+            device = self.find_registration(user, domain, sofia.name)
+            if device is None:
+                sofia.ob_failed_calls += 1
+                return "USER_NOT_REGISTERED"
+        else:
+            user, _, domain = address.partition("@")
+            device = self.find_registration(user, domain)
+            if device is None and domain.lower() in self.served_domains:
+                behaviour = "unavailable"
+            else:
+                behaviour = self.far_end.get(user, "answer")
+        ring = sw.timings.ring_delay
+        if device is not None:
+            behaviour = device.behaviour
+            ring = device.ring if device.ring is not None else ring
+        channel = self._new_leg(
+            sw, sofia, address.replace("%", "@"), user, domain, variables, profile, data
+        )
+        if device is not None:
+            channel.set_variable("sip_local_url", f"{user}@{domain}")
+            channel.set_variable("presence_id", f"{user}@{domain}")
+        return channel, _far_end_action(behaviour, ring)
+
+    def _new_leg(
+        self,
+        sw: ChannelHost,
+        sofia: SofiaProfile,
+        dest: str,
+        user: str,
+        host: str,
+        variables: dict[str, str],
+        profile: CallerProfile,
+        data: str,
+    ) -> Channel:
+        # As sofia_outgoing_channel: the caller profile's destination is the whole dial
+        # data after "sofia/"; the callee is the user part unless the dial string said.
+        if profile.callee_id_number == profile.destination_number:
+            profile.callee_id_number = user
+        profile.destination_number = data
+        channel = Channel(
+            sw, f"sofia/{sofia.name}/{dest}", "outbound", profile, variables=dict(variables)
+        )
+        channel.set_variable("sip_local_network_addr", self.sip_ip)
+        channel.set_variable("sip_profile_name", sofia.name)
+        channel.set_variable("sip_destination_url", f"sip:{dest}")
+        channel.set_variable("sip_to_user", user)
+        channel.set_variable("sip_to_host", host)
+        channel.set_variable("sofia_profile_name", sofia.name)
+        return channel
+
+    # -- the sofia command ------------------------------------------------------------
+
+    async def command(self, args: str) -> ApiOutput:
+        """``sofia <cmd> <args>``."""
+        argv = separate_string(args, " ", 1024) if args else []
+        if not argv or not argv[0]:
+            return ApiOutput(USAGE)
+        name = argv[0].lower()
+        rest = argv[1:]
+        if name == "help":
+            return ApiOutput(USAGE)
+        if name == "status":
+            return ApiOutput(self._status(rest))
+        if name == "xmlstatus":
+            return ApiOutput(self._xml_status(rest))
+        if name == "profile":
+            return ApiOutput(await self._profile(rest))
+        return ApiOutput(f"Unknown Command [{argv[0]}]\n")
+
+    def _in_use(self, sofia: SofiaProfile) -> int:
+        prefix = f"sofia/{sofia.name}/"
+        count = 0
+        for uuid in self.core.channels.uuids():
+            channel = self.core.channels.get(uuid)
+            if isinstance(channel, Channel) and channel.name.startswith(prefix):
+                count += 1
+        return count
+
+    def _status(self, argv: list[str]) -> str:
+        if not argv:
+            out = [f"{'Name':>25}\t{'   Type'}\t  {'Data':>40}\t{'State'}\n", f"{LINE}\n"]
+            for sofia in self.profiles.values():
+                url = self.profile_url(sofia)
+                out.append(
+                    f"{sofia.name:>25}\tprofile\t  {url:>40}\tRUNNING ({self._in_use(sofia)})\n"
+                )
+                for gw in self._gateways_of(sofia):
+                    key = f"{sofia.name}::{gw.name}"
+                    out.append(f"{key:>25}\tgateway\t  {gw.register_to:>40}\t{gw.state}\n")
+            count = len(self.profiles)
+            out.append(f"{LINE}\n{count} profile{'' if count == 1 else 's'} 0 aliases\n")
+            return "".join(out)
+        if len(argv) == 1:
+            return self._gateway_summary()
+        kind = argv[0].lower()
+        if kind == "gateway":
+            found = self.gateways.get(argv[1])
+            return self._gateway_text(found) if found is not None else "Invalid Gateway!\n"
+        if kind == "profile":
+            asked = self.find_profile(argv[1])
+            if asked is None:
+                return "Invalid Profile!\n"
+            return self._profile_text(asked, argv[1], argv[2:])
+        return "Invalid Syntax!\n"
+
+    def _gateways_of(self, sofia: SofiaProfile) -> list[Gateway]:
+        return [gw for gw in self.gateways.values() if gw.profile == sofia.name]
+
+    def _gateway_summary(self) -> str:
+        out = [
+            f"{'Profile::Gateway-Name':>25}\t{'    Data    ':>32}\tState\t{'Ping Time':>9}\t"
+            "IB Calls(F/T)\tOB Calls(F/T)\n",
+            f"{LINE}\n",
+        ]
+        totals = [0, 0, 0, 0]
+        count = 0
+        for sofia in self.profiles.values():
+            for gw in self._gateways_of(sofia):
+                count += 1
+                totals = [
+                    totals[0] + gw.ib_failed_calls,
+                    totals[1] + gw.ib_calls,
+                    totals[2] + gw.ob_failed_calls,
+                    totals[3] + gw.ob_calls,
+                ]
+                key = f"{sofia.name}::{gw.name}"
+                out.append(
+                    f"{key:>25}\t{gw.register_to:>32}\t{gw.state}\t{0.0:6.2f}\t"
+                    f"{gw.ib_failed_calls}/{gw.ib_calls}\t{gw.ob_failed_calls}/{gw.ob_calls}\n"
+                )
+        out.append(f"{LINE}\n")
+        out.append(
+            f"{count} gateway{'' if count == 1 else 's'}: Inbound(Failed/Total): "
+            f"{totals[0]}/{totals[1]},Outbound(Failed/Total):{totals[2]}/{totals[3]}\n"
+        )
+        return "".join(out)
+
+    def _gateway_contact(self, gw: Gateway) -> str:
+        port = self.profiles[gw.profile].port
+        return f"<sip:gw+{gw.name}@{self.sip_ip}:{port};transport=udp;gw={gw.name}>"
+
+    def _gateway_uptime_us(self, gw: Gateway) -> int:
+        return max(0, self.core.clock.wall_us() - gw.uptime_us)
+
+    def _gateway_text(self, gw: Gateway) -> str:
+        fields = [
+            ("Name    ", gw.name),
+            ("Profile ", gw.profile),
+            ("Scheme  ", "Digest"),
+            ("Realm   ", gw.realm),
+            ("Username", gw.username),
+            ("Password", "yes" if gw.password else "no"),
+            ("From    ", gw.register_from),
+            ("Contact ", self._gateway_contact(gw)),
+            ("Exten   ", gw.username),
+            ("To      ", gw.register_to),
+            ("Proxy   ", gw.register_proxy),
+            ("Context ", gw.context),
+            ("Expires ", gw.expires),
+            ("Freq    ", "0" if not gw.register else gw.expires),
+            ("Ping    ", "0"),
+            ("PingFreq", str(gw.ping_freq)),
+            ("PingTime", "0.00"),
+            ("PingState", "0/0/0"),
+            ("State   ", gw.state),
+            ("Status  ", "UP"),
+            ("Uptime  ", f"{self._gateway_uptime_us(gw) // 1_000_000}s"),
+            ("CallsIN ", str(gw.ib_calls)),
+            ("CallsOUT", str(gw.ob_calls)),
+            ("FailedCallsIN", str(gw.ib_failed_calls)),
+            ("FailedCallsOUT", str(gw.ob_failed_calls)),
+        ]
+        body = "".join(f"{name}\t{value}\n" for name, value in fields)
+        return f"{LINE}\n{body}{LINE}\n"
+
+    def _gateway_xml(self, gw: Gateway) -> str:
+        def enc(text: str) -> str:
+            return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+        fields = [
+            ("name", gw.name),
+            ("profile", gw.profile),
+            ("scheme", "Digest"),
+            ("realm", gw.realm),
+            ("username", gw.username),
+            ("password", "yes" if gw.password else "no"),
+            ("from", enc(gw.register_from)),
+            ("contact", enc(self._gateway_contact(gw))),
+            ("exten", enc(gw.username)),
+            ("to", gw.register_to),
+            ("proxy", gw.register_proxy),
+            ("context", gw.context),
+            ("expires", gw.expires),
+            ("freq", "0" if not gw.register else gw.expires),
+            ("ping", "0"),
+            ("pingfreq", str(gw.ping_freq)),
+            ("pingmin", "0"),
+            ("pingcount", "0"),
+            ("pingmax", "0"),
+            ("pingtime", "0.00"),
+            ("pinging", "0"),
+            ("state", gw.state),
+            ("status", "UP"),
+            ("uptime-usec", str(self._gateway_uptime_us(gw))),
+            ("calls-in", str(gw.ib_calls)),
+            ("calls-out", str(gw.ob_calls)),
+            ("failed-calls-in", str(gw.ib_failed_calls)),
+            ("failed-calls-out", str(gw.ob_failed_calls)),
+        ]
+        body = "".join(f"    <{tag}>{value}</{tag}>\n" for tag, value in fields)
+        return f"  <gateway>\n{body}  </gateway>\n"
+
+    def _xml_status(self, argv: list[str]) -> str:
+        if len(argv) == 1:
+            gateways = "".join(
+                self._gateway_xml(gw) for s in self.profiles.values() for gw in self._gateways_of(s)
+            )
+            return f"{XML_HEADER}\n<gateways>\n{gateways}</gateways>\n"
+        if argv and argv[0].lower() == "gateway":
+            gw = self.gateways.get(argv[1])
+            return (
+                f"{XML_HEADER}\n{self._gateway_xml(gw)}" if gw is not None else "Invalid Gateway!\n"
+            )
+        if not argv:
+            profiles = "".join(
+                f"<profile>\n  <name>{s.name}</name>\n  <type>profile</type>\n"
+                f"  <data>{self.profile_url(s)}</data>\n"
+                f"  <state>RUNNING ({self._in_use(s)})</state>\n</profile>\n"
+                for s in self.profiles.values()
+            )
+            return f"{XML_HEADER}\n<profiles>\n{profiles}</profiles>\n"
+        return "Invalid Syntax!\n"
+
+    def _profile_text(self, sofia: SofiaProfile, asked: str, rest: list[str]) -> str:
+        sub = rest[0].lower() if rest else ""
+        out: list[str] = []
+        if sub not in ("reg", "user"):
+            ip = self.sip_ip
+            url = self.profile_url(sofia)
+            regs = sum(1 for d in self.registrations.values() if d.profile == sofia.name)
+            fields = [
+                ("Name             ", asked),
+                ("Domain Name      ", "N/A"),
+                ("Auto-NAT         ", "false"),
+                ("DBName           ", f"sofia_reg_{sofia.name}"),
+                ("Pres Hosts       ", f"{self.core.identity.hostname},{ip}"),
+                ("Dialplan         ", sofia.dialplan),
+                ("Context          ", sofia.context),
+                ("Challenge Realm  ", "auto_from"),
+                ("RTP-IP           ", ip),
+                ("SIP-IP           ", ip),
+                ("URL              ", url),
+                ("BIND-URL         ", f"{url};maddr={ip}"),
+                ("HOLD-MUSIC       ", "N/A"),
+                ("OUTBOUND-PROXY   ", "N/A"),
+                ("CODECS IN        ", "PCMU,PCMA"),
+                ("CODECS OUT       ", "PCMU,PCMA"),
+                ("TEL-EVENT        ", "101"),
+                ("DTMF-MODE        ", "rfc2833"),
+                ("CNG              ", "13"),
+                ("SESSION-TO       ", "0"),
+                ("MAX-DIALOG       ", "1000"),
+                ("MAX-RECV-RPS     ", "0"),
+                ("NOMEDIA          ", "false"),
+                ("LATE-NEG         ", "true"),
+                ("PROXY-MEDIA      ", "false"),
+                ("AGGRESSIVENAT    ", "false"),
+                ("CALLS-IN         ", str(sofia.ib_calls)),
+                ("FAILED-CALLS-IN  ", str(sofia.ib_failed_calls)),
+                ("CALLS-OUT        ", str(sofia.ob_calls)),
+                ("FAILED-CALLS-OUT ", str(sofia.ob_failed_calls)),
+                ("REGISTRATIONS    ", str(regs)),
+            ]
+            out.append(f"{LINE}\n")
+            out += [f"{name}\t{value}\n" for name, value in fields]
+        devices = [d for d in self.registrations.values() if d.profile == sofia.name]
+        listed: list[Device] | None = None
+        if sub == "reg":
+            match = rest[1] if len(rest) > 1 else ""
+            listed = [d for d in devices if match in d.contact]
+        elif sub == "user" and len(rest) > 1:
+            user, at, host = rest[1].partition("@")
+            if not at:
+                user, host = "", rest[1]
+            listed = [
+                d
+                for d in devices
+                if (not user or d.user == user) and (not host or d.domain == host)
+            ]
+        if listed is not None:
+            out.append(f"\nRegistrations:\n{LINE}\n")
+            out += [self._registration_text(d) for d in listed]
+            out.append(f"Total items returned: {len(listed)}\n{LINE}\n")
+        return "".join(out)
+
+    def _registration_text(self, device: Device) -> str:
+        expiry = device.registered_at + device.expires
+        now = self.core.clock.wall_us() // 1_000_000
+        exp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(expiry))
+        return (
+            f"Call-ID:    \t{device.call_id}\n"
+            f"User:       \t{device.user}@{device.domain}\n"
+            f"Contact:    \t{device.contact}\n"
+            f"Agent:      \t{device.user_agent}\n"
+            f"Status:     \tRegistered(UDP)(unknown) EXP({exp}) EXPSECS({expiry - now})\n"
+            f"Ping-Status:\tReachable\n"
+            f"Ping-Time:\t0.00\n"
+            f"Host:       \t{self.core.identity.hostname}\n"
+            f"IP:         \t{device.network_ip}\n"
+            f"Port:       \t{device.network_port}\n"
+            f"Auth-User:  \t{device.user}\n"
+            f"Auth-Realm: \t{device.domain}\n"
+            f"MWI-Account:\t{device.user}@{device.domain}\n\n"
+        )
+
+    async def _profile(self, argv: list[str]) -> str:
+        if len(argv) < 2:
+            return "Invalid Args!\n"
+        sofia = self.find_profile(argv[0])
+        if sofia is None:
+            return f"Invalid Profile [{argv[0]}]"
+        action = argv[1].lower()
+        if action == "killgw":
+            if len(argv) < 3:
+                return "-ERR missing gw name\n"
+            if argv[2].lower() == "_all_":
+                for gw in self._gateways_of(sofia):
+                    del self.gateways[gw.name]
+                return "+OK every gateway marked for deletion.\n"
+            if self.gateways.pop(argv[2], None) is None:
+                return "-ERR no such gateway.\n"
+            return "+OK gateway marked for deletion.\n"
+        if action == "rescan":
+            self.core.fire(self.core.new_event("RELOADXML", origin=_ORIGIN_RELOADXML))
+            await self.rescan(sofia)
+            return "Reload XML [Success]\n+OK scan complete\n"
+        if action == "startgw":
+            if len(argv) < 3:
+                return "-ERR missing gw name\n"
+            self.core.fire(self.core.new_event("RELOADXML", origin=_ORIGIN_RELOADXML))
+            before = set(self.gateways)
+            await self.rescan(sofia)
+            if argv[2] in self.gateways and argv[2] not in before:
+                return f"Reload XML [Success]\n+OK start gateway {argv[2]} complete\n"
+            return (
+                f"Reload XML [Success]\n-ERR cannot add gateway {argv[2]} for profile "
+                f"{sofia.name}\n"
+            )
+        return "-ERR Unknown command!\n"
+
+    # -- the simulation's own JSON APIs -----------------------------------------------
+
+    async def json_status_info(self, request: dict[str, object]) -> tuple[bool, object]:
+        """``sofia.status.info``: each profile's info (node.info's ``Roles.Media``)."""
+        if not self.core.modules.exists("mod_sofia"):
+            return False, None
+        ip = self.sip_ip
+        profiles = {
+            s.name: {
+                "info": {
+                    "url": self.profile_url(s),
+                    "ext-sip-ip": ip,
+                    "sip-ip": ip,
+                    "context": s.context,
+                    "dialplan": s.dialplan,
+                    "calls-in": s.ib_calls,
+                    "calls-out": s.ob_calls,
+                    "registrations": sum(
+                        1 for d in self.registrations.values() if d.profile == s.name
+                    ),
+                }
+            }
+            for s in self.profiles.values()
+        }
+        return True, {"profiles": profiles}
+
+    async def json_register(self, request: dict[str, object]) -> tuple[bool, object]:
+        """``sim.register``: ``{"user", "domain", "profile"?, "password"?, "behaviour"?,
+        "ring_ms"?}`` registers a simulated device."""
+        data = request.get("data")
+        if not isinstance(data, dict):
+            return False, {"error": "data must be an object"}
+        user, domain = data.get("user"), data.get("domain")
+        if not isinstance(user, str) or not isinstance(domain, str) or not user or not domain:
+            return False, {"error": "user and domain are required"}
+        behaviour = data.get("behaviour", "answer")
+        if behaviour not in BEHAVIOURS:
+            return False, {"error": f"behaviour must be one of {', '.join(BEHAVIOURS)}"}
+        ring_ms = data.get("ring_ms")
+        ring = ring_ms / 1000 if isinstance(ring_ms, int | float) else None
+        result = await self.register(
+            user,
+            domain,
+            profile=str(data.get("profile", "sipinterface_1")),
+            password=str(data.get("password", "")),
+            behaviour=behaviour,
+            ring=ring,
+        )
+        if isinstance(result, str):
+            return False, {"error": result}
+        return True, {"call_id": result.call_id, "contact": result.contact}
+
+    async def json_unregister(self, request: dict[str, object]) -> tuple[bool, object]:
+        """``sim.unregister``: ``{"user", "domain"}``."""
+        data = request.get("data")
+        if not isinstance(data, dict):
+            return False, {"error": "data must be an object"}
+        count = self.unregister(str(data.get("user", "")), str(data.get("domain", "")))
+        return True, {"unregistered": count}
+
+
+def _authorised(x_user: ET.Element, user: str, domain: str, password: str) -> bool:
+    """The digest check of ``sofia_reg_parse_auth``, on the secret the directory gives."""
+    params = {(el.get("name") or "").lower(): el.get("value") or "" for el in x_user.iter("param")}
+    if "a1-hash" in params:
+        a1 = hashlib.md5(f"{user}:{domain}:{password}".encode()).hexdigest()
+        return a1 == params["a1-hash"].lower()
+    if "password" in params:
+        return params["password"] == password
+    return True
+
+
+def _parse_gateway(x_gw: ET.Element, profile: SofiaProfile) -> Gateway | None:
+    """``parse_gateways`` for one ``<gateway>``: ``None`` when it is invalid."""
+    name = x_gw.get("name") or ""
+    if not re.fullmatch(r"[\w.\-]+", name):
+        return None
+    params = {(p.get("name") or ""): p.get("value") or "" for p in x_gw.iter("param")}
+    register = params.get("register", "true").lower() in ("yes", "on", "true", "t", "1")
+    realm = params.get("realm") or params.get("proxy") or ""
+    if not realm:
+        return None
+    username = params.get("username", "")
+    password = params.get("password", "")
+    if register and (not username or not password):
+        return None
+    behaviour = params.get("sim-behaviour", "answer")
+    return Gateway(
+        name=name,
+        profile=profile.name,
+        realm=realm,
+        username=username or "FreeSWITCH",
+        password=password,
+        proxy=params.get("proxy", ""),
+        register=register,
+        context=params.get("context", profile.context),
+        expires=params.get("expire-seconds", "3600"),
+        behaviour=behaviour if behaviour in BEHAVIOURS else "answer",  # type: ignore[arg-type]
+        ping_freq=int(params["ping"]) if params.get("ping", "").isdigit() else 0,
+    )
+
+
+# Kazoo's FreeSWITCH runs one profile, sipinterface_1 (on the SIP port here, where
+# node.info's sofia.status.info reports it); stock FreeSWITCH has internal and external
+# (internal moved off 5060 for it).
+DEFAULT_PROFILES = (
+    SofiaProfile("sipinterface_1", 5060, context="context_2"),
+    SofiaProfile("internal", 5070, context="public"),
+    SofiaProfile("external", 5080, context="public"),
+)
+
+
+def register_sofia(core: SimCore) -> SofiaModule:
+    """Load mod_sofia on ``core``: its profiles, the ``sofia/`` endpoint, the ``sofia``
+    command and the ``sim.register`` / ``sim.unregister`` JSON APIs."""
+    module = SofiaModule(core)
+    for template in DEFAULT_PROFILES:
+        module.profiles[template.name] = attrs.evolve(template)
+    core.modules.add("mod_sofia")
+    core.endpoint_routines["sofia"] = module.outgoing_channel
+    core.endpoints.setdefault("sofia", "mod_sofia")
+
+    async def sofia(args: str) -> ApiOutput:
+        if not core.modules.exists("mod_sofia"):
+            return ApiOutput("", ok=False)
+        return await module.command(args)
+
+    core.register_api("sofia", sofia, "Sofia Controls", syntax="<cmd> <args>", module="mod_sofia")
+    core.register_json_api("sofia.status.info", module.json_status_info, "sofia status info")
+    core.register_json_api("sim.register", module.json_register, "Register a simulated device")
+    core.register_json_api("sim.unregister", module.json_unregister, "Unregister a device")
+    return module

@@ -1,0 +1,255 @@
+"""mod_sofia on the simulated switch: registrations through the directory binding,
+gateways from sofia.conf, the sofia/ and kz/ endpoints, the sofia command's texts."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from kazoo_trio.switch.protocol import XmlLookup
+from kazoo_trio.switch.sim import SimSwitch
+from kazoo_trio.switch.sim.sofia import LINE, Device
+from tests.switch.callhelpers import running_switch
+
+DOMAIN = "acc1.sip.example.com"
+
+
+def uuid_of(text: str) -> str:
+    assert text.startswith("+OK "), text
+    return text[4:].strip()
+
+
+def directory_document(users: str, domain: str = DOMAIN) -> str:
+    return (
+        '<document type="freeswitch/xml"><section name="directory">'
+        f'<domain name="{domain}">{users}</domain></section></document>'
+    )
+
+
+def auth_user(user: str, password: str) -> str:
+    # ecallmgr_fs_fetch_directory's sip_auth answer: the user's a1-hash.
+    a1 = hashlib.md5(f"{user}:{DOMAIN}:{password}".encode()).hexdigest()
+    return f'<user id="{user}"><params><param name="a1-hash" value="{a1}"/></params></user>'
+
+
+def device_user(user: str, dial: str, callfwd: str = "") -> str:
+    """ecallmgr_fs_xml:directory_resp_device_xml's user (user_call): CCVs, the profile
+    variables, and the dial strings kazoo_endpoints.c reads."""
+    return (
+        f'<user id="{user}" number-alias="+1555{user}" cacheable="3600000">'
+        "<variables>"
+        '<variable name="ecallmgr_Account-ID" value="acc1"/>'
+        f'<variable name="ecallmgr_Owner-ID" value="owner-{user}"/>'
+        '<variable name="ecallmgr_Authorizing-Type" value="device"/>'
+        "</variables>"
+        "<profile-variables>"
+        '<variable name="context" value="context_2"/>'
+        f'<variable name="Endpoint-Caller-ID-Name" value="Desk {user}"/>'
+        f'<variable name="Endpoint-Caller-ID-Number" value="{user}"/>'
+        "</profile-variables>"
+        "<params>"
+        f'<param name="group-dial-string" value="kz/{user}@{DOMAIN}"/>'
+        f'<param name="endpoint-dial-string" value="{dial}"/>'
+        f'<param name="callforward-dial-string" value="{callfwd}"/>'
+        '<param name="endpoint-separator" value=":_:"/>'
+        "</params></user>"
+    )
+
+
+def bind_registrar(sw: SimSwitch, auth: str, calls: str, seen: list[XmlLookup]) -> None:
+    """A directory binding answering sip_auth and user_call as Kazoo's registrar does."""
+
+    async def handler(lookup: XmlLookup) -> str | None:
+        seen.append(lookup)
+        if lookup.key_value != DOMAIN:
+            return None
+        action = lookup.params.get("action") if lookup.params is not None else None
+        return directory_document(auth if action == "sip_auth" else calls)
+
+    sw.bind_xml(["directory"], handler)
+
+
+SOFIA_CONF = (
+    '<document type="freeswitch/xml"><section name="configuration">'
+    '<configuration name="sofia.conf"><profiles><profile name="sipinterface_1"><gateways>'
+    '<gateway name="carrier1"><param name="realm" value="carrier.example.net"/>'
+    '<param name="register" value="false"/></gateway>'
+    '<gateway name="busy_carrier"><param name="realm" value="busy.example.net"/>'
+    '<param name="register" value="false"/><param name="sim-behaviour" value="busy"/>'
+    "</gateway></gateways></profile></profiles></configuration></section></document>"
+)
+
+
+async def test_registration_goes_through_the_directory_and_shows_in_sofia_status() -> None:
+    async with running_switch() as (sw, rec):
+        seen: list[XmlLookup] = []
+        bind_registrar(sw, auth_user("1000", "secret"), "", seen)
+        refused = await sw.sofia.register("1000", DOMAIN, password="wrong")
+        assert refused == "403 Forbidden"
+        device = await sw.sofia.register("1000", DOMAIN, password="secret")
+        assert isinstance(device, Device)
+        lookup = seen[-1]
+        assert lookup.section == "directory" and lookup.key_value == DOMAIN
+        assert lookup.params is not None
+        assert lookup.params.get("action") == "sip_auth"
+        assert lookup.params.get("sip_auth_username") == "1000"
+        assert lookup.params.get("sip_profile") == "sipinterface_1"
+        event = await rec.wait_event("sofia::register")
+        assert event.get("profile-name") == "sipinterface_1"
+        assert event.get("from-user") == "1000"
+        assert event.get("from-host") == DOMAIN
+        assert event.get("call-id") == device.call_id
+        assert event.get("status") == "Registered(UDP)"
+        text = (await sw.api("sofia", "status profile sipinterface_1 reg")).text
+        assert text.startswith(f"\nRegistrations:\n{LINE}\nCall-ID:    \t{device.call_id}\n")
+        assert f"User:       \t1000@{DOMAIN}\n" in text
+        assert text.endswith(f"Total items returned: 1\n{LINE}\n")
+        info = (await sw.api("sofia", "status profile sipinterface_1")).text
+        assert info.startswith(f"{LINE}\nName             \tsipinterface_1\n")
+        assert info.endswith("REGISTRATIONS    \t1\n")
+        assert (await sw.api("sofia", "status profile nope")).text == "Invalid Profile!\n"
+        assert sw.sofia.unregister("1000", DOMAIN) == 1
+        await rec.wait_event("sofia::unregister")
+
+
+async def test_sofia_dial_strings_give_a_devices_call_results() -> None:
+    async with running_switch() as (sw, rec):
+        seen: list[XmlLookup] = []
+        bind_registrar(sw, auth_user("1000", "pw") + auth_user("1001", "pw"), "", seen)
+        assert isinstance(await sw.sofia.register("1000", DOMAIN, password="pw"), Device)
+        assert isinstance(
+            await sw.sofia.register("1001", DOMAIN, password="pw", behaviour="busy"), Device
+        )
+        answered = await sw.api("originate", f"sofia/sipinterface_1/1000@{DOMAIN} &park()")
+        uuid = uuid_of(answered.text)
+        create = await rec.wait_event("CHANNEL_CREATE", uuid)
+        assert create.get("Channel-Name") == f"sofia/sipinterface_1/1000@{DOMAIN}"
+        assert create.get("Caller-Destination-Number") == f"sipinterface_1/1000@{DOMAIN}"
+        assert create.get("variable_sip_profile_name") == "sipinterface_1"
+        names = rec.names(uuid)
+        assert names.index("CHANNEL_PROGRESS") < names.index("CHANNEL_ANSWER")
+        busy = await sw.api("originate", f"sofia/sipinterface_1/1001@{DOMAIN} &park()")
+        assert busy.text == "-ERR USER_BUSY\n"
+        absent = await sw.api("originate", f"sofia/sipinterface_1/1002@{DOMAIN} &park()")
+        assert absent.text == "-ERR NO_USER_RESPONSE\n"
+        not_registered = await sw.api("originate", f"sofia/sipinterface_1/1002%{DOMAIN} &park()")
+        assert not_registered.text == "-ERR USER_NOT_REGISTERED\n"
+        bad_profile = await sw.api("originate", "sofia/nope/1000@example.com &park()")
+        assert bad_profile.text == "-ERR INVALID_PROFILE\n"
+        # A registered user by the registered-user form.
+        again = await sw.api("originate", f"sofia/sipinterface_1/1000%{DOMAIN} &park()")
+        assert again.text.startswith("+OK ")
+        assert (await sw.api("uuid_kill", uuid)).text == "+OK\n"
+
+
+async def test_a_device_that_does_not_answer_times_out() -> None:
+    async with running_switch() as (sw, _rec):
+        bind_registrar(sw, auth_user("1000", "pw"), "", [])
+        await sw.sofia.register("1000", DOMAIN, password="pw", behaviour="no_answer")
+        result = await sw.api(
+            "originate", f"{{leg_timeout=1}}sofia/sipinterface_1/1000@{DOMAIN} &park()"
+        )
+        assert result.text == "-ERR NO_ANSWER\n"
+
+
+async def test_gateways_from_sofia_conf_and_their_texts() -> None:
+    async with running_switch() as (sw, rec):
+        asked: list[XmlLookup] = []
+
+        async def config(lookup: XmlLookup) -> str | None:
+            asked.append(lookup)
+            return SOFIA_CONF if lookup.key_value == "sofia.conf" else None
+
+        sw.bind_xml(["configuration"], config)
+        assert (await sw.api("originate", "sofia/gateway/carrier1/+15552223333 &park()")).text == (
+            "-ERR INVALID_GATEWAY\n"
+        )
+        rescan = await sw.api("sofia", "profile sipinterface_1 rescan")
+        assert rescan.text == "Reload XML [Success]\n+OK scan complete\n"
+        assert asked[-1].params is not None
+        assert asked[-1].params.get("profile") == "sipinterface_1"
+        status = (await sw.api("sofia", "status")).text
+        assert (
+            f"{'sipinterface_1::carrier1':>25}\tgateway\t  "
+            f"{'sip:FreeSWITCH@carrier.example.net':>40}\tNOREG\n"
+        ) in status
+        uuid = uuid_of(
+            (await sw.api("originate", "sofia/gateway/carrier1/+15552223333 &park()")).text
+        )
+        create = await rec.wait_event("CHANNEL_CREATE", uuid)
+        assert create.get("variable_sip_gateway_name") == "carrier1"
+        busy = await sw.api("originate", "sofia/gateway/busy_carrier/+15552223333 &park()")
+        assert busy.text == "-ERR USER_BUSY\n"
+        xml = (await sw.api("sofia", "xmlstatus gateway carrier1")).text
+        assert xml.startswith(
+            '<?xml version="1.0" encoding="ISO-8859-1"?>\n  <gateway>\n'
+            "    <name>carrier1</name>\n    <profile>sipinterface_1</profile>\n"
+        )
+        assert "    <state>NOREG</state>\n    <status>UP</status>\n" in xml
+        assert "    <calls-out>1</calls-out>\n" in xml
+        every = (await sw.api("sofia", "xmlstatus gateway")).text
+        assert every.count("<gateway>") == 2 and every.endswith("</gateways>\n")
+        assert (await sw.api("sofia", "status gateway nope")).text == "Invalid Gateway!\n"
+        killed = await sw.api("sofia", "profile sipinterface_1 killgw carrier1")
+        assert killed.text == "+OK gateway marked for deletion.\n"
+        again = await sw.api("sofia", "profile sipinterface_1 killgw carrier1")
+        assert again.text == "-ERR no such gateway.\n"
+        assert (await sw.api("sofia", "profile nope rescan")).text == "Invalid Profile [nope]"
+        assert (await sw.api("uuid_kill", uuid)).text == "+OK\n"
+
+
+@pytest.mark.parametrize(
+    ("dial", "registered", "expected"),
+    [
+        (f"sofia/sipinterface_1/1000@{DOMAIN}", True, "+OK"),
+        ("error/subscriber_absent", False, "-ERR SUBSCRIBER_ABSENT\n"),
+        (f"kz/1000@{DOMAIN}", False, "-ERR INVALID_IE_CONTENTS\n"),
+    ],
+)
+async def test_kz_endpoint_dials_what_the_directory_says(
+    dial: str, registered: bool, expected: str
+) -> None:
+    async with running_switch() as (sw, rec):
+        seen: list[XmlLookup] = []
+        bind_registrar(sw, auth_user("1000", "pw"), device_user("1000", dial), seen)
+        if registered:
+            await sw.sofia.register("1000", DOMAIN, password="pw")
+        result = await sw.api("originate", f"{{ecallmgr_Call-ID=c1}}kz/1000@{DOMAIN} &park()")
+        lookup = seen[-1]
+        assert lookup.params is not None
+        assert lookup.params.get("action") == "user_call"
+        assert lookup.params.get("user") == "1000"
+        assert lookup.params.get("ecallmgr_Call-ID") == "c1"
+        if not expected.startswith("+OK"):
+            assert result.text == expected
+            return
+        uuid = uuid_of(result.text)
+        park = await rec.wait_event("CHANNEL_PARK", uuid)
+        assert park.get("Channel-Name") == f"sofia/sipinterface_1/1000@{DOMAIN}"
+        assert park.get("variable_ecallmgr_Account-ID") == "acc1"
+        assert park.get("variable_ecallmgr_Owner-ID") == "owner-1000"
+        assert park.get("variable_dialed_user") == "1000"
+        assert park.get("variable_dialed_domain") == DOMAIN
+        assert park.get("Caller-Context") == "context_2"
+        assert park.get("Caller-Callee-ID-Name") == "Desk 1000"
+        assert park.get("Caller-Orig-Caller-ID-Number") == "1000"
+
+
+async def test_kz_endpoint_unknown_user_is_subscriber_absent() -> None:
+    async with running_switch() as (sw, _rec):
+        bind_registrar(sw, "", "", [])
+        result = await sw.api("originate", f"kz/9999@{DOMAIN} &park()")
+        assert result.text == "-ERR SUBSCRIBER_ABSENT\n"
+
+
+async def test_kz_endpoint_call_forward_failover() -> None:
+    async with running_switch() as (sw, rec):
+        callfwd = device_user("1000", "error/subscriber_absent", "null/5551234").replace(
+            "</params>",
+            '</params><call-forward><variable name="Is-Failover" value="true"/></call-forward>',
+        )
+        bind_registrar(sw, "", callfwd, [])
+        uuid = uuid_of((await sw.api("originate", f"kz/1000@{DOMAIN} &park()")).text)
+        park = await rec.wait_event("CHANNEL_PARK", uuid)
+        assert park.get("Channel-Name") == "null/5551234"
