@@ -345,3 +345,56 @@ async def test_tweaks_from_kazoo_conf_show_in_streamed_events(epmd: int) -> None
         assert interaction.decode().split("-")[0].isdigit()
         # switch-uri is off: no Switch-URI from the profile URL.
         assert switch_uri == Atom("undefined")
+
+
+# ecallmgr_fs_transfer:attended/3 for Transfer-To 300, realm example.com, caller id
+# Alice/1000, no Timeout, CCV Account-ID acc1: process_fs_kv/4 puts the first
+# property last and the others reversed; no Attended-Transfer-Keys.
+ATTENDED_ARG = (
+    "{origination_callee_id_name=300,origination_callee_id_number=300,"
+    "origination_caller_id_name=Alice,origination_caller_id_number=1000,"
+    "ignore_early_media=ring_ready,sip_loopback_req_uri=300@example.com,"
+    "loopback_bowout=true,loopback_bowout_on_execute=false,"
+    "sip_invite_domain=example.com,ecallmgr_Account-ID=acc1}loopback/300/context_2"
+)
+
+
+async def test_attended_transfer_as_ecallmgr_sends_it(epmd: int) -> None:
+    switch = SimSwitch(timings=QUICK)
+    rec = Recorder(switch)
+    target_route = extension([("answer", ""), ("park", "")], "^300$")
+    bind_dialplan(switch, dialplan_document("context_2", target_route))
+    async with running_server(epmd, switch=switch), erl_node(E1, epmd_port=epmd) as e:
+        caller = (await api_text(e, "originate", "null/1 &bridge(null/2)"))[4:].strip()
+        device = (await rec.wait_event("CHANNEL_BRIDGE", caller)).get("Bridge-B-Unique-ID")
+        assert device
+        # ecallmgr_util:send_cmd/5 with the transfer's event arguments.
+        sendmsg = erl_headers(
+            ("call-command", "execute"),
+            ("execute-app-name", "kz_att_xfer"),
+            ("execute-app-arg", ATTENDED_ARG),
+            ("event-uuid-name", "transfer"),
+            ("hold-bleg", "true"),
+        )
+        reply = await e.eval(f'gen_server:call({MK}, {{sendmsg, <<"{device}">>, {sendmsg}}}).')
+        assert reply == "ok"
+        inner = await rec.wait_for(
+            lambda ev: ev.name == "CHANNEL_BRIDGE" and ev.get("Bridge-A-Unique-ID") == device
+        )
+        target = inner.get("Bridge-B-Unique-ID") or ""
+        assert inner.get("Other-Leg-Caller-ID-Name") == "Alice"
+        # The new leg inherited the transferor's interaction id (outgoing hook).
+        device_id = await api_text(e, "uuid_getvar", f"{device} Call-Interaction-ID")
+        assert await api_text(e, "uuid_getvar", f"{target} Call-Interaction-ID") == device_id
+        # The transferor hangs up: the caller is bridged to the new leg.
+        assert await api_text(e, "uuid_kill", device) == "+OK\n"
+        transferee = await rec.wait_event("sofia::transferee", caller)
+        assert transferee.get("att_xfer_replaced_call_id") == target
+        await rec.wait_for(
+            lambda ev: (
+                ev.name == "CHANNEL_BRIDGE"
+                and {ev.get("Bridge-A-Unique-ID"), ev.get("Bridge-B-Unique-ID")} == {caller, target}
+            )
+        )
+        assert await api_text(e, "uuid_getvar", f"{caller} bridge_uuid") == target
+        assert await api_text(e, "uuid_getvar", f"{target} ecallmgr_Account-ID") == "acc1"

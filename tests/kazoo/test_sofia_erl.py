@@ -16,6 +16,8 @@ destination number picks the route: ``device`` → ``kz/1000@<realm>`` (Invite-F
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from kazoo_trio.switch.sim import SimSwitch
@@ -131,9 +133,17 @@ async def test_bridge_route_responses_to_a_registered_device_and_a_gateway(epmd:
         assert await e.eval(ECALLMGR) == "ok"
         # The phone registers: the directory lookup (sip_auth) goes to ecallmgr.
         assert await switch.sofia.register("1000", REALM, password="wrong") == ("403 Forbidden")
-        device = await switch.sofia.register("1000", REALM, password="secret")
-        assert isinstance(device, Device)
-        await rec.wait_event("sofia::register")
+        # A test or a traffic script declares its phones with the simulation's JSON API.
+        register = (
+            r'{json_api, <<"{\"command\":\"sim.register\",\"data\":{\"user\":\"1000\",'
+            rf'\"domain\":\"{REALM}\",\"password\":\"secret\"}}}}">>}}'
+        )
+        reply = await e.term(f"gen_server:call({MK}, {register}, 5000).")
+        assert reply[0].name == "ok", reply
+        assert json.loads(reply[1])["response"]["contact"] == '"1000" <sip:1000@127.0.0.1:5060>'
+        event = await rec.wait_event("sofia::register")
+        device = switch.sofia.find_registration("1000", REALM)
+        assert isinstance(device, Device) and event.get("call-id") == device.call_id
         assert switch.sofia.add_gateway(
             Gateway("carrier1", "sipinterface_1", realm="carrier.example.net")
         )

@@ -127,6 +127,7 @@ async def test_xferext_runs_each_application_header_in_order() -> None:
 ECALLMGR_APPLICATIONS = (
     "kz_multiset_encoded", "kz_multiset", "kz_export", "kz_export_encoded",
     "kz_prefix_unset", "kz_uuid_multiset_encoded", "kz_endless_playback", "noop",
+    "kz_att_xfer",
 )  # fmt: skip
 ECALLMGR_COMMANDS = ("kz_uuid_setvar_multi_encoded", "kz_http_put")
 

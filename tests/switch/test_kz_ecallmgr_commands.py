@@ -10,8 +10,6 @@ from tests.switch.ecallmgr_commands import API, APPLICATION, ECALLMGR_COMMANDS, 
 # missing: the test below accepts these, and only these, unregistered.
 STILL_MISSING: frozenset[tuple[str, str]] = frozenset(
     {
-        # mod_kazoo's threaded attended transfer: not run on the simulated switch yet.
-        ("kz_att_xfer", APPLICATION),
         # mod_sofia's 302 redirect of an answered call (redirect_via_proxy, the default).
         ("deflect", APPLICATION),
         # mod_sms's chatplan applications: the simulated switch routes no messages.

@@ -347,3 +347,30 @@ async def test_soft_hold_and_redirect() -> None:
             assert await sw.queue_private_event(ringing, execute(sw, "redirect", "sip:1@x.com"))
             hangup = await rec.wait_event("CHANNEL_HANGUP", ringing)
             assert hangup.get("Hangup-Cause") == "REDIRECTION_TO_NEW_DESTINATION"
+
+
+# The applications ecallmgr's call commands name (ecallmgr_call_command:get_fs_app/4,
+# ecallmgr_util:dialplan_application/1, ecallmgr_fs_fax, ecallmgr_fs_xml,
+# ecallmgr_fs_command) and the API commands it calls (ecallmgr_util:send_cmd/5,
+# ecallmgr_call_control:query_state/2, ecallmgr_originate, ecallmgr_maintenance).
+ECALLMGR_APPLICATIONS = (
+    "answer", "pre_answer", "ring_ready", "respond", "playback", "park", "echo", "sleep",
+    "say", "bridge", "privacy", "soft_hold", "redirect", "conference", "tone_detect",
+    "spandsp_start_fax_detect", "spandsp_stop_fax_detect", "set", "export", "unset",
+    "unshift", "record_session", "stop_record_session", "record_session_mask",
+    "record_session_unmask", "record", "soundtouch", "eavesdrop", "intercept",
+    "play_and_get_digits", "send_dtmf", "event", "transfer", "hangup", "execute_extension",
+    "rxfax", "bridge_export", "start_dtmf", "hold", "unhold", "conference_set_auto_outcall",
+)  # fmt: skip
+ECALLMGR_API_COMMANDS = (
+    "uuid_break", "uuid_fileman", "uuid_park", "uuid_broadcast", "uuid_bridge", "uuid_kill",
+    "uuid_audio", "uuid_transfer", "uuid_recv_dtmf", "uuid_hold", "eval", "regex", "acl",
+    "http_get", "conference", "uuid_exists", "uuid_getvar", "uuid_dump", "show",
+)  # fmt: skip
+
+
+def test_every_application_and_command_ecallmgr_sends_is_registered() -> None:
+    sw = SimSwitch()
+    assert [a for a in ECALLMGR_APPLICATIONS if sw.application(a) is None] == []
+    registered = {entry.name for entry in sw.apis.entries()}
+    assert [c for c in ECALLMGR_API_COMMANDS if c not in registered] == []

@@ -10,7 +10,7 @@ import pytest
 from kazoo_trio.switch.protocol import XmlLookup
 from kazoo_trio.switch.sim import SimSwitch
 from kazoo_trio.switch.sim.sofia import LINE, Device
-from tests.switch.callhelpers import running_switch
+from tests.switch.callhelpers import bind_dialplan, dialplan_document, extension, running_switch
 
 DOMAIN = "acc1.sip.example.com"
 
@@ -253,3 +253,56 @@ async def test_kz_endpoint_call_forward_failover() -> None:
         uuid = uuid_of((await sw.api("originate", f"kz/1000@{DOMAIN} &park()")).text)
         park = await rec.wait_event("CHANNEL_PARK", uuid)
         assert park.get("Channel-Name") == "null/5551234"
+
+
+async def test_sofia_contact_gives_dial_strings_that_reach_the_device() -> None:
+    async with running_switch() as (sw, rec):
+        bind_registrar(sw, auth_user("1000", "pw"), "", [])
+        missing = await sw.api("sofia_contact", f"sipinterface_1/1000@{DOMAIN}")
+        assert missing.text == "error/user_not_registered"
+        await sw.sofia.register("1000", DOMAIN, password="pw", network_ip="10.9.8.7")
+        contact = await sw.api("sofia_contact", f"sipinterface_1/1000@{DOMAIN}")
+        assert contact.text == "sofia/sipinterface_1/sip:1000@10.9.8.7:5060"
+        # The way stock FreeSWITCH directories dial a user: the contact, expanded.
+        result = await sw.api(
+            "originate", f"${{sofia_contact(sipinterface_1/1000@{DOMAIN})}} &park()"
+        )
+        uuid = uuid_of(result.text)
+        create = await rec.wait_event("CHANNEL_CREATE", uuid)
+        assert create.get("Channel-Name") == "sofia/sipinterface_1/1000@10.9.8.7:5060"
+        assert create.get("variable_sip_local_url") == "1000@10.9.8.7:5060"
+
+
+async def test_a_registered_device_places_a_call_through_the_dialplan() -> None:
+    async with running_switch() as (sw, rec):
+        routed: list[XmlLookup] = []
+        bind_registrar(sw, auth_user("1000", "pw"), "", [])
+        bind_dialplan(
+            sw, dialplan_document("context_2", extension([("answer", ""), ("park", "")])), routed
+        )
+        ok, reply = await sw.json_call(
+            "sim.register",
+            {"user": "1000", "domain": DOMAIN, "password": "pw", "behaviour": "answer"},
+        )
+        assert ok, reply
+        ok, reply = await sw.json_call(
+            "sim.call", {"user": "1000", "domain": DOMAIN, "destination": "2000", "hold_ms": 50}
+        )
+        assert ok and isinstance(reply, dict), reply
+        uuid = reply["uuid"]
+        park = await rec.wait_event("CHANNEL_PARK", uuid)
+        assert park.get("Channel-Name") == f"sofia/sipinterface_1/1000@{DOMAIN}"
+        assert park.get("Call-Direction") == "inbound"
+        assert park.get("Caller-Context") == "context_2"
+        assert park.get("Caller-Destination-Number") == "2000"
+        assert park.get("variable_sip_req_uri") == f"2000@{DOMAIN}"
+        assert park.get("variable_sip_from_user") == "1000"
+        lookup = routed[-1]
+        assert lookup.params.get("Hunt-Destination-Number") == "2000"
+        assert lookup.params.get("variable_sip_profile_name") == "sipinterface_1"
+        destroy = await rec.wait_event("CHANNEL_DESTROY", uuid)
+        assert destroy.get("Hangup-Cause") == "NORMAL_CLEARING"
+        ok, reply = await sw.json_call("sim.call", {"user": "9", "domain": DOMAIN})
+        assert not ok and reply == {"error": f"9@{DOMAIN} is not registered"}
+        ok, reply = await sw.json_call("sim.register", {"user": "1000", "domain": DOMAIN})
+        assert not ok and reply == {"error": "403 Forbidden"}

@@ -469,8 +469,13 @@ def rewrite_message(headers: list[tuple[str, str]], view: LookupChannel) -> Rewr
             # Nothing to do still answers with one execution, as mod_kazoo does.
             executes = [Execute("set", "kz_noop=")]
         event_uuid = next((v for k, v in headers if k.lower() == "event-uuid"), "")
-        if not event_uuid:
-            event_uuid = str(uuidlib.uuid4())
+        renamed: str | None = event_uuid
+        if event_uuid == "null":
+            # A commands list's earlier commands: Kazoo filters their events out
+            # (Application-UUID null), so they are neither tracked nor renamed.
+            renamed = None
+        elif not event_uuid:
+            renamed = event_uuid = str(uuidlib.uuid4())
             headers = [*headers, ("event-uuid", event_uuid)]
         messages: list[list[tuple[str, str]]] = []
         for position, step in enumerate(executes):
@@ -486,7 +491,7 @@ def rewrite_message(headers: list[tuple[str, str]], view: LookupChannel) -> Rewr
                     continue
                 message.append((key, value))
             messages.append(message)
-        return Rewritten(messages, event_uuid, name, arg, apis)
+        return Rewritten(messages, renamed, name, arg, apis)
     if command == "xferext":
         rewritten: list[tuple[str, str]] = []
         deferred: list[Api] = []

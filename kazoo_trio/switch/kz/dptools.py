@@ -257,8 +257,9 @@ def _encoded(translation: Callable[[ChannelView, str, bool], list[Step]]) -> Tra
     return decoded
 
 
-# What add_kz_dptools registers (kz_att_xfer, a threaded attended transfer, is not
-# translated yet).
+# What add_kz_dptools registers, but kz_att_xfer: a transfer that outlives the channel
+# running it (mod_kazoo's thread) translates into no stock steps, so a backend runs it
+# natively (the simulated switch: kazoo_trio.switch.sim.modkazoo.kz_att_xfer).
 KZ_APPLICATIONS: dict[str, Translation] = {
     "kz_set": kz_set,
     "kz_set_encoded": _encoded(kz_set),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 import attrs
 import trio
@@ -34,9 +34,10 @@ from kazoo_trio.switch.kz.tweaks import (
     on_transferor,
 )
 from kazoo_trio.switch.protocol import ApiOutput
-from kazoo_trio.switch.sim.applications import set_profile_var
-from kazoo_trio.switch.sim.channel import Application, Channel, SwitchNotRunning
+from kazoo_trio.switch.sim.applications import exchange_media, set_profile_var
+from kazoo_trio.switch.sim.channel import Application, Channel, SwitchNotRunning, bridge, unbridge
 from kazoo_trio.switch.sim.core import SimCore
+from kazoo_trio.switch.sim.originate import originate_legs
 
 __all__ = [
     "SimChannelView",
@@ -317,6 +318,104 @@ class SimModKazoo:
             self.core.start_task(run)
 
 
+# kz_att_xfer's keys when neither leg names its own (attxfer_*_key).
+ATT_XFER_KEYS = {"attxfer_cancel_key": "#", "attxfer_hangup_key": "*", "attxfer_conf_key": "0"}
+
+
+async def kz_att_xfer(channel: Channel, data: str) -> None:
+    """``kz_att_xfer <dial string>`` (``kazoo_dptools.c``): the transferor (this channel)
+    talks to a new leg while its bridged partner waits; when the transferor hangs up
+    (or presses ``attxfer_hangup_key``) the new leg is bridged to the partner
+    (``uuid_bridge``); when the new leg goes (or ``attxfer_cancel_key``) the
+    transferor is back with its partner.
+
+    As in the C module, the transfer runs in a task of its own (mod_kazoo's thread)
+    that outlives the transferor; the application returns when it is done or the
+    transferor has hung up.  The conference key (``three_way``) is not simulated.
+    """
+    partner = channel.peer
+    if partner is None or not data:
+        await trio.lowlevel.checkpoint()
+        return
+    done = trio.Event()
+    try:
+        channel.sw.start_task(_att_xfer_run, channel, partner, data, done)
+    except SwitchNotRunning:
+        return
+    await done.wait()
+
+
+def _att_xfer_key(transferor: Channel, target: Channel, name: str) -> str:
+    return (transferor.variables.get(name) or target.variables.get(name) or ATT_XFER_KEYS[name])[:1]
+
+
+async def _att_xfer_run(transferor: Channel, partner: Channel, data: str, done: trio.Event) -> None:
+    """``kz_att_thread_run``."""
+    sw = transferor.sw
+    held_type, held_kind = transferor.other_type, transferor.bridge_kind
+    try:
+        transferor.set_variable("soft_holding_uuid", partner.uuid)
+        outcome = await originate_legs(sw, data, originator=transferor)
+        target = outcome.channel
+        if target is None or not transferor.up:
+            if target is not None:
+                target.hangup("ORIGINATOR_CANCEL")
+            transferor.set_variable("signal_bond", partner.uuid)
+            return
+        keys = {name: _att_xfer_key(transferor, target, name) for name in ATT_XFER_KEYS}
+        transferor.set_variable("att_xfer_peer_uuid", target.uuid)
+        # The inner bridge: the partner stays bridged to the transferor, held.
+        bridge(transferor, target, "att")
+        target.redirect(exchange_media, keep_bridge=True)
+        await _inner_bridge(transferor, target, keys)
+        if target.up and transferor.peer is target:
+            unbridge(transferor, target)
+        if not target.up:
+            # Back to the partner: its bridge never ended.
+            if transferor.up and partner.up:
+                transferor.peer, transferor.other_type = partner, held_type
+                transferor.bridge_kind = held_kind
+                transferor.set_variable("bridge_uuid", partner.uuid)
+            transferor.set_variable("signal_bond", partner.uuid)
+            return
+        # The transferee event lets call control follow the replaced call.
+        headers = [*partner.event_headers(), ("att_xfer_replaced_call_id", target.uuid)]
+        sw.fire(sw.new_event("CUSTOM", subclass="sofia::transferee", headers=headers))
+        if not transferor.up and partner.up:
+            reply = sw.api_function(
+                "uuid_bridge", f"{target.uuid} {partner.uuid}", fire_event=False
+            )
+            ok = (reply or "").startswith("+OK")
+            target.set_variable("att_xfer_result", "success" if ok else "failure")
+    finally:
+        transferor.set_variable("soft_holding_uuid", None)
+        done.set()
+
+
+async def _inner_bridge(transferor: Channel, target: Channel, keys: dict[str, str]) -> None:
+    """Until either leg is gone; the transferor's keys hang it up (completing the
+    transfer) or hang up the target (cancelling it)."""
+    transferor.digits = ""  # the DTMF callback sees the digits pressed from now on
+    while transferor.up and target.up:
+        arrived = transferor.digit_arrived
+        async with trio.open_nursery() as nursery:
+
+            async def first(wait: Callable[[], Awaitable[object]]) -> None:
+                await wait()
+                nursery.cancel_scope.cancel()
+
+            for wait in (transferor.destroyed.wait, target.destroyed.wait, arrived.wait):
+                nursery.start_soon(first, wait)
+        digits, transferor.digits = transferor.digits, ""
+        for digit in digits:
+            if digit == keys["attxfer_hangup_key"]:
+                transferor.hangup("ATTENDED_TRANSFER")
+                break
+            if digit == keys["attxfer_cancel_key"]:
+                target.hangup("NORMAL_CLEARING")
+                break
+
+
 def register_mod_kazoo(core: SimCore) -> SimModKazoo:
     """Register mod_kazoo's API commands and applications on ``core``, and install its
     tweaks (all on until :attr:`SimModKazoo.tweaks` is set).
@@ -350,6 +449,7 @@ def register_mod_kazoo(core: SimCore) -> SimModKazoo:
         core.applications[name] = kz_application(translate)
     core.applications["kz_uuid_setvar"] = _api_application("kz_uuid_setvar")
     core.applications["kz_uuid_setvar_multi"] = _api_application("kz_uuid_setvar_multi")
+    core.applications["kz_att_xfer"] = kz_att_xfer
     return mod
 
 

@@ -46,10 +46,11 @@ from kazoo_trio.switch.headers import EventOrigin
 from kazoo_trio.switch.kz.endpoints import directory_user
 from kazoo_trio.switch.protocol import ApiOutput
 from kazoo_trio.switch.separate import separate_string
-from kazoo_trio.switch.sim.channel import Action, Channel, ChannelHost, Leg
+from kazoo_trio.switch.sim.channel import Action, Channel, ChannelHost, Leg, SwitchNotRunning
 from kazoo_trio.switch.sim.core import SimCore
 from kazoo_trio.switch.sim.endpoints import wait_orders
 from kazoo_trio.switch.sim.profile import CallerProfile
+from kazoo_trio.switch.sim.session import route
 from kazoo_trio.switch.xmltext import XmlError, parse_document
 
 __all__ = [
@@ -242,6 +243,37 @@ class SofiaModule:
                 found = device
         return found
 
+    def find_by_contact(self, user: str, host: str) -> Device | None:
+        """The registration whose contact is ``user@host`` (``host`` with or without the
+        port): where a ``sofia_contact`` dial string leads."""
+        found = None
+        for device in self.registrations.values():
+            address = f"{device.network_ip}:{device.network_port}"
+            if device.user == user and host in (address, device.network_ip):
+                found = device
+        return found
+
+    def contact(self, args: str) -> ApiOutput:
+        """``sofia_contact [profile/]<user>@<domain>``: the registered contacts as dial
+        strings, or ``error/user_not_registered``."""
+        if not args:
+            return ApiOutput("")
+        profile_name, slash, user = args.partition("/")
+        if not slash:
+            profile_name, user = "", args
+        user, _, domain = user.partition("@")
+        domain = domain.split("/", 1)[0] or (self.core.get_global("domain") or "")
+        wanted = None if profile_name in ("", "*") else profile_name
+        if wanted is not None and wanted not in self.profiles:
+            wanted = domain if domain in self.profiles else None
+        aor = f"{user}@{domain}".lower()
+        dials = [
+            f"sofia/{d.profile}/sip:{d.user}@{d.network_ip}:{d.network_port}"
+            for d in self.registrations.values()
+            if d.aor == aor and (wanted is None or d.profile == wanted)
+        ]
+        return ApiOutput(",".join(dials) if dials else "error/user_not_registered")
+
     async def register(
         self,
         user: str,
@@ -314,6 +346,74 @@ class SofiaModule:
             del self.registrations[device.call_id]
             self._fire_register("sofia::unregister", device, "", _ORIGIN_UNREGISTER)
         return len(gone)
+
+    def inbound_channel(self, device: Device, destination: str) -> Channel:
+        """The channel a device's INVITE to ``destination`` creates
+        (``sofia_handle_sip_i_invite``): named after its From, in its profile's
+        context, with the ``sip_*`` variables Kazoo's route and authz requests read."""
+        sofia = self.profiles[device.profile]
+        user, domain = device.user, device.domain
+        profile = CallerProfile(
+            caller_id_name=user,
+            caller_id_number=user,
+            destination_number=destination,
+            context=sofia.context,
+            dialplan=sofia.dialplan,
+            username=user,
+            network_addr=device.network_ip,
+            ani=user,
+            source="mod_sofia",
+        )
+        call_id = str(uuidlib.uuid4())
+        variables = {
+            "sip_profile_name": sofia.name,
+            "sofia_profile_name": sofia.name,
+            "sofia_profile_url": self.profile_url(sofia),
+            "recovery_profile_name": sofia.name,
+            "sip_local_network_addr": self.sip_ip,
+            "sip_network_ip": device.network_ip,
+            "sip_network_port": str(device.network_port),
+            "sip_received_ip": device.network_ip,
+            "sip_received_port": str(device.network_port),
+            "sip_via_protocol": "udp",
+            "sip_call_id": call_id,
+            "sip_user_agent": device.user_agent,
+            "sip_from_user": user,
+            "sip_from_uri": f"{user}@{domain}",
+            "sip_from_host": domain,
+            "sip_from_user_stripped": user,
+            "sip_req_user": destination,
+            "sip_req_uri": f"{destination}@{domain}",
+            "sip_req_host": domain,
+            "sip_to_user": destination,
+            "sip_to_uri": f"{destination}@{domain}",
+            "sip_to_host": domain,
+            "sip_contact_user": user,
+            "sip_contact_port": str(device.network_port),
+            "sip_contact_uri": f"{user}@{device.network_ip}:{device.network_port}",
+            "sip_contact_host": device.network_ip,
+            "presence_id": f"{user}@{domain}",
+        }
+        sofia.ib_calls += 1
+        return Channel(
+            self.core,
+            f"sofia/{sofia.name}/{user}@{domain}",
+            "inbound",
+            profile,
+            variables=variables,
+        )
+
+    async def place_call(
+        self, device: Device, destination: str, *, hold: float | None = None
+    ) -> Channel:
+        """The device calls ``destination``: the call is routed through the dialplan
+        bindings; the caller hangs up after ``hold`` seconds unless it ended before
+        (``None``: it stays until the far end or a command ends it)."""
+        channel = self.inbound_channel(device, destination)
+        await self.core.start_channel(channel, route)
+        if hold is not None:
+            self.core.start_task(_hang_up_after, channel, hold)
+        return channel
 
     def _fire_register(
         self, subclass: str, device: Device, status: str, origin: EventOrigin
@@ -422,7 +522,7 @@ class SofiaModule:
                 return "USER_NOT_REGISTERED"
         else:
             user, _, domain = address.partition("@")
-            device = self.find_registration(user, domain)
+            device = self.find_registration(user, domain) or self.find_by_contact(user, domain)
             if device is None and domain.lower() in self.served_domains:
                 behaviour = "unavailable"
             else:
@@ -818,6 +918,27 @@ class SofiaModule:
             return False, {"error": result}
         return True, {"call_id": result.call_id, "contact": result.contact}
 
+    async def json_call(self, request: dict[str, object]) -> tuple[bool, object]:
+        """``sim.call``: ``{"user", "domain", "destination", "hold_ms"?}``: a registered
+        device places a call; the new channel's ``uuid``."""
+        data = request.get("data")
+        if not isinstance(data, dict):
+            return False, {"error": "data must be an object"}
+        user, domain = str(data.get("user", "")), str(data.get("domain", ""))
+        destination = data.get("destination")
+        device = self.find_registration(user, domain)
+        if device is None:
+            return False, {"error": f"{user}@{domain} is not registered"}
+        if not isinstance(destination, str) or not destination:
+            return False, {"error": "destination is required"}
+        hold_ms = data.get("hold_ms")
+        hold = hold_ms / 1000 if isinstance(hold_ms, int | float) else None
+        try:
+            channel = await self.place_call(device, destination, hold=hold)
+        except SwitchNotRunning:
+            return False, {"error": "the switch is not running"}
+        return True, {"uuid": channel.uuid}
+
     async def json_unregister(self, request: dict[str, object]) -> tuple[bool, object]:
         """``sim.unregister``: ``{"user", "domain"}``."""
         data = request.get("data")
@@ -825,6 +946,13 @@ class SofiaModule:
             return False, {"error": "data must be an object"}
         count = self.unregister(str(data.get("user", "")), str(data.get("domain", "")))
         return True, {"unregistered": count}
+
+
+async def _hang_up_after(channel: Channel, hold: float) -> None:
+    with trio.move_on_after(hold):
+        await channel.destroyed.wait()
+        return
+    channel.hangup("NORMAL_CLEARING")
 
 
 def _authorised(x_user: ET.Element, user: str, domain: str, password: str) -> bool:
@@ -880,7 +1008,8 @@ DEFAULT_PROFILES = (
 
 def register_sofia(core: SimCore) -> SofiaModule:
     """Load mod_sofia on ``core``: its profiles, the ``sofia/`` endpoint, the ``sofia``
-    command and the ``sim.register`` / ``sim.unregister`` JSON APIs."""
+    and ``sofia_contact`` commands, ``sofia.status.info``, and the simulation's
+    ``sim.register`` / ``sim.unregister`` / ``sim.call`` JSON APIs."""
     module = SofiaModule(core)
     for template in DEFAULT_PROFILES:
         module.profiles[template.name] = attrs.evolve(template)
@@ -894,7 +1023,15 @@ def register_sofia(core: SimCore) -> SofiaModule:
         return await module.command(args)
 
     core.register_api("sofia", sofia, "Sofia Controls", syntax="<cmd> <args>", module="mod_sofia")
+    core.apis.register_sync(
+        "sofia_contact",
+        module.contact,
+        "Sofia Contacts",
+        syntax="[profile/]<user>@<domain>",
+        module="mod_sofia",
+    )
     core.register_json_api("sofia.status.info", module.json_status_info, "sofia status info")
     core.register_json_api("sim.register", module.json_register, "Register a simulated device")
     core.register_json_api("sim.unregister", module.json_unregister, "Unregister a device")
+    core.register_json_api("sim.call", module.json_call, "A registered device places a call")
     return module

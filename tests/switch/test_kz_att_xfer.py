@@ -1,0 +1,96 @@
+"""mod_kazoo's kz_att_xfer on the simulated switch: the transferor talks to a new leg
+while its partner is held, then hands the partner over (or comes back)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kazoo_trio.switch.event import Event
+from kazoo_trio.switch.sim import SimSwitch
+from tests.switch.callhelpers import (
+    Recorder,
+    bind_dialplan,
+    dialplan_document,
+    extension,
+    running_switch,
+)
+
+TARGET = dialplan_document("default", extension([("answer", ""), ("park", "")], "^300$"))
+
+
+async def _bridged_call(sw: SimSwitch, rec: Recorder) -> tuple[str, str]:
+    """A caller that bridged to a device: (caller, device)."""
+    bind_dialplan(sw, TARGET)
+    caller = (await sw.api("originate", "null/1 &bridge(null/2)")).text[4:].strip()
+    bridged = await rec.wait_event("CHANNEL_BRIDGE", caller)
+    return caller, bridged.get("Bridge-B-Unique-ID") or ""
+
+
+async def _att_xfer(sw: SimSwitch, rec: Recorder, device: str) -> str:
+    """ecallmgr_fs_transfer:attended/3's command on the device; the new leg's uuid."""
+    command = sw.new_event(
+        "COMMAND",
+        headers=[
+            ("call-command", "execute"),
+            ("execute-app-name", "kz_att_xfer"),
+            ("execute-app-arg", "{Loopback-Bowout=true,Ignore-Early-Media=ring_ready}loopback/300"),
+            ("hold-bleg", "true"),
+        ],
+    )
+    assert await sw.queue_private_event(device, command)
+    inner = await rec.wait_for(
+        lambda e: e.name == "CHANNEL_BRIDGE" and e.get("Bridge-A-Unique-ID") == device
+    )
+    return inner.get("Bridge-B-Unique-ID") or ""
+
+
+def _bridge_of(a: str, b: str) -> Callable[[Event], bool]:
+    def match(event: Event) -> bool:
+        return event.name == "CHANNEL_BRIDGE" and {
+            event.get("Bridge-A-Unique-ID"),
+            event.get("Bridge-B-Unique-ID"),
+        } == {a, b}
+
+    return match
+
+
+async def test_transferor_hanging_up_hands_the_caller_to_the_new_leg() -> None:
+    async with running_switch() as (sw, rec):
+        caller, device = await _bridged_call(sw, rec)
+        target = await _att_xfer(sw, rec, device)
+        assert (await sw.api("uuid_getvar", f"{device} att_xfer_peer_uuid")).text == target
+        assert (await sw.api("uuid_getvar", f"{caller} bridge_uuid")).text == device
+        # The transferor hangs up: the transfer completes.
+        assert (await sw.api("uuid_kill", device)).text == "+OK\n"
+        transferee = await rec.wait_event("sofia::transferee", caller)
+        assert transferee.get("att_xfer_replaced_call_id") == target
+        await rec.wait_for(_bridge_of(caller, target))
+        assert (await sw.api("uuid_getvar", f"{target} att_xfer_result")).text == "success"
+        assert (await sw.api("uuid_getvar", f"{caller} bridge_uuid")).text == target
+        done = await rec.wait_event("CHANNEL_EXECUTE_COMPLETE", device, Application="kz_att_xfer")
+        assert (done.get("Application-Data") or "").endswith("loopback/300")
+
+
+async def test_cancel_key_brings_the_transferor_back() -> None:
+    async with running_switch() as (sw, rec):
+        caller, device = await _bridged_call(sw, rec)
+        target = await _att_xfer(sw, rec, device)
+        # The transferor presses the cancel key (#): the new leg goes.
+        await sw.api("uuid_recv_dtmf", f"{device} #")
+        await rec.wait_event("CHANNEL_HANGUP", target)
+        await rec.wait_event("CHANNEL_EXECUTE_COMPLETE", device, Application="kz_att_xfer")
+        assert (await sw.api("uuid_getvar", f"{device} signal_bond")).text == caller
+        assert (await sw.api("uuid_getvar", f"{device} bridge_uuid")).text == caller
+        # Still one call: the caller hanging up takes the device with it.
+        await sw.api("uuid_kill", caller)
+        await rec.wait_event("CHANNEL_DESTROY", device)
+
+
+async def test_hangup_key_completes_the_transfer() -> None:
+    async with running_switch() as (sw, rec):
+        caller, device = await _bridged_call(sw, rec)
+        target = await _att_xfer(sw, rec, device)
+        await sw.api("uuid_recv_dtmf", f"{device} *")
+        hangup = await rec.wait_event("CHANNEL_HANGUP", device)
+        assert hangup.get("Hangup-Cause") == "ATTENDED_TRANSFER"
+        await rec.wait_for(_bridge_of(caller, target))
