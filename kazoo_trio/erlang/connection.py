@@ -138,6 +138,11 @@ class Connection:
     _writer_idle: bool = attrs.field(default=False, init=False)
     _space: trio.lowlevel.ParkingLot = attrs.field(factory=trio.lowlevel.ParkingLot, init=False)
     _tick_mark: int = attrs.field(default=0, init=False)
+    # Reading is paused while _holds > 0 (see hold_reading); _held_recently
+    # tells the ticker that silence was ours, not the peer's.
+    _holds: int = attrs.field(default=0, init=False)
+    _held_recently: bool = attrs.field(default=False, init=False)
+    _resume: trio.lowlevel.ParkingLot = attrs.field(factory=trio.lowlevel.ParkingLot, init=False)
     _dirty: bool = attrs.field(default=False, init=False)
     _scope: trio.CancelScope = attrs.field(factory=trio.CancelScope, init=False)
 
@@ -242,6 +247,30 @@ class Connection:
             self._wake_writer()  # it may have been deferred
             await self._space.park()
 
+    # -- flow control ------------------------------------------------------------------------
+
+    def hold_reading(self) -> None:
+        """Stop reading from the peer (after the current read) until :meth:`release_reading`.
+
+        The backpressure of a local process that has too much of this peer's
+        work queued: the kernel's buffers fill and the peer's senders wait,
+        as Erlang's own busy distribution port makes them.  Writing goes on,
+        ticks included, so the peer still sees this node alive; and this
+        node does not count the peer as silent meanwhile.  Holds nest.
+        """
+        self._holds += 1
+        self._held_recently = True
+
+    def release_reading(self) -> None:
+        if self._holds > 0:
+            self._holds -= 1
+            if not self._holds:
+                self._resume.unpark_all()
+
+    @property
+    def reading_held(self) -> bool:
+        return self._holds > 0
+
     def _send_tick(self) -> None:
         if self.reason is None:
             self._out.append(TICK)
@@ -258,6 +287,7 @@ class Connection:
             self.reason = reason
         self._scope.cancel()
         self._space.unpark_all()
+        self._resume.unpark_all()
 
     async def run(self) -> str:
         """Serve the connection until it ends; returns why.  Closes the socket."""
@@ -351,6 +381,9 @@ class Connection:
                         )
                 if failure is not None:
                     raise failure
+            while self._holds and self.reason is None:
+                self._held_recently = True
+                await self._resume.park()
             if drained:
                 # The last read emptied the socket: wait for more rather than
                 # trying a read that would fail.  Processes it woke run (and
@@ -409,7 +442,8 @@ class Connection:
         written = self.enqueued
         while True:
             await trio.sleep(interval)
-            if self.reads == reads:
+            held, self._held_recently = self._held_recently, self._holds > 0
+            if self.reads == reads and not held:
                 idle += 1
                 if idle >= TICK_INTENSITY:
                     log.warning(

@@ -25,6 +25,7 @@ import attrs
 from kazoo_trio.erlang.connection import Connection
 from kazoo_trio.erlang.flags import DFlag
 from kazoo_trio.erlang.links import A_NOPROC, LinkTable
+from kazoo_trio.erlang.mailbox import RateLimitedLog
 from kazoo_trio.erlang.process import Envelope, Process
 from kazoo_trio.erlang.process_table import ProcessTable
 from kazoo_trio.erlang.signals import Signals
@@ -53,11 +54,13 @@ class Dispatcher:
     _by_name: dict[Atom, Process] = attrs.field(init=False)
     _remote_monitor: Callable[[Pid, bytes, Pid, Pid | Atom], bool] = attrs.field(init=False)
     _remote_demonitor: Callable[[Pid, bytes], bool] = attrs.field(init=False)
+    _exit2_log: RateLimitedLog = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self._by_name = self.processes.by_name
         self._remote_monitor = self.links.remote_monitor
         self._remote_demonitor = self.links.remote_demonitor
+        self._exit2_log = RateLimitedLog(log)
         self._handlers = {
             c.Send: self._on_send,
             c.SendSender: self._on_send_sender,
@@ -89,7 +92,8 @@ class Dispatcher:
         the general parser and :meth:`on_frame`.  Raises the codec's
         ``DecodeError`` for a message that is not a valid term.
         """
-        if not data.startswith(HOT_HEAD):
+        # HOT_HEAD ends just before the operation byte, which a truncated packet lacks.
+        if len(data) <= len(HOT_HEAD) or not data.startswith(HOT_HEAD):
             return False
         op = data[5]
         if op == REG_SEND:
@@ -180,6 +184,16 @@ class Dispatcher:
         self.signals.apply(self.links.exit_signal(msg.to_pid, msg.from_pid, msg.reason, link=True))
 
     def _on_exit2(self, conn: Connection, msg: c.Exit2) -> None:
+        proc = self.processes.by_pid.get(msg.to_pid)
+        if proc is not None and proc.ignore_exit2:
+            # A C node never dies of exit/2; neither does a process standing in
+            # for one, or any connected node could end it for every other.
+            proc.ignored_exit2 += 1
+            self._exit2_log.warn(
+                "ignoring exit(%r, %r) from %s (%d ignored in all)",
+                *(msg.to_pid, msg.reason, conn.peer.name, proc.ignored_exit2),
+            )
+            return
         self.signals.apply(self.links.exit_signal(msg.to_pid, msg.from_pid, msg.reason, link=False))
 
     def _on_monitor(self, conn: Connection, msg: c.MonitorP) -> None:

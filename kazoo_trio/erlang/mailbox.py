@@ -10,14 +10,18 @@ cheap, since every incoming message goes through it.
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
+import attrs
 import trio
 
 from kazoo_trio.errors import RuntimeFailure
+from kazoo_trio.term.types import Atom, Pid
 
-__all__ = ["DEFAULT_MAILBOX_SIZE", "Mailbox", "MailboxClosed"]
+__all__ = ["DEFAULT_MAILBOX_SIZE", "Backlog", "Mailbox", "MailboxClosed", "RateLimitedLog"]
 
 log = logging.getLogger("kazoo_trio.erlang.mailbox")
 
@@ -124,3 +128,115 @@ class Mailbox(Generic[_T]):
         """Refuse further messages; waiting receivers get :class:`MailboxClosed`."""
         self._closed = True
         self._lot.unpark_all()
+
+
+@attrs.define(eq=False)
+class Backlog:
+    """Per peer node, the messages a process has received and not finished with.
+
+    Fairness between peers (see the design notes): a process that opts in
+    counts every message from a remote sender when it is delivered
+    (:meth:`add`) until its handler is done with it (:meth:`done`), queued
+    work included.  When one node has more than ``budget`` such messages,
+    ``pause(node, True)`` is called (the node stops reading that peer's
+    connection, so TCP slows the sender down and nothing is lost);
+    ``pause(node, False)`` follows once the count is down to half the
+    budget.  Other nodes' messages keep flowing meanwhile, so the mailbox
+    never holds more than about ``budget`` messages of one node (plus one
+    socket read) and cannot overflow for everybody because of one.
+    """
+
+    local: Atom
+    budget: int
+    pause: Callable[[Atom, bool], None]
+    #: How many times a node was paused.
+    pauses: int = attrs.field(default=0, init=False)
+    #: The most messages of one node ever counted at once.
+    peak: int = attrs.field(default=0, init=False)
+    _counts: dict[Atom, int] = attrs.field(factory=dict, init=False)
+    _paused: set[Atom] = attrs.field(factory=set, init=False)
+
+    def add(self, sender: Pid | None) -> None:
+        if sender is None:
+            return
+        node = sender.node
+        if node is self.local:
+            return
+        count = self._counts.get(node, 0) + 1
+        self._counts[node] = count
+        if count > self.peak:
+            self.peak = count
+        if count > self.budget and node not in self._paused:
+            self._paused.add(node)
+            self.pauses += 1
+            self.pause(node, True)
+
+    def done(self, sender: Pid | None) -> None:
+        if sender is None:
+            return
+        node = sender.node
+        count = self._counts.get(node)
+        if count is None:
+            return
+        if count <= 1:
+            del self._counts[node]
+            count = 0
+        else:
+            count -= 1
+            self._counts[node] = count
+        if count <= self.budget // 2 and node in self._paused:
+            self._paused.discard(node)
+            self.pause(node, False)
+
+    def count(self, node: Atom) -> int:
+        return self._counts.get(node, 0)
+
+    def paused(self, node: Atom) -> bool:
+        return node in self._paused
+
+    def forget(self, node: Atom) -> None:
+        """``node`` is gone: its messages will never be done."""
+        self._counts.pop(node, None)
+        if node in self._paused:
+            self._paused.discard(node)
+            self.pause(node, False)
+
+    def clear(self) -> None:
+        for node in list(self._counts):
+            self.forget(node)
+
+
+@attrs.define(eq=False)
+class RateLimitedLog:
+    """A warning logged at most once per ``interval`` seconds.
+
+    What a peer can repeat at will (refused signals, floods) must not be able
+    to fill the log: the message should carry its own running count, and the
+    ones held back are counted in the next line.
+    """
+
+    logger: logging.Logger
+    interval: float = 5.0
+    _next: float = attrs.field(default=0.0, init=False)
+    _held: int = attrs.field(default=0, init=False)
+
+    def warn(self, message: str, *args: object) -> bool:
+        """Log unless one was logged less than ``interval`` ago; whether it was logged."""
+        now = time.monotonic()
+        if now < self._next:
+            self._held += 1
+            return False
+        if self._held:
+            self.logger.warning(
+                message + " (%d similar not logged)", *args, self._held, stacklevel=2
+            )
+        else:
+            self.logger.warning(message, *args, stacklevel=2)
+        self._held = 0
+        self._next = now + self.interval
+        return True
+
+    @property
+    def held(self) -> int:
+        """Warnings held back since the last one logged."""
+        return self._held

@@ -31,11 +31,17 @@ class NodeIdentity:
 
 
 def split_node_name(name: Atom | str) -> tuple[str, str]:
-    """``(alive, host)`` of ``alive@host``; ``ValueError`` when either part is empty."""
+    """``(alive, host)`` of ``alive@host``; ``ValueError`` unless there is exactly one ``@``.
+
+    Both parts must be non-empty, as ``dist_util:is_node_name/1`` requires: a
+    second ``@`` would make a name no Erlang node can dial.
+    """
     text = name.name if isinstance(name, Atom) else name
     alive, at, host = text.partition("@")
-    if not at or not alive or not host:
-        raise ValueError(f"node name {text!r} is not of the form alive@host")
+    if not at or not alive or not host or "@" in host:
+        raise ValueError(
+            f"node name {text!r} is not of the form alive@host (one '@', both parts non-empty)"
+        )
     if len(alive) > 255:
         raise ValueError(f"node name {text!r}: the alive part is longer than 255 characters")
     return alive, host

@@ -292,7 +292,8 @@ class Peers:
 
     def _decide(self, event: NameReceived) -> Status:
         """The acceptor's answer to a peer that named itself (``dist_util:mark_pending``)."""
-        peer = Atom(event.peer_name)
+        # Not yet authenticated: the name must not become a permanent atom.
+        peer = Atom.from_wire(event.peer_name)
         name = self.identity.name
         if peer is name:
             return Status.NOT_ALLOWED
@@ -323,11 +324,11 @@ class Peers:
                 hs.decide_status(self._decide(event))
             elif isinstance(event, AliveAnswered):
                 if event.keep:
-                    old = self.connections.get(Atom(hs.peer_name or ""))
+                    old = self.connections.get(Atom.from_wire(hs.peer_name or ""))
                     if old is not None:
                         self._drop_connection(old, "replaced by a new connection")
             elif isinstance(event, PeerAlive):
-                hs.answer_alive(Atom(hs.peer_name or "") not in self.connections)
+                hs.answer_alive(Atom.from_wire(hs.peer_name or "") not in self.connections)
             out = hs.data_to_send()
             if out:
                 await stream.send_all(out)

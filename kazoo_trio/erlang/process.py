@@ -26,7 +26,7 @@ import attrs
 import trio
 
 from kazoo_trio.erlang.links import A_DOWN, MonitorOut, ProcessLinks
-from kazoo_trio.erlang.mailbox import Mailbox, MailboxClosed
+from kazoo_trio.erlang.mailbox import Backlog, Mailbox, MailboxClosed
 from kazoo_trio.errors import RuntimeFailure
 from kazoo_trio.term.types import Atom, Pid, Reference
 
@@ -125,6 +125,15 @@ class Process:
         self.scope = trio.CancelScope()
         self._signals = node.signals
         self._calls: dict[Reference, _CallSlot] = {}
+        #: Whether ``exit/2`` signals from other processes are ignored (``kill``
+        #: included), as a C node ignores them; exits of linked processes still
+        #: arrive.  Set by a process whose end would hurt unrelated peers.
+        self.ignore_exit2 = False
+        #: ``exit/2`` signals ignored so far.
+        self.ignored_exit2 = 0
+        #: Counts messages from peer nodes until their handler reports them done
+        #: (see :class:`~kazoo_trio.erlang.mailbox.Backlog`); None: not counted.
+        self.backlog: Backlog | None = None
 
     def __repr__(self) -> str:
         return f"<Process {self.pid!r}{' dead' if not self.alive else ''}>"
@@ -181,7 +190,12 @@ class Process:
                         slot.down_reason = msg[4]
                         slot.wakeup.unpark_all()
                         return True
-        return self.mailbox.put(envelope)
+        if not self.mailbox.put(envelope):
+            return False
+        backlog = self.backlog
+        if backlog is not None:
+            backlog.add(envelope.sender)
+        return True
 
     # -- receiving ------------------------------------------------------------------------------
 

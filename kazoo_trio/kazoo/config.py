@@ -61,7 +61,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# The literal mod_kazoo falls back to when no cookie is configured anywhere.
+# The literal mod_kazoo falls back to when no cookie is configured anywhere;
+# known to everyone, so never used here (no cookie is an error).
 DEFAULT_COOKIE = "ClueCon"
 
 # mod_kazoo settings that only sized its threads, buffers and polling loops.
@@ -210,6 +211,13 @@ def _epmd_mode(value: object) -> EpmdMode:
     return cast(EpmdMode, text)
 
 
+def _flag_text(value: object) -> str:
+    """A TOML boolean or a kazoo.conf truth text, as text ``switch_true`` reads."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _str(value)
+
+
 def _stream_clients(value: object) -> tuple[str, ...]:
     """``node`` (the requesting node's address), ``any``, and/or IP addresses.
 
@@ -284,8 +292,11 @@ class Settings:
     bgapi_timeout: float = 360.0
     # Requests executing at once over all senders (each sender's requests run in order).
     max_concurrent_requests: int = 100
-    # Requests queued per sender before the connection reader waits for that sender.
+    # Accepted for compatibility; queues are bounded per node by node_backlog.
     sender_queue_size: int = 1000
+    # Messages of one node received and not yet handled before the server stops
+    # reading that node's connection (TCP backpressure on that node only).
+    node_backlog: int = 10_000
     # Simulated inbound calls, RATE[:HOLD] (calls per second, seconds held); the
     # command line's --sim-traffic wins over it.
     sim_traffic: str | None = None
@@ -321,6 +332,11 @@ class Settings:
         in the name part would have broken it).
         """
         name, at, host = self.nodename.partition("@")
+        if not name or (at and (not host or "@" in host)):
+            raise SettingsError(
+                f"nodename {self.nodename!r} is not a node name: alive or alive@host, "
+                "with exactly one '@' and both parts non-empty"
+            )
         if not at:
             if hostname is not None:
                 host = hostname
@@ -335,11 +351,12 @@ class Settings:
         return f"{name}@{host}"
 
     def resolve_cookie(self, home: str | None = None) -> str:
-        """mod_kazoo's cookie order: ``cookie``, ``cookie-file``, ``~/.erlang.cookie``, ``ClueCon``.
+        """mod_kazoo's cookie order: ``cookie``, ``cookie-file``, ``~/.erlang.cookie``.
 
-        A configured ``cookie-file`` that cannot be used raises
-        :class:`SettingsError`; an unusable ``~/.erlang.cookie`` is only
-        logged, as is the fallback to the well-known default.
+        A cookie file that cannot be used (missing, unreadable, readable by
+        group or others, malformed) raises :class:`SettingsError`, as Erlang
+        refuses it; so does having no cookie at all (mod_kazoo fell back to the
+        public ``ClueCon``).
         """
         if self.cookie:
             return self.cookie
@@ -357,9 +374,15 @@ class Settings:
                 try:
                     return read_cookie(path).decode("ascii")
                 except CookieError as exc:
-                    log.warning("ignoring %s: %s", path, exc)
-        log.warning("no cookie configured; using mod_kazoo's default %r", DEFAULT_COOKIE)
-        return DEFAULT_COOKIE
+                    # Erlang refuses to start with such a file rather than
+                    # fall back: a cookie others can read protects nothing.
+                    raise SettingsError(str(exc)) from exc
+        # No public default either (mod_kazoo's was DEFAULT_COOKIE): anyone
+        # who knows it could command the switch.
+        raise SettingsError(
+            "no cookie: set cookie or cookie-file, or create ~/.erlang.cookie "
+            "(readable by its owner only)"
+        )
 
 
 _DELAY_UNITS = {
@@ -412,6 +435,7 @@ _FIELDS: dict[str, tuple[str, Callable[[object], Any]]] = {
     "bgapi-timeout": ("bgapi_timeout", _positive(_float)),
     "max-concurrent-requests": ("max_concurrent_requests", _positive_int),
     "sender-queue-size": ("sender_queue_size", _positive_int),
+    "node-backlog": ("node_backlog", _positive_int),
     "sim-traffic": ("sim_traffic", _traffic),
     "switch": ("switch", _switch_kind),
     "freeswitch-esl": ("freeswitch_esl", _host_port),
@@ -429,8 +453,8 @@ def settings_from_mapping(
 ) -> Settings:
     """Build :class:`Settings` from ``key -> value`` pairs (kazoo.conf names).
 
-    ``variables`` (a mapping) and ``event-filter`` (a list of header names) are
-    accepted too, for TOML files.
+    ``variables`` (a mapping), ``event-filter`` (a list of header names) and
+    ``tweaks`` (``default`` and tweak names to booleans) are accepted too, for TOML files.
     """
     changes: dict[str, Any] = {}
     for raw_key, value in values.items():
@@ -449,6 +473,12 @@ def settings_from_mapping(
                 if not isinstance(value, list):
                     raise ValueError("must be a list of header names")
                 changes["event_filter"] = tuple(_str(v) for v in value)
+            elif key == "tweaks":
+                if not isinstance(value, Mapping):
+                    raise ValueError("must be a table of tweak = true/false")
+                flags = {str(k): _flag_text(v) for k, v in value.items()}
+                default = flags.pop("default", None)
+                changes["kz_tweaks"] = tweaks_from_config(default, list(flags.items()))
             elif key in _FIELDS:
                 attribute, convert = _FIELDS[key]
                 changes[attribute] = convert(value)
@@ -472,11 +502,11 @@ def settings_from_toml(text: str, *, source: str = "TOML settings") -> Settings:
         raise SettingsError(f"{source}: [settings] must be a table")
     values = {k: v for k, v in table.items() if k != "settings"}
     if table is not data:
-        for extra in ("variables", "event-filter", "event_filter"):
+        for extra in ("variables", "event-filter", "event_filter", "tweaks"):
             if extra in data:
                 values[extra] = data[extra]
         for key in data:
-            if key not in ("settings", "variables", "event-filter", "event_filter"):
+            if key not in ("settings", "variables", "event-filter", "event_filter", "tweaks"):
                 log.warning("%s: unknown top-level key %r ignored", source, key)
     return settings_from_mapping(values, source=source)
 

@@ -9,8 +9,12 @@ Erlang's ordering and let slow commands starve everything):
 * lanes run concurrently, at most ``max-concurrent-requests`` requests at a
   time over all lanes (a :class:`trio.CapacityLimiter`); a lane with nothing
   left to do ends, and the next request of that sender starts a new one;
-* a full lane makes the receive loop wait for it (bounded memory) instead of
-  growing without limit;
+* the receive loop never waits for a lane: memory is bounded per *node*
+  instead (``node-backlog``): the process counts each node's messages from
+  delivery until they are handled, and past the budget stops reading that
+  node's connection until half of them are done (TCP backpressure on that
+  node alone, no message lost; see :class:`~kazoo_trio.erlang.mailbox.Backlog`),
+  so one flooding node never delays or drops anybody else's messages;
 * requests that never wait (``version``, ``sendevent``, ``bgapi``...) from a
   sender with nothing queued are answered by the receive loop itself: the order
   is the same, and no lane is needed;
@@ -23,19 +27,26 @@ Cleanup: the process traps exits.  An ``EXIT`` from a linked pid closes
 its event stream and removes its fetch handlers (after the requests of that pid
 still queued in its lane, since Erlang sends the exit after them); a lost node
 (``NodeDown``) also cancels its lanes and bgapi jobs and forgets its connection
-options.  A killed ``mod_kazoo`` process is replaced at once (see :meth:`run`).
+options.  ``exit/2`` signals to the process are ignored (``kill`` included),
+as the C module ignores them: no node can end the server for the others.
+Should the process end anyway, a new one takes over at once and everything
+else (streams, bindings, jobs, per-node options, links) carries on (see
+:meth:`run`).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import attrs
 import trio
 
 from kazoo_trio.erlang import gen_server
+from kazoo_trio.erlang.connection import Connection
 from kazoo_trio.erlang.gen_server import GenCall, GenCast
+from kazoo_trio.erlang.mailbox import Backlog, RateLimitedLog
 from kazoo_trio.erlang.node import Node, NodeDown, NodeUp
 from kazoo_trio.erlang.process import Envelope, Process, ProcessExit
 from kazoo_trio.kazoo.config import Settings
@@ -91,12 +102,15 @@ class _Exited:
     reason: object
 
 
-_LaneItem = GenCall | GenCast | _Exited
+# The request and the sender its message was counted for in the backlog (None:
+# not counted).
+_LaneItem = tuple[Pid | None, GenCall | GenCast | _Exited]
 
 
 @attrs.define(eq=False)
 class _Lane:
     node: Atom
+    # Unbounded: the node's backlog bounds what can be queued here.
     send: trio.MemorySendChannel[_LaneItem]
     receive: trio.MemoryReceiveChannel[_LaneItem]
     scope: trio.CancelScope = attrs.field(factory=trio.CancelScope)
@@ -162,6 +176,14 @@ class ModKazooServer:
     proc: Process | None = attrs.field(default=None, init=False)
     _lanes: dict[Pid, _Lane] = attrs.field(factory=dict, init=False)
     _limiter: trio.CapacityLimiter = attrs.field(init=False)
+    #: Each node's messages not yet handled; outlives any one process.
+    backlog: Backlog = attrs.field(init=False)
+    # Connections whose reading the backlog paused, to resume the same one.
+    _paused: dict[Atom, Connection] = attrs.field(factory=dict, init=False)
+    _pause_log: RateLimitedLog = attrs.field(factory=lambda: RateLimitedLog(log), init=False)
+    _ignored_log: RateLimitedLog = attrs.field(factory=lambda: RateLimitedLog(log), init=False)
+    #: Messages that were not requests, ignored.
+    ignored_messages: int = attrs.field(default=0, init=False)
 
     def __attrs_post_init__(self) -> None:
         settings = self.settings
@@ -201,6 +223,7 @@ class ModKazooServer:
             delay=settings.delay_before_initial_fetch,
         )
         self._limiter = trio.CapacityLimiter(settings.max_concurrent_requests)
+        self.backlog = Backlog(self.node.name, settings.node_backlog, self._pause)
 
     async def _send(self, pid: Pid, message: object) -> None:
         if self.proc is None:
@@ -210,11 +233,11 @@ class ModKazooServer:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve until cancelled.
 
-        If the process is killed from Erlang (``exit(Pid, kill)`` cannot be
-        trapped), everything it owned is dropped as when all its nodes
-        disconnect (streams closed, jobs and lanes cancelled, fetch handlers
-        forgotten; linked Erlang processes get ``killed``), and a new
-        ``mod_kazoo`` process takes over at once.
+        Streams, bgapi jobs, kazoo.conf lookups and node watching belong to
+        the server, not to the ``mod_kazoo`` process: the process ignores
+        ``exit/2`` (as the C module does), and if it ends all the same (a bug)
+        a new one takes over at once, linked to the same pids, with every
+        stream and binding intact; only requests in progress are lost.
         """
         unbind_xml = self.switch.bind_xml(XML_SECTIONS, self.fetch.lookup)
         remove_listener = self.switch.add_listener(self.streams.offer)
@@ -226,46 +249,60 @@ class ModKazooServer:
         self.switch.register_api("erlang", erlang_api, "mod_kazoo connections")
         status: trio.TaskStatus[None] = task_status
         try:
-            while True:
-                try:
-                    # Everything below lives as long as one mod_kazoo process: a
-                    # killed process takes its tasks with it, and the next
-                    # iteration starts them afresh for its successor.
-                    async with (
-                        self.node.process(name=REGISTERED_NAME) as proc,
-                        self.node.monitor_nodes() as node_events,
-                        trio.open_nursery() as nursery,
-                    ):
-                        proc.trap_exit = True
-                        self.proc = proc
-                        # Event streams, one task per stream: they deliver events for
-                        # this process's requesters and close with it.
-                        await nursery.start(self.streams.run)
-                        # bgapi jobs, one task per job: their reports come from this
-                        # process, so they are cancelled with it.
-                        await nursery.start(self.bgapi.run)
-                        # The kazoo.conf lookups, one at a time: scheduled by this
-                        # process's bind and config requests.
-                        await nursery.start(self.kazoo_conf.run)
-                        # Node up/down: per-node options, cleanup of a lost node.
-                        nursery.start_soon(self._watch_nodes, node_events)
-                        # Request lanes (one per sender with requests queued) and
-                        # the disconnect of an ``exit`` request are started in this
-                        # nursery by the receive loop, below.
-                        self.services = self._services(proc, nursery)
-                        for peer in self.node.connected_nodes():
-                            self.options.connected(peer)
-                        log.info("%s: %s ready as %r", self.node.name.name, VERSION, proc.pid)
-                        status.started()
-                        await self._receive_loop(proc, nursery)
-                except ProcessExit as exc:
-                    log.error("mod_kazoo was killed (%r); starting a new process", exc.reason)
+            async with (
+                self.node.monitor_nodes() as node_events,
+                trio.open_nursery() as nursery,
+            ):
+                # Event streams, one task per stream.
+                await nursery.start(self.streams.run)
+                # bgapi jobs, one task per job; they report through the current process.
+                await nursery.start(self.bgapi.run)
+                # The kazoo.conf lookups, one at a time.
+                await nursery.start(self.kazoo_conf.run)
+                # Node up/down: per-node options, cleanup of a lost node.
+                nursery.start_soon(self._watch_nodes, node_events)
+                for peer in self.node.connected_nodes():
+                    self.options.connected(peer)
+                linked: set[Pid] = set()
+                while True:
+                    try:
+                        await self._incarnation(linked, status)
+                    except ProcessExit as exc:
+                        reason = exc.reason
+                    else:
+                        reason = self.proc.exit_reason if self.proc is not None else None
+                    log.error("mod_kazoo ended (%r); starting a new process", reason)
+                    if self.services is not None:
+                        linked = self.services.linked
                     self._reset()
-                status = trio.TASK_STATUS_IGNORED
+                    status = trio.TASK_STATUS_IGNORED
         finally:
             self.proc = None
+            self.backlog.clear()
             unbind_xml()
             remove_listener()
+
+    async def _incarnation(self, linked: set[Pid], status: trio.TaskStatus[None]) -> None:
+        """One ``mod_kazoo`` process: its request lanes live and die with it."""
+        async with (
+            self.node.process(name=REGISTERED_NAME) as proc,
+            trio.open_nursery() as nursery,
+        ):
+            proc.trap_exit = True
+            proc.ignore_exit2 = True
+            proc.backlog = self.backlog
+            self.proc = proc
+            # Request lanes (one per sender with requests queued) and the
+            # disconnect of an ``exit`` request are started in this nursery.
+            self.services = self._services(proc, nursery)
+            for pid in linked:
+                # Whatever the last process was linked to stays linked; a pid
+                # that died meanwhile answers with an exit, which cleans up.
+                await proc.link(pid)
+                self.services.linked.add(pid)
+            log.info("%s: %s ready as %r", self.node.name.name, VERSION, proc.pid)
+            status.started()
+            await self._receive_loop(proc, nursery)
 
     def _services(self, proc: Process, nursery: trio.Nursery) -> Services:
         return Services(
@@ -280,11 +317,30 @@ class ModKazooServer:
         )
 
     def _reset(self) -> None:
-        """Forget what the killed process owned (its tasks are already cancelled)."""
+        """Forget what the ended process owned: its lanes (already cancelled)."""
         self.proc = None
         self.services = None
         self._lanes.clear()
-        self.fetch.forget_all()
+        # The queued requests went with the lanes: nothing is pending any more.
+        self.backlog.clear()
+
+    def _pause(self, node: Atom, pause: bool) -> None:
+        """The backlog's verdict on ``node``: stop or resume reading its connection."""
+        if not pause:
+            conn = self._paused.pop(node, None)
+            if conn is not None:
+                conn.release_reading()
+            return
+        conn = self.node.peers.connections.get(node)
+        if conn is None or node in self._paused:
+            return
+        conn.hold_reading()
+        self._paused[node] = conn
+        self._pause_log.warn(
+            "mod_kazoo: %s has %d messages not yet handled; reading from it paused"
+            " until half are (%d pauses in all)",
+            *(node.name, self.backlog.count(node), self.backlog.pauses),
+        )
 
     async def _disconnect(self, node: Atom) -> None:
         self.node.disconnect(node)
@@ -312,8 +368,9 @@ class ModKazooServer:
         The process being killed (``ProcessExit``) and cancellation still end
         the loop.
         """
+        queued = False
         try:
-            await self._dispatch(proc, envelope, lanes)
+            queued = await self._dispatch(proc, envelope, lanes)
         except ProcessExit:
             raise
         except Exception:
@@ -327,8 +384,12 @@ class ModKazooServer:
                     raise
                 except Exception:
                     log.exception("mod_kazoo: cannot answer %r", request.sender)
+        finally:
+            if not queued:
+                self.backlog.done(envelope.sender)
 
-    async def _dispatch(self, proc: Process, envelope: Envelope, lanes: trio.Nursery) -> None:
+    async def _dispatch(self, proc: Process, envelope: Envelope, lanes: trio.Nursery) -> bool:
+        """Handle ``envelope``, or queue it in its sender's lane (True: the lane finishes it)."""
         message = envelope.message
         if type(message) is tuple and len(message) == 3 and message[0] is A_EXIT:
             pid = message[1]
@@ -340,25 +401,26 @@ class ModKazooServer:
                     # Erlang delivers the exit after the pid's messages: clean up
                     # after the requests still queued (an event request there
                     # would otherwise create a stream for a dead process).
-                    await exit_lane.send.send(_Exited(message[2]))
-            return
+                    exit_lane.send.send_nowait((envelope.sender, _Exited(message[2])))
+                    return True
+            return False
         request = gen_server.parse(envelope)
         if request is None:
-            log.info("mod_kazoo: ignoring message %r from %r", message, envelope.sender)
-            return
+            self._ignored(envelope, "not a request")
+            return False
         sender = envelope.sender
         if sender is None:
             if isinstance(request, GenCall):
                 sender = request.sender
             else:
-                log.info("mod_kazoo: cast %r without a sender ignored", request.request)
-                return
+                self._ignored(envelope, "a cast without a sender")
+                return False
         name = _request_name(request.request)
         if name == "fetch_reply":
             reply = self.fetch.reply(request.request)
             if isinstance(request, GenCall):
                 await gen_server.reply(proc, request, reply)
-            return
+            return False
         lane = self._lanes.get(sender)
         if lane is None:
             if name in INLINE_REQUESTS:
@@ -370,16 +432,21 @@ class ModKazooServer:
                 reply = await handle_request(self.services, requester, request.request, call=call)
                 if isinstance(request, GenCall):
                     await gen_server.reply(proc, request, reply)
-                return
+                return False
             lane = self._open_lane(sender, lanes)
-        try:
-            lane.send.send_nowait(request)
-        except trio.WouldBlock:
-            log.warning("mod_kazoo: %r has a full request queue; waiting for it", sender)
-            await lane.send.send(request)
+        lane.send.send_nowait((envelope.sender, request))
+        return True
+
+    def _ignored(self, envelope: Envelope, why: str) -> None:
+        # Anyone can send anything: logged at a bounded rate, counted.
+        self.ignored_messages += 1
+        self._ignored_log.warn(
+            "mod_kazoo: ignoring %r from %r: %s (%d ignored in all)",
+            *(envelope.message, envelope.sender, why, self.ignored_messages),
+        )
 
     def _open_lane(self, sender: Pid, nursery: trio.Nursery) -> _Lane:
-        send, receive = trio.open_memory_channel[_LaneItem](self.settings.sender_queue_size)
+        send, receive = trio.open_memory_channel[_LaneItem](math.inf)
         lane = _Lane(sender.node, send, receive)
         self._lanes[sender] = lane
         nursery.start_soon(self._run_lane, sender, lane)
@@ -394,22 +461,25 @@ class ModKazooServer:
             with lane.scope:
                 while True:
                     try:
-                        request = lane.receive.receive_nowait()
+                        counted, request = lane.receive.receive_nowait()
                     except trio.WouldBlock:
                         # Nothing more from this sender: end the lane.  No checkpoint
                         # between the empty check and the removal, so a request cannot
                         # slip into a lane that is going away.
                         return
-                    if isinstance(request, _Exited):
-                        await self._pid_exited(sender, request.reason)
-                        continue
-                    call = isinstance(request, GenCall)
-                    async with self._limiter:
-                        reply = await handle_request(
-                            services, requester, request.request, call=call
-                        )
-                    if isinstance(request, GenCall):
-                        await gen_server.reply(proc, request, reply)
+                    try:
+                        if isinstance(request, _Exited):
+                            await self._pid_exited(sender, request.reason)
+                            continue
+                        call = isinstance(request, GenCall)
+                        async with self._limiter:
+                            reply = await handle_request(
+                                services, requester, request.request, call=call
+                            )
+                        if isinstance(request, GenCall):
+                            await gen_server.reply(proc, request, reply)
+                    finally:
+                        self.backlog.done(counted)
         finally:
             if self._lanes.get(sender) is lane:
                 del self._lanes[sender]
@@ -433,6 +503,9 @@ class ModKazooServer:
                 await self._node_gone(event.node)
 
     async def _node_gone(self, node: Atom) -> None:
+        # Its queued messages are cancelled with its lanes below.
+        self.backlog.forget(node)
+        self._paused.pop(node, None)
         self.fetch.node_down(node)
         self.bgapi.node_down(node)
         for lane in [lane for lane in self._lanes.values() if lane.node is node]:

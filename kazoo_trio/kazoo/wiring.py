@@ -9,6 +9,7 @@ nursery), with the switch backend it chose
 from __future__ import annotations
 
 import logging
+from contextlib import AsyncExitStack
 
 import trio
 
@@ -48,18 +49,27 @@ async def serve(
     if settings.kz_tweaks is not None and isinstance(switch, TweakConfigurable):
         switch.set_kz_tweaks(settings.kz_tweaks)
     profiles = initial_profiles(settings, switch)
-    async with (
-        Node(
-            node_name,
-            cookie=cookie,
-            listen_host=settings.listen_ip,
-            listen_port=settings.listen_port,
-            epmd=settings.epmd,
-            epmd_port=settings.epmd_port,
-            long_names=is_long_name(node_name),
-        ) as node,
-        trio.open_nursery() as nursery,
-    ):
+    node = Node(
+        node_name,
+        cookie=cookie,
+        listen_host=settings.listen_ip,
+        listen_port=settings.listen_port,
+        epmd=settings.epmd,
+        epmd_port=settings.epmd_port,
+        long_names=is_long_name(node_name),
+    )
+    async with AsyncExitStack() as stack:
+        try:
+            await stack.enter_async_context(node)
+        except OSError as exc:
+            # The only plain OSError of a node's start is its listener's (EPMD's
+            # are EpmdError): say which settings to change, and what they were.
+            raise OSError(
+                exc.errno,
+                f"cannot listen on {settings.listen_ip}:{settings.listen_port}"
+                f" (settings listen-ip, listen-port): {exc.strerror or exc}",
+            ) from exc
+        nursery = await stack.enter_async_context(trio.open_nursery())
         # The switch first: the server binds its XML sections and listens to its events.
         await nursery.start(switch.run)
         server = ModKazooServer(node, switch, settings, initial_profiles=profiles)

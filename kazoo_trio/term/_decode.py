@@ -31,10 +31,11 @@ Robustness, for bytes from an untrusted peer:
 * Any problem raises :class:`DecodeError` with the offset and the reason; no
   other exception escapes (a final guard turns anything unexpected into one).
 
-Caches (all bounded): decoded atoms by their UTF-8 text (65,536 entries, the
-Atom intern table being the real store) and pids by their exact bytes (4,096,
-started afresh when full), so the peer pids and atoms that recur in every
-control message cost one dictionary lookup.
+Caches (all bounded): decoded atoms by their UTF-8 text (those the program
+knows, and the 1,024 most recent others; the Atom intern table is the real
+store, holding atoms only peers use just while some term does) and pids by
+their exact bytes (4,096, started afresh when full), so the peer pids and
+atoms that recur in every control message cost one dictionary lookup.
 
 ATOM_CACHE_REF (82) is resolved through ``atom_refs``, the atoms the
 distribution header of the same packet listed; without it, tag 82 is an error.
@@ -90,12 +91,17 @@ _U32x2U8: Final = Struct(">IIB").unpack_from
 _PAIR_HEAD: Final = Struct(">HBI").unpack_from
 _BIN_HEAD: Final = Struct(">BI").unpack_from
 
-# Decoded atoms by their UTF-8 text; bounded so junk atom names from a peer
-# cannot grow it for ever (the Atom intern table is the real store).
+# Decoded atoms by their UTF-8 text (the Atom intern table is the real store).
+# Atoms the program knows stay cached up to _ATOMS_MAX entries; of the atoms
+# only peers use, the most recent _WIRE_ATOMS_MAX are cached too, so an atom a
+# peer repeats is cheap while a flood of distinct ones keeps at most that many
+# alive here.
 _ATOMS: Final[dict[bytes, Atom]] = {}
 # The same, as term values (`true`/`false` as bools), for the inlined atom path.
 _ATOM_TERMS: Final[dict[bytes, Atom | bool]] = {}
 _ATOMS_MAX: Final = 65536
+_WIRE_KEYS: Final[list[bytes]] = []
+_WIRE_ATOMS_MAX: Final = 1024
 _PIDS: Final[dict[bytes, Pid]] = {}
 _PIDS_MAX: Final = 4096
 _TRUE_ATOM: Final = Atom("true")
@@ -277,11 +283,24 @@ def _atom(data: bytes, pos: int, refs: tuple[Atom, ...] | None) -> tuple[Atom, i
         text = raw.decode("latin-1")
     if len(text) > T.ATOM_MAX_CHARS:
         raise DecodeError(pos, "atom longer than 255 characters")
-    atom = Atom(text)
+    atom = Atom.from_wire(text)
     if utf8 and len(_ATOMS) < _ATOMS_MAX:
+        if not Atom.is_known(atom):
+            if len(_WIRE_KEYS) >= _WIRE_ATOMS_MAX:
+                _forget_wire_atoms()
+            _WIRE_KEYS.append(raw)
         _ATOMS[raw] = atom
         _ATOM_TERMS[raw] = True if atom is _TRUE_ATOM else False if atom is _FALSE_ATOM else atom
     return atom, end
+
+
+def _forget_wire_atoms() -> None:
+    # An atom cached as wire-only may have become known since; it is simply
+    # cached again on its next use.
+    for key in _WIRE_KEYS:
+        _ATOMS.pop(key, None)
+        _ATOM_TERMS.pop(key, None)
+    _WIRE_KEYS.clear()
 
 
 def _scan(data: bytes, pos: int, items: list[Any], count: int) -> int:

@@ -21,6 +21,7 @@ fun, export               :class:`Fun` (opaque), :class:`Export`
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from typing import ClassVar
 
@@ -47,8 +48,14 @@ class Atom:
     a ``str``; that keeps ``Atom("ok")`` and the binary ``b"ok"`` (or a Python
     string) from being confused when terms are compared or used as dict keys.
 
-    Like the BEAM's atom table, the intern table only grows.  Erlang peers are
-    trusted to the same degree a connected BEAM node is.
+    Atoms the program names (``Atom("ok")`` anywhere in code) are interned
+    for the life of the process.  Atoms that only arrive from peers
+    (:meth:`from_wire`, what the decoder uses) are interned weakly: shared by
+    every term that holds them, and released once no term does, so a peer
+    sending millions of distinct atoms cannot grow the table for ever.
+    Identity is kept either way: while any reference to an atom exists, every
+    lookup of its name returns that object, and ``Atom(name)`` on an atom that
+    so far only came from the wire makes that same object permanent.
 
     Each atom carries its own external-format encoding (``_ext``, computed once
     when the atom is interned), so encoding an atom costs one attribute read.
@@ -60,7 +67,10 @@ class Atom:
 
     name: str
     _ext: bytes | None
+    #: Atoms named by the program: kept for ever.
     _table: ClassVar[dict[str, Atom]] = {}
+    #: Atoms only seen on the wire: kept while some term holds them.
+    _wire: ClassVar[weakref.WeakValueDictionary[str, Atom]] = weakref.WeakValueDictionary()
 
     def __new__(cls, name: str) -> Atom:
         try:
@@ -68,10 +78,38 @@ class Atom:
         except KeyError:
             if not isinstance(name, str):
                 raise TypeError(f"atom name must be str, not {type(name).__name__}") from None
-            self = object.__new__(cls)
-            object.__setattr__(self, "name", name)
-            object.__setattr__(self, "_ext", _atom_ext(name))
+            # A name the program uses becomes permanent, as the very object
+            # that terms from peers may already hold.
+            self = cls._wire.pop(name, None)
+            if self is None:
+                self = cls._make(name)
             return cls._table.setdefault(name, self)
+
+    @classmethod
+    def from_wire(cls, name: str) -> Atom:
+        """The atom ``name`` as received from a peer: interned only while referenced.
+
+        Returns the permanent atom when the program knows the name, and
+        otherwise the one live atom of that name, made if there is none.
+        """
+        atom = cls._table.get(name)
+        if atom is None:
+            atom = cls._wire.get(name)
+            if atom is None:
+                atom = cls._wire[name] = cls._make(name)
+        return atom
+
+    @classmethod
+    def is_known(cls, atom: Atom) -> bool:
+        """Whether ``atom`` is permanent (named by the program, not only received)."""
+        return cls._table.get(atom.name) is atom
+
+    @classmethod
+    def _make(cls, name: str) -> Atom:
+        self = object.__new__(cls)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "_ext", _atom_ext(name))
+        return self
 
     def __setattr__(self, key: str, value: object) -> None:
         raise AttributeError("Atom is immutable")

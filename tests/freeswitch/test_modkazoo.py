@@ -122,6 +122,29 @@ def test_sendmsg_execute_of_a_kz_application() -> None:
     ]
 
 
+def test_kz_api_steps_are_left_to_the_backend() -> None:
+    view = LookupChannel("u1", (), lambda uuid: uuid in ("u1", "u2"))
+    message = [
+        ("call-command", "execute"),
+        ("execute-app-name", "kz_uuid_multiset_encoded"),
+        ("execute-app-arg", "u2 ^^|a=x%20y"),
+    ]
+    rewritten = rewrite_message(message, view)
+    assert rewritten is not None
+    # mod_kazoo's command runs on kazoo_trio; the channel still gets one execution.
+    assert [(a.command, a.args) for a in rewritten.apis] == [
+        ("kz_uuid_setvar_multi_encoded", "u2 ^^;a=x%20y")
+    ]
+    assert [m[1:3] for m in rewritten.messages] == [
+        [("execute-app-name", "set"), ("execute-app-arg", "kz_noop=")]
+    ]
+    # In route XML it cannot run at all.
+    route = ROUTE.replace("kz_prefix_unset", "kz_uuid_multiset").replace(
+        'data="sip_h_X-"', 'data="u2 a=b"'
+    )
+    assert "u2" not in rewrite_dialplan(route, LOOKUP, lambda uuid: True)
+
+
 @attrs.define
 class FakeSwitch:
     """A FreeSWITCH with one channel, recording what is sent to it."""

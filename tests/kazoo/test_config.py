@@ -167,7 +167,9 @@ def test_cookie_resolution_order(tmp_path: Path) -> None:
     assert Settings(cookie="c", cookie_file=str(cookie_file)).resolve_cookie() == "c"
     assert Settings(cookie_file=str(cookie_file)).resolve_cookie(home=str(home)) == "from_file"
     assert Settings().resolve_cookie(home=str(home)) == "from_home"
-    assert Settings().resolve_cookie(home=str(tmp_path / "nobody")) == "ClueCon"
+    # No cookie anywhere is an error, not mod_kazoo's public default.
+    with pytest.raises(SettingsError, match="no cookie"):
+        Settings().resolve_cookie(home=str(tmp_path / "nobody"))
     # Erlang's rule, not "the first line": text after the line break is refused.
     cookie_file.chmod(0o600)
     cookie_file.write_text("from_file\nignored")

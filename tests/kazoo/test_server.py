@@ -271,18 +271,28 @@ async def test_per_sender_order_and_no_blocking_of_others(epmd: int) -> None:
         assert log == ["held"] + [f"event {n}" for n in range(1, 21)]
 
 
-async def test_killed_mod_kazoo_process_is_replaced(epmd: int) -> None:
+async def test_ended_mod_kazoo_process_is_replaced_with_its_state(epmd: int) -> None:
     async with running_server(epmd) as server, erl_node(E1, epmd_port=epmd) as e:
+        # The owner traps exits: it outlives the end of the process it linked to.
         await e.eval(
-            f"{{ok, _}} = gen_server:call({MK}, {{event, ['CHANNEL_CREATE']}}),"
-            f"ok = gen_server:call({MK}, {{bind, directory}})."
+            "Self = self(),"
+            "Owner = spawn(fun() -> process_flag(trap_exit, true),"
+            f"  {{ok, _}} = gen_server:call({MK}, {{event, ['CHANNEL_CREATE']}}),"
+            f"  ok = gen_server:call({MK}, {{bind, directory}}),"
+            f"  ok = gen_server:call({MK}, link),"
+            "  Self ! ready, receive stop -> ok end end),"
+            f"receive ready -> ok end, {{ok, Old}} = gen_server:call({MK}, getpid), ok."
         )
         old = server.proc
         assert old is not None and len(server.streams) == 1
-        # kill cannot be trapped: the process dies, the server replaces it.
-        await e.eval(f"{{ok, Old}} = gen_server:call({MK}, getpid), exit(Old, kill).")
+        # exit/2 (kill included) is ignored; only a failure here could end the
+        # process: its successor keeps the streams, bindings and links.
+        old.exit(Atom("kt_failure"))
         await wait_until(lambda: server.proc is not None and server.proc is not old)
-        assert len(server.streams) == 0 and not server.fetch.handlers("directory")
+        assert len(server.streams) == 1 and server.fetch.handlers("directory")
+        new = server.proc
+        assert new is not None and len(new.links) == 1
+        assert await e.eval("is_process_alive(Owner).") == "true"
         assert (
             await e.eval(f"{{ok, New}} = gen_server:call({MK}, getpid, 5000), New =/= Old.")
             == "true"

@@ -27,7 +27,8 @@ async def _bridged_call(sw: SimSwitch, rec: Recorder) -> tuple[str, str]:
 
 
 async def _att_xfer(sw: SimSwitch, rec: Recorder, device: str) -> str:
-    """ecallmgr_fs_transfer:attended/3's command on the device; the new leg's uuid."""
+    """ecallmgr_fs_transfer:attended/3's command on ``device``; the new leg's uuid."""
+    seen = len(rec.events)
     command = sw.new_event(
         "COMMAND",
         headers=[
@@ -39,7 +40,11 @@ async def _att_xfer(sw: SimSwitch, rec: Recorder, device: str) -> str:
     )
     assert await sw.queue_private_event(device, command)
     inner = await rec.wait_for(
-        lambda e: e.name == "CHANNEL_BRIDGE" and e.get("Bridge-A-Unique-ID") == device
+        lambda e: (
+            e.name == "CHANNEL_BRIDGE"
+            and e.get("Bridge-A-Unique-ID") == device
+            and e in rec.events[seen:]
+        )
     )
     return inner.get("Bridge-B-Unique-ID") or ""
 
@@ -94,3 +99,43 @@ async def test_hangup_key_completes_the_transfer() -> None:
         hangup = await rec.wait_event("CHANNEL_HANGUP", device)
         assert hangup.get("Hangup-Cause") == "ATTENDED_TRANSFER"
         await rec.wait_for(_bridge_of(caller, target))
+
+
+async def test_caller_as_transferor_hands_the_device_over() -> None:
+    async with running_switch() as (sw, rec):
+        caller, device = await _bridged_call(sw, rec)
+        # The caller (whose bridge application holds the device) transfers.
+        target = await _att_xfer(sw, rec, caller)
+        # Cancelled first: back to the device, the caller's bridge still up.
+        await sw.api("uuid_kill", target)
+        await rec.wait_event("CHANNEL_EXECUTE_COMPLETE", caller, Application="kz_att_xfer")
+        assert (await sw.api("uuid_getvar", f"{caller} bridge_uuid")).text == device
+        # Again, and the caller hangs up: the device goes to the new leg, not down.
+        target = await _att_xfer(sw, rec, caller)
+        await sw.api("uuid_kill", caller)
+        await rec.wait_for(_bridge_of(device, target))
+        assert (await sw.api("uuid_getvar", f"{device} bridge_uuid")).text == target
+
+
+async def test_transferor_hanging_up_while_the_new_leg_rings_cancels_it() -> None:
+    async with running_switch() as (sw, rec):
+        ringing = extension([("ring_ready", ""), ("park", "")], "^301$", "ringing")
+        bind_dialplan(sw, dialplan_document("default", ringing))
+        caller = (await sw.api("originate", "null/1 &bridge(null/2)")).text[4:].strip()
+        device = (await rec.wait_event("CHANNEL_BRIDGE", caller)).get("Bridge-B-Unique-ID")
+        assert device
+        command = sw.new_event(
+            "COMMAND",
+            headers=[
+                ("call-command", "execute"),
+                ("execute-app-name", "kz_att_xfer"),
+                ("execute-app-arg", "loopback/301"),
+            ],
+        )
+        assert await sw.queue_private_event(device, command)
+        leg = await rec.wait_for(
+            lambda e: e.name == "CHANNEL_CREATE" and e.get("Channel-Name") == "loopback/301-a"
+        )
+        await sw.api("uuid_kill", device)
+        cancelled = await rec.wait_event("CHANNEL_HANGUP", leg.get("Unique-ID"))
+        assert cancelled.get("Hangup-Cause") == "ORIGINATOR_CANCEL"

@@ -94,7 +94,13 @@ async def test_kz_cdr_on_hangup_reports_applications_and_transfers() -> None:
         names = [name for name, _ in cdr.headers]
         assert names.index("_json_callflow") < names.index("Unique-ID")
         apps = json.loads(cdr.get("_json_application_log") or "")
-        assert [app["app_name"] for app in apps] == ["transfer", "answer", "park"]
+        # The tweaks' execute_on_blind_transfer runs as the transfer starts.
+        assert [app["app_name"] for app in apps] == [
+            "transfer",
+            "kz_restore_caller_id",
+            "answer",
+            "park",
+        ]
         flow = json.loads(cdr.get("_json_callflow") or "")
         assert flow[0]["Caller-Profile"]["UUID"] == b
         assert flow[0]["Caller-Profile"]["Destination-Number"] == "200"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from kazoo_trio.kazoo.config import settings_from_xml
+from kazoo_trio.kazoo.config import settings_from_toml, settings_from_xml
 from kazoo_trio.switch.kz.tweaks import (
     DEFAULT_TWEAKS,
     KzTweaks,
@@ -125,3 +125,50 @@ def test_kazoo_conf_xml_tweaks_section() -> None:
     )
     assert settings.kz_tweaks == KzTweaks(frozenset({Tweak.SWITCH_URI, Tweak.LOOPBACK_VARS}))
     assert settings_from_xml('<configuration name="kazoo.conf"/>').kz_tweaks is None
+
+
+async def test_bridge_to_a_replacing_call_reports_the_replaced_one_bridged() -> None:
+    async with running_switch() as (sw, rec):
+        one = (await sw.api("originate", "{sip_replaces_call_id=old-1}null/1 &park()")).text
+        two = (await sw.api("originate", "null/2 &park()")).text
+        one, two = one[4:].strip(), two[4:].strip()
+        await rec.wait_event("CHANNEL_PARK", two)
+        assert (await sw.api("uuid_bridge", f"{one} {two}")).text.startswith("+OK")
+        echoed = await rec.wait_event("CHANNEL_BRIDGE", two, Bridge_Event_Processed="true")
+        assert echoed.get("Bridge-A-Unique-ID") == two
+        assert echoed.get("Bridge-B-Unique-ID") == one
+        # Its channel reports the unbridge when it hangs up (a state handler's on_hangup).
+        await sw.api("uuid_kill", two)
+        unbridged = await rec.wait_for(
+            lambda e: (
+                e.name == "CHANNEL_UNBRIDGE"
+                and e.get("Unique-ID") == two
+                and e.get("Bridge-A-Unique-ID") == two
+            )
+        )
+        assert unbridged.get("Bridge-B-Unique-ID") == one
+
+
+def test_toml_tweaks_table() -> None:
+    settings = settings_from_toml(
+        '[settings]\nnodename = "fs"\n[tweaks]\ndefault = false\n"interaction-id" = true\n'
+    )
+    assert settings.kz_tweaks == KzTweaks(frozenset({Tweak.INTERACTION_ID}))
+
+
+async def test_blind_transfer_restores_the_original_caller_id() -> None:
+    for tweaks, expected in ((DEFAULT_TWEAKS, "Orig"), (KzTweaks(frozenset()), "Changed")):
+        async with running_switch() as (sw, rec):
+            sw.set_kz_tweaks(tweaks)
+            document = dialplan_document(
+                "default",
+                extension(
+                    [("set_profile_var", "caller_id_name=Changed"), ("transfer", "200")], "^100$"
+                )
+                + extension([("answer", ""), ("park", "")], "^200$", "parked"),
+            )
+            bind_dialplan(sw, document)
+            a = (await sw.api("originate", "loopback/100 &park() XML default Orig 1000")).text
+            b = (await sw.api("uuid_getvar", f"{a[4:].strip()} other_loopback_leg_uuid")).text
+            park = await rec.wait_event("CHANNEL_PARK", b)
+            assert park.get("Caller-Caller-ID-Name") == expected

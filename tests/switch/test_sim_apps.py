@@ -232,19 +232,27 @@ async def test_intercept_and_eavesdrop() -> None:
     async with running_switch() as (sw, rec):
         dialplan(sw)
         target = await parked(sw, rec)
-        listener = await parked(sw, rec, "101")
+        device = await parked(sw, rec, "101")
         picker = await parked(sw, rec, "102")
+        listener = await parked(sw, rec, "103")
+        assert (await sw.api("uuid_bridge", f"{target} {device}")).text == f"+OK {device}\n"
+        await rec.wait_event("CHANNEL_BRIDGE", target)
         assert await sw.queue_private_event(listener, execute(sw, "eavesdrop", target, "ev"))
         await rec.wait_event("CHANNEL_EXECUTE", listener, Application="eavesdrop")
-        assert await sw.queue_private_event(picker, execute(sw, "intercept", target, "ic"))
+        # Call pickup: the caller is taken from the phone it was with.
+        done = await run_app(sw, rec, picker, "intercept", target)
+        assert done.get("Application-Response") == "_none_"
+        hangup = await rec.wait_event("CHANNEL_HANGUP", device)
+        assert hangup.get("Hangup-Cause") == "PICKED_OFF"
         bridged = await rec.wait_event("CHANNEL_BRIDGE", picker)
         assert bridged.get("Bridge-B-Unique-ID") == target
+        assert (await sw.api("uuid_getvar", f"{target} bridge_uuid")).text == picker
         await sw.api("uuid_kill", target)
-        done = await rec.wait_event("CHANNEL_EXECUTE_COMPLETE", listener, Application_UUID="ev")
-        assert done.get("variable_eavesdrop_result") == "success"
-        await rec.wait_event("CHANNEL_EXECUTE_COMPLETE", picker, Application_UUID="ic")
-        missing = await run_app(sw, rec, picker, "eavesdrop", "no-such-uuid")
-        assert missing.get("Application-Response") == "-ERR no such channel"
+        # The eavesdropper hears the call to its end, then carries on.
+        await rec.wait_event("CHANNEL_EXECUTE_COMPLETE", listener, Application_UUID="ev")
+        missing = await run_app(sw, rec, listener, "eavesdrop", "no-such-uuid")
+        assert missing.get("Application-Response") == "_none_"
+        assert (await sw.api("uuid_exists", listener)).text == "true"
 
 
 async def test_media_and_network_api_commands(tmp_path: Path) -> None:
@@ -374,3 +382,21 @@ def test_every_application_and_command_ecallmgr_sends_is_registered() -> None:
     assert [a for a in ECALLMGR_APPLICATIONS if sw.application(a) is None] == []
     registered = {entry.name for entry in sw.apis.entries()}
     assert [c for c in ECALLMGR_API_COMMANDS if c not in registered] == []
+
+
+async def test_conference_auto_outcall_dials_into_the_new_conference() -> None:
+    async with running_switch() as (sw, rec):
+        dialplan(sw)
+        b = await parked(sw, rec)
+        await run_app(sw, rec, b, "conference_set_auto_outcall", "null/outcall")
+        assert await sw.queue_private_event(b, execute(sw, "conference", "auto@default", "c"))
+        dialled = await rec.wait_for(
+            lambda ev: (
+                ev.subclass == "conference::maintenance"
+                and ev.get("Action") == "add-member"
+                and (ev.get("Channel-Name") or "").startswith("null/")
+            )
+        )
+        assert (dialled.get("Conference-Name"), dialled.get("Conference-Size")) == ("auto", "2")
+        assert (await sw.api("conference", "auto hup all")).text == "+OK hup 1\n+OK hup 2\n"
+        await rec.wait_event("conference::maintenance", Action="conference-destroy")

@@ -70,11 +70,24 @@ def bind_registrar(sw: SimSwitch, auth: str, calls: str, seen: list[XmlLookup]) 
     sw.bind_xml(["directory"], handler)
 
 
+def interface_list(status: str) -> list[str]:
+    """ecallmgr_util:get_interface_list/1: spaces dropped, tab-split lines of four
+    fields whose second is ``profile`` and fourth starts with ``RUNNING``."""
+    found = []
+    for line in status.replace(" ", "").split("\n"):
+        fields = line.split("\t")
+        if len(fields) == 4 and fields[1] == "profile" and fields[3].startswith("RUNNING"):
+            found.append(fields[0])
+    return found
+
+
 SOFIA_CONF = (
     '<document type="freeswitch/xml"><section name="configuration">'
     '<configuration name="sofia.conf"><profiles><profile name="sipinterface_1"><gateways>'
     '<gateway name="carrier1"><param name="realm" value="carrier.example.net"/>'
-    '<param name="register" value="false"/></gateway>'
+    '<param name="register" value="false"/><variables>'
+    '<variable name="Gateway-Version" value="3" direction="inbound"/>'
+    '<variable name="sip_cid_type" value="pid" direction="outbound"/></variables></gateway>'
     '<gateway name="busy_carrier"><param name="realm" value="busy.example.net"/>'
     '<param name="register" value="false"/><param name="sim-behaviour" value="busy"/>'
     "</gateway></gateways></profile></profiles></configuration></section></document>"
@@ -138,8 +151,15 @@ async def test_sofia_dial_strings_give_a_devices_call_results() -> None:
         bad_profile = await sw.api("originate", "sofia/nope/1000@example.com &park()")
         assert bad_profile.text == "-ERR INVALID_PROFILE\n"
         # A registered user by the registered-user form.
-        again = await sw.api("originate", f"sofia/sipinterface_1/1000%{DOMAIN} &park()")
-        assert again.text.startswith("+OK ")
+        again = uuid_of(
+            (await sw.api("originate", f"sofia/sipinterface_1/1000%{DOMAIN} &park()")).text
+        )
+        create = await rec.wait_event("CHANNEL_CREATE", again)
+        assert create.get("Channel-Name") == "sofia/sipinterface_1/1000"
+        assert create.get("variable_sip_destination_url") == "sip:1000@127.0.0.1:5060"
+        assert create.get("variable_sofia_profile_url") == (
+            f"sip:mod_sofia@{sw.identity.ipv4}:5060"
+        )
         assert (await sw.api("uuid_kill", uuid)).text == "+OK\n"
 
 
@@ -170,6 +190,7 @@ async def test_gateways_from_sofia_conf_and_their_texts() -> None:
         assert asked[-1].params is not None
         assert asked[-1].params.get("profile") == "sipinterface_1"
         status = (await sw.api("sofia", "status")).text
+        assert interface_list(status) == ["sipinterface_1", "internal", "external"]
         assert (
             f"{'sipinterface_1::carrier1':>25}\tgateway\t  "
             f"{'sip:FreeSWITCH@carrier.example.net':>40}\tNOREG\n"
@@ -179,8 +200,18 @@ async def test_gateways_from_sofia_conf_and_their_texts() -> None:
         )
         create = await rec.wait_event("CHANNEL_CREATE", uuid)
         assert create.get("variable_sip_gateway_name") == "carrier1"
+        assert create.get("variable_sip_cid_type") == "pid"
+        assert create.get("variable_Gateway-Version") is None
         busy = await sw.api("originate", "sofia/gateway/busy_carrier/+15552223333 &park()")
         assert busy.text == "-ERR USER_BUSY\n"
+        summary = (await sw.api("sofia", "status gateway")).text
+        assert (
+            f"{'sipinterface_1::busy_carrier':>25}\t{'sip:FreeSWITCH@busy.example.net':>32}"
+            "\tNOREG\t  0.00\t0/0\t1/1\n"
+        ) in summary
+        assert summary.endswith(
+            "2 gateways: Inbound(Failed/Total): 0/0,Outbound(Failed/Total):1/2\n"
+        )
         xml = (await sw.api("sofia", "xmlstatus gateway carrier1")).text
         assert xml.startswith(
             '<?xml version="1.0" encoding="ISO-8859-1"?>\n  <gateway>\n'
@@ -191,6 +222,11 @@ async def test_gateways_from_sofia_conf_and_their_texts() -> None:
         every = (await sw.api("sofia", "xmlstatus gateway")).text
         assert every.count("<gateway>") == 2 and every.endswith("</gateways>\n")
         assert (await sw.api("sofia", "status gateway nope")).text == "Invalid Gateway!\n"
+        sw.sofia.gateways["busy_carrier"].up = False
+        down = await sw.api("originate", "sofia/gateway/busy_carrier/+15552223333 &park()")
+        assert down.text == "-ERR GATEWAY_DOWN\n"
+        down_xml = (await sw.api("sofia", "xmlstatus gateway busy_carrier")).text
+        assert "    <status>DOWN</status>\n    <uptime-usec>0</uptime-usec>\n" in down_xml
         killed = await sw.api("sofia", "profile sipinterface_1 killgw carrier1")
         assert killed.text == "+OK gateway marked for deletion.\n"
         again = await sw.api("sofia", "profile sipinterface_1 killgw carrier1")
@@ -269,7 +305,8 @@ async def test_sofia_contact_gives_dial_strings_that_reach_the_device() -> None:
         )
         uuid = uuid_of(result.text)
         create = await rec.wait_event("CHANNEL_CREATE", uuid)
-        assert create.get("Channel-Name") == "sofia/sipinterface_1/1000@10.9.8.7:5060"
+        assert create.get("Channel-Name") == "sofia/sipinterface_1/sip:1000@10.9.8.7:5060"
+        assert create.get("variable_sip_destination_url") == "sip:1000@10.9.8.7:5060"
         assert create.get("variable_sip_local_url") == "1000@10.9.8.7:5060"
 
 
@@ -306,3 +343,18 @@ async def test_a_registered_device_places_a_call_through_the_dialplan() -> None:
         assert not ok and reply == {"error": f"9@{DOMAIN} is not registered"}
         ok, reply = await sw.json_call("sim.register", {"user": "1000", "domain": DOMAIN})
         assert not ok and reply == {"error": "403 Forbidden"}
+
+
+async def test_a_device_hangs_up_after_its_talk_time() -> None:
+    async with running_switch() as (sw, rec):
+        bind_registrar(sw, auth_user("1000", "pw"), "", [])
+        ok, reply = await sw.json_call(
+            "sim.register",
+            {"user": "1000", "domain": DOMAIN, "password": "pw", "ring_ms": 0, "talk_ms": 50},
+        )
+        assert ok, reply
+        result = await sw.api("originate", f"sofia/sipinterface_1/1000@{DOMAIN} &park()")
+        uuid = uuid_of(result.text)
+        destroy = await rec.wait_event("CHANNEL_DESTROY", uuid)
+        assert destroy.get("Hangup-Cause") == "NORMAL_CLEARING"
+        assert "CHANNEL_ANSWER" in rec.names(uuid)

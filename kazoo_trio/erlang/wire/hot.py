@@ -39,8 +39,9 @@ __all__ = ["HOT_HEAD", "gen_call", "monitor_key", "read_hot", "read_monitor", "r
 _REF3: Final = Struct(">IIII").unpack_from  # creation + 3 id words
 
 # Caches keyed by the exact encoded bytes; bounded so a peer cannot grow them
-# without limit (they are simply emptied when full).
-_CACHE_MAX: Final = 65536
+# without limit (they are simply emptied when full).  Small, too: whatever
+# they hold stays alive, atoms a peer made up included.
+_CACHE_MAX: Final = 4096
 _pids: dict[bytes, Pid] = {}
 _atoms: dict[bytes, Atom] = {}
 # References are unique per call: remember only the most recent ones.
@@ -67,7 +68,7 @@ def _atom(data: bytes, pos: int) -> tuple[Atom, int] | None:
         if len(key) != end - pos:
             return None
         try:
-            atom = Atom(key[2:].decode("utf-8"))
+            atom = Atom.from_wire(key[2:].decode("utf-8"))
         except UnicodeDecodeError:
             return None
         if len(_atoms) >= _CACHE_MAX:

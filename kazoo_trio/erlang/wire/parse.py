@@ -214,7 +214,7 @@ def _read_header(data: bytes, cache: AtomCache) -> tuple[int, list[Atom]]:
                 if len(text) != length:
                     raise DistProtocolError("distribution header truncated in an atom")
                 offset += length
-                atom = Atom(text.decode("utf-8"))
+                atom = Atom.from_wire(text.decode("utf-8"))
                 slots[slot] = atom
             else:
                 cached = slots[slot]

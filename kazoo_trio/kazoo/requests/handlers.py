@@ -351,6 +351,10 @@ async def _json_api(s: Services, r: Requester, parts: tuple[object, ...], call: 
         request = json.loads(source)
     except json.JSONDecodeError as exc:
         return (A_ERROR, (A_PARSE_ERROR, to_binary(source[exc.pos :])))
+    except RecursionError:
+        # Nested deeper than the parser goes: cJSON stops at its nesting limit
+        # and points there; so do we.
+        return (A_ERROR, (A_PARSE_ERROR, to_binary(source[_too_deep_at(source) :])))
     if not isinstance(request, dict):
         raise BadArg("json_api needs a JSON object")
     channel = request.get("uuid")
@@ -359,6 +363,33 @@ async def _json_api(s: Services, r: Requester, parts: tuple[object, ...], call: 
     ok, response = await s.switch.json_api(request)
     encoded = json.dumps(response, separators=(",", ":"), ensure_ascii=False)
     return (A_OK if ok else A_ERROR, encoded.encode("utf-8", "surrogateescape"))
+
+
+# cJSON's CJSON_NESTING_LIMIT.
+JSON_NESTING_LIMIT = 1000
+
+
+def _too_deep_at(source: str) -> int:
+    """Where ``source`` opens its array or object past :data:`JSON_NESTING_LIMIT` levels."""
+    depth = 0
+    in_string = escaped = False
+    for pos, char in enumerate(source):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > JSON_NESTING_LIMIT:
+                return pos
+        elif char in "]}":
+            depth -= 1
+    return 0
 
 
 HANDLERS: dict[str, Handler] = {

@@ -34,6 +34,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import logging
+import math
 import socket as stdlib_socket
 import time
 from collections.abc import Callable
@@ -158,6 +159,10 @@ class _RateLimited:
         self._held = 0
         self._next = now + self.interval
 
+    def due_in(self) -> float:
+        """Seconds until the warnings held back should be reported (infinity: none are)."""
+        return self._next - time.monotonic() if self._held else math.inf
+
 
 @attrs.define(eq=False)
 class _Client:
@@ -280,6 +285,11 @@ class EventStream:
 
     def _dropped(self, count: int) -> None:
         self.stats.events_dropped_overflow += count
+        self._report_drops()
+
+    def _report_drops(self) -> None:
+        # Also called once the drops stop: the last report carries the full count,
+        # not the count at the first drop of a burst.
         self._overflow_log.warn(
             "event stream %s: queue full (%d events, %d bytes), dropped the oldest;"
             " %d dropped so far",
@@ -447,7 +457,10 @@ class EventStream:
             client = self._client
             if client is None or not queue:
                 self._work = trio.Event()
-                await self._work.wait()
+                with trio.move_on_after(max(0.0, self._overflow_log.due_in())):
+                    await self._work.wait()
+                if self._overflow_log.due_in() <= 0:
+                    self._report_drops()
                 continue
             # Everything queued (up to the batch size) in one write: the frames the
             # switch queued while this task waited for the socket or its turn.

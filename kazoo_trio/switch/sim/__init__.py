@@ -9,10 +9,12 @@ Modules, bottom up (each imports only from those listed before it):
   :mod:`.xmlbind` (XML fetch bindings): the core's parts;
 * :mod:`.channel` (channels; :class:`~.channel.ChannelHost`, what the call layer needs
   from its switch), :mod:`.dialplan`, :mod:`.session`, :mod:`.endpoints`,
-  :mod:`.originate`, :mod:`.applications`, :mod:`.traffic`: the call layer;
+  :mod:`.originate`, :mod:`.applications`, :mod:`.kzendpoint`, :mod:`.traffic`: the
+  call layer;
 * :mod:`.core` (:class:`SimCore`: the parts composed, globals, channel table, ``run``);
 * :mod:`.commands`, :mod:`.callcommands`, :mod:`.jsonapi`: FreeSWITCH's commands;
   :mod:`.modkazoo`: mod_kazoo's commands and applications (:mod:`kazoo_trio.switch.kz`);
+  :mod:`.sofia`: mod_sofia (profiles, simulated devices, gateways, ``sofia/``);
 * :mod:`.simswitch` (:class:`SimSwitch`: the core with its commands and applications).
 """
 

@@ -6,9 +6,11 @@ An application reports its outcome in the channel variable
 ``current_application_response`` (the ``Application-Response`` of
 ``CHANNEL_EXECUTE_COMPLETE``).  Media is simulated: playback, recording and echo take
 the time the switch's :class:`~kazoo_trio.switch.sim.clock.SimTimings` give them and
-can be interrupted with ``uuid_break``; digits a caller "presses" come from the
-channel variable ``sim_dtmf``.  :data:`APPLICATIONS` is the table the simulated switch
-serves its sessions from.
+can be interrupted with ``uuid_break``; digits a caller presses arrive on the channel
+(``uuid_recv_dtmf``, its DTMF queue) or, scripted, in the channel variable ``sim_dtmf``.
+Detectors (tones, fax) hear what the channel variables ``sim_tone``, ``sim_fax_tone``
+and ``sim_fax_result`` say the line carries.  :data:`APPLICATIONS` is the table the
+simulated switch serves its sessions from.
 Layer: above :mod:`.originate` (``bridge`` dials).
 """
 
@@ -23,7 +25,7 @@ import trio
 
 from kazoo_trio.switch.separate import separate_string
 from kazoo_trio.switch.sim.causes import parse_cause
-from kazoo_trio.switch.sim.channel import Application, Channel, bridge, true
+from kazoo_trio.switch.sim.channel import Application, Channel, bridge, true, unbridge
 from kazoo_trio.switch.sim.dialplan import hunt
 from kazoo_trio.switch.sim.originate import originate_legs
 from kazoo_trio.switch.sim.profile import CallerProfile
@@ -464,7 +466,9 @@ async def _bridge(channel: Channel, data: str) -> None:
     finally:
         channel.set_variable("bridge_hangup_cause", b_leg.hangup_cause or "NORMAL_CLEARING")
         channel.set_variable("last_bridge_hangup_cause", channel.variables["bridge_hangup_cause"])
-        if b_leg.up:
+        # A B leg bridged elsewhere meanwhile (an attended transfer handed it over) is
+        # no longer this bridge's to hang up.
+        if b_leg.up and b_leg.peer in (None, channel):
             b_leg.hangup("NORMAL_CLEARING")
     if true(channel.variables.get("hangup_after_bridge")):
         channel.hangup("NORMAL_CLEARING")
@@ -567,7 +571,8 @@ async def _say(channel: Channel, data: str) -> None:
     """``say <module>[:<lang>] <type> <method> [<gender>] <text>``: the phrase plays
     as long as a file would."""
     if len(separate_string(data, " ", 6)) < 4:
-        respond(channel, "-ERR usage")
+        log.warning("channel %s: say usage: %s", channel.uuid, data)  # FreeSWITCH only logs it
+        await trio.lowlevel.checkpoint()
         return
     await interruptible(channel, _media_seconds(channel, data))
 
@@ -649,7 +654,8 @@ async def _execute_extension(channel: Channel, data: str) -> None:
     try:
         apps = await hunt(channel)
         if apps is None:
-            respond(channel, "-ERR extension not found")
+            log.warning("channel %s: no extension %s to execute", channel.uuid, argv[0])
+            await trio.lowlevel.checkpoint()
             return
         for name, arg in apps:
             if not channel.up:
@@ -668,59 +674,57 @@ def _target(channel: Channel, uuid: str) -> Channel | None:
 
 @app("eavesdrop")
 async def _eavesdrop(channel: Channel, data: str) -> None:
-    """``eavesdrop <uuid>``: listen until the target's call ends (or ``uuid_break``)."""
+    """``eavesdrop <uuid>``: listen until the target's call ends (or ``uuid_break``);
+    a target that is not there ends it at once, as ``switch_ivr_eavesdrop_session``
+    (which only logs it)."""
     target = _target(channel, data)
     if target is None:
-        channel.set_variable("eavesdrop_result", "failed")
-        respond(channel, "-ERR no such channel")
+        log.debug("channel %s: no channel %s to eavesdrop on", channel.uuid, data)
+        await trio.lowlevel.checkpoint()
         return
     channel.answer()
-    channel.set_variable("eavesdrop_target", target.uuid)
     with trio.CancelScope() as scope:
         channel.break_scope = scope
         try:
             await target.destroyed.wait()
         finally:
             channel.break_scope = None
-    channel.set_variable("eavesdrop_result", "success")
 
 
 @app("intercept", "call_pickup")
 async def _intercept(channel: Channel, data: str) -> None:
-    """``intercept [-bleg] <uuid>``: take over a call.  The channel named (or, with
-    ``-bleg``, its bridged peer) is the one picked up; when it is bridged, its peer
-    is hung up with ``PICKED_OFF`` first, as ``switch_ivr_intercept_session`` does."""
+    """``intercept [-bleg] <uuid>``: ``switch_ivr_intercept_session``.  The channel
+    named (with ``-bleg``, its bridged peer) is answered and bridged to this one as
+    ``uuid_bridge`` does; the leg it was with (a ringing phone, a bridged peer) hangs
+    up with ``PICKED_OFF``.  The application then ends: the channel stays bridged."""
     bleg = data.startswith("-bleg ")
     target = _target(channel, data[len("-bleg ") :] if bleg else data)
     if target is not None and bleg:
         target = target.peer
     if target is None:
-        respond(channel, "-ERR no such channel")
+        log.debug("channel %s: nothing to intercept at %s", channel.uuid, data)
+        await trio.lowlevel.checkpoint()
+        return
+    if true(channel.variables.get("intercept_unbridged_only")) and target.peer is not None:
+        await trio.lowlevel.checkpoint()
         return
     if true(channel.variables.get("intercept_unanswered_only")) and target.answered:
-        respond(channel, "-ERR channel already answered")
+        await trio.lowlevel.checkpoint()
         return
-    other = target.peer
-    if other is not None:
-        if true(channel.variables.get("intercept_unbridged_only")):
-            respond(channel, "-ERR channel already bridged")
-            return
-        target.leave_bridge()
-        other.hangup("PICKED_OFF")
     channel.answer()
+    partner = target.peer
+    if partner is not None:
+        unbridge(target, partner)
+    channel.leave_bridge()
     target.answer()
-    bridge(channel, target, "app")
+    target.hold(False)
+    bridge(channel, target, "uuid")
     target.redirect(exchange_media, keep_bridge=True)
-    try:
-        with trio.CancelScope() as scope:
-            channel.bridge_scope = scope
-            try:
-                await serve_private(channel)
-            finally:
-                channel.bridge_scope = None
-    finally:
-        if target.up and true(channel.variables.get("hangup_after_pickup")):
-            target.hangup("NORMAL_CLEARING")
+    if partner is not None and partner is not channel:
+        partner.set_variable("park_after_bridge", "true")
+        partner.hangup("PICKED_OFF")
+    channel.redirect(exchange_media, keep_bridge=True)
+    await trio.lowlevel.checkpoint()
 
 
 # -- fax and tones -----------------------------------------------------------------------------
@@ -778,7 +782,8 @@ async def _tone_detect(channel: Channel, data: str) -> None:
     fires and the application runs, as ``switch_ivr_tone_detect_session`` does."""
     argv = separate_string(data, " ", 8)
     if len(argv) < 2:
-        respond(channel, "-ERR usage")
+        log.warning("channel %s: tone_detect: invalid arguments %s", channel.uuid, data)
+        await trio.lowlevel.checkpoint()
         return
     key = argv[0]
     if channel.variables.get("sim_tone") == key:

@@ -2,8 +2,8 @@
 
 ``originate``, the ``uuid_*`` family, ``hupall``, plus the module and profile
 commands a switch answers for ecallmgr (``unload``/``reload``, ``sofia status``,
-``conference xml_list``, ``xml_flush_cache``).  A UUID naming no channel gets
-``-ERR No such channel!`` where FreeSWITCH prints it.
+``xml_flush_cache``; ``conference`` is :mod:`.conference`'s).  A UUID naming no channel
+gets ``-ERR No such channel!`` where FreeSWITCH prints it.
 Layer: above :mod:`.core` and :mod:`.applications`.
 """
 
@@ -332,49 +332,6 @@ def _reload(sw: SimCore, args: str) -> ApiOutput:
     return ApiOutput("+OK Reloading XML\n+OK module unloaded\n+OK module loaded\n")
 
 
-def _sofia(sw: SimCore, args: str) -> ApiOutput:
-    argv = separate_string(args, " ", 4) if args else []
-    ip = sw.identity.ipv4
-    url = f"sip:mod_sofia@{ip}:5060"
-    if not sw.modules.exists("mod_sofia"):
-        return ApiOutput("", ok=False)
-    line = "=" * 99 + "\n"
-    if argv[:1] == ["status"] and len(argv) == 1:
-        return ApiOutput(
-            f"{'Name':>25}\t{'Type':>11}\t{'Data':>45}\tState\n{line}"
-            f"{SIM_PROFILE:>25}\t{'profile':>11}\t{url:>45}\tRUNNING (0)\n{line}"
-            "1 profile 0 aliases\n"
-        )
-    if argv[:2] == ["status", "profile"] and len(argv) > 2:
-        if argv[2] != SIM_PROFILE:
-            return ApiOutput("Invalid Profile!\n")
-        calls = len(sw.channels)
-        return ApiOutput(
-            f"{line}Name             \t{SIM_PROFILE}\nDomain Name      \tN/A\n"
-            f"Auto-NAT         \tfalse\nDBName           \t{SIM_PROFILE}\n"
-            f"Pres Hosts       \t{sw.identity.hostname}\nDialplan         \tXML\n"
-            f"Context          \tcontext_2\nRTP-IP           \t{ip}\nSIP-IP           \t{ip}\n"
-            f"URL              \t{url}\nBIND-URL         \t{url};transport=udp,tcp\n"
-            f"CALLS-IN         \t{calls}\nFAILED-CALLS-IN  \t0\nCALLS-OUT        \t0\n"
-            f"FAILED-CALLS-OUT \t0\nREGISTRATIONS    \t0\n{line}"
-        )
-    return ApiOutput("-ERR Unknown command!\n")
-
-
-async def _sofia_status_info(sw: SimCore) -> tuple[bool, object]:
-    if not sw.modules.exists("mod_sofia"):
-        return False, None
-    ip = sw.identity.ipv4
-    url = f"sip:mod_sofia@{ip}:5060"
-    return True, {
-        "profiles": {
-            SIM_PROFILE: {"info": {"url": url, "ext-sip-ip": ip, "sip-ip": ip, "context":
-                                   "context_2", "dialplan": "XML", "calls-in":
-                                   len(sw.channels)}}
-        }
-    }  # fmt: skip
-
-
 def _xml_flush_cache(sw: SimCore, args: str) -> ApiOutput:
     return ApiOutput("+OK\n")
 
@@ -409,15 +366,9 @@ def register_call_commands(sw: SimCore) -> None:
     sync("unload", _unload, "Unload module", syntax="[-f] <mod_name>")
     sync("reload", _reload, "Reload module", syntax="[-f] <mod_name>")
     sync("xml_flush_cache", _xml_flush_cache, "Clear xml cache", syntax="<id> <key> <val>")
-    sync("sofia", _sofia, "Sofia Controls", syntax="status [profile <name>]", module="")
 
     async def originate(args: str) -> ApiOutput:
         return await originate_command(sw, args)
 
     sw.register_api("originate", originate, "Originate a call", syntax=ORIGINATE_SYNTAX,
                     module="mod_commands")  # fmt: skip
-
-    async def sofia_status_info(request: dict[str, object]) -> tuple[bool, object]:
-        return await _sofia_status_info(sw)
-
-    sw.register_json_api("sofia.status.info", sofia_status_info, "sofia status info")

@@ -14,6 +14,7 @@ Layer: above :mod:`.core` and :mod:`.applications`.
 from __future__ import annotations
 
 import uuid as uuidlib
+import weakref
 from collections.abc import Callable, Iterable
 from xml.etree.ElementTree import Element, SubElement
 
@@ -99,6 +100,9 @@ class Conferences:
     sw: SimCore
     rooms: dict[str, ConferenceRoom] = attrs.field(factory=dict)
     _next_member_id: int = 0
+    _outcalls: weakref.WeakKeyDictionary[Channel, list[str]] = attrs.field(
+        factory=weakref.WeakKeyDictionary
+    )
 
     def fire(self, headers: Iterable[tuple[str, str]], action: str, origin: EventOrigin) -> None:
         event = self.sw.new_event(
@@ -132,6 +136,7 @@ class Conferences:
             self.rooms[name] = room
             self.fire([*room.headers(), *channel.event_headers()], "conference-create",
                       _ORIGIN_CREATE)  # fmt: skip
+            self._dial_outcalls(channel, f"{name}@{room.profile}")
         self._next_member_id += 1
         member = Member(self._next_member_id, channel, moderator="moderator" in flags,
                         can_speak="mute" not in flags, can_hear="deaf" not in flags)  # fmt: skip
@@ -152,14 +157,18 @@ class Conferences:
                 self.fire(room.headers(), "conference-destroy", _ORIGIN_MEMBER)
 
     async def set_auto_outcall(self, channel: Channel, data: str) -> None:
-        """``conference_set_auto_outcall <dial string>``: kept for the conference's
-        first member, as mod_conference keeps it on the channel."""
-        outcalls = [v for v in (channel.variables.get("conference_auto_outcall") or "").split("|")
-                    if v]  # fmt: skip
+        """``conference_set_auto_outcall <dial string>``: the legs the conference this
+        channel creates dials into itself (mod_conference keeps them on the channel)."""
         if data.strip():
-            outcalls.append(data.strip())
-        channel.set_variable("conference_auto_outcall", "|".join(outcalls))
+            self._outcalls.setdefault(channel, []).append(data.strip())
         await trio.lowlevel.checkpoint()
+
+    def _dial_outcalls(self, channel: Channel, spec: str) -> None:
+        for dial in self._outcalls.pop(channel, []):
+            self.sw.start_task(self._outcall, dial, spec)
+
+    async def _outcall(self, dial: str, spec: str) -> None:
+        await self.sw.api("originate", f"{dial} &conference({spec})", expand=False)
 
     # -- the API command ------------------------------------------------------------------
 

@@ -1,10 +1,12 @@
 """mod_kazoo on the simulated switch: :mod:`kazoo_trio.switch.kz`'s API commands
-registered, and its applications run as the stock applications they translate to.
+registered, its applications run as the stock applications they translate to, its
+tweaks installed (an ``on_init`` handler of the core, a listener for the events they
+bind), and ``kz_att_xfer``.
 
 A ``kz_*`` application is one application to the channel (one ``CHANNEL_EXECUTE`` /
 ``CHANNEL_EXECUTE_COMPLETE`` pair); the stock applications of its translation run
 inside it, with their data as given (already decoded and expanded).
-Layer: above :mod:`.core` and :mod:`.applications`.
+Layer: above :mod:`.core`, :mod:`.applications` and :mod:`.originate`.
 """
 
 from __future__ import annotations
@@ -281,8 +283,9 @@ class SimModKazoo:
     tweaks: KzTweaks = DEFAULT_TWEAKS
 
     def locate(self, uuid: str) -> TweakChannel | None:
+        # As switch_core_session_locate: a channel is found until it is destroyed.
         channel = _channel(self.core, uuid)
-        return SimTweakChannel(channel) if channel is not None and channel.up else None
+        return SimTweakChannel(channel) if channel is not None else None
 
     def now_us(self) -> int:
         return self.core.clock.wall_us()
@@ -322,6 +325,114 @@ class SimModKazoo:
 ATT_XFER_KEYS = {"attxfer_cancel_key": "#", "attxfer_hangup_key": "*", "attxfer_conf_key": "0"}
 
 
+@attrs.define(eq=False)
+class _AttendedTransfer:
+    """One ``kz_att_xfer``: the transferor, its held partner, and the new leg."""
+
+    transferor: Channel
+    partner: Channel
+    data: str
+    target: Channel | None = None
+    bridged: bool = False  # the transferor is (or was) bridged to the target
+    finished: bool = False  # handed over, or back to the partner
+    done: trio.Event = attrs.field(factory=trio.Event)
+
+    async def run(self) -> None:
+        """``kz_att_thread_run``: in the switch's nursery, as mod_kazoo runs it in a
+        thread of its own."""
+        transferor, partner = self.transferor, self.partner
+        try:
+            transferor.set_variable("soft_holding_uuid", partner.uuid)
+            target = await self._originate()
+            if target is None:
+                transferor.set_variable("signal_bond", partner.uuid)
+                return
+            self.target = target
+            keys = {name: _att_xfer_key(transferor, target, name) for name in ATT_XFER_KEYS}
+            transferor.set_variable("att_xfer_peer_uuid", target.uuid)
+            # The inner bridge: the partner stays bridged to the transferor, held; its
+            # end must not end the transferor's own bridge application.
+            bridge(transferor, target, "att")
+            self.bridged = True
+            target.redirect(exchange_media, keep_bridge=True)
+            outer_scope, transferor.bridge_scope = transferor.bridge_scope, None
+            try:
+                await _inner_bridge(transferor, target, keys)
+            finally:
+                transferor.bridge_scope = outer_scope
+            if self.finished:
+                return
+            if target.up and transferor.peer is target:
+                unbridge(transferor, target)
+            if not target.up:
+                self.come_back()
+            elif not transferor.up:
+                self.hand_over()
+            else:
+                # Both still up: the hand-over waits for the transferor's hang-up.
+                transferor.set_variable("xfer_uuids", f"{target.uuid} {partner.uuid}")
+                transferor.set_variable("xfer_peer_uuid", target.uuid)
+                transferor.hangup_hooks.append(self.hand_over)
+        finally:
+            transferor.set_variable("soft_holding_uuid", None)
+            self.done.set()
+
+    async def _originate(self) -> Channel | None:
+        """The new leg; ``None`` when it fails or the transferor hangs up first (the
+        legs still ringing then hang up with ``ORIGINATOR_CANCEL``)."""
+        transferor = self.transferor
+        answered: list[Channel] = []
+        async with trio.open_nursery() as nursery:
+
+            async def cancel_when_gone() -> None:
+                await transferor.destroyed.wait()
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(cancel_when_gone)
+            outcome = await originate_legs(transferor.sw, self.data, originator=transferor)
+            if outcome.channel is not None:
+                answered.append(outcome.channel)
+            nursery.cancel_scope.cancel()
+        target = answered[0] if answered else None
+        if target is not None and not transferor.up:
+            target.hangup("ORIGINATOR_CANCEL")
+            return None
+        return target
+
+    def hand_over(self) -> None:
+        """The transferor has gone: ``sofia::transferee`` on the partner, then the
+        partner bridged to the target (``uuid_bridge``)."""
+        target, partner = self.target, self.partner
+        if self.finished or target is None:
+            return
+        self.finished = True
+        if not target.up:
+            return
+        sw = target.sw
+        headers = [*partner.event_headers(), ("att_xfer_replaced_call_id", target.uuid)]
+        sw.fire(sw.new_event("CUSTOM", subclass="sofia::transferee", headers=headers))
+        if partner.up:
+            reply = sw.api_function(
+                "uuid_bridge", f"{target.uuid} {partner.uuid}", fire_event=False
+            )
+            ok = (reply or "").startswith("+OK")
+            target.set_variable("att_xfer_result", "success" if ok else "failure")
+
+    def come_back(self) -> None:
+        """The target has gone: the transferor is back with its partner, whose bridge
+        never ended."""
+        self.finished = True
+        transferor, partner = self.transferor, self.partner
+        if transferor.up and partner.up and partner.peer is transferor:
+            transferor.peer = partner
+            # Each side's other_type names the other: the partner's is the transferor's.
+            other = {"originator": "originatee", "originatee": "originator"}
+            transferor.other_type = other.get(partner.other_type, "")
+            transferor.bridge_kind = partner.bridge_kind
+            transferor.set_variable("bridge_uuid", partner.uuid)
+        transferor.set_variable("signal_bond", partner.uuid)
+
+
 async def kz_att_xfer(channel: Channel, data: str) -> None:
     """``kz_att_xfer <dial string>`` (``kazoo_dptools.c``): the transferor (this channel)
     talks to a new leg while its bridged partner waits; when the transferor hangs up
@@ -331,65 +442,28 @@ async def kz_att_xfer(channel: Channel, data: str) -> None:
 
     As in the C module, the transfer runs in a task of its own (mod_kazoo's thread)
     that outlives the transferor; the application returns when it is done or the
-    transferor has hung up.  The conference key (``three_way``) is not simulated.
+    transferor has hung up, and then hands the partner over at once, before the
+    transferor's own bridge ends.  The conference key (``three_way``) and the hold
+    music ``hold-bleg`` plays to the partner are not simulated.
     """
     partner = channel.peer
     if partner is None or not data:
         await trio.lowlevel.checkpoint()
         return
-    done = trio.Event()
+    transfer = _AttendedTransfer(channel, partner, data)
     try:
-        channel.sw.start_task(_att_xfer_run, channel, partner, data, done)
+        channel.sw.start_task(transfer.run)
     except SwitchNotRunning:
         return
-    await done.wait()
+    try:
+        await transfer.done.wait()
+    finally:
+        if not channel.up and transfer.bridged:
+            transfer.hand_over()
 
 
 def _att_xfer_key(transferor: Channel, target: Channel, name: str) -> str:
     return (transferor.variables.get(name) or target.variables.get(name) or ATT_XFER_KEYS[name])[:1]
-
-
-async def _att_xfer_run(transferor: Channel, partner: Channel, data: str, done: trio.Event) -> None:
-    """``kz_att_thread_run``."""
-    sw = transferor.sw
-    held_type, held_kind = transferor.other_type, transferor.bridge_kind
-    try:
-        transferor.set_variable("soft_holding_uuid", partner.uuid)
-        outcome = await originate_legs(sw, data, originator=transferor)
-        target = outcome.channel
-        if target is None or not transferor.up:
-            if target is not None:
-                target.hangup("ORIGINATOR_CANCEL")
-            transferor.set_variable("signal_bond", partner.uuid)
-            return
-        keys = {name: _att_xfer_key(transferor, target, name) for name in ATT_XFER_KEYS}
-        transferor.set_variable("att_xfer_peer_uuid", target.uuid)
-        # The inner bridge: the partner stays bridged to the transferor, held.
-        bridge(transferor, target, "att")
-        target.redirect(exchange_media, keep_bridge=True)
-        await _inner_bridge(transferor, target, keys)
-        if target.up and transferor.peer is target:
-            unbridge(transferor, target)
-        if not target.up:
-            # Back to the partner: its bridge never ended.
-            if transferor.up and partner.up:
-                transferor.peer, transferor.other_type = partner, held_type
-                transferor.bridge_kind = held_kind
-                transferor.set_variable("bridge_uuid", partner.uuid)
-            transferor.set_variable("signal_bond", partner.uuid)
-            return
-        # The transferee event lets call control follow the replaced call.
-        headers = [*partner.event_headers(), ("att_xfer_replaced_call_id", target.uuid)]
-        sw.fire(sw.new_event("CUSTOM", subclass="sofia::transferee", headers=headers))
-        if not transferor.up and partner.up:
-            reply = sw.api_function(
-                "uuid_bridge", f"{target.uuid} {partner.uuid}", fire_event=False
-            )
-            ok = (reply or "").startswith("+OK")
-            target.set_variable("att_xfer_result", "success" if ok else "failure")
-    finally:
-        transferor.set_variable("soft_holding_uuid", None)
-        done.set()
 
 
 async def _inner_bridge(transferor: Channel, target: Channel, keys: dict[str, str]) -> None:

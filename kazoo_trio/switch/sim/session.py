@@ -178,6 +178,12 @@ def transfer_action(destination: str, dialplan: str = "", context: str = "") -> 
     """``switch_ivr_session_transfer``: a new caller profile, then routing again."""
 
     async def action(channel: Channel) -> None:
+        # switch_channel_execute_on: "<app> <arg>" (or "<app>:<arg>") before the new
+        # profile (mod_kazoo's tweaks set kz_restore_caller_id there).
+        on_transfer = channel.variables.get("execute_on_blind_transfer")
+        if on_transfer:
+            cut = next((i for i, c in enumerate(on_transfer) if c in " :"), len(on_transfer))
+            await execute_app(channel, on_transfer[:cut], on_transfer[cut + 1 :])
         channel.archive_profile()
         profile = channel.profile
         profile.transfer_source = (

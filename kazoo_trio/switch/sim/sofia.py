@@ -42,6 +42,7 @@ from typing import Literal, get_args
 import attrs
 import trio
 
+from kazoo_trio.errors import ConfigurationError
 from kazoo_trio.switch.headers import EventOrigin
 from kazoo_trio.switch.kz.endpoints import directory_user
 from kazoo_trio.switch.protocol import ApiOutput
@@ -57,6 +58,7 @@ __all__ = [
     "BEHAVIOURS",
     "Behaviour",
     "Device",
+    "DeviceError",
     "Gateway",
     "SofiaModule",
     "SofiaProfile",
@@ -107,6 +109,10 @@ _ORIGIN_AUTH = EventOrigin("sofia_reg.c", "sofia_reg_parse_auth", 2959)
 _ORIGIN_RELOADXML = EventOrigin("switch_xml.c", "switch_xml_open_root", 2423)
 
 
+class DeviceError(ConfigurationError, ValueError):
+    """A simulated device declared with settings it cannot have."""
+
+
 @attrs.define
 class SofiaProfile:
     """A SIP profile (``sofia_profile_t``) as ``sofia status`` shows it."""
@@ -135,7 +141,10 @@ class Gateway:
     context: str = "default"
     expires: str = "3600"
     behaviour: Behaviour = "answer"
+    up: bool = True  # a down gateway refuses calls (GATEWAY_DOWN)
     ping_freq: int = 0
+    # <variables>: (name, value, direction); outbound ones go on every leg it dials.
+    variables: tuple[tuple[str, str, str], ...] = ()
     uptime_us: int = 0
     ib_calls: int = 0
     ob_calls: int = 0
@@ -169,6 +178,7 @@ class Device:
     profile: str
     behaviour: Behaviour = "answer"
     ring: float | None = None  # seconds before answering; None: SimTimings.ring_delay
+    talk: float | None = None  # seconds before hanging up once answered; None: stays
     call_id: str = attrs.field(factory=lambda: str(uuidlib.uuid4()))
     network_ip: str = "127.0.0.1"
     network_port: int = 5060
@@ -185,8 +195,15 @@ class Device:
         return f"{self.user}@{self.domain}".lower()
 
 
-def _far_end_action(behaviour: str, ring: float, on_answer: Action | None = None) -> Action:
-    """A leg whose far end rings and answers, fails with a SIP response, or rings on."""
+def _far_end_action(
+    behaviour: str,
+    ring: float,
+    talk: float | None = None,
+    counters: tuple[SofiaProfile | Gateway, ...] = (),
+) -> Action:
+    """A leg whose far end rings and answers (and hangs up after ``talk`` seconds),
+    fails with a SIP response (counted as a failed outbound call on ``counters``), or
+    rings on."""
 
     async def action(channel: Channel) -> None:
         channel.set_state("CS_CONSUME_MEDIA")
@@ -196,6 +213,8 @@ def _far_end_action(behaviour: str, ring: float, on_answer: Action | None = None
             channel.set_variable("sip_invite_failure_status", str(code))
             channel.set_variable("sip_invite_failure_phrase", phrase)
             channel.set_variable("sip_term_status", str(code))
+            for counted in counters:
+                counted.ob_failed_calls += 1
             channel.hangup(cause)
             await trio.lowlevel.checkpoint()
             return
@@ -204,6 +223,9 @@ def _far_end_action(behaviour: str, ring: float, on_answer: Action | None = None
             await trio.sleep_forever()
         await trio.sleep(ring)
         channel.answer()
+        if talk is not None:
+            # The far end's BYE comes whatever the channel is doing by then.
+            channel.sw.start_task(_hang_up_after, channel, talk)
         await wait_orders(channel)
 
     return action
@@ -283,6 +305,7 @@ class SofiaModule:
         password: str = "",
         behaviour: Behaviour = "answer",
         ring: float | None = None,
+        talk: float | None = None,
         network_ip: str = "127.0.0.1",
         network_port: int = 5060,
         expires: int = 3600,
@@ -294,7 +317,7 @@ class SofiaModule:
         if sofia is None:
             return "404 Not Found"
         if behaviour not in BEHAVIOURS:
-            raise ValueError(f"unknown device behaviour {behaviour!r}")
+            raise DeviceError(f"unknown device behaviour {behaviour!r}")
         call_id = str(uuidlib.uuid4())
         params = [
             ("action", "sip_auth"),
@@ -328,6 +351,7 @@ class SofiaModule:
             profile=profile,
             behaviour=behaviour,
             ring=ring,
+            talk=talk,
             call_id=call_id,
             network_ip=network_ip,
             network_port=network_port,
@@ -493,6 +517,9 @@ class SofiaModule:
             if gateway is None:
                 return "INVALID_GATEWAY"
             gw_profile = self.profiles[gateway.profile]
+            if not gateway.up:
+                gateway.ob_failed_calls += 1
+                return "GATEWAY_DOWN"
             gateway.ob_calls += 1
             gw_profile.ob_calls += 1
             number = dest.split(";", 1)[0]
@@ -501,7 +528,13 @@ class SofiaModule:
             behaviour = self.far_end.get(user, gateway.behaviour)
             channel = self._new_leg(sw, gw_profile, number, user, host, variables, profile, data)
             channel.set_variable("sip_gateway_name", gateway.name)
-            return channel, _far_end_action(behaviour, sw.timings.ring_delay)
+            for name, value, direction in gateway.variables:
+                if direction in ("outbound", "both"):
+                    channel.set_variable(name, value)
+            action = _far_end_action(
+                behaviour, sw.timings.ring_delay, counters=(gw_profile, gateway)
+            )
+            return channel, action
         profile_name, slash, dest = data.partition("/")
         if not slash:
             return "INVALID_URL"
@@ -509,10 +542,14 @@ class SofiaModule:
         if sofia is None:
             return "INVALID_PROFILE"
         sofia.ob_calls += 1
+        # The channel is named after the dial data (sofia_glue_set_name), but only
+        # after the user of a registered-user form.
+        channame = dest.split(";", 1)[0]
+        address = channame
         for prefix in ("sip:", "sips:"):
-            if dest.lower().startswith(prefix):
-                dest = dest[len(prefix) :]
-        address = dest.split(";", 1)[0]
+            if address.lower().startswith(prefix):
+                address = address[len(prefix) :]
+        dest_url = dest if address != channame else f"sip:{address}"
         if "@" not in address:
             user, _, domain = address.partition("%")
             domain = domain or sofia.name
@@ -520,6 +557,8 @@ class SofiaModule:
             if device is None:
                 sofia.ob_failed_calls += 1
                 return "USER_NOT_REGISTERED"
+            channame = user
+            dest_url = f"sip:{user}@{device.network_ip}:{device.network_port}"
         else:
             user, _, domain = address.partition("@")
             device = self.find_registration(user, domain) or self.find_by_contact(user, domain)
@@ -528,16 +567,17 @@ class SofiaModule:
             else:
                 behaviour = self.far_end.get(user, "answer")
         ring = sw.timings.ring_delay
+        talk = None
         if device is not None:
             behaviour = device.behaviour
             ring = device.ring if device.ring is not None else ring
-        channel = self._new_leg(
-            sw, sofia, address.replace("%", "@"), user, domain, variables, profile, data
-        )
+            talk = device.talk
+        channel = self._new_leg(sw, sofia, channame, user, domain, variables, profile, data)
+        channel.set_variable("sip_destination_url", dest_url)
         if device is not None:
             channel.set_variable("sip_local_url", f"{user}@{domain}")
             channel.set_variable("presence_id", f"{user}@{domain}")
-        return channel, _far_end_action(behaviour, ring)
+        return channel, _far_end_action(behaviour, ring, talk, counters=(sofia,))
 
     def _new_leg(
         self,
@@ -560,10 +600,13 @@ class SofiaModule:
         )
         channel.set_variable("sip_local_network_addr", self.sip_ip)
         channel.set_variable("sip_profile_name", sofia.name)
-        channel.set_variable("sip_destination_url", f"sip:{dest}")
+        channel.set_variable("sip_destination_url", f"sip:{user}@{host}")
         channel.set_variable("sip_to_user", user)
         channel.set_variable("sip_to_host", host)
-        channel.set_variable("sofia_profile_name", sofia.name)
+        if channel.variables.get("sofia_profile_name") is None:
+            channel.set_variable("sofia_profile_name", sofia.name)
+            channel.set_variable("recovery_profile_name", sofia.name)
+            channel.set_variable("sofia_profile_url", self.profile_url(sofia))
         return channel
 
     # -- the sofia command ------------------------------------------------------------
@@ -658,7 +701,7 @@ class SofiaModule:
         return f"<sip:gw+{gw.name}@{self.sip_ip}:{port};transport=udp;gw={gw.name}>"
 
     def _gateway_uptime_us(self, gw: Gateway) -> int:
-        return max(0, self.core.clock.wall_us() - gw.uptime_us)
+        return max(0, self.core.clock.wall_us() - gw.uptime_us) if gw.up else 0
 
     def _gateway_text(self, gw: Gateway) -> str:
         fields = [
@@ -681,7 +724,7 @@ class SofiaModule:
             ("PingTime", "0.00"),
             ("PingState", "0/0/0"),
             ("State   ", gw.state),
-            ("Status  ", "UP"),
+            ("Status  ", "UP" if gw.up else "DOWN"),
             ("Uptime  ", f"{self._gateway_uptime_us(gw) // 1_000_000}s"),
             ("CallsIN ", str(gw.ib_calls)),
             ("CallsOUT", str(gw.ob_calls)),
@@ -718,7 +761,7 @@ class SofiaModule:
             ("pingtime", "0.00"),
             ("pinging", "0"),
             ("state", gw.state),
-            ("status", "UP"),
+            ("status", "UP" if gw.up else "DOWN"),
             ("uptime-usec", str(self._gateway_uptime_us(gw))),
             ("calls-in", str(gw.ib_calls)),
             ("calls-out", str(gw.ob_calls)),
@@ -894,7 +937,7 @@ class SofiaModule:
 
     async def json_register(self, request: dict[str, object]) -> tuple[bool, object]:
         """``sim.register``: ``{"user", "domain", "profile"?, "password"?, "behaviour"?,
-        "ring_ms"?}`` registers a simulated device."""
+        "ring_ms"?, "talk_ms"?}`` registers a simulated device."""
         data = request.get("data")
         if not isinstance(data, dict):
             return False, {"error": "data must be an object"}
@@ -904,8 +947,9 @@ class SofiaModule:
         behaviour = data.get("behaviour", "answer")
         if behaviour not in BEHAVIOURS:
             return False, {"error": f"behaviour must be one of {', '.join(BEHAVIOURS)}"}
-        ring_ms = data.get("ring_ms")
+        ring_ms, talk_ms = data.get("ring_ms"), data.get("talk_ms")
         ring = ring_ms / 1000 if isinstance(ring_ms, int | float) else None
+        talk = talk_ms / 1000 if isinstance(talk_ms, int | float) else None
         result = await self.register(
             user,
             domain,
@@ -913,6 +957,7 @@ class SofiaModule:
             password=str(data.get("password", "")),
             behaviour=behaviour,
             ring=ring,
+            talk=talk,
         )
         if isinstance(result, str):
             return False, {"error": result}
@@ -972,6 +1017,11 @@ def _parse_gateway(x_gw: ET.Element, profile: SofiaProfile) -> Gateway | None:
     if not re.fullmatch(r"[\w.\-]+", name):
         return None
     params = {(p.get("name") or ""): p.get("value") or "" for p in x_gw.iter("param")}
+    variables = tuple(
+        (v.get("name") or "", v.get("value") or "", (v.get("direction") or "both").lower())
+        for v in x_gw.iter("variable")
+        if v.get("name")
+    )
     register = params.get("register", "true").lower() in ("yes", "on", "true", "t", "1")
     realm = params.get("realm") or params.get("proxy") or ""
     if not realm:
@@ -993,6 +1043,7 @@ def _parse_gateway(x_gw: ET.Element, profile: SofiaProfile) -> Gateway | None:
         expires=params.get("expire-seconds", "3600"),
         behaviour=behaviour if behaviour in BEHAVIOURS else "answer",  # type: ignore[arg-type]
         ping_freq=int(params["ping"]) if params.get("ping", "").isdigit() else 0,
+        variables=variables,
     )
 
 
