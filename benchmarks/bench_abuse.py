@@ -61,7 +61,9 @@ RATE = (
     " Ps = [spawn(fun() -> Parent ! {rate_done, Loop(0, 0)} end)"
     f"       || _ <- lists:seq(1, {CALLERS})],"
     " lists:foldl(fun(_, {C, E}) -> receive {rate_done, {C1, E1}} -> {C + C1, E + E1} end end,"
-    "             {0, 0}, Ps) end, ok."
+    "             {0, 0}, Ps) end,"
+    f' Status = fun() -> {{ok, S}} = gen_server:call({MK}, {{api, erlang, <<"status">>}}, 5000),'
+    " S end, ok."
 )
 
 # A node of the crowd: a stream it reads, a link, a fetch binding, a call every 50 ms.
@@ -167,9 +169,7 @@ async def _measure(
     warn0, cpu0, t0 = server.warnings(), _cpu_ticks(pid), time.monotonic()
     ok, failed = await healthy.term(f"Rate({seconds}).", timeout=seconds + 30)
     took = time.monotonic() - t0
-    status = await healthy.eval(
-        f'{{ok, St}} = gen_server:call({MK}, {{api, erlang, <<"status">>}}, 5000), St.'
-    )
+    status = await healthy.eval("Status().")
     nodes = re.search(r"Connected nodes: (\d+)", status)
     streams = re.search(r"Event streams: (\d+)", status)
     row = {
@@ -253,8 +253,7 @@ async def _run(args: argparse.Namespace) -> list[dict[str, Any]]:
         expected = 1 + len(crowd) - len(victims)
         await erl_until(
             healthy,
-            f'{{ok, St}} = gen_server:call({MK}, {{api, erlang, <<"status">>}}),'
-            f' string:find(St, <<"Connected nodes: {expected}\\n">>) =/= nomatch',
+            f'string:find(Status(), <<"Connected nodes: {expected}\\n">>) =/= nomatch',
             timeout=60,
         )
         rows.append(

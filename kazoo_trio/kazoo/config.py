@@ -10,7 +10,8 @@ key, the value and what was expected.
 
 Settings this server adds to mod_kazoo's are spelled the same way:
 ``epmd``/``epmd-port``, ``fetch-timeout`` (µs, when a fetch profile has none),
-``bgapi-timeout``, ``max-concurrent-requests``, ``sender-queue-size``,
+``bgapi-timeout``, ``max-concurrent-requests``, ``node-backlog`` (messages of one
+node not yet handled before its connection stops being read), ``sender-queue-size``,
 ``event-stream-max-events``/``event-stream-max-bytes`` (the bounds of each
 stream's queue; past them the oldest events are dropped) and
 ``event-stream-clients`` (who may connect to a stream: ``node``, the address of

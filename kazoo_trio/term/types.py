@@ -70,7 +70,9 @@ class Atom:
     #: Atoms named by the program: kept for ever.
     _table: ClassVar[dict[str, Atom]] = {}
     #: Atoms only seen on the wire: kept while some term holds them.
-    _wire: ClassVar[weakref.WeakValueDictionary[str, Atom]] = weakref.WeakValueDictionary()
+    _wire: ClassVar[dict[str, _WireRef]] = {}
+    #: The most entries ``_wire`` held since it was last compacted.
+    _wire_high: ClassVar[int] = 0
 
     def __new__(cls, name: str) -> Atom:
         try:
@@ -80,7 +82,8 @@ class Atom:
                 raise TypeError(f"atom name must be str, not {type(name).__name__}") from None
             # A name the program uses becomes permanent, as the very object
             # that terms from peers may already hold.
-            self = cls._wire.pop(name, None)
+            ref = cls._wire.pop(name, None)
+            self = None if ref is None else ref()
             if self is None:
                 self = cls._make(name)
             return cls._table.setdefault(name, self)
@@ -94,10 +97,28 @@ class Atom:
         """
         atom = cls._table.get(name)
         if atom is None:
-            atom = cls._wire.get(name)
+            ref = cls._wire.get(name)
+            atom = None if ref is None else ref()
             if atom is None:
-                atom = cls._wire[name] = cls._make(name)
+                atom = cls._make(name)
+                wire = cls._wire
+                wire[name] = _WireRef(atom, name)
+                if len(wire) > cls._wire_high:
+                    cls._wire_high = len(wire)
         return atom
+
+    @classmethod
+    def _released(cls, ref: _WireRef) -> None:
+        wire = cls._wire
+        if wire.get(ref.name) is ref:
+            del wire[ref.name]
+            # A dict never shrinks by deletion; after a flood of atoms has
+            # gone, rebuild the table so that its memory goes too.
+            if cls._wire_high >= 4096 and len(wire) <= cls._wire_high // 8:
+                live = dict(wire)
+                wire.clear()
+                wire.update(live)
+                cls._wire_high = len(wire)
 
     @classmethod
     def is_known(cls, atom: Atom) -> bool:
@@ -134,6 +155,19 @@ class Atom:
             return NotImplemented
         # Erlang orders atoms by their text; code point order matches it.
         return self.name < other.name
+
+
+class _WireRef(weakref.ref[Atom]):
+    """A weak reference to a received atom that knows the name it is filed under."""
+
+    __slots__ = ("name",)
+
+    name: str
+
+    def __new__(cls, atom: Atom, name: str) -> _WireRef:
+        self = super().__new__(cls, atom, Atom._released)
+        self.name = name
+        return self
 
 
 def _atom_ext(name: str) -> bytes | None:

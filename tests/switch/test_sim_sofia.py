@@ -122,6 +122,21 @@ async def test_registration_goes_through_the_directory_and_shows_in_sofia_status
         assert info.startswith(f"{LINE}\nName             \tsipinterface_1\n")
         assert info.endswith("REGISTRATIONS    \t1\n")
         assert (await sw.api("sofia", "status profile nope")).text == "Invalid Profile!\n"
+        xml = (await sw.api("sofia", "xmlstatus profile sipinterface_1 reg")).text
+        assert xml.startswith(
+            '<?xml version="1.0" encoding="ISO-8859-1"?>\n<profile>\n  <registrations>\n'
+            f"    <registration>\n        <call-id>{device.call_id}</call-id>\n"
+            f"        <user>1000@{DOMAIN}</user>\n"
+            "        <contact>&quot;1000&quot; &lt;sip:1000@127.0.0.1:5060&gt;</contact>\n"
+        )
+        assert xml.endswith("    </registration>\n  </registrations>\n</profile>\n")
+        info = (await sw.api("sofia", "xmlstatus profile sipinterface_1")).text
+        assert "  <profile-info>\n    <name>sipinterface_1</name>\n" in info
+        assert "<failed-calls-out>0</failed-calls-out>\n    <registrations>1</registrations>\n" in (
+            info
+        )
+        listing = (await sw.api("sofia", "xmlstatus")).text
+        assert "<profile>\n<name>internal</name>\n<type>profile</type>\n" in listing
         assert sw.sofia.unregister("1000", DOMAIN) == 1
         await rec.wait_event("sofia::unregister")
 

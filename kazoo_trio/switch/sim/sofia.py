@@ -35,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+import urllib.parse
 import uuid as uuidlib
 import xml.etree.ElementTree as ET
 from typing import Literal, get_args
@@ -735,9 +736,7 @@ class SofiaModule:
         return f"{LINE}\n{body}{LINE}\n"
 
     def _gateway_xml(self, gw: Gateway) -> str:
-        def enc(text: str) -> str:
-            return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
+        enc = _amp
         fields = [
             ("name", gw.name),
             ("profile", gw.profile),
@@ -782,77 +781,140 @@ class SofiaModule:
             return (
                 f"{XML_HEADER}\n{self._gateway_xml(gw)}" if gw is not None else "Invalid Gateway!\n"
             )
+        if argv and argv[0].lower() == "profile":
+            sofia = self.find_profile(argv[1])
+            if sofia is None:
+                return "Invalid Profile!\n"
+            return self._profile_xml(sofia, argv[1], argv[2:])
         if not argv:
-            profiles = "".join(
-                f"<profile>\n  <name>{s.name}</name>\n  <type>profile</type>\n"
-                f"  <data>{self.profile_url(s)}</data>\n"
-                f"  <state>RUNNING ({self._in_use(s)})</state>\n</profile>\n"
-                for s in self.profiles.values()
-            )
-            return f"{XML_HEADER}\n<profiles>\n{profiles}</profiles>\n"
+            out = [f"{XML_HEADER}\n<profiles>\n"]
+            for s in self.profiles.values():
+                out.append(
+                    f"<profile>\n<name>{s.name}</name>\n<type>profile</type>\n"
+                    f"<data>{self.profile_url(s)}</data>\n"
+                    f"<state>RUNNING ({self._in_use(s)})</state>\n</profile>\n"
+                )
+                out += [
+                    f"<gateway>\n<name>{s.name}::{gw.name}</name>\n<type>gateway</type>\n"
+                    f"<data>{gw.register_to}</data>\n<state>{gw.state}</state>\n</gateway>\n"
+                    for gw in self._gateways_of(s)
+                ]
+            out.append("</profiles>\n")
+            return "".join(out)
         return "Invalid Syntax!\n"
 
-    def _profile_text(self, sofia: SofiaProfile, asked: str, rest: list[str]) -> str:
+    def _profile_info(self, sofia: SofiaProfile, asked: str) -> list[tuple[str, str, str]]:
+        """The profile's figures: (``sofia status`` label, ``xmlstatus`` tag, value), in
+        the text's order."""
+        ip = self.sip_ip
+        url = self.profile_url(sofia)
+        regs = sum(1 for d in self.registrations.values() if d.profile == sofia.name)
+        return [
+            ("Name             ", "name", asked),
+            ("Domain Name      ", "domain-name", "N/A"),
+            ("Auto-NAT         ", "auto-nat", "false"),
+            ("DBName           ", "db-name", f"sofia_reg_{sofia.name}"),
+            ("Pres Hosts       ", "pres-hosts", f"{self.core.identity.hostname},{ip}"),
+            ("Dialplan         ", "dialplan", sofia.dialplan),
+            ("Context          ", "context", sofia.context),
+            ("Challenge Realm  ", "challenge-realm", "auto_from"),
+            ("RTP-IP           ", "rtp-ip", ip),
+            ("SIP-IP           ", "sip-ip", ip),
+            ("URL              ", "url", url),
+            ("BIND-URL         ", "bind-url", f"{url};maddr={ip}"),
+            ("HOLD-MUSIC       ", "hold-music", "N/A"),
+            ("OUTBOUND-PROXY   ", "outbound-proxy", "N/A"),
+            ("CODECS IN        ", "inbound-codecs", "PCMU,PCMA"),
+            ("CODECS OUT       ", "outbound-codecs", "PCMU,PCMA"),
+            ("TEL-EVENT        ", "tel-event", "101"),
+            ("DTMF-MODE        ", "dtmf-mode", "rfc2833"),
+            ("CNG              ", "cng", "13"),
+            ("SESSION-TO       ", "session-to", "0"),
+            ("MAX-DIALOG       ", "max-dialog", "1000"),
+            ("MAX-RECV-RPS     ", "max-recv-rps", "0"),
+            ("NOMEDIA          ", "nomedia", "false"),
+            ("LATE-NEG         ", "late-neg", "true"),
+            ("PROXY-MEDIA      ", "proxy-media", "false"),
+            ("AGGRESSIVENAT    ", "aggressive-nat", "false"),
+            ("CALLS-IN         ", "calls-in", str(sofia.ib_calls)),
+            ("FAILED-CALLS-IN  ", "failed-calls-in", str(sofia.ib_failed_calls)),
+            ("CALLS-OUT        ", "calls-out", str(sofia.ob_calls)),
+            ("FAILED-CALLS-OUT ", "failed-calls-out", str(sofia.ob_failed_calls)),
+            ("REGISTRATIONS    ", "registrations", str(regs)),
+        ]
+
+    def _listed(self, sofia: SofiaProfile, rest: list[str]) -> list[Device] | None:
+        """The registrations ``reg [<contact>]`` / ``user <user@domain>`` select;
+        ``None`` when neither was asked."""
         sub = rest[0].lower() if rest else ""
-        out: list[str] = []
-        if sub not in ("reg", "user"):
-            ip = self.sip_ip
-            url = self.profile_url(sofia)
-            regs = sum(1 for d in self.registrations.values() if d.profile == sofia.name)
-            fields = [
-                ("Name             ", asked),
-                ("Domain Name      ", "N/A"),
-                ("Auto-NAT         ", "false"),
-                ("DBName           ", f"sofia_reg_{sofia.name}"),
-                ("Pres Hosts       ", f"{self.core.identity.hostname},{ip}"),
-                ("Dialplan         ", sofia.dialplan),
-                ("Context          ", sofia.context),
-                ("Challenge Realm  ", "auto_from"),
-                ("RTP-IP           ", ip),
-                ("SIP-IP           ", ip),
-                ("URL              ", url),
-                ("BIND-URL         ", f"{url};maddr={ip}"),
-                ("HOLD-MUSIC       ", "N/A"),
-                ("OUTBOUND-PROXY   ", "N/A"),
-                ("CODECS IN        ", "PCMU,PCMA"),
-                ("CODECS OUT       ", "PCMU,PCMA"),
-                ("TEL-EVENT        ", "101"),
-                ("DTMF-MODE        ", "rfc2833"),
-                ("CNG              ", "13"),
-                ("SESSION-TO       ", "0"),
-                ("MAX-DIALOG       ", "1000"),
-                ("MAX-RECV-RPS     ", "0"),
-                ("NOMEDIA          ", "false"),
-                ("LATE-NEG         ", "true"),
-                ("PROXY-MEDIA      ", "false"),
-                ("AGGRESSIVENAT    ", "false"),
-                ("CALLS-IN         ", str(sofia.ib_calls)),
-                ("FAILED-CALLS-IN  ", str(sofia.ib_failed_calls)),
-                ("CALLS-OUT        ", str(sofia.ob_calls)),
-                ("FAILED-CALLS-OUT ", str(sofia.ob_failed_calls)),
-                ("REGISTRATIONS    ", str(regs)),
-            ]
-            out.append(f"{LINE}\n")
-            out += [f"{name}\t{value}\n" for name, value in fields]
         devices = [d for d in self.registrations.values() if d.profile == sofia.name]
-        listed: list[Device] | None = None
         if sub == "reg":
             match = rest[1] if len(rest) > 1 else ""
-            listed = [d for d in devices if match in d.contact]
-        elif sub == "user" and len(rest) > 1:
+            return [d for d in devices if match in d.contact]
+        if sub == "user" and len(rest) > 1:
             user, at, host = rest[1].partition("@")
             if not at:
                 user, host = "", rest[1]
-            listed = [
+            return [
                 d
                 for d in devices
                 if (not user or d.user == user) and (not host or d.domain == host)
             ]
+        return None
+
+    def _profile_text(self, sofia: SofiaProfile, asked: str, rest: list[str]) -> str:
+        out: list[str] = []
+        if not rest or rest[0].lower() not in ("reg", "user"):
+            out.append(f"{LINE}\n")
+            out += [f"{label}\t{value}\n" for label, _, value in self._profile_info(sofia, asked)]
+        listed = self._listed(sofia, rest)
         if listed is not None:
             out.append(f"\nRegistrations:\n{LINE}\n")
             out += [self._registration_text(d) for d in listed]
             out.append(f"Total items returned: {len(listed)}\n{LINE}\n")
         return "".join(out)
+
+    def _profile_xml(self, sofia: SofiaProfile, asked: str, rest: list[str]) -> str:
+        out = [f"{XML_HEADER}\n<profile>\n"]
+        if not rest or rest[0].lower() not in ("reg", "user"):
+            info = {tag: value for _, tag, value in self._profile_info(sofia, asked)}
+            # The XML lists the call figures in another order than the text.
+            tags = [tag for _, tag, _ in self._profile_info(sofia, asked)]
+            calls = ["calls-in", "calls-out", "failed-calls-in", "failed-calls-out"]
+            tags = [t for t in tags if t not in calls and t != "registrations"]
+            tags += [*calls, "registrations"]
+            out.append("  <profile-info>\n")
+            out += [f"    <{tag}>{_amp(info[tag])}</{tag}>\n" for tag in tags]
+            out.append("  </profile-info>\n")
+        listed = self._listed(sofia, rest)
+        if listed is not None:
+            out.append("  <registrations>\n")
+            out += [self._registration_xml(d) for d in listed]
+            out.append("  </registrations>\n")
+        out.append("</profile>\n")
+        return "".join(out)
+
+    def _registration_xml(self, device: Device) -> str:
+        expiry = device.registered_at + device.expires
+        now = self.core.clock.wall_us() // 1_000_000
+        exp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(expiry))
+        fields = [
+            ("call-id", device.call_id),
+            ("user", f"{device.user}@{device.domain}"),
+            ("contact", _amp(device.contact)),
+            ("agent", _amp(device.user_agent)),
+            ("status", f"Registered(UDP)(unknown) exp({exp}) expsecs({expiry - now})"),
+            ("ping-status", "Reachable"),
+            ("ping-time", "0.00"),
+            ("host", self.core.identity.hostname),
+            ("network-ip", device.network_ip),
+            ("network-port", str(device.network_port)),
+            ("sip-auth-user", urllib.parse.quote(device.user, safe="")),
+            ("sip-auth-realm", device.domain),
+            ("mwi-account", f"{device.user}@{device.domain}"),
+        ]
+        body = "".join(f"        <{tag}>{value}</{tag}>\n" for tag, value in fields)
+        return f"    <registration>\n{body}    </registration>\n"
 
     def _registration_text(self, device: Device) -> str:
         expiry = device.registered_at + device.expires
@@ -991,6 +1053,17 @@ class SofiaModule:
             return False, {"error": "data must be an object"}
         count = self.unregister(str(data.get("user", "")), str(data.get("domain", "")))
         return True, {"unregistered": count}
+
+
+def _amp(text: str) -> str:
+    """``switch_amp_encode``."""
+    return (
+        text.replace("&", "&amp;")
+        .replace('"', "&quot;")
+        .replace("'", "&apos;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+    )
 
 
 async def _hang_up_after(channel: Channel, hold: float) -> None:
