@@ -48,6 +48,7 @@ from typing import Any
 import trio
 
 from kazoo_trio.erlang.connection import Deferral
+from kazoo_trio.erlang.admission import AdmissionSettings
 from kazoo_trio.erlang.cookie import read_cookie
 from kazoo_trio.erlang.dispatch import Dispatcher
 from kazoo_trio.erlang.epmd import EpmdMode, ensure_epmd, keep_registered
@@ -85,6 +86,8 @@ class Node:
     ``~/.erlang.cookie`` (files must be readable by their owner only).
     ``epmd`` is ``auto`` (use the EPMD at epmd_host:epmd_port, or start the
     embedded one if nothing listens there), ``external`` or ``embedded``.
+    ``admission`` bounds connections that have not authenticated yet (see
+    :mod:`~kazoo_trio.erlang.admission`).
 
     Entering the block raises start-up errors as they are (``CookieError``
     from the constructor; ``DuplicateName``, ``EpmdError``, ``OSError`` for
@@ -108,6 +111,7 @@ class Node:
         long_names: bool = False,
         flags: int = RECOMMENDED,
         max_frame: int = DEFAULT_MAX_FRAME,
+        admission: AdmissionSettings | None = None,
     ) -> None:
         self.name: Atom = complete_node_name(name, long_names=long_names)
         self.alive_name, self.host = split_node_name(self.name)
@@ -140,6 +144,7 @@ class Node:
                 handshake_timeout=handshake_timeout,
                 net_ticktime=net_ticktime,
                 max_frame=max_frame,
+                admission=admission or AdmissionSettings(),
             ),
             self.deferral,
         )

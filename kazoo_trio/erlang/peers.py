@@ -12,14 +12,22 @@ Every task here runs in the nursery of :meth:`Peers.serve` and catches what it
 does not expect, logs it and drops only its own connection.
 
     Peers.serve                      (a task of the node's nursery)
-    ├─ trio.serve_listeners
+    ├─ _accept_loop                  one per listener, paused while too many strangers wait
     │  └─ _serve_incoming            one per accepted socket: handshake, then the connection
+    ├─ RefusalLog.run                summary lines for refused handshakes
     └─ _connector                    one per dialed peer: dial, then the connection
+
+Connections that have not authenticated yet are bounded in total and per
+source address (see :mod:`~kazoo_trio.erlang.admission`), and refused
+handshakes are logged at a bounded rate, so a storm of bad connections
+cannot starve the connected nodes.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
@@ -27,6 +35,7 @@ from typing import Any, Protocol
 import attrs
 import trio
 
+from kazoo_trio.erlang.admission import Admission, AdmissionSettings, RefusalLog
 from kazoo_trio.erlang.connection import Connection, Deferral, set_nodelay
 from kazoo_trio.erlang.epmd import port_please
 from kazoo_trio.erlang.handshake import (
@@ -107,6 +116,7 @@ class PeerSettings:
     handshake_timeout: float
     net_ticktime: float
     max_frame: int
+    admission: AdmissionSettings = AdmissionSettings()
 
 
 @attrs.define(eq=False)
@@ -140,6 +150,11 @@ class Peers:
         factory=list, init=False
     )
     _nursery: trio.Nursery | None = attrs.field(default=None, init=False)
+    admission: Admission = attrs.field(init=False)
+    refusals: RefusalLog = attrs.field(factory=RefusalLog, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.admission = Admission(self.settings.admission)
 
     # -- lifetime ------------------------------------------------------------------------------
 
@@ -153,7 +168,9 @@ class Peers:
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
-                await nursery.start(trio.serve_listeners, self._serve_incoming, listeners)
+                nursery.start_soon(self.refusals.run)
+                for listener in listeners:
+                    nursery.start_soon(self._accept_loop, listener, nursery)
                 task_status.started()
                 await trio.sleep_forever()
         finally:
@@ -251,44 +268,91 @@ class Peers:
             self.identity.name.name, settings.cookie, settings.flags, self.identity.creation
         )
 
+    async def _accept_loop(self, listener: trio.SocketListener, nursery: trio.Nursery) -> None:
+        """Accept while strangers are under their limit (``trio.serve_listeners``' error rules)."""
+        admission = self.admission
+        async with listener:
+            while True:
+                await admission.wait_room()
+                try:
+                    stream = await listener.accept()
+                except OSError as exc:
+                    if exc.errno not in _ACCEPT_CAPACITY_ERRNOS:
+                        raise
+                    self.refusals.refused(
+                        "accept",
+                        f"accept failed: {os.strerror(exc.errno or 0)}; retrying in 0.1 s",
+                        logging.ERROR,
+                    )
+                    await trio.sleep(0.1)
+                    continue
+                admission.accepted()
+                nursery.start_soon(self._serve_incoming, stream)
+
     async def _serve_incoming(self, stream: trio.SocketStream) -> None:
         """Acceptor side (one task per accepted socket); nothing escapes it but cancellation."""
+        counted = True
         try:
-            await self._accept(stream)
+            event, hs = await self._admit(stream)
+            counted = False
+            self.admission.finished()
+            if event is not None:
+                await self._run_connection(stream, event, hs.trailing_data)
         except Exception:
             log.exception("internal error serving a connection; it was dropped")
             await trio.aclose_forcefully(stream)
+        finally:
+            if counted:
+                self.admission.finished()
 
-    async def _accept(self, stream: trio.SocketStream) -> None:
-        """Handshake under a deadline, then serve the connection."""
+    async def _admit(self, stream: trio.SocketStream) -> tuple[Connected | None, Handshake]:
+        """A handshake slot for the source address, then the handshake, under one deadline.
+
+        Returns the :class:`Connected` event, or None when the stream was
+        refused (and closed).
+        """
         set_nodelay(stream)
-        peer_addr = _peer(stream)
+        host, peer_addr = _peer(stream)
         hs = Handshake(Role.ACCEPTOR, self._handshake_config())
         timeout = self.settings.handshake_timeout
+        slot: trio.Semaphore | None = None
+        failed = True
         try:
             with trio.fail_after(timeout):
+                slot = await self.admission.host_slot(host)
                 event = await self._drive(stream, hs)
+            failed = isinstance(event, Failed)
         except trio.TooSlowError:
-            log.warning(
-                "handshake from %s (%s) timed out after %g s",
-                peer_addr,
-                hs.peer_name or "unknown node",
-                timeout,
+            waited = "waiting for a handshake slot" if slot is None else "in the handshake"
+            self.refusals.refused(
+                "timed out",
+                f"handshake from {peer_addr} ({hs.peer_name or 'unknown node'}) timed out "
+                f"after {timeout:g} s {waited}",
             )
             await trio.aclose_forcefully(stream)
-            return
+            return None, hs
         except (OSError, trio.BrokenResourceError) as exc:
-            log.warning("handshake from %s failed: %s", peer_addr, exc)
+            self.refusals.refused("broken", f"handshake from {peer_addr} failed: {exc}")
             await trio.aclose_forcefully(stream)
-            return
+            return None, hs
+        finally:
+            if slot is not None:
+                # Not awaited here: the stream is closed at once, only the slot is held.
+                assert self._nursery is not None
+                self._nursery.start_soon(self._release, host, slot, failed)
         if isinstance(event, Failed):
-            # Losing a simultaneous connect (nok) is routine, not a problem.
-            routine = event.kind is FailureKind.NOK_SIMULTANEOUS
-            level = logging.INFO if routine else logging.WARNING
-            log.log(level, "handshake from %s refused: %s", peer_addr, event.reason)
+            detail = f"handshake from {peer_addr} refused: {event.reason}"
+            if event.kind is FailureKind.NOK_SIMULTANEOUS:
+                # Losing a simultaneous connect (nok) is routine, not a problem.
+                log.info("%s", detail)
+            else:
+                self.refusals.refused(event.kind.value, detail)
             await trio.aclose_forcefully(stream)
-            return
-        await self._run_connection(stream, event, hs.trailing_data)
+            return None, hs
+        return event, hs
+
+    async def _release(self, host: str, slot: trio.Semaphore, failed: bool) -> None:
+        await self.admission.release(host, slot, failed=failed)
 
     def _decide(self, event: NameReceived) -> Status:
         """The acceptor's answer to a peer that named itself (``dist_util:mark_pending``)."""
@@ -481,9 +545,14 @@ def _send_control(msg: c.ControlMessage, conn: Connection) -> None:
     conn.send_nowait(msg)
 
 
-def _peer(stream: trio.SocketStream) -> str:
+def _peer(stream: trio.SocketStream) -> tuple[str, str]:
+    """The source address of ``stream``, and how log lines show it (address and port)."""
     try:
         host, port = stream.socket.getpeername()[:2]
     except OSError:
-        return "unknown peer"
-    return f"{host}:{port}"
+        return "unknown", "unknown peer"
+    return str(host), f"{host}:{port}"
+
+
+# Errors of accept(2) that mean "overloaded": wait and retry rather than stop listening.
+_ACCEPT_CAPACITY_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})

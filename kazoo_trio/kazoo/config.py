@@ -298,6 +298,11 @@ class Settings:
     # Messages of one node received and not yet handled before the server stops
     # reading that node's connection (TCP backpressure on that node only).
     node_backlog: int = 10_000
+    # Connections that have not passed the handshake yet: at most this many at
+    # once (the node stops accepting beyond), and this many handshakes at once
+    # per source address (more wait for a slot).
+    handshake_max_unauthenticated: int = 128
+    handshake_max_per_host: int = 16
     # Simulated inbound calls, RATE[:HOLD] (calls per second, seconds held); the
     # command line's --sim-traffic wins over it.
     sim_traffic: str | None = None
@@ -437,6 +442,8 @@ _FIELDS: dict[str, tuple[str, Callable[[object], Any]]] = {
     "max-concurrent-requests": ("max_concurrent_requests", _positive_int),
     "sender-queue-size": ("sender_queue_size", _positive_int),
     "node-backlog": ("node_backlog", _positive_int),
+    "handshake-max-unauthenticated": ("handshake_max_unauthenticated", _positive_int),
+    "handshake-max-per-host": ("handshake_max_per_host", _positive_int),
     "sim-traffic": ("sim_traffic", _traffic),
     "switch": ("switch", _switch_kind),
     "freeswitch-esl": ("freeswitch_esl", _host_port),

@@ -520,6 +520,10 @@ class ModKazooServer:
     def lanes(self) -> int:
         return len(self._lanes)
 
+    def paused_nodes(self) -> list[Atom]:
+        """The nodes whose connection is not read until their backlog halves."""
+        return list(self._paused)
+
 
 def _request_name(request: Any) -> str | None:
     try:
@@ -545,6 +549,7 @@ class _Diagnostics:
             f"Pending fetches: {s.fetch.pending_count()}",
             f"Running bgapi jobs: {s.bgapi.running()}",
             f"Active request lanes: {s.lanes()}",
+            f"Nodes not read for their backlog: {len(s.paused_nodes())}",
         ]
 
     def event_filter_lines(self) -> list[str]:

@@ -13,6 +13,7 @@ from contextlib import AsyncExitStack
 
 import trio
 
+from kazoo_trio.erlang.admission import AdmissionSettings
 from kazoo_trio.erlang.names import is_long_name
 from kazoo_trio.erlang.node import Node
 from kazoo_trio.kazoo.config import Settings, SettingsError
@@ -57,6 +58,10 @@ async def serve(
         epmd=settings.epmd,
         epmd_port=settings.epmd_port,
         long_names=is_long_name(node_name),
+        admission=AdmissionSettings(
+            max_unauthenticated=settings.handshake_max_unauthenticated,
+            max_per_host=settings.handshake_max_per_host,
+        ),
     )
     async with AsyncExitStack() as stack:
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
@@ -13,14 +13,13 @@ from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.freeswitch import FreeSwitchBackend, FreeSwitchSettings
 from kazoo_trio.switch.freeswitch.backend import host_port
 from kazoo_trio.switch.protocol import SwitchBackend, XmlLookup
-from tests.freeswitch.fsmin import FreeSwitch, freeswitch_instance
+from tests.freeswitch.fsmin import FreeSwitch
 from tests.waiting import wait_until
 
 
-@pytest.fixture(scope="module")
-def fs() -> Iterator[FreeSwitch]:
-    with freeswitch_instance() as instance:
-        yield instance
+@pytest.fixture
+def fs(shared_fs: FreeSwitch) -> FreeSwitch:
+    return shared_fs
 
 
 @asynccontextmanager

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from kazoo_trio.kazoo.config import Settings, SettingsError, settings_from_toml
 from kazoo_trio.switch.freeswitch import FreeSwitchBackend, FreeSwitchSettings
 from kazoo_trio.switch.sim import SimSwitch
 from tests.erlnode import erl_node
-from tests.freeswitch.fsmin import PASSWORD, FreeSwitch, freeswitch_instance
+from tests.freeswitch.fsmin import PASSWORD, FreeSwitch
 from tests.kazoo.run_process import CONSOLE_SCRIPT, kazoo_trio_run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -68,10 +67,9 @@ def test_sim_traffic_is_refused_with_freeswitch(capsys: pytest.CaptureFixture[st
     assert "simulated switch" in capsys.readouterr().err
 
 
-@pytest.fixture(scope="module")
-def fs() -> Iterator[FreeSwitch]:
-    with freeswitch_instance() as instance:
-        yield instance
+@pytest.fixture
+def fs(shared_fs: FreeSwitch) -> FreeSwitch:
+    return shared_fs
 
 
 @pytest.mark.erl

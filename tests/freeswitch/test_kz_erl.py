@@ -7,25 +7,21 @@ has no ``kz_*`` application, so it only works if kazoo_trio rewrote it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from kazoo_trio.switch.event import Event
 from tests.erlnode import ErlNode, erl_node
-from tests.freeswitch.fsmin import FreeSwitch, freeswitch_instance
-from tests.freeswitch.kazoo_helpers import E1, kazoo_over
+from tests.freeswitch.fsmin import FreeSwitch
+from tests.freeswitch.kazoo_helpers import CCV_STREAM, E1, PARK_ROUTER, erl_headers, kazoo_over
 from tests.kazoo.server_harness import MK
-from tests.kazoo.test_kz_erl import CCV_STREAM, PARK_ROUTER, erl_headers
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.erl
 
 
-@pytest.fixture(scope="module")
-def fs() -> Iterator[FreeSwitch]:
-    with freeswitch_instance() as instance:
-        yield instance
+@pytest.fixture
+def fs(shared_fs: FreeSwitch) -> FreeSwitch:
+    return shared_fs
 
 
 async def api_text(e: ErlNode, command: str, args: str) -> str:

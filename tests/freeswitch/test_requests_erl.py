@@ -7,12 +7,10 @@ FreeSWITCH backend points at these tests.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.erlnode import ErlNode, erl_node
-from tests.freeswitch.fsmin import FreeSwitch, freeswitch_instance
+from tests.freeswitch.fsmin import FreeSwitch
 from tests.freeswitch.kazoo_helpers import E1, kazoo_over
 from tests.kazoo.server_harness import MK
 from tests.waiting import wait_until
@@ -46,10 +44,9 @@ STREAM = (
 )
 
 
-@pytest.fixture(scope="module")
-def fs() -> Iterator[FreeSwitch]:
-    with freeswitch_instance() as instance:
-        yield instance
+@pytest.fixture
+def fs(shared_fs: FreeSwitch) -> FreeSwitch:
+    return shared_fs
 
 
 async def streamed(e: ErlNode) -> list[tuple[str, ...]]:
@@ -138,6 +135,28 @@ async def test_switch_dependent_requests(fs: FreeSwitch, epmd: int) -> None:
         completions = [ev for ev in await streamed(e) if ev[0] == "CHANNEL_EXECUTE_COMPLETE"]
         assert [ev[1:] for ev in completions] == [("noop", "c1"), ("noop", "c2")]
         assert await e.eval(call('{api, uuid_getvar, <<"kt-r1 kt_c">>}')) == '{ok,<<"1 2">>}'
+        # xferext (ecallmgr's bridge and transfer dialplans) with mod_kazoo's applications.
+        apps = ["kz_export ^^~kt_e=1~kt_f=x y", "kz_multiset ^^~kt_m=2", "park"]
+        xferext = (
+            '[{<<"call-command">>, <<"xferext">>}, '
+            + ", ".join(f'{{<<"application">>, <<"{app}">>}}' for app in apps)
+            + "]"
+        )
+        assert await e.eval(call(f'{{sendmsg, <<"kt-r1">>, {xferext}}}')) == "ok"
+
+        async def transferred() -> bool:
+            got = await e.eval(call('{api, uuid_getvar, <<"kt-r1 kt_m">>}'))
+            return got == '{ok,<<"2">>}'
+
+        await wait_until(transferred, timeout=5, interval=0.05)
+        assert await e.eval(call('{api, uuid_getvar, <<"kt-r1 kt_f">>}')) == '{ok,<<"x y">>}'
+        exported = await e.term(call('{api, uuid_getvar, <<"kt-r1 export_vars">>}'))
+        assert b"kt_e" in exported[1] and b"kt_f" in exported[1], exported
+        # mod_kazoo's commands without a channel: first-of's default, kz_contact with no
+        # directory binding.
+        assert await e.eval(call("{api, 'first-of', <<\"a|b|#dflt\">>}")) == '{ok,<<"dflt">>}'
+        contact = await e.eval(call('{api, kz_contact, <<"1000@example.com">>}'))
+        assert contact == '{ok,<<"error/subscriber_absent">>}'
         # noevents: the stream stays, carrying nothing.
         assert await e.eval(watcher_call("noevents")) == "ok"
         assert await e.eval(call('{api, uuid_kill, <<"kt-r1">>}')) == '{ok,<<"+OK\\n">>}'

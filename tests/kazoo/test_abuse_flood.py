@@ -6,8 +6,12 @@ from __future__ import annotations
 import pytest
 import trio
 
+from kazoo_trio.erlang import NodeUp
+from kazoo_trio.erlang.mailbox import Backlog
 from kazoo_trio.switch.protocol import ApiOutput
 from kazoo_trio.switch.sim import SimSwitch
+from kazoo_trio.term.types import Atom
+from tests.erlang.nodeutil import PY, py_node
 from tests.erlnode import erl_node
 from tests.kazoo.server_harness import MK, running_server
 from tests.kazoo.test_server_streams_erl import spawn_owner
@@ -67,3 +71,46 @@ async def test_a_flooding_node_never_costs_another_node_a_message(epmd: int) -> 
         # Memory: one node's backlog stays near its budget (plus one socket read).
         assert server.backlog.peak < BUDGET + 10_000
         assert server.lanes() == 0
+
+
+TICK = 1  # OTP's smallest net_ticktime: both sides give up after about 1 s of silence
+
+
+@pytest.mark.slow
+async def test_a_paused_connection_keeps_ticking_and_loses_nothing(epmd: int) -> None:
+    peer = Atom("t1@127.0.0.1")
+    async with (
+        py_node(epmd, net_ticktime=TICK) as node,
+        node.monitor_nodes() as events,
+        node.process("kt_sink") as proc,
+        erl_node(peer.name, epmd_port=epmd, args=["-kernel", "net_ticktime", str(TICK)]) as e,
+    ):
+        paused: list[bool] = []
+
+        def pause(origin: Atom, on: bool) -> None:
+            paused.append(on)
+            conn = node.peers.connections[origin]
+            if on:
+                conn.hold_reading()
+            else:
+                conn.release_reading()
+
+        backlog = Backlog(node.name, 5, pause)
+        proc.backlog = backlog
+        await e.eval(f"[{{kt_sink, '{PY}'}} ! {{n, N}} || N <- lists:seq(1, 50)], ok.")
+        await wait_until(lambda: paused == [True])
+        # Paused for three tick times: neither side may take it for a dead peer.
+        with trio.move_on_after(3 * TICK):
+            async for event in events:
+                if not isinstance(event, NodeUp):
+                    pytest.fail(f"paused connection dropped: {event!r}")
+        assert node.connected_nodes() == [peer]
+        assert len(proc.mailbox) < 50  # the rest waits in the kernel's buffers
+        got = []
+        with trio.fail_after(10):
+            while len(got) < 50:
+                envelope = await proc.receive()
+                backlog.done(envelope.sender)
+                got.append(envelope.message[1])
+        assert got == list(range(1, 51)) and paused[:2] == [True, False]
+        assert await e.eval("nodes(hidden).") == f"['{PY}']"

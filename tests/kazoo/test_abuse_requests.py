@@ -25,7 +25,7 @@ async def test_json_api_nested_too_deep_is_a_parse_error(
     async with running_server(epmd), erl_node(E1, epmd_port=epmd) as e:
         reply = await e.eval(
             f"{{error, {{parse_error, Rest}}}} = gen_server:call({MK},"
-            " {json_api, binary:copy(<<\"[\">>, 100000)}, 10000), byte_size(Rest)."
+            ' {json_api, binary:copy(<<"[">>, 100000)}, 10000), byte_size(Rest).'
         )
         # Where cJSON stops: past its nesting limit of 1000.
         assert reply == str(100_000 - 1000)

@@ -35,7 +35,7 @@ import attrs
 
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.expand import expand_variables
-from kazoo_trio.switch.headers import EventOrigin, event_index_lookup, event_lookup
+from kazoo_trio.switch.headers import event_index_lookup, event_lookup
 from kazoo_trio.switch.kz.commands import KZ_COMMANDS, SyncCommand, first_of_in
 from kazoo_trio.switch.kz.dptools import KZ_APPLICATIONS, Api, Execute, Step
 from kazoo_trio.switch.protocol import ApiHandler, ApiOutput
@@ -52,8 +52,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-_ORIGIN_COMMANDS = EventOrigin("kazoo_commands.c", "kz_uuid_setvar_multi", 232)
 
 # Replays of one command before it is given up (each asks for at least one new
 # answer, and expansions nest only this deep in practice).
@@ -132,7 +130,7 @@ class _Run:
         if not self.switch.channel_exists(uuid):
             return None
         dump = self._answer(("dump", uuid))
-        return list(json.loads(dump)) if dump is not None else None
+        return [(name, value) for name, value in json.loads(dump)] if dump is not None else None
 
     def new_event(
         self,

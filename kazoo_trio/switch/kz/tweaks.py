@@ -14,9 +14,11 @@ Each tweak is switched on or off by the ``<tweaks>`` section of ``kazoo.conf``
   the event has been delivered (FreeSWITCH runs event bindings in its dispatch
   thread).
 
-``export-vars`` is a tweak name the C module accepts and never reads; the other
-transfer events mod_kazoo binds (``sofia::replaced``, ``sofia::intercepted``,
-``sofia::transferee``) are only logged there, and so they are here.
+``export-vars`` and ``bridge-replaces-aleg`` are tweak names the C module accepts
+and never reads; the other transfer events mod_kazoo binds (``sofia::replaced``,
+``sofia::intercepted``, ``sofia::transferee``) are only logged there, so they have no
+handler here.  ``kazoo.conf`` is read for its tweaks when the module loads (the local
+settings file), never from the configuration Kazoo sends.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ from kazoo_trio.switch.sim.commands import register_core_commands
 from kazoo_trio.switch.sim.conference import register_conference
 from kazoo_trio.switch.sim.core import SimCore
 from kazoo_trio.switch.sim.jsonapi import register_core_json_apis
-from kazoo_trio.switch.sim.mediaapi import register_media_commands
 from kazoo_trio.switch.sim.kzendpoint import kz_outgoing_channel
+from kazoo_trio.switch.sim.mediaapi import register_media_commands
 from kazoo_trio.switch.sim.modkazoo import SimModKazoo, register_mod_kazoo
 from kazoo_trio.switch.sim.sofia import SofiaModule, register_sofia
 
