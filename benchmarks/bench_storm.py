@@ -25,7 +25,6 @@ from pathlib import Path
 
 from benchmarks.bench_dist import (
     CLIENT_ERL,
-    COOKIE,
     PY_NODE,
     _free_port,
     _run_client,

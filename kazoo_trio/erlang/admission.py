@@ -96,9 +96,9 @@ class Admission:
             self._forget_idle(host, slot)
 
     def _forget_idle(self, host: str, slot: trio.Semaphore) -> None:
-        if slot.value == self.settings.max_per_host and not slot.statistics().tasks_waiting:
-            if self._hosts.get(host) is slot:
-                del self._hosts[host]
+        idle = slot.value == self.settings.max_per_host and not slot.statistics().tasks_waiting
+        if idle and self._hosts.get(host) is slot:
+            del self._hosts[host]
 
 
 @attrs.define(eq=False)

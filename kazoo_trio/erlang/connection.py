@@ -30,6 +30,10 @@ packets go first to the node's ``on_packet`` hook, which handles the packets
 of a gen_server call straight from their bytes, and whatever it declines is
 read by :func:`~kazoo_trio.erlang.wire.read_packet` into a control message
 for ``on_frame``.
+
+Reading can be paused (:meth:`Connection.hold_reading`) by a local process
+that has too much of this peer's work queued: TCP then slows the peer down,
+while writing and ticking go on.
 """
 
 from __future__ import annotations

@@ -9,7 +9,9 @@ go to the :class:`~kazoo_trio.erlang.links.LinkTable`, and what they set off
 is carried out by :class:`~kazoo_trio.erlang.signals.Signals`.  Direct answers
 go back on the connection the message came from: ``noproc`` for links and
 monitors on what does not exist, ``UNLINK_ID_ACK`` before anything else,
-``notsup`` for spawn requests.
+``notsup`` for spawn requests.  ``exit/2`` signals to a process that ignores
+them (:attr:`~kazoo_trio.erlang.process.Process.ignore_exit2`) are counted and
+dropped here.
 
 Everything here runs synchronously in a connection's reader and never blocks.
 """
@@ -190,7 +192,7 @@ class Dispatcher:
             # for one, or any connected node could end it for every other.
             proc.ignored_exit2 += 1
             self._exit2_log.warn(
-                "ignoring exit(%r, %r) from %s (%d ignored in all)",
+                "ignoring exit(%r, %.200r) from %s (%d ignored in all)",
                 *(msg.to_pid, msg.reason, conn.peer.name, proc.ignored_exit2),
             )
             return

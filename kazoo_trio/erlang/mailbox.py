@@ -49,7 +49,9 @@ class Mailbox(Generic[_T]):
     deadlock against its own pending calls, and would look dead to the peer.
     OTP's mailboxes are unbounded; a bound that large loads never reach
     keeps that behaviour in practice while capping memory when a process is
-    stuck.  Local senders are treated the same way.
+    stuck.  Local senders are treated the same way.  A process that must
+    not lose messages to one flooding peer opts into a :class:`Backlog`,
+    which pauses only that peer's connection.
     """
 
     __slots__ = ("_closed", "_items", "_lot", "_owner", "_waiting", "dropped", "maxsize")

@@ -47,8 +47,8 @@ from typing import Any
 
 import trio
 
-from kazoo_trio.erlang.connection import Deferral
 from kazoo_trio.erlang.admission import AdmissionSettings
+from kazoo_trio.erlang.connection import Deferral
 from kazoo_trio.erlang.cookie import read_cookie
 from kazoo_trio.erlang.dispatch import Dispatcher
 from kazoo_trio.erlang.epmd import EpmdMode, ensure_epmd, keep_registered

@@ -116,7 +116,7 @@ class PeerSettings:
     handshake_timeout: float
     net_ticktime: float
     max_frame: int
-    admission: AdmissionSettings = AdmissionSettings()
+    admission: AdmissionSettings = attrs.Factory(AdmissionSettings)
 
 
 @attrs.define(eq=False)

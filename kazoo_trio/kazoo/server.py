@@ -441,7 +441,7 @@ class ModKazooServer:
         # Anyone can send anything: logged at a bounded rate, counted.
         self.ignored_messages += 1
         self._ignored_log.warn(
-            "mod_kazoo: ignoring %r from %r: %s (%d ignored in all)",
+            "mod_kazoo: ignoring %.200r from %r: %s (%d ignored in all)",
             *(envelope.message, envelope.sender, why, self.ignored_messages),
         )
 

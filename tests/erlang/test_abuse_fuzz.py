@@ -99,7 +99,9 @@ async def _probe(port: int, packet: bytes) -> str:
     stream = await raw_connect(port, "fuzz@127.0.0.1")
     call = control.RegSend(ME, A("echo"), (A("$gen_call"), (ME, CALL_REF), (A("echo"), 42)))
     async with stream:
-        await stream.send_all(frame(packet) + frame(b"".join(packet_parts(call, negotiated=RECOMMENDED))))
+        await stream.send_all(
+            frame(packet) + frame(b"".join(packet_parts(call, negotiated=RECOMMENDED)))
+        )
         buf = b""
         with trio.fail_after(10):
             while True:

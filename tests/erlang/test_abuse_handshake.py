@@ -95,7 +95,8 @@ async def test_a_storm_of_bad_connections_leaves_calls_going(
         refusals = node.peers.refusals
         print(
             f"calls/s quiet {quiet}, during a storm of {STORM} connections {during} "
-            f"({during / quiet:.0%}); {attempts[0]} bad connections, refused {dict(refusals.totals)}"
+            f"({during / quiet:.0%}); {attempts[0]} bad connections, "
+            f"refused {dict(refusals.totals)}"
         )
         # The healthy node was served throughout, on its one connection.
         assert during > 0
@@ -105,13 +106,17 @@ async def test_a_storm_of_bad_connections_leaves_calls_going(
         assert refusals.totals["bad_cookie"] > 0
         assert refusals.totals["protocol"] > 0
         assert node.peers.admission.unauthenticated == 0
-        # ...in a bounded number of log lines: a burst, then one summary.
+        # ...in a bounded number of log lines: a burst, then one summary per
+        # interval (the storm fits in one or two of them).
         refusals.flush()
-        lines = [r for r in caplog.records if r.name == "kazoo_trio.erlang.peers"]
-        refused_lines = [r for r in lines if "refused" in r.getMessage()]
-        assert len(refused_lines) <= refusals.burst + 1, len(refused_lines)
-        summary = refused_lines[-1].getMessage()
-        assert "more handshakes refused" in summary and "bad_cookie" in summary
+        lines = [
+            r.getMessage()
+            for r in caplog.records
+            if r.name == "kazoo_trio.erlang.peers" and r.levelno >= logging.WARNING
+        ]
+        assert len(lines) <= 2 * (refusals.burst + 1), lines
+        summaries = [line for line in lines if "more handshakes refused" in line]
+        assert summaries and "bad_cookie" in summaries[-1]
 
 
 async def test_strangers_are_bounded_in_total_and_per_address(
@@ -125,9 +130,17 @@ async def test_strangers_are_bounded_in_total_and_per_address(
         # in the kernel's backlog; of the three, two handshake and one waits
         # for a slot of its address.
         stalled = [await trio.open_tcp_stream("127.0.0.1", node.port) for _ in range(5)]
-        await wait_until(lambda: admission.unauthenticated == 3)
-        slot = admission._hosts["127.0.0.1"]
-        assert slot.value == 0 and slot.statistics().tasks_waiting == 1
+
+        def settled() -> bool:
+            slot = admission._hosts.get("127.0.0.1")
+            return (
+                admission.unauthenticated == 3
+                and slot is not None
+                and slot.value == 0
+                and slot.statistics().tasks_waiting == 1
+            )
+
+        await wait_until(settled)
         # All of them time out, those from the backlog after the first ones.
         await wait_until(lambda: node.peers.refusals.totals["timed out"] == 5, timeout=15)
         assert "waiting for a handshake slot" in caplog.text

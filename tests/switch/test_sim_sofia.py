@@ -9,7 +9,7 @@ import pytest
 
 from kazoo_trio.switch.protocol import XmlLookup
 from kazoo_trio.switch.sim import SimSwitch
-from kazoo_trio.switch.sim.sofia import LINE, Device
+from kazoo_trio.switch.sim.sofia import LINE, Device, Refer
 from tests.switch.callhelpers import bind_dialplan, dialplan_document, extension, running_switch
 
 DOMAIN = "acc1.sip.example.com"
@@ -373,3 +373,114 @@ async def test_a_device_hangs_up_after_its_talk_time() -> None:
         destroy = await rec.wait_event("CHANNEL_DESTROY", uuid)
         assert destroy.get("Hangup-Cause") == "NORMAL_CLEARING"
         assert "CHANNEL_ANSWER" in rec.names(uuid)
+
+
+def kazoo_bridge_routes(dials: list[str], failure_causes: str) -> str:
+    """ecallmgr_fs_xml:route_resp_xml(<<"bridge">>): one ``match_<n>`` extension per
+    route (``continue="true"``), each setting bypass_media, hangup_after_bridge and
+    failure_causes before its bridge, then ``failed_bridge``."""
+    matches = "".join(
+        f'<extension name="match_{n}" continue="true"><condition>'
+        '<action application="set" data="bypass_media=false"/>'
+        '<action application="set" data="hangup_after_bridge=true"/>'
+        f'<action application="set" data="failure_causes={failure_causes}"/>'
+        f'<action application="bridge" data="&lt;progress_timeout=\'6\'&gt;{dial}"/>'
+        "</condition></extension>"
+        for n, dial in enumerate(dials, 1)
+    )
+    failed = (
+        '<extension name="failed_bridge" continue="false"><condition>'
+        '<action application="respond" data="${bridge_hangup_cause}"/>'
+        "</condition></extension>"
+    )
+    return dialplan_document("context_2", matches + failed)
+
+
+@pytest.mark.parametrize(
+    ("failure_causes", "second_rung"),
+    [("NORMAL_CLEARING,ORIGINATOR_CANCEL,CRASH", True), ("USER_BUSY,CRASH", False), ("17", False)],
+)
+async def test_bridge_failure_causes_decide_whether_the_next_route_is_tried(
+    failure_causes: str, second_rung: bool
+) -> None:
+    """switch_channel_handle_cause: a cause missing from failure_causes (Kazoo's
+    NORMAL_CLEARING,ORIGINATOR_CANCEL,CRASH) lets the dialplan go on to the next route;
+    one listed (by name or number: USER_BUSY is 17) hangs the caller up with it."""
+    async with running_switch() as (sw, rec):
+        users = auth_user("1000", "pw") + auth_user("1001", "pw") + auth_user("1002", "pw")
+        bind_registrar(sw, users, "", [])
+        caller = await sw.sofia.register("1000", DOMAIN, password="pw")
+        assert isinstance(caller, Device)
+        await sw.sofia.register("1001", DOMAIN, password="pw", behaviour="busy")
+        await sw.sofia.register("1002", DOMAIN, password="pw")
+        dials = [f"sofia/sipinterface_1/{user}@{DOMAIN}" for user in ("1001", "1002")]
+        bind_dialplan(sw, kazoo_bridge_routes(dials, failure_causes))
+        channel = await sw.sofia.place_call(caller, "2000")
+        if second_rung:
+            bridged = await rec.wait_event("CHANNEL_BRIDGE", channel.uuid)
+            assert bridged.get("Other-Leg-Channel-Name") == f"sofia/sipinterface_1/1002@{DOMAIN}"
+            assert bridged.get("variable_originate_failed_cause") == "USER_BUSY"
+            assert (await sw.api("uuid_kill", channel.uuid)).text == "+OK\n"
+            await rec.wait_event("CHANNEL_DESTROY", channel.uuid)
+        else:
+            destroy = await rec.wait_event("CHANNEL_DESTROY", channel.uuid)
+            assert destroy.get("Hangup-Cause") == "USER_BUSY"
+            names = [e.get("Channel-Name") for e in rec.events if e.name == "CHANNEL_CREATE"]
+            assert f"sofia/sipinterface_1/1002@{DOMAIN}" not in names
+            assert "CHANNEL_BRIDGE" not in rec.names(channel.uuid)
+
+
+async def test_bridge_failure_without_failure_causes_continues_only_on_no_answer() -> None:
+    async with running_switch() as (sw, rec):
+        actions = [("answer", ""), ("bridge", "error/NO_ANSWER"),
+                   ("set", "reached=yes"), ("bridge", "error/USER_BUSY"), ("park", "")]  # fmt: skip
+        bind_dialplan(sw, dialplan_document("default", extension(actions)))
+        result = await sw.api("originate", "loopback/1 &park()")
+        assert result.text.startswith("+OK "), result.text
+        destroy = await rec.wait_event("CHANNEL_DESTROY", Channel_Name="loopback/1-b")
+        assert destroy.get("variable_reached") == "yes"
+        assert destroy.get("Hangup-Cause") == "USER_BUSY"
+
+
+async def test_deflect_refers_an_answered_sofia_call_and_it_hangs_up() -> None:
+    """ecallmgr_channel_redirect (redirect_via_proxy) on an answered call: sets
+    ``sip_rh_X-Redirect-Server`` and sends ``deflect sip:<destination>@<realm>``; mod_sofia
+    sends a REFER and, on the far end's ``200 OK`` NOTIFY, hangs up with BLIND_TRANSFER."""
+    async with running_switch() as (sw, rec):
+        bind_registrar(sw, auth_user("1000", "pw"), "", [])
+        caller = await sw.sofia.register("1000", DOMAIN, password="pw")
+        assert isinstance(caller, Device)
+        refer = [("answer", ""), ("set", "sip_h_X-Kazoo=1"),
+                 ("set", "sip_rh_X-Redirect-Server=sip:10.1.1.2:5060"),
+                 ("deflect", f"sip:2000@{DOMAIN}"), ("park", "")]  # fmt: skip
+        stay = [("answer", ""), ("set", "sip_refer_continue_after_reply=true"),
+                ("deflect", "3000"), ("set", "after=yes"), ("park", "")]  # fmt: skip
+        extensions = extension(refer, "^2000$", "refer") + extension(stay, "^2001$", "stay")
+        bind_dialplan(sw, dialplan_document("context_2", extensions))
+        channel = await sw.sofia.place_call(caller, "2000")
+        destroy = await rec.wait_event("CHANNEL_DESTROY", channel.uuid)
+        assert destroy.get("Hangup-Cause") == "BLIND_TRANSFER"
+        assert destroy.get("variable_sip_refer_reply") == "SIP/2.0 200 OK\r\n"
+        assert destroy.get("variable_sip_refer_target_status_code") == "200"
+        assert "CHANNEL_PARK" not in rec.names(channel.uuid)
+        assert sw.sofia.refers == [
+            Refer(channel.uuid, f"sip:2000@{DOMAIN}", (("X-Kazoo", "1"),))
+        ]
+        # A bare user is referred to at the profile's address; the channel may stay.
+        channel = await sw.sofia.place_call(caller, "2001")
+        await rec.wait_event("CHANNEL_PARK", channel.uuid)
+        assert sw.sofia.refers[-1].refer_to == f"sip:3000@{sw.identity.ipv4}"
+        assert (await sw.api("uuid_getvar", f"{channel.uuid} after")).text == "yes"
+        assert (await sw.api("uuid_kill", channel.uuid)).text == "+OK\n"
+
+
+async def test_deflect_on_a_channel_that_is_not_sofia_does_nothing() -> None:
+    async with running_switch() as (sw, rec):
+        actions = [("answer", ""), ("deflect", "sip:2000@example.com"), ("set", "after=yes")]
+        bind_dialplan(sw, dialplan_document("default", extension(actions)))
+        result = await sw.api("originate", "loopback/1 &park()")
+        assert result.text.startswith("+OK "), result.text
+        destroy = await rec.wait_event("CHANNEL_DESTROY", Channel_Name="loopback/1-b")
+        assert destroy.get("variable_after") == "yes"
+        assert destroy.get("Hangup-Cause") == "NORMAL_CLEARING"
+        assert sw.sofia.refers == []

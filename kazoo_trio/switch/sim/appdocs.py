@@ -79,6 +79,7 @@ APPLICATION_DOCS: dict[str, ApplicationDoc] = {
     "play_and_detect_speech": ApplicationDoc("Play and do speech recognition", "<file> detect:<engine> {param1=val1,param2=val2}<grammar>", "mod_dptools"),
     "ivr": ApplicationDoc("Run an ivr menu", "<menu_name>", "mod_dptools"),
     "redirect": ApplicationDoc("Send session redirect", "<redirect_data>", "mod_dptools"),
+    "deflect": ApplicationDoc("Send call deflect", "<deflect_data>", "mod_dptools"),
     "video_refresh": ApplicationDoc("Send video refresh.", "[manual|auto]", "mod_dptools"),
     "video_decode": ApplicationDoc("Set video decode.", "[[on|wait]|off]", "mod_dptools"),
     "send_info": ApplicationDoc("Send info", "<info>", "mod_dptools"),

@@ -24,7 +24,7 @@ from collections.abc import Callable
 import trio
 
 from kazoo_trio.switch.separate import separate_string
-from kazoo_trio.switch.sim.causes import parse_cause
+from kazoo_trio.switch.sim.causes import cause_code, parse_cause
 from kazoo_trio.switch.sim.channel import Application, Channel, bridge, true, unbridge
 from kazoo_trio.switch.sim.dialplan import hunt
 from kazoo_trio.switch.sim.originate import originate_legs
@@ -434,11 +434,58 @@ async def _collect(
 # -- calls -----------------------------------------------------------------------------------
 
 
+def _cause_listed(listing: str, cause: str) -> bool:
+    """Whether a comma-separated list of cause names or numbers names ``cause``."""
+    number = str(cause_code(cause))
+    return any(
+        item.lower() == cause.lower() or item == number
+        for item in separate_string(listing, ",", 256)
+    )
+
+
+def handle_cause(channel: Channel, cause: str) -> None:
+    """After a failed bridge, hang up with its cause or let the dialplan carry on
+    (``switch_channel_handle_cause``).
+
+    ``failure_causes`` lists the causes that end the call (any other carries on);
+    ``continue_on_fail`` is ``true`` or the causes that carry on; with neither set only
+    ``NO_ANSWER``, ``NO_USER_RESPONSE`` and ``ORIGINATOR_CANCEL`` carry on.
+    ``transfer_on_fail <causes> [<exten> [<dialplan> [<context>]]]`` transfers on the
+    listed causes (``auto_cause`` or no extension: to the cause's name), and ``true``
+    there leaves the channel up.  ``ATTENDED_TRANSFER`` always hangs up.
+    """
+    if not channel.up:
+        return
+    if cause != "ATTENDED_TRANSFER":
+        continue_on_fail = channel.variables.get("continue_on_fail") or None
+        failure_causes = channel.variables.get("failure_causes") or None
+        if continue_on_fail is not None or failure_causes is not None:
+            if failure_causes is not None and not _cause_listed(failure_causes, cause):
+                return
+            if continue_on_fail is not None and (
+                true(continue_on_fail) or _cause_listed(continue_on_fail, cause)
+            ):
+                return
+        elif cause in ("NO_ANSWER", "NO_USER_RESPONSE", "ORIGINATOR_CANCEL"):
+            return
+        tof = (channel.variables.get("transfer_on_fail") or "").split(" ")
+        if tof[0]:
+            if true(tof[0]):
+                return
+            if _cause_listed(tof[0], cause):
+                exten = tof[1] if len(tof) > 1 and tof[1] not in ("", "auto_cause") else cause
+                dialplan = tof[2] if len(tof) > 2 else ""
+                context = tof[3] if len(tof) > 3 else ""
+                channel.redirect(transfer_action(exten, dialplan, context))
+                return
+    channel.hangup(cause)
+
+
 @app("bridge")
 async def _bridge(channel: Channel, data: str) -> None:
-    """Originate to ``data`` and bridge; on failure hang up with the cause unless
-    ``continue_on_fail``.  The bridge ends when either side leaves it; the B leg is
-    then hung up, and the A leg too with ``hangup_after_bridge``."""
+    """Originate to ``data`` and bridge; on failure :func:`handle_cause` decides
+    whether the dialplan carries on.  The bridge ends when either side leaves it; the
+    B leg is then hung up, and the A leg too with ``hangup_after_bridge``."""
     outcome = await originate_legs(channel.sw, data, originator=channel)
     if outcome.channel is None:
         cause = outcome.cause
@@ -446,8 +493,7 @@ async def _bridge(channel: Channel, data: str) -> None:
         channel.set_variable("originate_failed_cause", cause)
         channel.set_variable("DIALSTATUS", cause)
         respond(channel, cause)
-        if not true(channel.variables.get("continue_on_fail")):
-            channel.hangup(cause)
+        handle_cause(channel, cause)
         return
     b_leg = outcome.channel
     channel.set_variable("originate_disposition", "SUCCESS")
@@ -587,6 +633,15 @@ async def _redirect(channel: Channel, data: str) -> None:
     channel.set_variable("sip_redirect_contact", contact)
     if not channel.answered:
         channel.hangup("REDIRECTION_TO_NEW_DESTINATION")
+    await trio.lowlevel.checkpoint()
+
+
+@app("deflect")
+async def _deflect(channel: Channel, data: str) -> None:
+    """``deflect <target>``: asks the channel's endpoint to move the call elsewhere
+    (``SWITCH_MESSAGE_INDICATE_DEFLECT``).  Only mod_sofia acts on it (a REFER; see
+    :mod:`.sofia`, which replaces this application when loaded); other endpoints
+    ignore the message."""
     await trio.lowlevel.checkpoint()
 
 

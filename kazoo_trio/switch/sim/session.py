@@ -153,6 +153,9 @@ def extension_action(apps: list[tuple[str, str]]) -> Action:
 async def run_extension(channel: Channel, apps: list[tuple[str, str]]) -> None:
     for name, arg in apps:
         await drain_private(channel)
+        # As the CS_EXECUTE loop: a channel hung up runs no further application.
+        if not channel.up:
+            break
         await execute_app(channel, name, arg)
     await drain_private(channel)
 

@@ -48,7 +48,14 @@ from kazoo_trio.switch.headers import EventOrigin
 from kazoo_trio.switch.kz.endpoints import directory_user
 from kazoo_trio.switch.protocol import ApiOutput
 from kazoo_trio.switch.separate import separate_string
-from kazoo_trio.switch.sim.channel import Action, Channel, ChannelHost, Leg, SwitchNotRunning
+from kazoo_trio.switch.sim.channel import (
+    Action,
+    Channel,
+    ChannelHost,
+    Leg,
+    SwitchNotRunning,
+    true,
+)
 from kazoo_trio.switch.sim.core import SimCore
 from kazoo_trio.switch.sim.endpoints import wait_orders
 from kazoo_trio.switch.sim.profile import CallerProfile
@@ -61,6 +68,7 @@ __all__ = [
     "Device",
     "DeviceError",
     "Gateway",
+    "Refer",
     "SofiaModule",
     "SofiaProfile",
     "register_sofia",
@@ -232,6 +240,16 @@ def _far_end_action(
     return action
 
 
+@attrs.frozen
+class Refer:
+    """A REFER mod_sofia sent to a channel's far end (``deflect``): the channel, the
+    ``Refer-To`` and the extra ``sip_h_*`` headers it carried."""
+
+    uuid: str
+    refer_to: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
 @attrs.define(eq=False)
 class SofiaModule:
     """mod_sofia's state on a simulated core: profiles, registrations, gateways."""
@@ -242,6 +260,7 @@ class SofiaModule:
     registrations: dict[str, Device] = attrs.field(factory=dict)  # by call-id
     far_end: dict[str, Behaviour] = attrs.field(factory=dict)  # by dialled user part
     served_domains: set[str] = attrs.field(factory=set)
+    refers: list[Refer] = attrs.field(factory=list)  # what deflect sent, oldest first
 
     @property
     def sip_ip(self) -> str:
@@ -609,6 +628,35 @@ class SofiaModule:
             channel.set_variable("recovery_profile_name", sofia.name)
             channel.set_variable("sofia_profile_url", self.profile_url(sofia))
         return channel
+
+    # -- deflect ----------------------------------------------------------------------
+
+    async def deflect(self, channel: Channel, data: str) -> None:
+        """``SWITCH_MESSAGE_INDICATE_DEFLECT`` on a sofia channel: a REFER to its far
+        end with ``Refer-To`` ``data`` (``sip:<data>@<profile ip>`` unless a SIP URI).
+        The simulated far end accepts and reports ``SIP/2.0 200 OK``: the channel then
+        hangs up with ``BLIND_TRANSFER`` unless ``sip_refer_continue_after_reply``."""
+        if not channel.name.startswith("sofia/") or not data:
+            await trio.lowlevel.checkpoint()
+            return
+        if data[:4].lower() == "sip:":
+            refer_to = data
+        else:
+            refer_to = f"sip:{data}@{self.sip_ip}"
+        headers = tuple(
+            (name[len("sip_h_") :], value)
+            for name, value in channel.variables.items()
+            if name.startswith("sip_h_") and value
+        )
+        self.refers.append(Refer(channel.uuid, refer_to, headers))
+        # The far end's NOTIFY (a sipfrag of the transfer target's answer) comes later.
+        await trio.lowlevel.checkpoint()
+        if not channel.up:
+            return
+        channel.set_variable("sip_refer_target_status_code", "200")
+        channel.set_variable("sip_refer_reply", "SIP/2.0 200 OK\r\n")
+        if not true(channel.variables.get("sip_refer_continue_after_reply")):
+            channel.hangup("BLIND_TRANSFER")
 
     # -- the sofia command ------------------------------------------------------------
 
@@ -1140,6 +1188,7 @@ def register_sofia(core: SimCore) -> SofiaModule:
     core.modules.add("mod_sofia")
     core.endpoint_routines["sofia"] = module.outgoing_channel
     core.endpoints.setdefault("sofia", "mod_sofia")
+    core.applications["deflect"] = module.deflect
 
     async def sofia(args: str) -> ApiOutput:
         if not core.modules.exists("mod_sofia"):
