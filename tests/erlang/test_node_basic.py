@@ -131,6 +131,7 @@ async def test_call_failures(epmd: int) -> None:
 x = A("x")
 
 
+@pytest.mark.slow  # 10 MB each way between erl and the Python node
 async def test_ten_megabytes_each_way(epmd: int) -> None:
     async with py_node(epmd) as node, server(node, "echo"), erl_node(E1, epmd_port=epmd) as e:
         await e.eval('Big = binary:copy(<<"0123456789">>, 1048576).')

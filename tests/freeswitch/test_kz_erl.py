@@ -44,8 +44,12 @@ async def test_park_route_response_and_kz_commands_on_freeswitch(fs: FreeSwitch,
         assert await e.eval(PARK_ROUTER) == "ok"
         assert await e.eval(CCV_STREAM) == "ok"
         completed: list[Event] = []
+        started: list[Event] = []
         backend.add_listener(
             lambda ev: completed.append(ev) if ev.name == "CHANNEL_EXECUTE_COMPLETE" else None
+        )
+        backend.add_listener(
+            lambda ev: started.append(ev) if ev.name == "CHANNEL_EXECUTE" else None
         )
         bgapi = (
             f"{{ok, J}} = gen_server:call({MK}, {{bgapi, originate, "
@@ -124,6 +128,31 @@ async def test_park_route_response_and_kz_commands_on_freeswitch(fs: FreeSwitch,
 
         await wait_until(moh_completed, timeout=5, interval=0.1)
         assert any(ev.get("Application") == "kz_moh" for ev in completed)
+        # kz_endless_playback (ecallmgr's hold music, an endless source) plays until
+        # interrupted, then answers as mod_kazoo does.
+        hold = erl_headers(
+            ("call-command", "execute"),
+            ("execute-app-name", "kz_endless_playback"),
+            ("execute-app-arg", "tone_stream://%(100,100,440);loops=-1"),
+            ("event-uuid-name", "hold"),
+        )
+        reply = await e.term(f'gen_server:call({MK}, {{command, <<"{b}">>, {hold}}}).')
+        assert reply[0].name == "ok", reply
+
+        def holding() -> bool:
+            return any(ev.get("Application") == "kz_endless_playback" for ev in started)
+
+        await wait_until(holding, timeout=5, interval=0.05)
+        assert await api_text(e, "uuid_break", b) == "+OK\n"
+
+        async def hold_completed() -> bool:
+            wanted = (
+                b"CHANNEL_EXECUTE_COMPLETE", b.encode(), b"hold", b"PLAYBACK_INTERRUPTED",
+                b"acc1",
+            )  # fmt: skip
+            return wanted in await streamed(e)
+
+        await wait_until(hold_completed, timeout=5, interval=0.1)
         # ecallmgr_fs_command:set: the kz_uuid_setvar_multi_encoded API.
         setvar = await api_text(
             e, "kz_uuid_setvar_multi_encoded", f"{b} ^^;kt_a=one%3Btwo;kt_b=x%20y"

@@ -122,6 +122,33 @@ def test_sendmsg_execute_of_a_kz_application() -> None:
     ]
 
 
+def test_a_final_response_is_reported_not_sent() -> None:
+    view = LookupChannel("u1", (), lambda uuid: True)
+    message = [
+        ("call-command", "execute"),
+        ("execute-app-name", "kz_moh"),
+        ("execute-app-arg", "tone_stream://%(100,0,440)"),
+        ("event-uuid", "E2"),
+    ]
+    rewritten = rewrite_message(message, view)
+    assert rewritten is not None and rewritten.response == "MOH FILE PLAYED"
+    # The playback is the last step: nothing queued behind it runs inside it early.
+    assert rewritten.messages == [
+        [
+            ("call-command", "execute"),
+            ("execute-app-name", "unset"),
+            ("execute-app-arg", "playback_terminator_used"),
+            ("event-lock", "true"),
+        ],
+        [
+            ("call-command", "execute"),
+            ("execute-app-name", "playback"),
+            ("execute-app-arg", "tone_stream://%(100,0,440)"),
+            ("event-uuid", "E2"),
+        ],
+    ]
+
+
 def test_kz_api_steps_are_left_to_the_backend() -> None:
     view = LookupChannel("u1", (), lambda uuid: uuid in ("u1", "u2"))
     message = [

@@ -157,6 +157,10 @@ async def test_switch_dependent_requests(fs: FreeSwitch, epmd: int) -> None:
         assert await e.eval(call("{api, 'first-of', <<\"a|b|#dflt\">>}")) == '{ok,<<"dflt">>}'
         contact = await e.eval(call('{api, kz_contact, <<"1000@example.com">>}'))
         assert contact == '{ok,<<"error/subscriber_absent">>}'
+        # A global set through an api request is what mod_kazoo's expansions see.
+        assert await e.eval(call('{api, global_setvar, <<"kt_g=v9">>}')) == '{ok,<<"+OK">>}'
+        expanded = await e.eval(call('{api, kz_expand, <<"$${kt_g}">>}'))
+        assert expanded == '{ok,<<"+OK v9">>}'
         # noevents: the stream stays, carrying nothing.
         assert await e.eval(watcher_call("noevents")) == "ok"
         assert await e.eval(call('{api, uuid_kill, <<"kt-r1">>}')) == '{ok,<<"+OK\\n">>}'

@@ -47,6 +47,7 @@ async def test_call_controller_escript_plays_and_hangs_up(epmd: int) -> None:
         assert destroy.get("Hangup-Cause") == "NORMAL_CLEARING"
 
 
+@pytest.mark.slow  # a Python interpreter starting the example, then a whole call
 async def test_embed_node_example_places_a_call_and_stops(epmd: int) -> None:
     argv = [sys.executable, str(EXAMPLES / "embed_node.py"), "--name", "embed@127.0.0.1",
             "--cookie", COOKIE, "--epmd-port", str(epmd), "--calls", "1"]  # fmt: skip

@@ -16,6 +16,7 @@ from kazoo_trio.kazoo.config import settings_from_xml
 from kazoo_trio.switch.sim import SimSwitch
 from kazoo_trio.term import Atom
 from tests.erlnode import ErlNode, erl_node
+from tests.kazoo.profile_support import kazoo_conf_document, require_profiles
 from tests.kazoo.server_harness import MK, running_server
 from tests.switch.callhelpers import QUICK, Recorder, bind_dialplan, dialplan_document, extension
 from tests.waiting import wait_until
@@ -237,6 +238,85 @@ async def test_park_route_response_sets_call_control_and_ccvs(epmd: int) -> None
         assert (b"CHANNEL_EXECUTE_COMPLETE", b.encode(), b"noop", b"msg-1", b"acc1") in of_b
         destroy = [ev for ev in of_b if ev[0] == b"CHANNEL_DESTROY"]
         assert destroy and destroy[0][4] == b"acc1"
+
+
+# The same owner for a stream under Kazoo's own profiles: the event list ecallmgr asks
+# for; each frame as {Name, Call-ID, Application-Name, Account-ID}.
+KAZOO_STREAM = (
+    "KWatcher = spawn(fun() ->"
+    f"  {{ok, {{Ip, Port}}}} = gen_server:call({MK}, {{event, ['CHANNEL_EXECUTE_COMPLETE',"
+    "    'CHANNEL_ANSWER', 'CHANNEL_DESTROY']}),"
+    "  {ok, Addr} = inet_parse:address(Ip),"
+    "  {ok, S} = gen_tcp:connect(Addr, Port, [binary, {packet, 2}, {active, true}]),"
+    "  Parent ! kstreaming,"
+    "  Loop = fun L(Acc) -> receive"
+    "    {tcp, S, Data} -> {event, json, {P}} = binary_to_term(Data),"
+    "      G = fun(K) -> proplists:get_value(K, P) end,"
+    '      Account = case G(<<"Custom-Channel-Vars">>) of'
+    '        {Ccvs} -> proplists:get_value(<<"Account-ID">>, Ccvs, none); _ -> none end,'
+    '      L([{G(<<"Event-Name">>), G(<<"Call-ID">>), G(<<"Application-Name">>), Account}'
+    "         | Acc]);"
+    "    {get, From} -> From ! {events, lists:reverse(Acc)}, L(Acc)"
+    "  end end,"
+    "  Loop([]) end),"
+    "receive kstreaming -> ok after 5000 -> timeout end."
+)
+
+
+async def test_park_route_response_under_kazoos_event_profiles(epmd: int) -> None:
+    """With the kazoo.conf ecallmgr pushes (Kazoo's shared profiles): after the park
+    route response, call control's CHANNEL_EXECUTE_COMPLETE passes the profile's
+    filter (``variable_Call-Control-Queue`` exists; park, set and friends excluded)
+    and every later event carries the CCVs."""
+    pushed = kazoo_conf_document(require_profiles())
+    switch = SimSwitch(timings=QUICK)
+    rec = Recorder(switch)
+    async with (
+        running_server(epmd, switch=switch, profiles_xml=pushed),
+        erl_node(E1, epmd_port=epmd) as e,
+    ):
+        assert await e.eval(PARK_ROUTER) == "ok"
+        assert await e.eval(KAZOO_STREAM) == "ok"
+        bgapi = f'gen_server:call({MK}, {{bgapi, originate, <<"loopback/4000/sim &park()">>}})'
+        assert (await e.term(f"{bgapi}."))[0].name == "ok"
+        routed = await e.term("receive {routed, Q, C} -> {Q, C} after 5000 -> timeout end.")
+        b = routed[1].decode()
+        await rec.wait_event("CHANNEL_PARK", b)
+        for n, app in enumerate(("answer", "noop", "set")):
+            command = erl_headers(
+                ("call-command", "execute"),
+                ("execute-app-name", app),
+                ("execute-app-arg", "x=1" if app == "set" else ""),
+                ("event-uuid-name", f"{app}-{n}"),
+            )
+            reply = await e.term(f'gen_server:call({MK}, {{command, <<"{b}">>, {command}}}).')
+            assert reply[0].name == "ok"
+            await rec.wait_event("CHANNEL_EXECUTE_COMPLETE", b, Application=app)
+        assert await api_text(e, "uuid_kill", b) == "+OK\n"
+        await rec.wait_event("CHANNEL_DESTROY", b)
+
+        async def streamed() -> list[tuple[object, ...]]:
+            return list(
+                await e.term(
+                    "(fun() -> KWatcher ! {get, self()},"
+                    " receive {events, Evs} -> Evs after 5000 -> timeout end end)()."
+                )
+            )
+
+        async def destroy_streamed() -> bool:
+            return any(ev[:2] == (b"CHANNEL_DESTROY", b.encode()) for ev in await streamed())
+
+        await wait_until(destroy_streamed, timeout=5, interval=0.05)
+        of_b = [ev for ev in await streamed() if ev[1] == b.encode()]
+        # Kazoo's profile names the application after the command's event-uuid-name;
+        # its filter keeps set (and park, log, export...) out.
+        assert [(ev[0], ev[2]) for ev in of_b] == [
+            (b"CHANNEL_ANSWER", Atom("undefined")),
+            (b"CHANNEL_EXECUTE_COMPLETE", b"answer-0"),
+            (b"CHANNEL_EXECUTE_COMPLETE", b"noop-1"),
+            (b"CHANNEL_DESTROY", Atom("undefined")),
+        ]
+        assert [ev for ev in of_b if ev[3] != b"acc1"] == []
 
 
 async def test_bridge_as_ecallmgr_sends_it_with_xferext(epmd: int) -> None:

@@ -1,22 +1,15 @@
-"""Every application and API command Kazoo's ecallmgr issues is registered on the
-simulated switch, except the ones listed (with why) in STILL_MISSING."""
+"""Every application, chat application and API command Kazoo's ecallmgr issues is
+registered on the simulated switch."""
 
 from __future__ import annotations
 
 from kazoo_trio.switch.sim import SimSwitch
-from tests.switch.ecallmgr_commands import API, APPLICATION, ECALLMGR_COMMANDS, EcallmgrCommand
-
-# What the simulated switch does not have yet (name, kind).  Keep it to what is really
-# missing: the test below accepts these, and only these, unregistered.
-STILL_MISSING: frozenset[tuple[str, str]] = frozenset(
-    {
-        # mod_dptools' deflect (a REFER through mod_sofia), which ecallmgr_channel_redirect
-        # sends with redirect_via_proxy (its default).
-        ("deflect", APPLICATION),
-        # mod_sms's chatplan applications: the simulated switch routes no messages.
-        ("reply", "chatplan"),
-        ("stop", "chatplan"),
-    }
+from tests.switch.ecallmgr_commands import (
+    API,
+    APPLICATION,
+    CHATPLAN,
+    ECALLMGR_COMMANDS,
+    EcallmgrCommand,
 )
 
 
@@ -25,16 +18,25 @@ def _registered(sw: SimSwitch, command: EcallmgrCommand) -> bool:
         return command.name in sw.applications
     if command.kind == API:
         return command.name in {entry.name for entry in sw.apis.entries()}
+    if command.kind == CHATPLAN:
+        return command.name in sw.sms.chat_applications
     return False
 
 
-def test_every_ecallmgr_command_is_registered_or_listed_missing() -> None:
+def test_every_ecallmgr_command_is_registered() -> None:
     sw = SimSwitch()
     unregistered = {(c.name, c.kind): c.source for c in ECALLMGR_COMMANDS if not _registered(sw, c)}
-    assert set(unregistered) - STILL_MISSING == set(), unregistered
+    assert unregistered == {}
 
 
-def test_the_missing_list_names_only_commands_of_the_table() -> None:
+def test_the_table_lists_each_command_once() -> None:
     table = {(c.name, c.kind) for c in ECALLMGR_COMMANDS}
-    assert table >= STILL_MISSING
-    assert len(table) == len(ECALLMGR_COMMANDS)  # no command listed twice
+    assert len(table) == len(ECALLMGR_COMMANDS)
+
+
+def test_an_unregistered_command_is_noticed() -> None:
+    sw = SimSwitch()
+    del sw.applications["deflect"]
+    del sw.sms.chat_applications["stop"]
+    missing = {(c.name, c.kind) for c in ECALLMGR_COMMANDS if not _registered(sw, c)}
+    assert missing == {("deflect", APPLICATION), ("stop", CHATPLAN)}

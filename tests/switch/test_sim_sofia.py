@@ -463,9 +463,7 @@ async def test_deflect_refers_an_answered_sofia_call_and_it_hangs_up() -> None:
         assert destroy.get("variable_sip_refer_reply") == "SIP/2.0 200 OK\r\n"
         assert destroy.get("variable_sip_refer_target_status_code") == "200"
         assert "CHANNEL_PARK" not in rec.names(channel.uuid)
-        assert sw.sofia.refers == [
-            Refer(channel.uuid, f"sip:2000@{DOMAIN}", (("X-Kazoo", "1"),))
-        ]
+        assert sw.sofia.refers == [Refer(channel.uuid, f"sip:2000@{DOMAIN}", (("X-Kazoo", "1"),))]
         # A bare user is referred to at the profile's address; the channel may stay.
         channel = await sw.sofia.place_call(caller, "2001")
         await rec.wait_event("CHANNEL_PARK", channel.uuid)
@@ -484,3 +482,78 @@ async def test_deflect_on_a_channel_that_is_not_sofia_does_nothing() -> None:
         assert destroy.get("variable_after") == "yes"
         assert destroy.get("Hangup-Cause") == "NORMAL_CLEARING"
         assert sw.sofia.refers == []
+
+
+# FreeSWITCH's stock directory dial-string: the registered contacts from mod_sofia.
+STOCK_DIAL_STRING = (
+    "{^^:sip_invite_domain=${dialed_domain}:presence_id=${dialed_user}@${dialed_domain}}"
+    "${sofia_contact(*/${dialed_user}@${dialed_domain})}"
+)
+
+
+def dial_user(user: str, dial: str = STOCK_DIAL_STRING, extra: str = "") -> str:
+    return (
+        f'<user id="{user}"><params><param name="dial-string" value="{dial}"/>{extra}'
+        '</params><variables><variable name="user_context" value="context_9"/>'
+        f'<variable name="effective_caller_id_name" value="Desk {user}"/></variables></user>'
+    )
+
+
+async def test_user_endpoint_dials_the_directorys_dial_string() -> None:
+    """user_outgoing_channel: the user's dial-string, expanded with dialed_user and
+    dialed_domain, reaches the registered device through sofia_contact; the answered
+    leg gets the user's variables and user_context."""
+    calls = (
+        dial_user(
+            "1000",
+            extra='<param name="dial-var-sim_tag" value="from-directory"/>'
+            '<param name="dial-var-user_context" value="context_8"/>',
+        )
+        + dial_user("1001")
+        + dial_user("1002")
+        + dial_user("1003", dial="{x=1}user/1003@${dialed_domain}")
+    )
+    users = auth_user("1000", "pw") + auth_user("1002", "pw")
+    async with running_switch() as (sw, rec):
+        bind_registrar(sw, users, calls, [])
+        await sw.sofia.register("1000", DOMAIN, password="pw")
+        await sw.sofia.register("1002", DOMAIN, password="pw", behaviour="busy")
+        uuid = uuid_of((await sw.api("originate", f"user/1000@{DOMAIN} &park()")).text)
+        park = await rec.wait_event("CHANNEL_PARK", uuid)
+        assert park.get("Channel-Name") == "sofia/sipinterface_1/sip:1000@127.0.0.1:5060"
+        assert park.get("variable_sip_invite_domain") == DOMAIN
+        assert park.get("variable_presence_id") == f"1000@{DOMAIN}"
+        assert park.get("variable_dialed_user") == "1000"
+        assert park.get("variable_sim_tag") == "from-directory"
+        assert park.get("variable_effective_caller_id_name") == "Desk 1000"
+        # user_context is read before the user's variables are set (dial-var- sets it).
+        assert park.get("Caller-Context") == "context_8"
+        assert park.get("variable_user_context") == "context_9"
+        # Not registered: sofia_contact gives error/user_not_registered.
+        text = (await sw.api("originate", f"user/1001@{DOMAIN} &park()")).text
+        assert text == "-ERR USER_NOT_REGISTERED\n"
+        text = (await sw.api("originate", f"user/1002@{DOMAIN} &park()")).text
+        assert text == "-ERR USER_BUSY\n"
+        text = (await sw.api("originate", f"user/1003@{DOMAIN} &park()")).text
+        assert text == "-ERR INVALID_IE_CONTENTS\n"
+        text = (await sw.api("originate", f"user/1999@{DOMAIN} &park()")).text
+        assert text == "-ERR SUBSCRIBER_ABSENT\n"
+        assert (await sw.api("uuid_kill", uuid)).text == "+OK\n"
+
+
+async def test_user_endpoint_from_a_call_sets_dialed_user_on_the_caller() -> None:
+    async with running_switch() as (sw, rec):
+        bind_registrar(sw, auth_user("1000", "pw") + auth_user("1001", "pw"), dial_user("1001"), [])
+        caller = await sw.sofia.register("1000", DOMAIN, password="pw")
+        assert isinstance(caller, Device)
+        await sw.sofia.register("1001", DOMAIN, password="pw")
+        actions = [("bridge", f"user/1001@{DOMAIN}")]
+        bind_dialplan(sw, dialplan_document("context_2", extension(actions)))
+        channel = await sw.sofia.place_call(caller, "1001")
+        bridged = await rec.wait_event("CHANNEL_BRIDGE", channel.uuid)
+        assert bridged.get("Other-Leg-Channel-Name") == (
+            "sofia/sipinterface_1/sip:1001@127.0.0.1:5060"
+        )
+        assert channel.variables.get("dialed_user") == "1001"
+        assert channel.variables.get("dialed_domain") == DOMAIN
+        assert (await sw.api("uuid_kill", channel.uuid)).text == "+OK\n"

@@ -45,6 +45,7 @@ json_values = st.recursive(
 objects = st.dictionaries(keys, json_values, max_size=25)
 
 
+@pytest.mark.slow  # 300 examples of nested JSON objects
 @settings(max_examples=300, deadline=None)
 @given(objects, st.sampled_from([JSON, Atom("map"), Atom("x")]))
 def test_object_event_is_the_general_encoding_of_the_frozen_term(

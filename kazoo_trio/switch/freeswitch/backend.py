@@ -223,8 +223,9 @@ class FreeSwitchBackend:
     _receive: trio.MemoryReceiveChannel[bytes] = attrs.field(init=False)
     _nursery: trio.Nursery | None = attrs.field(init=False, default=None)
     _synced: trio.Event = attrs.field(init=False, factory=trio.Event)
-    # Application-UUID of a rewritten kz_* execution -> the application and data asked.
-    _renames: dict[str, tuple[str, str]] = attrs.field(init=False, factory=dict)
+    # Application-UUID of a rewritten kz_* execution -> the application and data asked,
+    # and the response mod_kazoo gives.
+    _renames: dict[str, tuple[str, str, str | None]] = attrs.field(init=False, factory=dict)
 
     def __attrs_post_init__(self) -> None:
         s = self.settings
@@ -376,18 +377,17 @@ class FreeSwitchBackend:
 
     def _renamed(self, event: Event) -> Event:
         """The last stock step of a rewritten ``kz_*`` execution, as the application and
-        data the ``sendmsg`` asked for."""
+        data the ``sendmsg`` asked for (and its response, when mod_kazoo sets one)."""
         key = event.get("Application-UUID")
         if key is None or key not in self._renames:
             return event
-        application, data = self._renames[key]
+        application, data, response = self._renames[key]
+        replace = {"Application": application, "Application-Data": data}
         if event.name == "CHANNEL_EXECUTE_COMPLETE":
             del self._renames[key]
-        headers = [
-            (name, application if name == "Application" else
-             data if name == "Application-Data" else value)
-            for name, value in event.headers
-        ]  # fmt: skip
+            if response is not None:
+                replace["Application-Response"] = response
+        headers = [(name, replace.get(name, value)) for name, value in event.headers]
         return Event(event.name, headers, event.body, event.subclass)
 
     def new_event(
@@ -464,8 +464,25 @@ class FreeSwitchBackend:
                 ],
             )
             return ApiResult(False, "", event, found=False)
+        if command == "global_setvar" and text.startswith("+OK"):
+            await self._reload_global(args)
         output = ApiOutput(text)
         return ApiResult(True, text, self._api_event(command, args, output))
+
+    async def _reload_global(self, args: str) -> None:
+        """Keep the local copy of a global set on FreeSWITCH through this backend: read
+        back, since a conditional set (``name=value=expected``) may not have changed it."""
+        name = args.partition("=")[0]
+        if not name or needs_expansion(name):
+            return
+        try:
+            value = await self._client.api("global_getvar", name)
+        except (EslDisconnected, EslCommandFailed, esl.EslCommandError):
+            return
+        if value:
+            self._globals[name] = value
+        else:
+            self._globals.pop(name, None)
 
     def _api_event(self, command: str, args: str, output: ApiOutput) -> Event:
         result = [("API-Result", "success"), ("API-Output", output.text)]
@@ -581,6 +598,7 @@ class FreeSwitchBackend:
             self._renames[rewritten.application_uuid] = (
                 rewritten.application,
                 rewritten.data,
+                rewritten.response,
             )
         for message in rewritten.messages:
             if not await self._sendmsg(uuid, message, event.body):

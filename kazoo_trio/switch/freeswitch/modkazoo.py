@@ -330,9 +330,30 @@ class LookupChannel:
         return None
 
 
+def _endless_playback(view: LookupChannel, data: str) -> list[Step]:
+    """``kz_endless_playback`` on FreeSWITCH: its ``endless_playback`` goes on playing
+    after ``uuid_break`` (it only stops for a hang-up or a transfer), which would leave
+    ecallmgr's hold impossible to end; ``playback`` stops.  So the source plays once:
+    endlessly for the endless sources hold music uses (``local_stream://``,
+    ``tone_stream://...;loops=-1``), once for a plain file."""
+    return [
+        Execute("playback", data),
+        Execute("set", "current_application_response=PLAYBACK_INTERRUPTED"),
+    ]
+
+
+# Where FreeSWITCH's stock application does not do what the translation expects.
+_FREESWITCH_TRANSLATIONS: dict[str, Callable[[LookupChannel, str], list[Step]]] = {
+    "kz_endless_playback": _endless_playback,
+}
+
+
 def translate(view: LookupChannel, application: str, data: str) -> list[Step] | None:
     """The stock steps of a ``kz_*`` application, with runs of ``set`` folded into one
     ``multiset``; ``None`` when ``application`` is not mod_kazoo's."""
+    own = _FREESWITCH_TRANSLATIONS.get(application)
+    if own is not None:
+        return _fold_sets(own(view, data))
     translation = KZ_APPLICATIONS.get(application)
     if translation is None:
         return None
@@ -441,6 +462,22 @@ class Rewritten:
     data: str = ""
     # mod_kazoo's own commands among the steps, run here once the messages are sent.
     apis: list[Api] = attrs.field(factory=list)
+    # The Application-Response the renamed completion reports (mod_kazoo's own).
+    response: str | None = None
+
+
+_RESPONSE = "current_application_response="
+
+
+def _response_step(executes: list[Execute]) -> tuple[list[Execute], str | None]:
+    """A final ``set current_application_response=X`` after other steps is left out, and
+    X reported in the renamed completion instead: sent as a message of its own, it
+    would run inside a media application before it ends (FreeSWITCH parses queued
+    messages while playing), answering too early."""
+    last = executes[-1]
+    if len(executes) > 1 and last.application == "set" and last.data.startswith(_RESPONSE):
+        return executes[:-1], last.data[len(_RESPONSE) :]
+    return executes, None
 
 
 def rewrite_message(headers: list[tuple[str, str]], view: LookupChannel) -> Rewritten | None:
@@ -451,8 +488,10 @@ def rewrite_message(headers: list[tuple[str, str]], view: LookupChannel) -> Rewr
     the message's other headers on each; only the last carries ``event-uuid`` (one
     is made when the message has none) and ``event-uuid-name``, so the command's
     ``CHANNEL_EXECUTE_COMPLETE`` comes when all of it is done, and Kazoo's stream
-    filters (which want ``Application-UUID-Name``) let only that one through.  In
-    ``xferext`` each ``application`` header is rewritten in place.
+    filters (which want ``Application-UUID-Name``) let only that one through.  The
+    steps before the last hold ``event-lock``, so that FreeSWITCH does not run the
+    next one inside them.  In ``xferext`` each ``application`` header is rewritten in
+    place.
     """
     command = next((v for k, v in headers if k.lower() == "call-command"), "")
     if command == "execute":
@@ -466,6 +505,7 @@ def rewrite_message(headers: list[tuple[str, str]], view: LookupChannel) -> Rewr
         if not executes:
             # Nothing to do still answers with one execution, as mod_kazoo does.
             executes = [Execute("set", "kz_noop=")]
+        executes, response = _response_step(executes)
         event_uuid = next((v for k, v in headers if k.lower() == "event-uuid"), "")
         renamed: str | None = event_uuid
         if event_uuid == "null":
@@ -485,11 +525,13 @@ def rewrite_message(headers: list[tuple[str, str]], view: LookupChannel) -> Rewr
                     value = step.application
                 elif lowered == "execute-app-arg":
                     value = step.data
-                elif lowered in ("event-uuid", "event-uuid-name") and not last:
+                elif lowered in ("event-uuid", "event-uuid-name", "event-lock") and not last:
                     continue
                 message.append((key, value))
+            if not last:
+                message.append(("event-lock", "true"))
             messages.append(message)
-        return Rewritten(messages, renamed, name, arg, apis)
+        return Rewritten(messages, renamed, name, arg, apis, response)
     if command == "xferext":
         rewritten: list[tuple[str, str]] = []
         deferred: list[Api] = []

@@ -86,7 +86,6 @@ APPLICATION_DOCS: dict[str, ApplicationDoc] = {
     "jitterbuffer": ApplicationDoc("Send session jitterbuffer", "<jitterbuffer_data>", "mod_dptools"),
     "send_display": ApplicationDoc("Send session a new display", "<text>", "mod_dptools"),
     "respond": ApplicationDoc("Send session respond", "<respond_data>", "mod_dptools"),
-    "deflect": ApplicationDoc("Send call deflect", "<deflect_data>", "mod_dptools"),
     "recovery_refresh": ApplicationDoc("Send call recovery_refresh", "", "mod_dptools"),
     "reuse_caller_profile": ApplicationDoc("Reuse the caller profile", "", "mod_dptools"),
     "queue_dtmf": ApplicationDoc("Queue dtmf to be sent", "<dtmf_data>", "mod_dptools"),

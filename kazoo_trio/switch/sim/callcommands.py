@@ -35,12 +35,12 @@ SIM_PROFILE = "sipinterface_1"
 # Modules a FreeSWITCH that serves Kazoo has on disk; the simulated switch can "load" them.
 AVAILABLE_MODULES = (
     "mod_sofia", "mod_loopback", "mod_dptools", "mod_dialplan_xml", "mod_conference",
-    "mod_event_socket", "mod_kazoo", "mod_spandsp", "mod_flite", "mod_http_cache",
+    "mod_event_socket", "mod_kazoo", "mod_spandsp", "mod_sms", "mod_flite", "mod_http_cache",
     "mod_channel_move", "mod_sndfile", "mod_native_file", "mod_tone_stream", "mod_say_en",
 )  # fmt: skip
 LOADED_AT_START = (
     "mod_sofia", "mod_loopback", "mod_dptools", "mod_dialplan_xml", "mod_conference", "mod_sndfile",
-    "mod_native_file", "mod_tone_stream", "mod_http_cache",
+    "mod_native_file", "mod_tone_stream", "mod_http_cache", "mod_sms",
 )  # fmt: skip
 
 

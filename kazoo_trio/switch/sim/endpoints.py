@@ -7,11 +7,12 @@
 * ``loopback/<dest>[/<context>[/<dialplan>]]``: two legs; the ``-a`` leg is the
   outbound one, the ``-b`` leg is inbound and routed through the dialplan (default
   context ``default``); the ``-a`` leg answers when the ``-b`` leg does;
-* ``user/<user>@<domain>``: a directory lookup through the fetch bindings (as
-  ``user_outgoing_channel`` does); a user found rings for
-  :attr:`SimTimings.ring_delay` and answers, one whose directory entry has the
-  variable ``sim_registered=false`` fails with ``USER_NOT_REGISTERED``, and no user
-  fails with ``SUBSCRIBER_ABSENT``.
+* ``user/<user>@<domain>``: a directory lookup through the fetch bindings; no user
+  fails with ``SUBSCRIBER_ABSENT``.  On a :class:`SimSwitch` the user's
+  ``dial-string`` is dialled as ``user_outgoing_channel`` does (see
+  :mod:`.userendpoint`); a user with none (and, on a bare core, every user) is a
+  stand-in phone that rings for :attr:`SimTimings.ring_delay` and answers, unless its
+  directory entry has the variable ``sim_registered=false`` (``USER_NOT_REGISTERED``).
 
 Other technologies are looked up in the host's endpoint table
 (:meth:`ChannelHost.endpoint`: mod_sofia's ``sofia/``, mod_kazoo's ``kz/``); anything
@@ -39,7 +40,7 @@ from kazoo_trio.switch.sim.profile import CallerProfile
 from kazoo_trio.switch.sim.session import route, serve_private
 from kazoo_trio.switch.xmltext import XmlError, parse_document
 
-__all__ = ["Leg", "create_leg", "wait_orders"]
+__all__ = ["Leg", "create_leg", "simulated_user_leg", "wait_orders"]
 
 log = logging.getLogger(__name__)
 
@@ -140,12 +141,21 @@ async def create_leg(
             return "SUBSCRIBER_ABSENT"
         if not found:
             return "USER_NOT_REGISTERED"
-        profile.destination_number = profile.destination_number or user
-        channel = Channel(sw, f"user/{user}@{domain}", "outbound", profile,
-                          variables={**variables, "dialed_user": user,
-                                     "dialed_domain": domain})  # fmt: skip
-        return channel, _ringing_action(timings.ring_delay)
+        return simulated_user_leg(sw, user, domain, variables, profile)
     return "CHAN_NOT_IMPLEMENTED"
+
+
+def simulated_user_leg(
+    sw: ChannelHost, user: str, domain: str, variables: dict[str, str], profile: CallerProfile
+) -> Leg:
+    """The stand-in phone of a directory user with no ``dial-string``: a
+    ``user/<user>@<domain>`` leg that rings for :attr:`SimTimings.ring_delay`, then
+    answers."""
+    profile.destination_number = profile.destination_number or user
+    channel = Channel(sw, f"user/{user}@{domain}", "outbound", profile,
+                      variables={**variables, "dialed_user": user,
+                                 "dialed_domain": domain})  # fmt: skip
+    return channel, _ringing_action(sw.timings.ring_delay)
 
 
 async def _directory_user(

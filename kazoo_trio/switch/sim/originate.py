@@ -81,7 +81,11 @@ def _split_outside(text: str, delims: str) -> list[tuple[str, str]]:
 
 def _parse_vars(body: str) -> dict[str, str]:
     found: dict[str, str] = {}
-    for part, _ in _split_outside(body, ","):
+    delimiter = ","
+    # "^^<c>" first: the variables are separated by <c> instead (values with commas).
+    if body.startswith("^^") and len(body) > 2:
+        delimiter, body = body[2], body[3:]
+    for part, _ in _split_outside(body, delimiter):
         name, eq, value = part.partition("=")
         if name.strip() and eq:
             value = value.strip()

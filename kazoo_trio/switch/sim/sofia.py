@@ -56,6 +56,7 @@ from kazoo_trio.switch.sim.channel import (
     SwitchNotRunning,
     true,
 )
+from kazoo_trio.switch.sim.chatplan import ChatStatus, SmsModule
 from kazoo_trio.switch.sim.core import SimCore
 from kazoo_trio.switch.sim.endpoints import wait_orders
 from kazoo_trio.switch.sim.profile import CallerProfile
@@ -261,6 +262,7 @@ class SofiaModule:
     far_end: dict[str, Behaviour] = attrs.field(factory=dict)  # by dialled user part
     served_domains: set[str] = attrs.field(factory=set)
     refers: list[Refer] = attrs.field(factory=list)  # what deflect sent, oldest first
+    sms: SmsModule | None = None  # where MESSAGE requests go (mod_sms's chatplan)
 
     @property
     def sip_ip(self) -> str:
@@ -596,7 +598,8 @@ class SofiaModule:
         channel.set_variable("sip_destination_url", dest_url)
         if device is not None:
             channel.set_variable("sip_local_url", f"{user}@{domain}")
-            channel.set_variable("presence_id", f"{user}@{domain}")
+            if not channel.variables.get("presence_id"):
+                channel.set_variable("presence_id", f"{user}@{domain}")
         return channel, _far_end_action(behaviour, ring, talk, counters=(sofia,))
 
     def _new_leg(
@@ -629,6 +632,43 @@ class SofiaModule:
             channel.set_variable("sofia_profile_url", self.profile_url(sofia))
         return channel
 
+    # -- MESSAGE ----------------------------------------------------------------------
+
+    async def send_message(
+        self, device: Device, to: str, body: str, content_type: str = "text/plain"
+    ) -> ChatStatus:
+        """The device sends a SIP ``MESSAGE`` to ``to`` (``user`` or ``user@host``):
+        ``sofia_presence_handle_sip_i_message``'s event, sent on with
+        ``switch_core_chat_send("sip", ...)`` (a ``<proto>+<user>`` user picks another
+        protocol)."""
+        if self.sms is None:
+            return "FALSE"
+        sofia = self.profiles[device.profile]
+        to_user, _, to_host = to.partition("@")
+        to_host = to_host or device.domain
+        proto = "sip"
+        if "+" in to_user:
+            proto, _, to_user = to_user.partition("+")
+        headers = [
+            ("login", self.profile_url(sofia)),
+            ("proto", "sip"),
+            ("to_proto", proto),
+            ("from", f"{device.user}@{device.domain}"),
+            ("from_user", device.user),
+            ("from_host", device.domain),
+            ("to_user", to_user),
+            ("to_host", to_host),
+            ("from_sip_ip", device.network_ip),
+            ("from_sip_port", str(device.network_port)),
+            ("to", f"{to_user}@{to_host}"),
+            ("subject", "SIMPLE MESSAGE"),
+            ("context", sofia.context),
+            ("type", content_type),
+            ("from_full", f"<sip:{device.user}@{device.domain}>"),
+            ("sip_profile", sofia.name),
+        ]
+        return await self.sms.send(self.sms.message(headers, body), proto)
+
     # -- deflect ----------------------------------------------------------------------
 
     async def deflect(self, channel: Channel, data: str) -> None:
@@ -639,10 +679,7 @@ class SofiaModule:
         if not channel.name.startswith("sofia/") or not data:
             await trio.lowlevel.checkpoint()
             return
-        if data[:4].lower() == "sip:":
-            refer_to = data
-        else:
-            refer_to = f"sip:{data}@{self.sip_ip}"
+        refer_to = data if data[:4].lower() == "sip:" else f"sip:{data}@{self.sip_ip}"
         headers = tuple(
             (name[len("sip_h_") :], value)
             for name, value in channel.variables.items()
