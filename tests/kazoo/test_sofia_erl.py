@@ -86,21 +86,28 @@ ECALLMGR = (
     '    Ring = <<"%(2000,4000,440,480)">>,'
     '    Dest = case G(<<"Caller-Destination-Number">>) of undefined ->'
     '             G(<<"Hunt-Destination-Number">>); D -> D end,'
-    "    {Channel, Vars} = case Dest of"
-    f'      <<"device">> -> {{<<"kz/1000@{REALM}">>,'
+    '    Carrier = fun(Gw, Num) -> {<<"sofia/gateway/", Gw/binary, "/", Num/binary>>,'
     "          [<<\"progress_timeout='6'\">>, <<\"local_var_clobber='true'\">>,"
-    "           <<\"ecallmgr_Account-ID='acc1'\">>, <<\"ecallmgr_Inception='on-net'\">>]};"
-    '      <<"carrier">> -> {<<"sofia/gateway/carrier1/+15552223333">>,'
+    '           <<"ecallmgr_Account-ID=\'acc1\'">>, <<"ecallmgr_Resource-ID=\'", Gw/binary,'
+    '             "\'">>]} end,'
+    "    Routes = case Dest of"
+    f'      <<"device">> -> [{{<<"kz/1000@{REALM}">>,'
     "          [<<\"progress_timeout='6'\">>, <<\"local_var_clobber='true'\">>,"
-    "           <<\"ecallmgr_Account-ID='acc1'\">>, <<\"ecallmgr_Resource-ID='carrier1'\">>]}"
+    "           <<\"ecallmgr_Account-ID='acc1'\">>, <<\"ecallmgr_Inception='on-net'\">>]}];"
+    '      <<"carrier">> -> [Carrier(<<"carrier1">>, <<"+15552223333">>)];'
+    '      <<"failover">> -> [Carrier(<<"busy_carrier">>, <<"+15552224444">>),'
+    '                         Carrier(<<"carrier1">>, <<"+15552224444">>)]'
     "    end,"
-    '    Bridge = [<<"<">>, lists:join(<<",">>, Vars), <<">">>, Channel],'
-    '    Match = Wrap(<<"extension">>, [{<<"name">>, <<"match_1">>}, {<<"continue">>, <<"true">>}],'
-    '      Wrap(<<"condition">>, [], [Act(<<"set">>, <<"bypass_media=false">>),'
-    '                              Act(<<"set">>, <<"hangup_after_bridge=true">>),'
-    '                              Act(<<"set">>, <<"failure_causes=NORMAL_CLEARING,",'
-    '                                               "ORIGINATOR_CANCEL,CRASH">>),'
-    '                              Act(<<"bridge">>, Bridge)])),'
+    "    Match = fun(Idx, {Channel, Vars}) ->"
+    '      Bridge = [<<"<">>, lists:join(<<",">>, Vars), <<">">>, Channel],'
+    '      Wrap(<<"extension">>, [{<<"name">>, <<"match_", (Idx + $0)>>},'
+    '                             {<<"continue">>, <<"true">>}],'
+    '        Wrap(<<"condition">>, [], [Act(<<"set">>, <<"bypass_media=false">>),'
+    '                                Act(<<"set">>, <<"hangup_after_bridge=true">>),'
+    '                                Act(<<"set">>, <<"failure_causes=NORMAL_CLEARING,",'
+    '                                                 "ORIGINATOR_CANCEL,CRASH">>),'
+    '                                Act(<<"bridge">>, Bridge)])) end,'
+    "    Matches = [Match(I, R) || {I, R} <- lists:zip(lists:seq(1, length(Routes)), Routes)],"
     '    Failed = Wrap(<<"extension">>, [{<<"name">>, <<"failed_bridge">>},'
     '                                    {<<"continue">>, <<"false">>}],'
     '      Wrap(<<"condition">>, [], Act(<<"respond">>, <<"${bridge_hangup_cause}">>))),'
@@ -110,7 +117,7 @@ ECALLMGR = (
     '        [Act(<<"log">>, [<<"NOTICE log|${uuid}|">>, Node, <<" won call control">>]),'
     '         Act(<<"set">>, <<"ringback=", Ring/binary>>),'
     '         Act(<<"set">>, <<"transfer_ringback=", Ring/binary>>),'
-    '         Act(<<"kz_prefix_unset">>, <<"sip_h_X-">>), Match, Failed])))'
+    '         Act(<<"kz_prefix_unset">>, <<"sip_h_X-">>), Matches, Failed])))'
     "  end,"
     "  Loop = fun L() -> receive {fetch, {Props}} ->"
     '    U = proplists:get_value(<<"Fetch-UUID">>, Props),'
@@ -147,6 +154,9 @@ async def test_bridge_route_responses_to_a_registered_device_and_a_gateway(epmd:
         assert switch.sofia.add_gateway(
             Gateway("carrier1", "sipinterface_1", realm="carrier.example.net")
         )
+        assert switch.sofia.add_gateway(
+            Gateway("busy_carrier", "sipinterface_1", realm="busy.example.net", behaviour="busy")
+        )
         status = await e.term(f'gen_server:call({MK}, {{api, sofia, <<"status">>}}, 10000).')
         assert status[0].name == "ok"
         assert b"sipinterface_1::carrier1" in status[1]
@@ -154,6 +164,9 @@ async def test_bridge_route_responses_to_a_registered_device_and_a_gateway(epmd:
         for destination, peer_name in (
             ("device", f"sofia/sipinterface_1/1000@{REALM}"),
             ("carrier", "sofia/sipinterface_1/+15552223333"),
+            # The busy carrier's USER_BUSY is not among Kazoo's failure_causes: the
+            # dialplan goes on to the next route, as on FreeSWITCH.
+            ("failover", "sofia/sipinterface_1/+15552224444"),
         ):
             bgapi = (
                 f'gen_server:call({MK}, {{bgapi, originate, <<"loopback/{destination}/sim'
@@ -186,7 +199,10 @@ async def test_bridge_route_responses_to_a_registered_device_and_a_gateway(epmd:
             applications = [
                 ev.get("Application") for ev in rec.of(b) if ev.name == "CHANNEL_EXECUTE"
             ]
-            assert applications == ["set", "set", "set", "bridge"]
+            bridges = 2 if destination == "failover" else 1
+            assert applications == ["set", "set", "set", "bridge"] * bridges
+            if destination == "failover":
+                assert bridged.get("variable_originate_failed_cause") == "USER_BUSY"
             kill = f'gen_server:call({MK}, {{api, uuid_kill, <<"{peer}">>}}, 10000).'
             assert (await e.term(kill))[0].name == "ok"
             # hangup_after_bridge=true: the caller's leg follows.
