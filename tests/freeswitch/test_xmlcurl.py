@@ -52,7 +52,7 @@ async def test_lookups_are_answered_by_the_handler_or_not_found() -> None:
     async def handler(request: LookupRequest) -> str | None:
         seen.append(request)
         if request.section == "directory":
-            await trio.sleep(10)
+            await trio.sleep(10)  # a handler that never answers in time: the behaviour tested
         return "<document/>" if request.section == "dialplan" else None
 
     server = XmlCurlServer(handler, port=0, lookup_timeout=0.3)

@@ -14,11 +14,13 @@ import pytest
 
 from kazoo_trio.kazoo.config import settings_from_xml
 from kazoo_trio.switch.sim import SimSwitch
+from kazoo_trio.switch.sim.sofia import Device
 from kazoo_trio.term import Atom
 from tests.erlnode import ErlNode, erl_node
 from tests.kazoo.profile_support import kazoo_conf_document, require_profiles
 from tests.kazoo.server_harness import MK, running_server
 from tests.switch.callhelpers import QUICK, Recorder, bind_dialplan, dialplan_document, extension
+from tests.switch.test_sim_sofia import DOMAIN, auth_user, bind_registrar
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.erl
@@ -317,6 +319,39 @@ async def test_park_route_response_under_kazoos_event_profiles(epmd: int) -> Non
             (b"CHANNEL_DESTROY", Atom("undefined")),
         ]
         assert [ev for ev in of_b if ev[3] != b"acc1"] == []
+
+
+async def test_redirect_of_an_answered_call_is_a_deflect(epmd: int) -> None:
+    """ecallmgr_channel_redirect:redirect_via_proxy on an answered device call: the
+    redirect server set through kz_uuid_setvar_multi_encoded, then ``deflect
+    sip:<destination>@<realm>`` by sendmsg; mod_sofia REFERs the device, which takes
+    the call elsewhere (BLIND_TRANSFER)."""
+    switch = SimSwitch(timings=QUICK)
+    rec = Recorder(switch)
+    bind_registrar(switch, auth_user("1000", "pw"), "", [])
+    bind_dialplan(switch, dialplan_document("context_2", extension([("answer", ""), ("park", "")])))
+    async with running_server(epmd, switch=switch), erl_node(E1, epmd_port=epmd) as e:
+        device = await switch.sofia.register("1000", DOMAIN, password="pw")
+        assert isinstance(device, Device)
+        channel = await switch.sofia.place_call(device, "2000")
+        uuid = channel.uuid
+        await rec.wait_event("CHANNEL_PARK", uuid)
+        assert await e.eval(ECALLMGR_SET) == "ok"
+        reply = await e.eval(
+            f'Set(<<"{uuid}">>, [{{<<"Redirect-Server">>, <<"sip:10.1.1.2:5060">>}}]).'
+        )
+        assert reply == '{ok,<<"+OK\\n">>}'
+        deflect = erl_headers(
+            ("call-command", "execute"),
+            ("execute-app-name", "deflect"),
+            ("execute-app-arg", f"sip:2000@{DOMAIN}"),
+        )
+        reply = await e.term(f'gen_server:call({MK}, {{command, <<"{uuid}">>, {deflect}}}).')
+        assert reply[0].name == "ok"
+        destroy = await rec.wait_event("CHANNEL_DESTROY", uuid)
+        assert destroy.get("Hangup-Cause") == "BLIND_TRANSFER"
+        assert destroy.get("variable_sip_refer_reply") == "SIP/2.0 200 OK\r\n"
+        assert [r.refer_to for r in switch.sofia.refers] == [f"sip:2000@{DOMAIN}"]
 
 
 async def test_bridge_as_ecallmgr_sends_it_with_xferext(epmd: int) -> None:

@@ -7,11 +7,12 @@ answers a registration's ``sip_auth`` with the user's password (as
 ``directory_resp_device_xml``'s user (CCVs, profile variables, ``endpoint-dial-string``
 ``sofia/sipinterface_1/<user>@<realm>``); for ``dialplan`` it answers with
 ``route_resp_xml(<<"bridge">>, ...)``: the log/ringback/``kz_prefix_unset`` actions
-directly in the context, one ``match_1`` extension (``continue="true"``) setting
-``bypass_media``, ``hangup_after_bridge``, ``failure_causes`` and bridging with
+directly in the context, one ``match_<n>`` extension per route (``continue="true"``)
+setting ``bypass_media``, ``hangup_after_bridge``, ``failure_causes`` and bridging with
 ``get_channel_vars`` in ``<...>``, and the ``failed_bridge`` extension.  The
-destination number picks the route: ``device`` → ``kz/1000@<realm>`` (Invite-Format
-``endpoint``), ``carrier`` → ``sofia/gateway/carrier1/+15552223333`` (a route).
+destination number picks the routes: ``device`` → ``kz/1000@<realm>`` (Invite-Format
+``endpoint``), ``carrier`` → ``sofia/gateway/carrier1/+15552223333`` (a route),
+``failover`` → a busy gateway, then ``carrier1``.
 """
 
 from __future__ import annotations
