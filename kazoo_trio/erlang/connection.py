@@ -56,6 +56,7 @@ from kazoo_trio.erlang.wire import (
     DistProtocolError,
     FrameSplitter,
     FrameTooLarge,
+    frame_header,
     packet_parts,
     read_packet,
 )
@@ -187,7 +188,7 @@ class Connection:
         size = 0
         for part in payload_parts:
             size += len(part)
-        self._out.append(size.to_bytes(4, "big"))
+        self._out.append(frame_header(size))
         self._out += payload_parts
         self._out_bytes += size + 4
         self.enqueued += 1

@@ -19,6 +19,7 @@ from kazoo_trio.erlang.wire.frames import (
     TICK,
     FrameSplitter,
     frame,
+    frame_header,
     frame_parts,
 )
 from kazoo_trio.erlang.wire.hot import (
@@ -84,6 +85,7 @@ __all__ = [
     "UnlinkIdAck",
     "call_reply_parts",
     "frame",
+    "frame_header",
     "frame_parts",
     "gen_call",
     "monitor_key",

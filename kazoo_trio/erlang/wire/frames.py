@@ -15,7 +15,7 @@ import attrs
 
 from kazoo_trio.erlang.wire.errors import FrameTooLarge
 
-__all__ = ["DEFAULT_MAX_FRAME", "TICK", "FrameSplitter", "frame", "frame_parts"]
+__all__ = ["DEFAULT_MAX_FRAME", "TICK", "FrameSplitter", "frame", "frame_header", "frame_parts"]
 
 # The keep-alive: a frame of length 0 (OTP sends it every net_ticktime/4
 # when it has written nothing, and we answer each one).
@@ -118,9 +118,17 @@ class FrameSplitter:
         return frames
 
 
+def frame_header(size: int) -> bytes:
+    """The 4-byte length prefix of a frame of ``size`` payload bytes: the one place
+    that writes it (the connection's writer and :func:`frame_parts` both call it)."""
+    if size >= 1 << 32:
+        raise ValueError(f"a frame holds at most 2**32 - 1 bytes, not {size}")
+    return size.to_bytes(4, "big")
+
+
 def frame(payload: bytes) -> bytes:
     """One frame: the 4-byte length followed by ``payload``."""
-    return len(payload).to_bytes(4, "big") + payload
+    return frame_header(len(payload)) + payload
 
 
 def frame_parts(payload_parts: Iterable[bytes]) -> list[bytes]:
@@ -130,8 +138,5 @@ def frame_parts(payload_parts: Iterable[bytes]) -> list[bytes]:
     socket send, so nothing is copied twice.
     """
     parts = list(payload_parts)
-    size = sum(map(len, parts))
-    if size >= 1 << 32:
-        raise ValueError(f"a frame holds at most 2**32 - 1 bytes, not {size}")
-    parts.insert(0, size.to_bytes(4, "big"))
+    parts.insert(0, frame_header(sum(map(len, parts))))
     return parts
