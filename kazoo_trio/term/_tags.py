@@ -1,4 +1,5 @@
-"""Tag bytes of the external term format (erts ``external.h``; see ``docs``' §7.2 table).
+"""Tag bytes of the external term format (erts `external.h`; the tags OTP documents in its
+"External Term Format" chapter).
 
 Only the values live here, so the encoder and the decoder agree on one table.
 """

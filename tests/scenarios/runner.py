@@ -1,0 +1,412 @@
+"""One scenario, driven from a real ``erl`` node through kazoo_trio's mod_kazoo server, on
+either backend (the simulated switch or the real FreeSWITCH), and what Erlang observed.
+
+A :class:`Scenario` is a list of steps (``api``/``bgapi``/``json_api`` calls, ``sendmsg``,
+waits for streamed events or fetch requests) plus the fetch sections an Erlang handler
+answers with given XML and the events an Erlang stream owner subscribes to.
+:func:`run_scenario` plays it against a running server and returns an
+:class:`Observation`: every reply, every fetch request and every stream frame, with the
+values that differ by nature (UUIDs, times, ports, hosts, sequence numbers, versions)
+normalised, so that the two backends' observations can be compared field by field
+(:func:`compare`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import attrs
+import trio
+
+from kazoo_trio.switch.sim import SimSwitch
+from kazoo_trio.term import Atom
+from tests.erlnode import ErlNode, erl_node
+from tests.kazoo.server_harness import MK, running_server
+from tests.waiting import wait_until
+
+E1 = "ecallmgr@127.0.0.1"
+
+# ---------------------------------------------------------------------------- steps
+
+
+@attrs.frozen
+class Api:
+    """``{api, Command, Args}``; the reply is recorded under ``label`` as ``view`` shows it."""
+
+    command: str
+    args: str = ""
+    label: str = ""
+    view: str = "text"
+
+
+@attrs.frozen
+class BgApi:
+    """``{bgapi, Command, Args}`` then its ``bgok``/``bgerror``."""
+
+    command: str
+    args: str = ""
+    label: str = ""
+    view: str = "text"
+
+
+@attrs.frozen
+class JsonApi:
+    """``{json_api, Json}`` with ``{"command": command, "data": data}``."""
+
+    command: str
+    data: str = ""
+    label: str = ""
+    view: str = "json"
+
+
+@attrs.frozen
+class SendMsg:
+    """``{sendmsg, UUID, Headers}``; ``target`` may name a bound value (``{route0}``)."""
+
+    target: str
+    headers: tuple[tuple[str, str], ...]
+    label: str = ""
+
+
+@attrs.frozen
+class WaitEvent:
+    """Until the stream carried ``name`` for the channel ``target``."""
+
+    name: str
+    target: str
+    timeout: float = 8.0
+
+
+@attrs.frozen
+class WaitFetch:
+    """Until ``count`` fetch requests came; binds ``route<i>`` to the i-th one's Call-ID."""
+
+    count: int
+    timeout: float = 8.0
+
+
+Step = Api | BgApi | JsonApi | SendMsg | WaitEvent | WaitFetch
+
+
+@attrs.frozen
+class Scenario:
+    name: str
+    steps: tuple[Step, ...]
+    # Section -> the XML document its Erlang handler answers (``@CTX@`` is replaced by
+    # the request's Hunt-Context).
+    bindings: Mapping[str, str] = attrs.field(factory=dict)
+    events: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------------- observation
+
+
+@attrs.define
+class Observation:
+    replies: dict[str, object] = attrs.field(factory=dict)
+    fetches: list[dict[str, str]] = attrs.field(factory=list)
+    frames: list[dict[str, object]] = attrs.field(factory=list)
+
+
+def _bin(text: str) -> str:
+    """An Erlang expression for the binary ``text`` (base64, so no quoting issues)."""
+    return f'base64:decode(<<"{base64.b64encode(text.encode()).decode()}">>)'
+
+
+def _setup(scenario: Scenario) -> str:
+    code = [
+        "Parent = self(),",
+        "Rec = spawn(fun() -> Loop = fun L(Acc) -> receive {rec, X} -> L([X | Acc]);"
+        " {get, From} -> From ! {recs, lists:reverse(Acc)}, L(Acc) end end,"
+        " Loop([]) end),",
+    ]
+    for section, xml in scenario.bindings.items():
+        code.append(
+            "spawn(fun() ->"
+            f" ok = gen_server:call({MK}, {{bind, {section}}}), Parent ! bound,"
+            f" Xml = {_bin(xml)},"
+            " Loop = fun L() -> receive {fetch, {Props}} ->"
+            ' U = proplists:get_value(<<"Fetch-UUID">>, Props),'
+            ' Ctx = case proplists:get_value(<<"Hunt-Context">>, Props) of'
+            " undefined -> <<>>; C -> C end,"
+            " Rec ! {rec, {fetch, Props}},"
+            f" gen_server:cast({MK}, {{fetch_reply, {section}, U,"
+            ' binary:replace(Xml, <<"@CTX@">>, Ctx, [global])}}), L() end end,'
+            " Loop() end),"
+            " receive bound -> ok after 5000 -> exit(not_bound) end,"
+        )
+    if scenario.events:
+        names = ", ".join(f"'{name}'" for name in scenario.events)
+        code.append(
+            "spawn(fun() ->"
+            f" {{ok, {{Ip, Port}}}} = gen_server:call({MK}, {{event, [{names}]}}),"
+            " {ok, Addr} = inet_parse:address(Ip),"
+            " {ok, S} = gen_tcp:connect(Addr, Port, [binary, {packet, 2}, {active, true}]),"
+            " Parent ! streaming,"
+            " Loop = fun L() -> receive {tcp, S, Data} ->"
+            " Rec ! {rec, {frame, binary_to_term(Data)}}, L() end end,"
+            " Loop() end),"
+            " receive streaming -> ok after 5000 -> exit(not_streaming) end,"
+        )
+    code.append("ok.")
+    return " ".join(code)
+
+
+def _text(value: object) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _pairs(props: object) -> dict[str, object]:
+    assert isinstance(props, list), props
+    return {_text(k): v for k, v in props}
+
+
+@attrs.define
+class _Run:
+    e: ErlNode
+    bound: dict[str, str] = attrs.field(factory=dict)
+
+    async def records(self) -> list[Any]:
+        recs: list[Any] = await self.e.term(
+            "(fun() -> Rec ! {get, self()}, receive {recs, R} -> R after 5000 -> timeout end"
+            " end)()."
+        )
+        return recs
+
+    async def fetches(self) -> list[dict[str, object]]:
+        return [_pairs(r[1]) for r in await self.records() if r[0] == Atom("fetch")]
+
+    async def frames(self) -> list[dict[str, object]]:
+        found = []
+        for r in await self.records():
+            if r[0] == Atom("frame"):
+                frame = r[1]
+                if isinstance(frame, tuple) and frame[:2] == (Atom("event"), Atom("json")):
+                    found.append(_pairs(frame[2][0]))
+                else:
+                    found.append({"Event-Name": f"other: {frame!r}"})
+        return found
+
+    def fill(self, text: str) -> str:
+        return text.format(**self.bound)
+
+
+async def run_scenario(scenario: Scenario, e: ErlNode) -> Observation:
+    """Play ``scenario`` from ``e`` (connected to a running server) and record it."""
+    assert await e.eval(_setup(scenario)) == "ok"
+    run = _Run(e)
+    seen = Observation()
+    for index, step in enumerate(scenario.steps):
+        label = getattr(step, "label", "") or f"{index}:{type(step).__name__}"
+        match step:
+            case Api(command, args, _, view):
+                reply = await e.term(
+                    f"gen_server:call({MK}, {{api, '{command}', {_bin(run.fill(args))}}}, 10000)."
+                )
+                seen.replies[label] = normalise_reply(reply, view)
+            case BgApi(command, args, _, view):
+                reply = await e.term(
+                    f"(fun() -> {{ok, J}} = gen_server:call({MK}, {{bgapi, '{command}',"
+                    f" {_bin(run.fill(args))}}}),"
+                    " receive {bgok, J, R} -> {bgok, R}; {bgerror, J, R} -> {bgerror, R}"
+                    " after 10000 -> timeout end end)().",
+                    timeout=15,
+                )
+                seen.replies[label] = normalise_reply(reply, view)
+            case JsonApi(command, data, _, view):
+                text = json.dumps({"command": command, "data": data})
+                reply = await e.term(f"gen_server:call({MK}, {{json_api, {_bin(text)}}}, 10000).")
+                seen.replies[label] = normalise_reply(reply, view)
+            case SendMsg(target, headers, _):
+                pairs = ", ".join(f"{{{_bin(k)}, {_bin(run.fill(v))}}}" for k, v in headers)
+                reply = await e.term(
+                    f"gen_server:call({MK}, {{sendmsg, {_bin(run.fill(target))}, [{pairs}]}})."
+                )
+                seen.replies[label] = normalise_reply(reply, "text")
+            case WaitEvent(name, target, timeout):
+
+                async def arrived(name: str = name, target: str = target) -> bool:
+                    uuid = run.fill(target)
+                    return any(
+                        _text(f.get("Event-Name")) == name and _text(f.get("Call-ID")) == uuid
+                        for f in await run.frames()
+                    )
+
+                await wait_until(arrived, timeout=timeout, interval=0.05, what=f"{name} {target}")
+            case WaitFetch(count, timeout):
+
+                async def asked(count: int = count) -> bool:
+                    return len(await run.fetches()) >= count
+
+                await wait_until(asked, timeout=timeout, interval=0.05, what=f"{count} fetches")
+                for i, props in enumerate(await run.fetches()):
+                    run.bound[f"route{i}"] = _text(props.get("Call-ID", ""))
+    seen.fetches = [
+        {k: normalise_text(_text(v)) for k, v in props.items()} for props in await run.fetches()
+    ]
+    seen.frames = await run.frames()
+    return seen
+
+
+# -------------------------------------------------------------------- normalisation
+
+_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+_DIGITS = re.compile(r"\d+")
+
+
+def normalise_text(text: str) -> str:
+    return _UUID.sub("<uuid>", text)
+
+
+def normalise_reply(term: object, view: str) -> object:
+    """A reply as the comparison sees it.  ``text``: UUIDs replaced; ``shape``: digits
+    too; ``json``: the JSON value's shape (keys, and leaf types)."""
+    if isinstance(term, tuple):
+        return tuple(normalise_reply(item, view) for item in term)
+    if isinstance(term, list):
+        return [normalise_reply(item, view) for item in term]
+    if isinstance(term, bytes):
+        text = term.decode(errors="replace")
+        if view == "json":
+            try:
+                return json_shape(json.loads(text))
+            except ValueError:
+                pass
+        text = normalise_text(text)
+        if view == "shape":
+            text = _DIGITS.sub("N", text)
+        return text
+    if isinstance(term, Atom):
+        return term.name
+    return term
+
+
+def json_shape(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: json_shape(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [json_shape(item) for item in value]
+    return type(value).__name__
+
+
+# -------------------------------------------------------------------- comparison
+
+# Frame fields whose values differ by nature between two runs of the same call.
+VOLATILE = re.compile(
+    r"(UUID|-ID$|Unique-ID|Call-ID|Time|Date|Timestamp|Sequence|Hostname|Switch-Name|"
+    r"Switch-URI|Switch-URL|IPv4|IPv6|Port|Node|Version|Created|Elapsed|Duration|Epoch|PID)"
+)
+
+
+def leg_of(frame: Mapping[str, object]) -> str:
+    """A name for the frame's channel that is the same on both backends."""
+    name = frame.get("Channel-Name") or frame.get("Caller-Channel-Name")
+    if name is not None:
+        return normalise_text(_text(name))
+    return f"{_text(frame.get('Call-Direction', '?'))} {_text(frame.get('Call-ID', '?'))}"
+
+
+def legs(frames: Sequence[Mapping[str, object]]) -> dict[str, list[str]]:
+    """Event names (with the application, for executes) per leg, in order."""
+    by_call: dict[str, list[Mapping[str, object]]] = {}
+    for frame in frames:
+        by_call.setdefault(_text(frame.get("Call-ID")), []).append(frame)
+    found: dict[str, list[str]] = {}
+    for call in by_call.values():
+        label = next((leg_of(f) for f in call if "Channel-Name" in f), leg_of(call[0]))
+        found[label] = [_event_label(f) for f in call]
+    return found
+
+
+def _event_label(frame: Mapping[str, object]) -> str:
+    name = _text(frame.get("Event-Name"))
+    app = frame.get("Application-Name") or frame.get("Application")
+    return f"{name}:{_text(app)}" if app is not None and "EXECUTE" in name else name
+
+
+def header_values(
+    frames: Sequence[Mapping[str, object]], keep: Callable[[str], bool] = lambda _: True
+) -> dict[tuple[str, str], object]:
+    """(leg, event, field) -> value of the stable fields, first occurrence per leg."""
+    found: dict[tuple[str, str], object] = {}
+    for frame in frames:
+        event = _event_label(frame)
+        leg = leg_of(frame)
+        for key, value in frame.items():
+            if VOLATILE.search(key) or not keep(key):
+                continue
+            found.setdefault((f"{leg} {event}", key), _stable(value))
+    return found
+
+
+def _stable(value: object) -> object:
+    if isinstance(value, bytes):
+        return normalise_text(value.decode(errors="replace"))
+    if isinstance(value, tuple) and len(value) == 1 and isinstance(value[0], list):
+        return {
+            _text(k): _stable(v) for k, v in value[0] if not VOLATILE.search(_text(k))
+        }
+    if isinstance(value, list):
+        return [_stable(v) for v in value]
+    if isinstance(value, Atom):
+        return value.name
+    return value
+
+
+def differences(sim: Mapping[Any, object], real: Mapping[Any, object]) -> dict[Any, object]:
+    """key -> (sim value, FreeSWITCH value) wherever they differ (``MISSING`` if absent)."""
+    return {
+        key: (sim.get(key, MISSING), real.get(key, MISSING))
+        for key in sorted(set(sim) | set(real), key=repr)
+        if sim.get(key, MISSING) != real.get(key, MISSING)
+    }
+
+
+MISSING = "<missing>"
+
+
+def fetch_fields(fetches: Sequence[Mapping[str, str]]) -> dict[tuple[str, str], object]:
+    """(section #i, field) -> value of the stable fields of every fetch request."""
+    found: dict[tuple[str, str], object] = {}
+    counts: dict[str, int] = {}
+    for props in fetches:
+        section = props.get("Fetch-Section", "?")
+        i = counts[section] = counts.get(section, -1) + 1
+        for key, value in props.items():
+            if not VOLATILE.search(key):
+                found[(f"{section}#{i}", key)] = value
+    return found
+
+
+# ------------------------------------------------------------------------ backends
+
+
+@asynccontextmanager
+async def sim_session(epmd: int) -> AsyncIterator[ErlNode]:
+    """The simulated switch behind the server, and an ``erl`` node to drive it."""
+    async with running_server(epmd, SimSwitch()), erl_node(E1, epmd_port=epmd) as e:
+        yield e
+
+
+@asynccontextmanager
+async def freeswitch_session(fs: Any, epmd: int) -> AsyncIterator[ErlNode]:
+    """The real FreeSWITCH ``fs`` behind the server, and an ``erl`` node to drive it."""
+    from tests.freeswitch.kazoo_helpers import kazoo_over
+
+    async with kazoo_over(fs, epmd), erl_node(E1, epmd_port=epmd) as e:
+        yield e
+
+
+async def observe_both(scenario: Scenario, fs: Any, epmd: int) -> tuple[Observation, Observation]:
+    """The scenario on the simulated switch, then on the real FreeSWITCH."""
+    with trio.fail_after(60):
+        async with sim_session(epmd) as e:
+            sim = await run_scenario(scenario, e)
+        async with freeswitch_session(fs, epmd) as e:
+            real = await run_scenario(scenario, e)
+    return sim, real
