@@ -47,8 +47,8 @@ REQUESTS = {
     "status": "{api, status, <<>>}",
     "uuid_exists": "{api, uuid_exists, U}",
     "sendmsg": (
-        "{sendmsg, U, [{<<\"call-command\">>, <<\"execute\">>},"
-        " {<<\"execute-app-name\">>, <<\"set\">>}, {<<\"execute-app-arg\">>, <<\"bench=1\">>}]}"
+        '{sendmsg, U, [{<<"call-command">>, <<"execute">>},'
+        ' {<<"execute-app-name">>, <<"set">>}, {<<"execute-app-arg">>, <<"bench=1">>}]}'
     ),
     "version": "version",
 }
@@ -76,9 +76,9 @@ timed(Dest, Make, N, Secs, OsPid, Originate) ->
     [hangup(Dest, U) || U <- Uuids, Originate],
     Sorted = lists:sort(Lat),
     Len = length(Sorted),
-    {U, S} = sub(Cpu1, Cpu0),
+    {Ut, St} = sub(Cpu1, Cpu0),
     io:format("RESULT ~p ~p ~p ~p ~p ~p ~p~n",
-              [Len, T1 - T0, pct(Sorted, Len, 50), pct(Sorted, Len, 99), U, S, Errors]).
+              [Len, T1 - T0, pct(Sorted, Len, 50), pct(Sorted, Len, 99), Ut, St, Errors]).
 
 channel(_Dest, false) -> <<"00000000-0000-0000-0000-000000000000">>;
 channel(Dest, true) ->
@@ -117,7 +117,9 @@ cpu(OsPid) ->
 
 
 @contextmanager
-def _server(env: dict[str, str], epmd_port: int, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+def _server(
+    env: dict[str, str], epmd_port: int, log_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
     """``kazoo-trio run`` with its log in ``log_path``, once it is ready."""
     with log_path.open("wb") as log_file:
         proc = subprocess.Popen(

@@ -65,7 +65,8 @@ from kazoo_trio.kazoo.requests.options import ErlangCommand, OptionsTable
 from kazoo_trio.kazoo.streams.encoding import JSON, MAP, LegacyFilter
 from kazoo_trio.kazoo.streams.table import StreamTable
 from kazoo_trio.kazoo.version import VERSION
-from kazoo_trio.switch.protocol import XML_SECTIONS, ApiOutput, Switch
+from kazoo_trio.switch.bus import selective
+from kazoo_trio.switch.protocol import XML_SECTIONS, ApiOutput, ApiWaitHint, Switch
 from kazoo_trio.term.types import Atom, Pid
 
 __all__ = ["ModKazooServer"]
@@ -77,7 +78,8 @@ REGISTERED_NAME = "mod_kazoo"
 
 # Requests whose handling never waits for anything (no API command, no lookup, no
 # channel queue): the receive loop answers them itself when the sender has nothing
-# queued, instead of starting a lane.
+# queued, instead of starting a lane.  So are ``api``/``api4`` requests for the
+# commands the switch says never wait (see ``_api_never_waits``).
 INLINE_REQUESTS = frozenset(
     {
         "version",
@@ -182,6 +184,7 @@ class ModKazooServer:
     _paused: dict[Atom, Connection] = attrs.field(factory=dict, init=False)
     _pause_log: RateLimitedLog = attrs.field(factory=lambda: RateLimitedLog(log), init=False)
     _ignored_log: RateLimitedLog = attrs.field(factory=lambda: RateLimitedLog(log), init=False)
+    _wait_hint: ApiWaitHint | None = attrs.field(default=None, init=False)
     #: Messages that were not requests, ignored.
     ignored_messages: int = attrs.field(default=0, init=False)
 
@@ -223,6 +226,8 @@ class ModKazooServer:
             delay=settings.delay_before_initial_fetch,
         )
         self._limiter = trio.CapacityLimiter(settings.max_concurrent_requests)
+        if isinstance(self.switch, ApiWaitHint):
+            self._wait_hint = self.switch
         self.backlog = Backlog(self.node.name, settings.node_backlog, self._pause)
 
     async def _send(self, pid: Pid, message: object) -> None:
@@ -240,7 +245,10 @@ class ModKazooServer:
         stream and binding intact; only requests in progress are lost.
         """
         unbind_xml = self.switch.bind_xml(XML_SECTIONS, self.fetch.lookup)
-        remove_listener = self.switch.add_listener(self.streams.offer)
+        # Selective: events no stream is bound to need not be built at all.
+        remove_listener = self.switch.add_listener(
+            selective(self.streams.offer, self.streams.wants)
+        )
         command = ErlangCommand(self.options, _Diagnostics(self), self._disconnect)
 
         async def erlang_api(args: str) -> ApiOutput:
@@ -423,7 +431,7 @@ class ModKazooServer:
             return False
         lane = self._lanes.get(sender)
         if lane is None:
-            if name in INLINE_REQUESTS:
+            if name in INLINE_REQUESTS or self._api_never_waits(name, request.request):
                 # Nothing of this sender is queued, so answering here keeps its order,
                 # and saves a lane for the most frequent quick requests.
                 assert self.services is not None
@@ -436,6 +444,14 @@ class ModKazooServer:
             lane = self._open_lane(sender, lanes)
         lane.send.send_nowait((envelope.sender, request))
         return True
+
+    def _api_never_waits(self, name: str | None, request: object) -> bool:
+        """An ``api``/``api4`` request for a command the switch runs without waiting."""
+        hint = self._wait_hint
+        if hint is None or name not in ("api", "api4"):
+            return False
+        command = request[1] if isinstance(request, tuple) and len(request) == 3 else None
+        return isinstance(command, Atom) and hint.api_never_waits(command.name)
 
     def _ignored(self, envelope: Envelope, why: str) -> None:
         # Anyone can send anything: logged at a bounded rate, counted.

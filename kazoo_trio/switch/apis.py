@@ -4,12 +4,13 @@ Shared by every switch backend; above :mod:`.bus` (fires the ``API`` events)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 
 import attrs
 
-from kazoo_trio.switch.bus import EventBus
+from kazoo_trio.switch.bus import EventBus, ReservedEvent
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.expand import expand_variables
 from kazoo_trio.switch.headers import EventOrigin, event_index_lookup, event_lookup
@@ -104,10 +105,9 @@ class ApiCommands:
         """
         command = name.strip(_WHITESPACE)
         argument = args.strip(_WHITESPACE)
-        event: Event | None = None
+        reserved: ReservedEvent | None = None
         if fire_event:
-            headers = [("API-Command", command), ("API-Command-Argument", argument)]
-            event = self.bus.new_event("API", headers=headers, origin=_API_EXECUTE_ORIGIN)
+            reserved = self.bus.reserve("API", origin=_API_EXECUTE_ORIGIN)
         entry = self._entries.get(command)
         output: ApiOutput | None = None
         if entry is None or entry.sync is None:
@@ -123,48 +123,72 @@ class ApiCommands:
                 log.exception("API %s failed inside an expansion", command)
             finally:
                 self._nesting -= 1
-        if event is not None:
-            self.bus.fire(event)
+        if reserved is not None and self.bus.wanted("API"):
+            headers = [("API-Command", command), ("API-Command-Argument", argument)]
+            self.bus.fire(self.bus.build(reserved, headers))
         if output is None or not output.ok:
             return None
         return output.text
 
+    def never_waits(self, command: str) -> bool:
+        """Whether :meth:`api` for ``command`` completes without waiting for anything
+        (it is unknown, or registered with :meth:`register_sync`)."""
+        entry = self._entries.get(command)
+        return entry is None or entry.sync is not None
+
     async def api(self, command: str, args: str, *, expand: bool = True) -> ApiResult:
-        """See :meth:`kazoo_trio.switch.protocol.Switch.api`."""
+        """See :meth:`kazoo_trio.switch.protocol.Switch.api`.
+
+        The ``GENERAL`` event of the expansion is made only when ``args`` has
+        something to expand, and the ``API`` event only when a listener wants it or
+        the caller reads :attr:`ApiResult.event`; both are numbered and timed where
+        they would have been made, so every event delivered is the same either way.
+        """
         bus = self.bus
-        if expand:
+        if expand and _may_expand(args):
             general = bus.new_event("GENERAL", origin=_KAZOO_EXPAND_ORIGIN)
             argument = self.expand(args, general)
         else:
+            if expand:
+                bus.reserve("GENERAL", origin=_KAZOO_EXPAND_ORIGIN)
             argument = args
-        event = bus.new_event(
-            "API",
-            headers=[
-                ("API-Command", command),
-                ("API-Command-Argument", argument),
-                ("API-Command-Argument-Expanded", argument),
-            ],
-            origin=_KAZOO_API_ORIGIN,
-        )
+        reserved = bus.reserve("API", origin=_KAZOO_API_ORIGIN)
+        headers = [
+            ("API-Command", command),
+            ("API-Command-Argument", argument),
+            ("API-Command-Argument-Expanded", argument),
+        ]
         entry = self._entries.get(command)
         if entry is None:
-            event = bus.add_headers(
-                event, [("API-Result", "error"), ("API-Error", "invalid command")]
-            )
-            bus.fire(event)
-            return ApiResult(False, "", event, found=False)
+            headers += [("API-Result", "error"), ("API-Error", "invalid command")]
+            return ApiResult(False, "", self._api_event(reserved, headers), found=False)
         try:
             output = await entry.handler(argument)
         except Exception as exc:
             log.exception("API %s %r failed", command, argument)
             output = ApiOutput(f"-ERR {type(exc).__name__}: {exc}\n", ok=False)
         if output.ok:
-            extra = [("API-Result", "success"), ("API-Output", output.text)]
+            headers += [("API-Result", "success"), ("API-Output", output.text)]
         else:
-            extra = [("API-Result", "error"), ("API-Error", output.text)]
-        event = bus.add_headers(event, extra)
-        bus.fire(event)
-        return ApiResult(output.ok, output.text, event)
+            headers += [("API-Result", "error"), ("API-Error", output.text)]
+        return ApiResult(output.ok, output.text, self._api_event(reserved, headers))
+
+    def _api_event(
+        self, reserved: ReservedEvent, headers: list[tuple[str, str]]
+    ) -> Event | Callable[[], Event]:
+        """Fire the ``API`` event if anybody wants it; else how to build it on demand."""
+        bus = self.bus
+        if bus.wanted("API"):
+            event = bus.build(reserved, headers)
+            bus.fire(event)
+            return event
+        return functools.partial(bus.build, reserved, headers)
+
+
+def _may_expand(text: str) -> bool:
+    """False when expanding ``text`` gives ``text`` back for sure (no variable, no
+    escape, no NUL): then the expansion and its event are not needed."""
+    return "$" in text or "\\" in text or "\0" in text
 
 
 @attrs.frozen

@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable, Iterable
+from typing import Protocol, runtime_checkable
 
 import attrs
 
@@ -21,14 +22,65 @@ from kazoo_trio.switch.headers import (
 from kazoo_trio.switch.names import core_event_name
 from kazoo_trio.switch.protocol import EventListener, EventNameError, SwitchIdentity
 
-__all__ = ["EventBus"]
+__all__ = ["EventBus", "ReservedEvent", "SelectiveListener", "selective"]
 
 log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class SelectiveListener(Protocol):
+    """An event listener that says which events it wants before any is built.
+
+    Events nobody wants are not built at all (their sequence number is still
+    taken, so what is delivered is numbered as if they had been).  A listener
+    without ``wants`` wants every event.
+    """
+
+    def __call__(self, event: Event) -> None: ...
+
+    def wants(self, name: str, subclass: str | None) -> bool:
+        """Whether an event ``name`` (a core event name) with ``subclass`` may concern it."""
+        ...
+
+
+@attrs.frozen(eq=False)
+class _Selective:
+    listener: EventListener
+    predicate: Callable[[str, str | None], bool]
+
+    def __call__(self, event: Event) -> None:
+        self.listener(event)
+
+    def wants(self, name: str, subclass: str | None) -> bool:
+        return self.predicate(name, subclass)
+
+
+def selective(
+    listener: EventListener, wants: Callable[[str, str | None], bool]
+) -> SelectiveListener:
+    """``listener``, declaring that it only cares for the events ``wants`` accepts."""
+    return _Selective(listener, wants)
 
 
 @attrs.frozen(eq=False)
 class _Subscription:
     listener: EventListener
+    wants: Callable[[str, str | None], bool] | None
+
+
+@attrs.frozen
+class ReservedEvent:
+    """An event whose number and time are taken but whose headers are not built yet.
+
+    :meth:`EventBus.build` makes it, identical to the event :meth:`EventBus.new_event`
+    would have made at the moment it was reserved.
+    """
+
+    name: str
+    subclass: str | None
+    sequence: int
+    now_us: int
+    origin: EventOrigin
 
 
 def _new_identity(bus: EventBus, attribute: object, identity: SwitchIdentity) -> SwitchIdentity:
@@ -63,18 +115,50 @@ class EventBus:
         origin: EventOrigin,
     ) -> Event:
         """See :meth:`kazoo_trio.switch.protocol.Switch.new_event`."""
+        return self.build(self.reserve(name, subclass=subclass, origin=origin), headers, body)
+
+    def reserve(
+        self, name: str, *, subclass: str | None = None, origin: EventOrigin
+    ) -> ReservedEvent:
+        """Take the next event's sequence number and time, for :meth:`build` later.
+
+        Code that may not need its event (nobody :meth:`wanted` it) reserves it where
+        it would have created it, so the numbering and times of every other event
+        stay those of a switch that builds them all.
+        """
         canonical = core_event_name(name)
         if canonical is None:
             raise EventNameError(f"unknown core event name {name!r}")
         if subclass is not None and canonical not in ("CUSTOM", "CLONE"):
             raise EventNameError(f"a subclass needs a CUSTOM event, not {canonical}")
-        built = self._standard.build(
+        return ReservedEvent(
             canonical, subclass, next(self._sequence), self.clock.wall_us(), origin
         )
-        body_header = add_headers(built, headers, unique=canonical in UNIQUE_HEADER_EVENTS)
+
+    def build(
+        self,
+        reserved: ReservedEvent,
+        headers: Iterable[tuple[str, str]] = (),
+        body: str | None = None,
+    ) -> Event:
+        """The event ``reserved`` stands for, with ``headers`` added (see :meth:`new_event`)."""
+        name = reserved.name
+        built = self._standard.build(
+            name, reserved.subclass, reserved.sequence, reserved.now_us, reserved.origin
+        )
+        body_header = add_headers(built, headers, unique=name in UNIQUE_HEADER_EVENTS)
         if body is None:
             body = body_header
-        return Event(canonical, built, body, subclass)
+        return Event(name, built, body, reserved.subclass)
+
+    def wanted(self, name: str, subclass: str | None = None) -> bool:
+        """Whether firing an event ``name``/``subclass`` now would reach any listener
+        that looks at it (see :class:`SelectiveListener`)."""
+        for subscription in self._listeners:
+            wants = subscription.wants
+            if wants is None or wants(name, subclass):
+                return True
+        return False
 
     @staticmethod
     def add_headers(event: Event, headers: Iterable[tuple[str, str]]) -> Event:
@@ -95,7 +179,8 @@ class EventBus:
         """See :meth:`kazoo_trio.switch.protocol.Switch.add_listener`."""
         # A wrapper per subscription: the same callable may be added twice, and each
         # remove function must take away its own subscription only.
-        subscription = _Subscription(listener)
+        wants = listener.wants if isinstance(listener, SelectiveListener) else None
+        subscription = _Subscription(listener, wants)
         self._listeners.append(subscription)
 
         def remove() -> None:

@@ -40,6 +40,7 @@ __all__ = [
     "ApiHandler",
     "ApiOutput",
     "ApiResult",
+    "ApiWaitHint",
     "EventListener",
     "EventNameError",
     "FetchHandler",
@@ -126,13 +127,29 @@ class ApiResult:
     non-empty), ``API-Result`` (``success``/``error``) and ``API-Output`` or
     ``API-Error`` (``invalid command`` for an unknown command; absent when the text
     is empty) — the headers mod_kazoo's ``bgapi4`` returns.  ``found`` is ``False``
-    only when no such command exists.
+    only when no such command exists.  A switch may give a function instead of the
+    event when nobody was bound to ``API``: it is built when ``event`` is read.
     """
 
     ok: bool
     text: str
-    event: Event
+    _event: Event | Callable[[], Event] = attrs.field(alias="event")
     found: bool = True
+
+    @property
+    def event(self) -> Event:
+        event = self._event
+        return event if isinstance(event, Event) else event()
+
+
+@runtime_checkable
+class ApiWaitHint(Protocol):
+    """A switch that can tell which API commands never wait, so that a caller can run
+    them without a task of their own."""
+
+    def api_never_waits(self, command: str) -> bool:
+        """True when :meth:`Switch.api` for ``command`` completes without waiting."""
+        ...
 
 
 @attrs.frozen

@@ -18,15 +18,22 @@ import json
 import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import attrs
 import trio
 
+import kazoo_trio.kazoo
+from kazoo_trio.app import serve
+from kazoo_trio.kazoo.config import Settings
+from kazoo_trio.switch.freeswitch import FreeSwitchBackend, FreeSwitchSettings
 from kazoo_trio.switch.sim import SimSwitch
 from kazoo_trio.term import Atom
 from tests.erlnode import ErlNode, erl_node
-from tests.kazoo.server_harness import MK, running_server
+from tests.freeswitch.fsmin import FreeSwitch
+from tests.kazoo.profile_support import kazoo_conf_document, require_profiles
+from tests.kazoo.server_harness import MK, make_settings
 from tests.waiting import wait_until
 
 E1 = "ecallmgr@127.0.0.1"
@@ -136,7 +143,7 @@ def _setup(scenario: Scenario) -> str:
             " undefined -> <<>>; C -> C end,"
             " Rec ! {rec, {fetch, Props}},"
             f" gen_server:cast({MK}, {{fetch_reply, {section}, U,"
-            ' binary:replace(Xml, <<"@CTX@">>, Ctx, [global])}}), L() end end,'
+            ' binary:replace(Xml, <<"@CTX@">>, Ctx, [global])}), L() end end,'
             " Loop() end),"
             " receive bound -> ok after 5000 -> exit(not_bound) end,"
         )
@@ -193,7 +200,7 @@ class _Run:
         return found
 
     def fill(self, text: str) -> str:
-        return text.format(**self.bound)
+        return re.sub(r"\{(route\d+)\}", lambda m: self.bound[m.group(1)], text)
 
 
 async def run_scenario(scenario: Scenario, e: ErlNode) -> Observation:
@@ -233,7 +240,7 @@ async def run_scenario(scenario: Scenario, e: ErlNode) -> Observation:
                 async def arrived(name: str = name, target: str = target) -> bool:
                     uuid = run.fill(target)
                     return any(
-                        _text(f.get("Event-Name")) == name and _text(f.get("Call-ID")) == uuid
+                        _text(f.get("Event-Name")) == name and call_id(f) == uuid
                         for f in await run.frames()
                     )
 
@@ -303,19 +310,24 @@ VOLATILE = re.compile(
 )
 
 
+def call_id(frame: Mapping[str, object]) -> str:
+    """The frame's channel: Kazoo's profiles name it Call-ID, raw events Unique-ID."""
+    return _text(frame.get("Call-ID") or frame.get("Unique-ID"))
+
+
 def leg_of(frame: Mapping[str, object]) -> str:
     """A name for the frame's channel that is the same on both backends."""
     name = frame.get("Channel-Name") or frame.get("Caller-Channel-Name")
     if name is not None:
         return normalise_text(_text(name))
-    return f"{_text(frame.get('Call-Direction', '?'))} {_text(frame.get('Call-ID', '?'))}"
+    return f"{_text(frame.get('Call-Direction', '?'))} {call_id(frame)}"
 
 
 def legs(frames: Sequence[Mapping[str, object]]) -> dict[str, list[str]]:
     """Event names (with the application, for executes) per leg, in order."""
     by_call: dict[str, list[Mapping[str, object]]] = {}
     for frame in frames:
-        by_call.setdefault(_text(frame.get("Call-ID")), []).append(frame)
+        by_call.setdefault(call_id(frame), []).append(frame)
     found: dict[str, list[str]] = {}
     for call in by_call.values():
         label = next((leg_of(f) for f in call if "Channel-Name" in f), leg_of(call[0]))
@@ -386,23 +398,40 @@ def fetch_fields(fetches: Sequence[Mapping[str, str]]) -> dict[tuple[str, str], 
 # ------------------------------------------------------------------------ backends
 
 
+def kazoo_settings(epmd: int) -> Settings:
+    """The server's settings with Kazoo's own profiles (what ecallmgr pushes in its
+    kazoo.conf), so that stream frames and fetch requests carry what Kazoo reads."""
+    return make_settings(epmd, profiles_xml=kazoo_conf_document(require_profiles()))
+
+
 @asynccontextmanager
 async def sim_session(epmd: int) -> AsyncIterator[ErlNode]:
     """The simulated switch behind the server, and an ``erl`` node to drive it."""
-    async with running_server(epmd, SimSwitch()), erl_node(E1, epmd_port=epmd) as e:
-        yield e
+    async with trio.open_nursery() as nursery:
+        await nursery.start(partial(serve, kazoo_settings(epmd), switch=SimSwitch()))
+        async with erl_node(E1, epmd_port=epmd) as e:
+            yield e
+        nursery.cancel_scope.cancel()
 
 
 @asynccontextmanager
-async def freeswitch_session(fs: Any, epmd: int) -> AsyncIterator[ErlNode]:
+async def freeswitch_session(fs: FreeSwitch, epmd: int) -> AsyncIterator[ErlNode]:
     """The real FreeSWITCH ``fs`` behind the server, and an ``erl`` node to drive it."""
-    from tests.freeswitch.kazoo_helpers import kazoo_over
+    backend = FreeSwitchBackend(
+        FreeSwitchSettings(esl_port=fs.esl_port, xml_curl_port=fs.xml_curl_port)
+    )
+    async with trio.open_nursery() as nursery:
+        await nursery.start(partial(kazoo_trio.kazoo.serve, kazoo_settings(epmd), backend))
+        with trio.fail_after(10):
+            await backend.wait_ready()
+        async with erl_node(E1, epmd_port=epmd) as e:
+            yield e
+        nursery.cancel_scope.cancel()
 
-    async with kazoo_over(fs, epmd), erl_node(E1, epmd_port=epmd) as e:
-        yield e
 
-
-async def observe_both(scenario: Scenario, fs: Any, epmd: int) -> tuple[Observation, Observation]:
+async def observe_both(
+    scenario: Scenario, fs: FreeSwitch, epmd: int
+) -> tuple[Observation, Observation]:
     """The scenario on the simulated switch, then on the real FreeSWITCH."""
     with trio.fail_after(60):
         async with sim_session(epmd) as e:

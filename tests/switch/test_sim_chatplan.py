@@ -147,3 +147,12 @@ async def test_system_runs_nothing_and_ends_the_chatplan() -> None:
         bind_chatplan(sw, document, [])
         assert await sw.sofia.send_message(device, "2000", "hi") == "SUCCESS"
         assert messages(rec.events)[-1].get("after") is None
+
+
+async def test_show_chat_lists_the_chat_interfaces() -> None:
+    sw = SimSwitch()
+    text = (await sw.api("show", "chat")).text
+    assert text == ("type,name,ikey\nchat,GLOBAL_SMS,mod_sms\nchat,sip,mod_sofia\n\n2 total.\n")
+    assert set(sw.sms.chat_applications) == {
+        "info", "reply", "stop", "final", "set", "unset", "send", "fire", "system",
+    }  # fmt: skip

@@ -557,3 +557,21 @@ async def test_user_endpoint_from_a_call_sets_dialed_user_on_the_caller() -> Non
         assert channel.variables.get("dialed_user") == "1001"
         assert channel.variables.get("dialed_domain") == DOMAIN
         assert (await sw.api("uuid_kill", channel.uuid)).text == "+OK\n"
+
+
+async def test_bridge_failure_transfer_on_fail() -> None:
+    """``transfer_on_fail <causes> <exten> <dialplan> <context>`` routes the caller
+    again on a listed cause instead of hanging it up."""
+    async with running_switch() as (sw, rec):
+        first = extension([("answer", ""), ("set", "transfer_on_fail=USER_BUSY,17 200 XML default"),
+                           ("bridge", "error/USER_BUSY"), ("set", "not_reached=1")],
+                          "^1$", "first")  # fmt: skip
+        second = extension([("set", "transferred=yes"), ("park", "")], "^200$", "second")
+        bind_dialplan(sw, dialplan_document("default", first + second))
+        result = await sw.api("originate", "loopback/1 &park()")
+        assert result.text.startswith("+OK "), result.text
+        park = await rec.wait_event("CHANNEL_PARK", Channel_Name="loopback/1-b")
+        assert park.get("variable_transferred") == "yes"
+        assert park.get("variable_not_reached") is None
+        assert park.get("Caller-Destination-Number") == "200"
+        await sw.api("hupall", "")

@@ -106,6 +106,12 @@ class StreamTable:
         for entry in list(self._streams.values()):
             entry.stream.offer(event)
 
+    def wants(self, name: str, subclass: str | None) -> bool:
+        """Whether some stream is bound to events ``name``/``subclass`` (so that the
+        switch builds them only then)."""
+        probe = Event(name, (), None, subclass)
+        return any(e.stream.bindings.match(probe) is not None for e in self._streams.values())
+
     async def subscribe(
         self, pid: Pid, node: Atom, names: list[str], allowed_host: str | None
     ) -> tuple[bool, tuple[str, int]]:

@@ -494,6 +494,8 @@ async def _bridge(channel: Channel, data: str) -> None:
         channel.set_variable("DIALSTATUS", cause)
         respond(channel, cause)
         handle_cause(channel, cause)
+        # A transfer (or hang-up) takes effect here, before the next application.
+        await trio.lowlevel.checkpoint()
         return
     b_leg = outcome.channel
     channel.set_variable("originate_disposition", "SUCCESS")

@@ -407,4 +407,5 @@ def register_sms(core: SimCore) -> SmsModule:
     """Load mod_sms on ``core``: its chat applications and the ``GLOBAL_SMS`` chatplan."""
     module = SmsModule(core)
     core.modules.add("mod_sms")
+    core.chat_interfaces[SMS_CHAT_PROTO] = "mod_sms"
     return module

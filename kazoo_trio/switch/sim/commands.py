@@ -288,6 +288,13 @@ def _show(sw: SimCore, args: str) -> ApiOutput:
             if sw.modules.exists(module)
         ]
         return ApiOutput(_rows_text(_INTERFACE_COLUMNS, endpoint_rows, as_, delim))
+    if command.startswith("chat"):
+        chat_rows = [
+            ("chat", name, module)
+            for name, module in sorted(sw.chat_interfaces.items(), key=lambda e: e[0].encode())
+            if sw.modules.exists(module)
+        ]
+        return ApiOutput(_rows_text(_INTERFACE_COLUMNS, chat_rows, as_, delim))
     if command in ("channels", "calls", "detailed_calls", "bridged_calls"):
         if len(argv) > 1 and argv[1].lower() == "count":
             return ApiOutput(f"\n{len(sw.channels)} total.\n")

@@ -113,6 +113,8 @@ class SimCore:
     # Endpoint name -> the module registering it (what ``show endpoint`` lists while
     # that module is loaded).
     endpoints: dict[str, str] = attrs.field(init=False, factory=dict, repr=False)
+    # Chat interface name -> its module (``show chat``).
+    chat_interfaces: dict[str, str] = attrs.field(init=False, factory=dict, repr=False)
     shutdown_hangups: int = attrs.field(init=False, default=0)
     _started_us: int = attrs.field(init=False, default=0)
     _nursery: trio.Nursery | None = attrs.field(init=False, default=None)
@@ -236,6 +238,9 @@ class SimCore:
 
     async def api(self, command: str, args: str, *, expand: bool = True) -> ApiResult:
         return await self.apis.api(command, args, expand=expand)
+
+    def api_never_waits(self, command: str) -> bool:
+        return self.apis.never_waits(command)
 
     def register_json_api(self, name: str, handler: JsonApiHandler, description: str = "") -> None:
         self.json_apis.register(name, handler, description)

@@ -19,6 +19,7 @@ import attrs
 import trio
 
 from kazoo_trio.switch.apis import SyncApi
+from kazoo_trio.switch.bus import selective
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.expand import expand_variables
 from kazoo_trio.switch.headers import EventOrigin, event_index_lookup, event_lookup
@@ -500,7 +501,9 @@ def register_mod_kazoo(core: SimCore) -> SimModKazoo:
     mod = SimModKazoo(core)
     core.set_global("UNIX_EPOCH_IN_GREGORIAN", str(UNIX_EPOCH_IN_GREGORIAN))
     core.init_handlers.append(mod.channel_init)
-    core.add_listener(mod.event)
+    # Only these events concern the tweaks (see SimModKazoo.event): the others need
+    # not be built for it.
+    core.add_listener(selective(mod.event, lambda name, _: name in ("CHANNEL_BRIDGE", "CUSTOM")))
     host = SimKzHost(core)
     for command in KZ_COMMANDS:
         if command.sync is not None:

@@ -51,6 +51,7 @@ class SimSwitch(SimCore):
         # mod_sofia's "sip" chat interface: MESSAGE requests in, messages out.
         self.sofia.sms = self.sms
         self.sms.protocols.add("sip")
+        self.chat_interfaces["sip"] = "mod_sofia"
         self.endpoint_routines["kz"] = kz_outgoing_channel
         self.endpoint_routines["user"] = user_outgoing_channel
 
