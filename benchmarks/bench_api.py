@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -118,13 +119,16 @@ cpu(OsPid) ->
 
 @contextmanager
 def _server(
-    env: dict[str, str], epmd_port: int, log_path: Path
+    env: dict[str, str], epmd_port: int, log_path: Path, profile: str | None
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """``kazoo-trio run`` with its log in ``log_path``, once it is ready."""
+    """``kazoo-trio run`` with its log in ``log_path``, once it is ready (under
+    ``cProfile`` writing to ``profile`` if given)."""
+    profiler = ["-m", "cProfile", "-o", profile] if profile else []
     with log_path.open("wb") as log_file:
         proc = subprocess.Popen(
             [
                 sys.executable,
+                *profiler,
                 *("-m", "kazoo_trio", "run", "--name", FS_NODE, "--cookie", COOKIE),
                 *("--listen-ip", "127.0.0.1", "--epmd", "external"),
                 *("--epmd-port", str(epmd_port), "--log-level", "INFO"),
@@ -143,8 +147,13 @@ def _server(
             time.sleep(0.1)
         yield proc
     finally:
+        if profile:
+            # An interrupt ends the server cleanly, so that the profile is written.
+            proc.send_signal(signal.SIGINT)
+            with suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=20)
         with suppress(ProcessLookupError):
-            os.killpg(proc.pid, 9)
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
 
 
@@ -192,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--callers", default="1,10,50", help="comma-separated N values")
     parser.add_argument("--requests", default=",".join(REQUESTS), help="comma-separated")
     parser.add_argument("--repeat", type=int, default=1, help="runs per phase; best is shown")
+    parser.add_argument("--profile", metavar="PATH", help="run the server under cProfile")
     args = parser.parse_args(argv)
     erl, epmd = shutil.which("erl"), shutil.which("epmd")
     if erl is None or epmd is None:
@@ -215,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         anchor_cmd += ["-start_epmd", "false", "-pa", workdir, "-eval", anchor_code]
         with (
             _spawn([epmd, "-port", str(port)], env, None),
-            _server(env, port, log_path) as server,
+            _server(env, port, log_path, args.profile) as server,
             _spawn(anchor_cmd, env, b"READY") as beam,
         ):
             warnings0 = _warnings(log_path)

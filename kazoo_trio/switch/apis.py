@@ -150,7 +150,8 @@ class ApiCommands:
             argument = self.expand(args, general)
         else:
             if expand:
-                bus.reserve("GENERAL", origin=_KAZOO_EXPAND_ORIGIN)
+                # The expansion's GENERAL event is never delivered: only its number counts.
+                bus.skip()
             argument = args
         reserved = bus.reserve("API", origin=_KAZOO_API_ORIGIN)
         headers = [

@@ -27,6 +27,13 @@ __all__ = ["EventBus", "ReservedEvent", "SelectiveListener", "selective"]
 log = logging.getLogger(__name__)
 
 
+# The names events are made with most, already canonical: no parsing for them.
+_CANONICAL = {
+    name: name
+    for name in ("API", "GENERAL", "CUSTOM", "CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE")
+}
+
+
 @runtime_checkable
 class SelectiveListener(Protocol):
     """An event listener that says which events it wants before any is built.
@@ -126,14 +133,20 @@ class EventBus:
         it would have created it, so the numbering and times of every other event
         stay those of a switch that builds them all.
         """
-        canonical = core_event_name(name)
+        canonical = _CANONICAL.get(name)
         if canonical is None:
-            raise EventNameError(f"unknown core event name {name!r}")
+            canonical = core_event_name(name)
+            if canonical is None:
+                raise EventNameError(f"unknown core event name {name!r}")
         if subclass is not None and canonical not in ("CUSTOM", "CLONE"):
             raise EventNameError(f"a subclass needs a CUSTOM event, not {canonical}")
         return ReservedEvent(
             canonical, subclass, next(self._sequence), self.clock.wall_us(), origin
         )
+
+    def skip(self) -> None:
+        """Take an event's sequence number for an event that is never used (nor built)."""
+        next(self._sequence)
 
     def build(
         self,
