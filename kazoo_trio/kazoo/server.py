@@ -3,7 +3,7 @@
 Concurrency model (mod_kazoo ran requests on a shared worker pool, which broke
 Erlang's ordering and let slow commands starve everything):
 
-* every sender pid has a *lane*: a bounded FIFO channel and a task that runs
+* every sender pid with requests queued has a *lane*: a FIFO and a task that runs
   that sender's requests one after the other, in arrival order (Erlang
   guarantees order between two processes; so does this server);
 * lanes run concurrently, at most ``max-concurrent-requests`` requests at a
@@ -15,9 +15,10 @@ Erlang's ordering and let slow commands starve everything):
   node's connection until half of them are done (TCP backpressure on that
   node alone, no message lost; see :class:`~kazoo_trio.erlang.mailbox.Backlog`),
   so one flooding node never delays or drops anybody else's messages;
-* requests that never wait (``version``, ``sendevent``, ``bgapi``...) from a
-  sender with nothing queued are answered by the receive loop itself: the order
-  is the same, and no lane is needed;
+* requests that never wait (``version``, ``sendevent``, ``bgapi``..., and
+  ``api`` for the commands the switch says never wait, such as ``status`` or
+  ``uuid_exists``) from a sender with nothing queued are answered by the
+  receive loop itself: the order is the same, and no lane is needed;
 * ``fetch_reply`` is answered by the receive loop itself, never queued behind
   the sender's earlier requests: it only wakes a waiting lookup, and an
   ``api`` request waiting for that lookup (possibly of the same sender) must
@@ -36,8 +37,8 @@ else (streams, bindings, jobs, per-node options, links) carries on (see
 
 from __future__ import annotations
 
+import collections
 import logging
-import math
 from typing import Any
 
 import attrs
@@ -112,9 +113,9 @@ _LaneItem = tuple[Pid | None, GenCall | GenCast | _Exited]
 @attrs.define(eq=False)
 class _Lane:
     node: Atom
-    # Unbounded: the node's backlog bounds what can be queued here.
-    send: trio.MemorySendChannel[_LaneItem]
-    receive: trio.MemoryReceiveChannel[_LaneItem]
+    # Unbounded: the node's backlog bounds what can be queued here.  A plain queue:
+    # the lane only ever takes what is already there, it never waits for more.
+    queue: collections.deque[_LaneItem] = attrs.field(factory=collections.deque)
     scope: trio.CancelScope = attrs.field(factory=trio.CancelScope)
 
 
@@ -409,7 +410,7 @@ class ModKazooServer:
                     # Erlang delivers the exit after the pid's messages: clean up
                     # after the requests still queued (an event request there
                     # would otherwise create a stream for a dead process).
-                    exit_lane.send.send_nowait((envelope.sender, _Exited(message[2])))
+                    exit_lane.queue.append((envelope.sender, _Exited(message[2])))
                     return True
             return False
         request = gen_server.parse(envelope)
@@ -442,7 +443,7 @@ class ModKazooServer:
                     await gen_server.reply(proc, request, reply)
                 return False
             lane = self._open_lane(sender, lanes)
-        lane.send.send_nowait((envelope.sender, request))
+        lane.queue.append((envelope.sender, request))
         return True
 
     def _api_never_waits(self, name: str | None, request: object) -> bool:
@@ -462,8 +463,7 @@ class ModKazooServer:
         )
 
     def _open_lane(self, sender: Pid, nursery: trio.Nursery) -> _Lane:
-        send, receive = trio.open_memory_channel[_LaneItem](math.inf)
-        lane = _Lane(sender.node, send, receive)
+        lane = _Lane(sender.node)
         self._lanes[sender] = lane
         nursery.start_soon(self._run_lane, sender, lane)
         return lane
@@ -477,8 +477,8 @@ class ModKazooServer:
             with lane.scope:
                 while True:
                     try:
-                        counted, request = lane.receive.receive_nowait()
-                    except trio.WouldBlock:
+                        counted, request = lane.queue.popleft()
+                    except IndexError:
                         # Nothing more from this sender: end the lane.  No checkpoint
                         # between the empty check and the removal, so a request cannot
                         # slip into a lane that is going away.

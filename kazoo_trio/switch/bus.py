@@ -30,7 +30,22 @@ log = logging.getLogger(__name__)
 # The names events are made with most, already canonical: no parsing for them.
 _CANONICAL = {
     name: name
-    for name in ("API", "GENERAL", "CUSTOM", "CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE")
+    for name in (
+        "API",
+        "GENERAL",
+        "CUSTOM",
+        "CHANNEL_STATE",
+        "CHANNEL_CALLSTATE",
+        "CHANNEL_CREATE",
+        "CHANNEL_ANSWER",
+        "CHANNEL_HANGUP",
+        "CHANNEL_HANGUP_COMPLETE",
+        "CHANNEL_DESTROY",
+        "CHANNEL_EXECUTE",
+        "CHANNEL_EXECUTE_COMPLETE",
+        "CHANNEL_DATA",
+        "CHANNEL_PARK",
+    )
 }
 
 
@@ -167,6 +182,8 @@ class EventBus:
     def wanted(self, name: str, subclass: str | None = None) -> bool:
         """Whether firing an event ``name``/``subclass`` now would reach any listener
         that looks at it (see :class:`SelectiveListener`)."""
+        if name not in _CANONICAL:
+            name = core_event_name(name) or name
         for subscription in self._listeners:
             wants = subscription.wants
             if wants is None or wants(name, subclass):

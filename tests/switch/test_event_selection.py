@@ -16,7 +16,10 @@ from hypothesis import strategies as st
 from kazoo_trio.switch.bus import selective
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.headers import EventOrigin
+from kazoo_trio.switch.sim import SimSwitch
+from tests.switch.callhelpers import QUICK
 from tests.switch.simhelpers import collect, make_switch
+from tests.waiting import wait_until
 
 # (command, argument): waiting-free commands, unknown ones, expansions with events
 # of their own (``${eval(...)}`` fires an API event inside the expansion).
@@ -105,3 +108,38 @@ def test_unselective_listener_still_gets_every_event() -> None:
     trio.run(run)
     assert [e.name for e in seen] == ["API"]
     assert seen[0].get("Event-Sequence") == "2"
+
+
+async def _call_events(wanted: set[str] | None) -> list[Event]:
+    """The events of one parked ``null/`` call, killed: all of them (``wanted`` None)
+    or only those a selective listener takes."""
+    sw = SimSwitch(timings=QUICK)
+    seen: list[Event] = []
+    if wanted is None:
+        sw.add_listener(seen.append)
+    else:
+        sw.add_listener(selective(seen.append, lambda name, _: name in wanted))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(sw.run)
+        uuid = (await sw.api("originate", "null/1000 &park()")).text[4:].strip()
+        await wait_until(lambda: sw.channels.get(uuid) is not None)
+        assert (await sw.api("uuid_kill", uuid)).text == "+OK\n"
+        await wait_until(lambda: sw.channels.get(uuid) is None)
+        nursery.cancel_scope.cancel()
+    return seen
+
+
+def _shape(event: Event) -> tuple[object, ...]:
+    """What two runs of the same call share: names, sequence, header names (uuids and
+    times differ from run to run)."""
+    return (event.name, event.get("Event-Sequence"), tuple(k for k, _ in event.headers))
+
+
+async def test_channel_events_not_wanted_are_skipped_without_renumbering() -> None:
+    everything = await _call_events(None)
+    wanted = ("CHANNEL_ANSWER", "CHANNEL_DESTROY")
+    chosen = await _call_events(set(wanted))
+    # Events built anyway (fired directly, such as HEARTBEAT) still reach the listener.
+    expected = [_shape(e) for e in everything if e.name in wanted]
+    assert [_shape(e) for e in chosen if e.name in wanted] == expected
+    assert len(expected) == 2

@@ -80,7 +80,7 @@ async def test_error_endpoint_and_unknown_endpoints_fail_with_causes() -> None:
         assert (await sw.api("originate", "error/17 &park()")).text == "-ERR USER_BUSY\n"
         assert (await sw.api("originate", "error/NO_ANSWER &park()")).text == "-ERR NO_ANSWER\n"
         text = (await sw.api("originate", "error/bogus &park()")).text
-        assert text == "-ERR DESTINATION_OUT_OF_ORDER\n"
+        assert text == "-ERR NORMAL_CLEARING\n"
         text = (await sw.api("originate", "sofia/x/y &park()")).text
         assert text == "-ERR INVALID_PROFILE\n"
         text = (await sw.api("originate", "skypopen/x/y &park()")).text

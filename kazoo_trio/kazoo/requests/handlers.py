@@ -22,6 +22,7 @@ from typing import Protocol
 
 import attrs
 
+from kazoo_trio.erlang.mailbox import RateLimitedLog
 from kazoo_trio.errors import RequestError
 from kazoo_trio.kazoo.fetch.agents import FetchAgents, parse_section
 from kazoo_trio.kazoo.requests.api_reply import api_outcome, legacy_header_list
@@ -114,6 +115,10 @@ class Services:
     linked: set[Pid] = attrs.field(factory=set)
     # Fallback for the event reply when the node's address is unknown.
     default_ip: str = "127.0.0.1"
+    #: Requests refused for want of room (too many jobs or streams waiting).
+    refused: int = 0
+    # A client retrying refused requests in a loop must not fill the log.
+    refused_log: RateLimitedLog = attrs.field(factory=lambda: RateLimitedLog(log))
 
     async def link_once(self, pid: Pid) -> None:
         if pid not in self.linked:
@@ -151,7 +156,11 @@ async def handle_request(
         return BADUUID
     except RequestError as exc:
         # A service refusing more work (too many jobs or streams waiting to start).
-        log.warning("%s from %r refused: %s", name, requester.pid, exc)
+        services.refused += 1
+        services.refused_log.warn(
+            "%s from %r refused: %s (%d refused in all)",
+            *(name, requester.pid, exc, services.refused),
+        )
         return (A_ERROR, to_binary(str(exc)))
     except Exception:
         log.exception("%s from %r failed", name, requester.pid)

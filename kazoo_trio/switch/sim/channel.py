@@ -152,6 +152,14 @@ class ChannelHost(Protocol):
 
     def fire(self, event: Event) -> None: ...
 
+    def event_wanted(self, name: str, subclass: str | None = None) -> bool:
+        """Whether an event ``name`` (a core event name) would reach any listener."""
+        ...
+
+    def skip_event(self) -> None:
+        """Take the sequence number of an event nobody wants, without making it."""
+        ...
+
     def get_global(self, name: str) -> str | None: ...
 
     def api_function(self, name: str, args: str, *, fire_event: bool = True) -> str | None: ...
@@ -363,7 +371,13 @@ class Channel:
         subclass: str | None = None,
         origin: EventOrigin | None = None,
     ) -> None:
-        self.sw.fire(
+        sw = self.sw
+        if not sw.event_wanted(name, subclass):
+            # Nobody would see it: building its headers is the cost of a channel's
+            # life, so only its number is taken (what is delivered stays the same).
+            sw.skip_event()
+            return
+        sw.fire(
             self.new_event(name, extra, subclass=subclass, origin=origin or EventOrigin.caller())
         )
 

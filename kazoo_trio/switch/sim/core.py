@@ -185,6 +185,12 @@ class SimCore:
     def fire(self, event: Event) -> None:
         self.bus.fire(event)
 
+    def event_wanted(self, name: str, subclass: str | None = None) -> bool:
+        return self.bus.wanted(name, subclass)
+
+    def skip_event(self) -> None:
+        self.bus.skip()
+
     def add_listener(self, listener: EventListener) -> Callable[[], None]:
         return self.bus.add_listener(listener)
 

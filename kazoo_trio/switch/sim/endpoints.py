@@ -1,9 +1,8 @@
 """Endpoints of the simulated switch: what ``originate`` and ``bridge`` can dial.
 
 * ``null/<dest>``: a leg that answers after :attr:`SimTimings.answer_delay`;
-* ``error/<CAUSE>``: fails at once with that cause (``DESTINATION_OUT_OF_ORDER`` when
-  the cause is not a known one); no channel is created, as mod_dptools' error
-  endpoint does;
+* ``error/<CAUSE>``: fails at once with that cause (``NORMAL_CLEARING`` when the cause
+  is not a known one); no channel is created, as mod_dptools' error endpoint does;
 * ``loopback/<dest>[/<context>[/<dialplan>]]``: two legs; the ``-a`` leg is the
   outbound one, the ``-b`` leg is inbound and routed through the dialplan (default
   context ``default``); the ``-a`` leg answers when the ``-b`` leg does;
@@ -104,7 +103,9 @@ async def create_leg(
     if endpoint is not None:
         return await endpoint(sw, rest, variables, profile, originator)
     if tech == "error":
-        return parse_cause(rest) or "DESTINATION_OUT_OF_ORDER"
+        # switch_channel_str2cause answers NORMAL_CLEARING for an unknown name, so
+        # mod_dptools' fallback to DESTINATION_OUT_OF_ORDER (on NONE) never applies.
+        return parse_cause(rest) or "NORMAL_CLEARING"
     if tech == "null":
         profile.destination_number = profile.destination_number or rest
         channel = Channel(sw, f"null/{rest}", "outbound", profile, variables=dict(variables))
