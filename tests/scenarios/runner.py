@@ -8,7 +8,13 @@ answers with given XML and the events an Erlang stream owner subscribes to.
 :class:`Observation`: every reply, every fetch request and every stream frame, with the
 values that differ by nature (UUIDs, times, ports, hosts, sequence numbers, versions)
 normalised, so that the two backends' observations can be compared field by field
-(:func:`compare`).
+(:func:`differences` over :func:`legs`, :func:`header_values`, :func:`fetch_fields`).
+Both backends run with Kazoo's own profiles (as ecallmgr pushes them in kazoo.conf),
+so stream frames and fetch requests hold exactly what Kazoo reads.
+
+Reusable outside the tests: :func:`observe_both` takes any started FreeSWITCH
+(``tests.freeswitch.fsmin``) and ``epmd`` port; ``python -m tests.scenarios.report``
+prints every difference with both values.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
@@ -49,6 +55,9 @@ class Api:
     args: str = ""
     label: str = ""
     view: str = "text"
+    # Asked again (for up to 5 s) until the reply holds this text: FreeSWITCH's
+    # channel table is written by a background SQL thread, after the call exists.
+    until: str = ""
 
 
 @attrs.frozen
@@ -57,6 +66,25 @@ class BgApi:
 
     command: str
     args: str = ""
+    label: str = ""
+    view: str = "text"
+
+
+@attrs.frozen
+class BgStart:
+    """``{bgapi, Command, Args}`` whose reply :class:`BgCollect` takes later (an
+    originate that completes only once the call is answered or gone)."""
+
+    command: str
+    args: str
+    job: str
+
+
+@attrs.frozen
+class BgCollect:
+    """The ``bgok``/``bgerror`` of the :class:`BgStart` named ``job``."""
+
+    job: str
     label: str = ""
     view: str = "text"
 
@@ -86,6 +114,7 @@ class WaitEvent:
 
     name: str
     target: str
+    application: str = ""
     timeout: float = 8.0
 
 
@@ -97,7 +126,7 @@ class WaitFetch:
     timeout: float = 8.0
 
 
-Step = Api | BgApi | JsonApi | SendMsg | WaitEvent | WaitFetch
+Step = Api | BgApi | BgStart | BgCollect | JsonApi | SendMsg | WaitEvent | WaitFetch
 
 
 @attrs.frozen
@@ -116,7 +145,7 @@ class Scenario:
 @attrs.define
 class Observation:
     replies: dict[str, object] = attrs.field(factory=dict)
-    fetches: list[dict[str, str]] = attrs.field(factory=list)
+    fetches: list[dict[str, object]] = attrs.field(factory=list)
     frames: list[dict[str, object]] = attrs.field(factory=list)
 
 
@@ -211,10 +240,13 @@ async def run_scenario(scenario: Scenario, e: ErlNode) -> Observation:
     for index, step in enumerate(scenario.steps):
         label = getattr(step, "label", "") or f"{index}:{type(step).__name__}"
         match step:
-            case Api(command, args, _, view):
-                reply = await e.term(
-                    f"gen_server:call({MK}, {{api, '{command}', {_bin(run.fill(args))}}}, 10000)."
-                )
+            case Api(command, args, _, view, until):
+                ask = f"gen_server:call({MK}, {{api, '{command}', {_bin(run.fill(args))}}}, 10000)."
+                reply = await e.term(ask)
+                with trio.fail_after(5):
+                    while until and until.encode() not in repr(reply).encode():
+                        await trio.sleep(0.05)
+                        reply = await e.term(ask)
                 seen.replies[label] = normalise_reply(reply, view)
             case BgApi(command, args, _, view):
                 reply = await e.term(
@@ -222,6 +254,22 @@ async def run_scenario(scenario: Scenario, e: ErlNode) -> Observation:
                     f" {_bin(run.fill(args))}}}),"
                     " receive {bgok, J, R} -> {bgok, R}; {bgerror, J, R} -> {bgerror, R}"
                     " after 10000 -> timeout end end)().",
+                    timeout=15,
+                )
+                seen.replies[label] = normalise_reply(reply, view)
+            case BgStart(command, args, job):
+                # An erl shell binding, so that the job id outlives this evaluation.
+                started = await e.eval(
+                    f"{{ok, Job_{job}}} = gen_server:call({MK}, {{bgapi, '{command}',"
+                    f" {_bin(run.fill(args))}}}), ok."
+                )
+                assert started == "ok", started
+            case BgCollect(job, _, view):
+                reply = await e.term(
+                    # In a fun: a receive at the top binds R in the shell for good.
+                    f"(fun() -> receive {{bgok, Job_{job}, R}} -> {{bgok, R}};"
+                    f" {{bgerror, Job_{job}, R}} -> {{bgerror, R}} after 10000 -> timeout end"
+                    " end)().",
                     timeout=15,
                 )
                 seen.replies[label] = normalise_reply(reply, view)
@@ -235,12 +283,16 @@ async def run_scenario(scenario: Scenario, e: ErlNode) -> Observation:
                     f"gen_server:call({MK}, {{sendmsg, {_bin(run.fill(target))}, [{pairs}]}})."
                 )
                 seen.replies[label] = normalise_reply(reply, "text")
-            case WaitEvent(name, target, timeout):
+            case WaitEvent(name, target, application, timeout):
 
-                async def arrived(name: str = name, target: str = target) -> bool:
+                async def arrived(
+                    name: str = name, target: str = target, app: str = application
+                ) -> bool:
                     uuid = run.fill(target)
                     return any(
-                        _text(f.get("Event-Name")) == name and call_id(f) == uuid
+                        _text(f.get("Event-Name")) == name
+                        and call_id(f) == uuid
+                        and (not app or _text(f.get("Application-Name")) == app)
                         for f in await run.frames()
                     )
 
@@ -253,9 +305,7 @@ async def run_scenario(scenario: Scenario, e: ErlNode) -> Observation:
                 await wait_until(asked, timeout=timeout, interval=0.05, what=f"{count} fetches")
                 for i, props in enumerate(await run.fetches()):
                     run.bound[f"route{i}"] = _text(props.get("Call-ID", ""))
-    seen.fetches = [
-        {k: normalise_text(_text(v)) for k, v in props.items()} for props in await run.fetches()
-    ]
+    seen.fetches = await run.fetches()
     seen.frames = await run.frames()
     return seen
 
@@ -264,6 +314,10 @@ async def run_scenario(scenario: Scenario, e: ErlNode) -> Observation:
 
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 _DIGITS = re.compile(r"\d+")
+# The build tag of a version ("1.10.12-release", "1.11.0-dev").
+# "1 second" / "2 seconds": the count decides, not the switch.
+_PLURAL = re.compile(r"(N [a-z]+?)s\b")
+_BUILD = re.compile(r"(N\.N\.N)-[a-z]+")
 
 
 def normalise_text(text: str) -> str:
@@ -286,7 +340,7 @@ def normalise_reply(term: object, view: str) -> object:
                 pass
         text = normalise_text(text)
         if view == "shape":
-            text = _DIGITS.sub("N", text)
+            text = _PLURAL.sub(r"\1", _BUILD.sub(r"\1", _DIGITS.sub("N", text)))
         return text
     if isinstance(term, Atom):
         return term.name
@@ -298,15 +352,20 @@ def json_shape(value: object) -> object:
         return {k: json_shape(v) for k, v in sorted(value.items())}
     if isinstance(value, list):
         return [json_shape(item) for item in value]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # cJSON prints a whole double as an integer: int or float is the value's nature.
+        return "number"
     return type(value).__name__
 
 
 # -------------------------------------------------------------------- comparison
 
-# Frame fields whose values differ by nature between two runs of the same call.
+# Frame fields whose values differ by nature between two runs of the same call (or
+# between FreeSWITCH builds: the C source line an event was fired from).
 VOLATILE = re.compile(
     r"(UUID|-ID$|Unique-ID|Call-ID|Time|Date|Timestamp|Sequence|Hostname|Switch-Name|"
-    r"Switch-URI|Switch-URL|IPv4|IPv6|Port|Node|Version|Created|Elapsed|Duration|Epoch|PID)"
+    r"Switch-URI|Switch-URL|IPv4|IPv6|Port|Node|Version|Created|Elapsed|Duration|Epoch|PID|"
+    r"Billing-|Milli|Micro|Line-Number)"
 )
 
 
@@ -341,28 +400,39 @@ def _event_label(frame: Mapping[str, object]) -> str:
     return f"{name}:{_text(app)}" if app is not None and "EXECUTE" in name else name
 
 
-def header_values(
-    frames: Sequence[Mapping[str, object]], keep: Callable[[str], bool] = lambda _: True
-) -> dict[tuple[str, str], object]:
-    """(leg, event, field) -> value of the stable fields, first occurrence per leg."""
+def header_values(frames: Sequence[Mapping[str, object]]) -> dict[tuple[str, str], object]:
+    """(leg + event, field) -> value of the stable fields, first occurrence per leg.
+
+    Only frames shaped by Kazoo's profiles (they carry ``Call-ID``) count: their fields
+    are what Kazoo reads; events its profiles do not cover arrive raw and are compared
+    by name only (:func:`legs`).  Nested objects (``Custom-Channel-Vars``) are
+    flattened to ``Outer.Inner``.
+    """
     found: dict[tuple[str, str], object] = {}
     for frame in frames:
-        event = _event_label(frame)
-        leg = leg_of(frame)
-        for key, value in frame.items():
-            if VOLATILE.search(key) or not keep(key):
-                continue
-            found.setdefault((f"{leg} {event}", key), _stable(value))
+        if "Call-ID" not in frame:
+            continue
+        where = f"{leg_of(frame)} {_event_label(frame)}"
+        for key, value in _flat(frame):
+            found.setdefault((where, key), value)
+    return found
+
+
+def _flat(fields: Mapping[str, object], prefix: str = "") -> list[tuple[str, object]]:
+    found: list[tuple[str, object]] = []
+    for key, value in fields.items():
+        if VOLATILE.search(key):
+            continue
+        if isinstance(value, tuple) and len(value) == 1 and isinstance(value[0], list):
+            found.extend(_flat({_text(k): v for k, v in value[0]}, f"{prefix}{key}."))
+        else:
+            found.append((prefix + key, _stable(value)))
     return found
 
 
 def _stable(value: object) -> object:
     if isinstance(value, bytes):
         return normalise_text(value.decode(errors="replace"))
-    if isinstance(value, tuple) and len(value) == 1 and isinstance(value[0], list):
-        return {
-            _text(k): _stable(v) for k, v in value[0] if not VOLATILE.search(_text(k))
-        }
     if isinstance(value, list):
         return [_stable(v) for v in value]
     if isinstance(value, Atom):
@@ -382,16 +452,15 @@ def differences(sim: Mapping[Any, object], real: Mapping[Any, object]) -> dict[A
 MISSING = "<missing>"
 
 
-def fetch_fields(fetches: Sequence[Mapping[str, str]]) -> dict[tuple[str, str], object]:
+def fetch_fields(fetches: Sequence[Mapping[str, object]]) -> dict[tuple[str, str], object]:
     """(section #i, field) -> value of the stable fields of every fetch request."""
     found: dict[tuple[str, str], object] = {}
     counts: dict[str, int] = {}
     for props in fetches:
-        section = props.get("Fetch-Section", "?")
+        section = _text(props.get("Fetch-Section", "?"))
         i = counts[section] = counts.get(section, -1) + 1
-        for key, value in props.items():
-            if not VOLATILE.search(key):
-                found[(f"{section}#{i}", key)] = value
+        for key, value in _flat(props):
+            found[(f"{section}#{i}", key)] = value
     return found
 
 

@@ -1,0 +1,59 @@
+"""Print, per scenario, what differs between the simulated switch and the real FreeSWITCH.
+
+``python -m tests.scenarios.report [scenario ...]`` starts one FreeSWITCH and a private
+``epmd``, runs the scenarios of :mod:`tests.scenarios.test_scenarios` (all, or those
+named) on both backends and prints every difference with both values, grouped by field:
+the material for fixing the simulated switch or for the known-differences table.
+"""
+
+from __future__ import annotations
+
+import pprint
+import sys
+
+import trio
+
+from tests.erlnode import epmd_daemon
+from tests.freeswitch.fsmin import freeswitch_instance
+from tests.scenarios.runner import (
+    Observation,
+    differences,
+    fetch_fields,
+    header_values,
+    legs,
+    observe_both,
+)
+from tests.scenarios.test_scenarios import SCENARIOS
+
+
+def by_field(found: dict[tuple[str, str], object]) -> dict[str, list[str]]:
+    """field -> the distinct (sim, FreeSWITCH) value pairs, with one place each was seen."""
+    grouped: dict[str, dict[str, str]] = {}
+    for (where, field), pair in found.items():
+        grouped.setdefault(field, {}).setdefault(repr(pair), where)
+    return {field: [f"{p} at {w}" for p, w in pairs.items()] for field, pairs in grouped.items()}
+
+
+def show(name: str, sim: Observation, real: Observation) -> None:
+    print(f"===== {name}")
+    print("replies:")
+    pprint.pprint(differences(sim.replies, real.replies), width=120)
+    print("event sequences:")
+    pprint.pprint(differences(legs(sim.frames), legs(real.frames)), width=120)
+    print("fetch fields:")
+    pprint.pprint(by_field(differences(fetch_fields(sim.fetches), fetch_fields(real.fetches))))
+    print("stream fields:")
+    pprint.pprint(by_field(differences(header_values(sim.frames), header_values(real.frames))))
+
+
+async def main(names: list[str]) -> None:
+    with freeswitch_instance() as fs:
+        async with epmd_daemon() as epmd:
+            for scenario in SCENARIOS:
+                if not names or scenario.name in names:
+                    sim, real = await observe_both(scenario, fs, epmd)
+                    show(scenario.name, sim, real)
+
+
+if __name__ == "__main__":
+    trio.run(main, sys.argv[1:])
