@@ -243,10 +243,20 @@ async def run_scenario(scenario: Scenario, e: ErlNode) -> Observation:
             case Api(command, args, _, view, until):
                 ask = f"gen_server:call({MK}, {{api, '{command}', {_bin(run.fill(args))}}}, 10000)."
                 reply = await e.term(ask)
-                with trio.fail_after(5):
-                    while until and until.encode() not in repr(reply).encode():
-                        await trio.sleep(0.05)
-                        reply = await e.term(ask)
+                if until:
+                    last = [reply]
+
+                    async def shows(
+                        ask: str = ask, until: str = until, last: list[Any] = last
+                    ) -> bool:
+                        last[0] = await e.term(ask)
+                        return until in repr(last[0])
+
+                    if until not in repr(reply):
+                        await wait_until(
+                            shows, timeout=5, interval=0.05, what=f"{ask} shows {until}"
+                        )
+                    reply = last[0]
                 seen.replies[label] = normalise_reply(reply, view)
             case BgApi(command, args, _, view):
                 reply = await e.term(
