@@ -27,13 +27,13 @@ import attrs
 from kazoo_trio.erlang.connection import Connection
 from kazoo_trio.erlang.flags import DFlag
 from kazoo_trio.erlang.links import A_NOPROC, LinkTable
-from kazoo_trio.erlang.mailbox import RateLimitedLog
 from kazoo_trio.erlang.process import Envelope, Process
 from kazoo_trio.erlang.process_table import ProcessTable
 from kazoo_trio.erlang.signals import Signals
 from kazoo_trio.erlang.wire import HOT_HEAD, monitor_key, read_monitor, read_reg_send
 from kazoo_trio.erlang.wire import messages as c
 from kazoo_trio.erlang.wire.messages import DEMONITOR_P, MONITOR_P, REG_SEND
+from kazoo_trio.ratelimit import RateLimitedLog
 from kazoo_trio.term.types import Atom, Pid
 
 __all__ = ["Dispatcher"]

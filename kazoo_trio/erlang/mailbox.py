@@ -10,7 +10,6 @@ cheap, since every incoming message goes through it.
 from __future__ import annotations
 
 import logging
-import time
 from collections import deque
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -21,7 +20,7 @@ import trio
 from kazoo_trio.errors import RuntimeFailure
 from kazoo_trio.term.types import Atom, Pid
 
-__all__ = ["DEFAULT_MAILBOX_SIZE", "Backlog", "Mailbox", "MailboxClosed", "RateLimitedLog"]
+__all__ = ["DEFAULT_MAILBOX_SIZE", "Backlog", "Mailbox", "MailboxClosed"]
 
 log = logging.getLogger("kazoo_trio.erlang.mailbox")
 
@@ -206,39 +205,3 @@ class Backlog:
     def clear(self) -> None:
         for node in list(self._counts):
             self.forget(node)
-
-
-@attrs.define(eq=False)
-class RateLimitedLog:
-    """A warning logged at most once per ``interval`` seconds.
-
-    What a peer can repeat at will (refused signals, floods) must not be able
-    to fill the log: the message should carry its own running count, and the
-    ones held back are counted in the next line.
-    """
-
-    logger: logging.Logger
-    interval: float = 5.0
-    _next: float = attrs.field(default=0.0, init=False)
-    _held: int = attrs.field(default=0, init=False)
-
-    def warn(self, message: str, *args: object) -> bool:
-        """Log unless one was logged less than ``interval`` ago; whether it was logged."""
-        now = time.monotonic()
-        if now < self._next:
-            self._held += 1
-            return False
-        if self._held:
-            self.logger.warning(
-                message + " (%d similar not logged)", *args, self._held, stacklevel=2
-            )
-        else:
-            self.logger.warning(message, *args, stacklevel=2)
-        self._held = 0
-        self._next = now + self.interval
-        return True
-
-    @property
-    def held(self) -> int:
-        """Warnings held back since the last one logged."""
-        return self._held

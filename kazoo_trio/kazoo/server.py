@@ -47,7 +47,7 @@ import trio
 from kazoo_trio.erlang import gen_server
 from kazoo_trio.erlang.connection import Connection
 from kazoo_trio.erlang.gen_server import GenCall, GenCast
-from kazoo_trio.erlang.mailbox import Backlog, RateLimitedLog
+from kazoo_trio.erlang.mailbox import Backlog
 from kazoo_trio.erlang.node import Node, NodeDown, NodeUp
 from kazoo_trio.erlang.process import Envelope, Process, ProcessExit
 from kazoo_trio.kazoo.config import Settings
@@ -66,6 +66,7 @@ from kazoo_trio.kazoo.requests.options import ErlangCommand, OptionsTable
 from kazoo_trio.kazoo.streams.encoding import JSON, MAP, LegacyFilter
 from kazoo_trio.kazoo.streams.table import StreamTable
 from kazoo_trio.kazoo.version import VERSION
+from kazoo_trio.ratelimit import RateLimitedLog
 from kazoo_trio.switch.bus import selective
 from kazoo_trio.switch.protocol import XML_SECTIONS, ApiOutput, ApiWaitHint, Switch
 from kazoo_trio.term.types import Atom, Pid

@@ -22,7 +22,6 @@ from typing import Protocol
 
 import attrs
 
-from kazoo_trio.erlang.mailbox import RateLimitedLog
 from kazoo_trio.errors import RequestError
 from kazoo_trio.kazoo.fetch.agents import FetchAgents, parse_section
 from kazoo_trio.kazoo.requests.api_reply import api_outcome, legacy_header_list
@@ -42,6 +41,7 @@ from kazoo_trio.kazoo.requests.options import OptionsTable
 from kazoo_trio.kazoo.streams.encoding import url_decode
 from kazoo_trio.kazoo.streams.table import StreamTable
 from kazoo_trio.kazoo.version import VERSION
+from kazoo_trio.ratelimit import RateLimitedLog
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.names import core_event_name
 from kazoo_trio.switch.protocol import Switch

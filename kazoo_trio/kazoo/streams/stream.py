@@ -34,9 +34,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import logging
-import math
 import socket as stdlib_socket
-import time
 from collections.abc import Callable
 from typing import Final
 
@@ -55,6 +53,7 @@ from kazoo_trio.kazoo.streams.encoding import (
     verbose_encoder,
 )
 from kazoo_trio.kazoo.streams.queue import StreamQueue, max_payload
+from kazoo_trio.ratelimit import RateLimitedLog
 from kazoo_trio.switch.event import Event
 
 __all__ = ["EventStream", "StreamOptions", "StreamStats", "client_allowed"]
@@ -139,31 +138,6 @@ def client_allowed(host: str, allowed_hosts: frozenset[str] | None) -> bool:
     return any(_normal_host(h) == wanted for h in allowed_hosts)
 
 
-@attrs.define
-class _RateLimited:
-    """A warning logged at most once per interval, with the count of the ones held back."""
-
-    interval: float = LOG_INTERVAL
-    _next: float = 0.0
-    _held: int = 0
-
-    def warn(self, message: str, *args: object) -> None:
-        now = time.monotonic()
-        if now < self._next:
-            self._held += 1
-            return
-        if self._held:
-            log.warning(message + " (%d similar since the last report)", *args, self._held)
-        else:
-            log.warning(message, *args)
-        self._held = 0
-        self._next = now + self.interval
-
-    def due_in(self) -> float:
-        """Seconds until the warnings held back should be reported (infinity: none are)."""
-        return self._next - time.monotonic() if self._held else math.inf
-
-
 @attrs.define(eq=False)
 class _Client:
     sock: trio.socket.SocketType
@@ -202,9 +176,15 @@ class EventStream:
     _scope: trio.CancelScope | None = attrs.field(default=None, init=False)
     _finished: trio.Event = attrs.field(factory=trio.Event, init=False)
     _closed: bool = attrs.field(default=False, init=False)
-    _overflow_log: _RateLimited = attrs.field(factory=_RateLimited, init=False)
-    _too_large_log: _RateLimited = attrs.field(factory=_RateLimited, init=False)
-    _error_log: _RateLimited = attrs.field(factory=_RateLimited, init=False)
+    _overflow_log: RateLimitedLog = attrs.field(
+        factory=lambda: RateLimitedLog(log, LOG_INTERVAL), init=False
+    )
+    _too_large_log: RateLimitedLog = attrs.field(
+        factory=lambda: RateLimitedLog(log, LOG_INTERVAL), init=False
+    )
+    _error_log: RateLimitedLog = attrs.field(
+        factory=lambda: RateLimitedLog(log, LOG_INTERVAL), init=False
+    )
 
     def __attrs_post_init__(self) -> None:
         options = self.options
