@@ -10,9 +10,10 @@ from __future__ import annotations
 import pytest
 
 from kazoo_trio.switch.event import Event
+from tests.ecallmgr import CCV_STREAM, PARK_ROUTER, erl_headers
 from tests.erlnode import ErlNode, erl_node
 from tests.freeswitch.fsmin import FreeSwitch
-from tests.freeswitch.kazoo_helpers import CCV_STREAM, E1, PARK_ROUTER, erl_headers, kazoo_over
+from tests.freeswitch.kazoo_helpers import E1, kazoo_over
 from tests.kazoo.server_harness import MK
 from tests.waiting import wait_until
 
