@@ -1,15 +1,17 @@
 """Print, per scenario, what differs between the simulated switch and the real FreeSWITCH.
 
 ``python -m tests.scenarios.report [scenario ...]`` starts one FreeSWITCH and a private
-``epmd``, runs the scenarios of :mod:`tests.scenarios.test_scenarios` (all, or those
+``epmd``, runs the scenarios of every ``tests/scenarios/test_*.py`` (all, or those
 named) on both backends and prints every difference with both values, grouped by field:
 the material for fixing the simulated switch or for the known-differences table.
 """
 
 from __future__ import annotations
 
+import importlib
 import pprint
 import sys
+from pathlib import Path
 
 import trio
 
@@ -17,13 +19,22 @@ from tests.erlnode import epmd_daemon
 from tests.freeswitch.fsmin import freeswitch_instance
 from tests.scenarios.runner import (
     Observation,
+    Scenario,
     differences,
     fetch_fields,
     header_values,
     legs,
     observe_both,
 )
-from tests.scenarios.test_scenarios import SCENARIOS
+
+
+def all_scenarios() -> list[Scenario]:
+    """The ``SCENARIOS`` of every scenario module in this package."""
+    found: list[Scenario] = []
+    for path in sorted(Path(__file__).parent.glob("test_*.py")):
+        module = importlib.import_module(f"tests.scenarios.{path.stem}")
+        found.extend(getattr(module, "SCENARIOS", ()))
+    return found
 
 
 def by_field(found: dict[tuple[str, str], object]) -> dict[str, list[str]]:
@@ -49,7 +60,7 @@ def show(name: str, sim: Observation, real: Observation) -> None:
 async def main(names: list[str]) -> None:
     with freeswitch_instance() as fs:
         async with epmd_daemon() as epmd:
-            for scenario in SCENARIOS:
+            for scenario in all_scenarios():
                 if not names or scenario.name in names:
                     sim, real = await observe_both(scenario, fs, epmd)
                     show(scenario.name, sim, real)
