@@ -27,17 +27,25 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
-from benchmarks.bench_dist import SERVER_ERL, _best, _free_port, _spawn
-from benchmarks.common import print_table, write_json
+from benchmarks.bench_dist import SERVER_ERL
+from benchmarks.common import (
+    best_run,
+    free_port,
+    print_table,
+    run_erl_client,
+    spawn,
+    stop_process_group,
+    write_json,
+)
 
 COOKIE = "kazoo_trio_bench"
 FS_NODE = "freeswitch@127.0.0.1"
@@ -147,14 +155,8 @@ def _server(
             time.sleep(0.1)
         yield proc
     finally:
-        if profile:
-            # An interrupt ends the server cleanly, so that the profile is written.
-            proc.send_signal(signal.SIGINT)
-            with suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=20)
-        with suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
+        # Under cProfile an interrupt ends the server cleanly, so that the profile is written.
+        stop_process_group(proc, interrupt_for=20 if profile else 0)
 
 
 def _warnings(log_path: Path) -> int:
@@ -163,18 +165,9 @@ def _warnings(log_path: Path) -> int:
 
 
 def _run_client(env: dict[str, str], workdir: str, call: str, timeout: float) -> list[int]:
-    erl = shutil.which("erl") or "erl"
-    code = (
-        f'{{ok, bench_api_client}} = c:c("{workdir}/bench_api_client", [{{outdir, "{workdir}"}}]),'
-        f" {call}, halt()."
+    return run_erl_client(
+        env, workdir, "bench_api_client", call, node=CLIENT_NODE, cookie=COOKIE, timeout=timeout
     )
-    cmd = [erl, "-noshell", "-name", CLIENT_NODE, "-setcookie", COOKIE, "-start_epmd", "false"]
-    cmd += ["-pa", workdir, "-eval", code]
-    out = subprocess.run(cmd, env=env, capture_output=True, timeout=timeout, check=False)
-    for line in out.stdout.decode().splitlines():
-        if line.startswith("RESULT "):
-            return [int(x) for x in line.split()[1:]]
-    raise RuntimeError(f"client failed: {out.stdout.decode()} {out.stderr.decode()}")
 
 
 def _row(target: str, request: str, n: int, fields: list[int], clk: int) -> dict[str, object]:
@@ -208,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         print("erl/epmd not found; cannot run the api benchmark", file=sys.stderr)
         return 1
     clk = os.sysconf("SC_CLK_TCK")
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, ERL_EPMD_PORT=str(port), ERL_EPMD_ADDRESS="127.0.0.1")
     callers = [int(x) for x in args.callers.split(",")]
     requests = args.requests.split(",")
@@ -224,9 +217,9 @@ def main(argv: list[str] | None = None) -> int:
         anchor_cmd = [erl, "-noshell", "-name", ANCHOR_NODE, "-setcookie", COOKIE]
         anchor_cmd += ["-start_epmd", "false", "-pa", workdir, "-eval", anchor_code]
         with (
-            _spawn([epmd, "-port", str(port)], env, None),
+            spawn([epmd, "-port", str(port)], env, None),
             _server(env, port, log_path, args.profile) as server,
-            _spawn(anchor_cmd, env, b"READY") as beam,
+            spawn(anchor_cmd, env, b"READY") as beam,
         ):
             warnings0 = _warnings(log_path)
             targets = [
@@ -247,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
                             _progress(runs[-1])
             warnings = _warnings(log_path) - warnings0
     rows = [
-        _best([r for r in runs if (r["server"], r["request"], r["callers"]) == (s, q, n)])
+        _summary([r for r in runs if (r["server"], r["request"], r["callers"]) == (s, q, n)])
         for q in requests
         for n in callers
         for s in ("mod_kazoo", "beam")
@@ -259,7 +252,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     print_table(
         "gen_server:call round trips from an erl node (mod_kazoo, simulated switch, vs BEAM)",
-        ["request", "server", "N", "calls/s", "errors", "p50 µs", "p99 µs", "CPU µs/call"],
+        [
+            *("request", "server", "N", "calls/s", "errors", "p50 µs", "p99 µs"),
+            *("CPU µs/call", "median CPU"),
+        ],
         [
             [
                 r["request"],
@@ -270,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
                 r["p50_us"],
                 r["p99_us"],
                 r["cpu_us_per_call"],
+                r["median_cpu_us_per_call"],
             ]
             for r in rows
         ],
@@ -288,6 +285,17 @@ def main(argv: list[str] | None = None) -> int:
         },
     )
     return 0
+
+
+def _summary(runs: list[dict[str, object]]) -> dict[str, object]:
+    """:func:`~benchmarks.common.best_run`, with the median CPU per call of the runs too
+    (the steadier figure on a shared machine)."""
+    row = best_run(runs)
+    row["median_cpu_us_per_call"] = statistics.median(
+        float(r["cpu_us_per_call"])  # type: ignore[arg-type]
+        for r in runs
+    )
+    return row
 
 
 def _pick(rows: list[dict[str, object]], server: str, request: str, n: int) -> float:

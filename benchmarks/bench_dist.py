@@ -25,17 +25,24 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 
-from benchmarks.common import print_table, write_json
+from benchmarks.common import (
+    best_run,
+    free_port,
+    print_table,
+    run_erl_client,
+    spawn,
+    write_json,
+)
+
+# The names the other round-trip benchmarks import from here.
+_best = best_run
+_free_port = free_port
+_spawn = spawn
 
 COOKIE = "kazoo_trio_bench"
 PY_NODE = "benchpy@127.0.0.1"
@@ -164,55 +171,10 @@ def serve_python(name: str, epmd_port: int) -> int:
 # The driver
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@contextmanager
-def _spawn(
-    cmd: list[str], env: dict[str, str], ready: bytes | None
-) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(
-        cmd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        if ready is not None:
-            assert proc.stdout is not None
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                line = proc.stdout.readline()
-                if not line:
-                    raise RuntimeError(f"{cmd[0]} exited before it was ready")
-                if line.strip() == ready:
-                    break
-        yield proc
-    finally:
-        with suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-
-
 def _run_client(env: dict[str, str], workdir: str, call: str, timeout: float) -> list[int]:
-    erl = shutil.which("erl") or "erl"
-    code = (
-        f'{{ok, bench_client}} = c:c("{workdir}/bench_client", [{{outdir, "{workdir}"}}]), '
-        f"{call}, halt()."
+    return run_erl_client(
+        env, workdir, "bench_client", call, node=CLIENT_NODE, cookie=COOKIE, timeout=timeout
     )
-    cmd = [erl, "-noshell", "-name", CLIENT_NODE, "-setcookie", COOKIE, "-start_epmd", "false"]
-    cmd += ["-pa", workdir, "-eval", code]
-    out = subprocess.run(cmd, env=env, capture_output=True, timeout=timeout, check=False)
-    for line in out.stdout.decode().splitlines():
-        if line.startswith("RESULT "):
-            return [int(x) for x in line.split()[1:]]
-    raise RuntimeError(f"client failed: {out.stdout.decode()} {out.stderr.decode()}")
 
 
 def _row(target: str, n: int, fields: list[int], clk_tck: int) -> dict[str, object]:
@@ -252,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         print("erl/epmd not found; cannot run the distribution benchmark", file=sys.stderr)
         return 1
     clk_tck = os.sysconf("SC_CLK_TCK")
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, ERL_EPMD_PORT=str(port), ERL_EPMD_ADDRESS="127.0.0.1")
     callers = [int(x) for x in args.callers.split(",")]
     rows: list[dict[str, object]] = []
@@ -265,8 +227,8 @@ def main(argv: list[str] | None = None) -> int:
             'bench_srv:start(), io:format("READY~n").'
         )
         with (
-            _spawn([epmd, "-port", str(port)], env, None),
-            _spawn(
+            spawn([epmd, "-port", str(port)], env, None),
+            spawn(
                 [
                     sys.executable,
                     "-m",
@@ -279,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
                 env,
                 b"READY",
             ) as py,
-            _spawn(
+            spawn(
                 [
                     erl,
                     "-noshell",
@@ -307,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
                         runs.append(_row(label, n, fields, clk_tck))
                         _progress(runs[-1])
             rows = [
-                _best([r for r in runs if r["server"] == label and r["callers"] == n])
+                best_run([r for r in runs if r["server"] == label and r["callers"] == n])
                 for n in callers
                 for label in ("python", "beam")
             ]
@@ -387,16 +349,6 @@ def main(argv: list[str] | None = None) -> int:
         },
     )
     return 0
-
-
-def _best(runs: list[dict[str, object]]) -> dict[str, object]:
-    """The run with the most calls/s, with the least CPU per call seen in any run."""
-    best = dict(max(runs, key=lambda r: float(r["calls_per_s"])))  # type: ignore[arg-type]
-    leanest = min(runs, key=lambda r: float(r["cpu_us_per_call"]))  # type: ignore[arg-type]
-    for key in ("cpu_us_per_call", "user_cpu_us_per_call", "system_cpu_us_per_call"):
-        best[key] = leanest[key]
-    best["runs"] = len(runs)
-    return best
 
 
 def _progress(row: dict[str, object]) -> None:

@@ -12,9 +12,14 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
+import signal
+import socket
+import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,10 +28,15 @@ from typing import Any
 __all__ = [
     "RESULTS_DIR",
     "Timing",
+    "best_run",
     "best_time",
+    "free_port",
     "machine_info",
     "print_table",
     "rate",
+    "run_erl_client",
+    "spawn",
+    "stop_process_group",
     "write_json",
 ]
 
@@ -168,3 +178,97 @@ def write_json(name: str, results: dict[str, Any], *, directory: Path | None = N
     }
     path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Servers and erl clients in their own OS processes (the round-trip benchmarks)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def stop_process_group(proc: subprocess.Popen[bytes], *, interrupt_for: float = 0.0) -> None:
+    """End ``proc`` (started with ``start_new_session=True``) and everything it started.
+
+    With ``interrupt_for`` > 0 it is sent SIGINT first and given that many seconds
+    to end cleanly (a server under ``cProfile`` writes its profile then); whatever
+    is left of its process group is killed, and the process is reaped.
+    """
+    if interrupt_for > 0 and proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        with suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=interrupt_for)
+    with suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+
+
+@contextmanager
+def spawn(
+    cmd: list[str], env: dict[str, str], ready: bytes | None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``cmd`` in its own process group for the block; killed with its group after.
+
+    With ``ready``, waits (up to 30 s) until the process prints that line on stdout.
+    """
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        if ready is not None:
+            assert proc.stdout is not None
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                line = proc.stdout.readline()
+                if not line:
+                    raise RuntimeError(f"{cmd[0]} exited before it was ready")
+                if line.strip() == ready:
+                    break
+        yield proc
+    finally:
+        stop_process_group(proc)
+
+
+def run_erl_client(
+    env: dict[str, str],
+    workdir: str,
+    module: str,
+    call: str,
+    *,
+    node: str,
+    cookie: str,
+    timeout: float,
+) -> list[int]:
+    """Compile ``<workdir>/<module>.erl`` in a fresh ``erl`` node named ``node``, evaluate
+    ``call`` and return the integers of the ``RESULT ...`` line it prints."""
+    erl = shutil.which("erl") or "erl"
+    code = (
+        f'{{ok, {module}}} = c:c("{workdir}/{module}", [{{outdir, "{workdir}"}}]), {call}, halt().'
+    )
+    cmd = [erl, "-noshell", "-name", node, "-setcookie", cookie, "-start_epmd", "false"]
+    cmd += ["-pa", workdir, "-eval", code]
+    out = subprocess.run(cmd, env=env, capture_output=True, timeout=timeout, check=False)
+    for line in out.stdout.decode().splitlines():
+        if line.startswith("RESULT "):
+            return [int(x) for x in line.split()[1:]]
+    raise RuntimeError(f"client failed: {out.stdout.decode()} {out.stderr.decode()}")
+
+
+def best_run(runs: list[dict[str, object]]) -> dict[str, object]:
+    """The run with the most calls/s, with the least CPU per call seen in any run."""
+    best = dict(max(runs, key=lambda r: float(r["calls_per_s"])))  # type: ignore[arg-type]
+    leanest = min(runs, key=lambda r: float(r["cpu_us_per_call"]))  # type: ignore[arg-type]
+    for key in ("cpu_us_per_call", "user_cpu_us_per_call", "system_cpu_us_per_call"):
+        best[key] = leanest[key]
+    best["runs"] = len(runs)
+    return best

@@ -21,7 +21,7 @@ from kazoo_trio.erlang.wire import call_reply_parts, gen_call, reply_parts
 from kazoo_trio.erlang.wire import messages as c
 from kazoo_trio.term.types import Atom, ImproperList, Pid, Reference
 
-__all__ = ["GenCall", "GenCast", "alias_of", "parse", "reply", "serve"]
+__all__ = ["GenCall", "GenCast", "alias_of", "parse", "reply", "run_deferred", "serve"]
 
 A_ALIAS = Atom("alias")
 _T = TypeVar("_T")
@@ -145,7 +145,7 @@ async def serve(
                 call = gen_call(msg)
                 if call is not None:
                     caller, tag, request = call
-                    # _run inlined: a handler that does not block completes
+                    # run_deferred inlined: a handler that does not block completes
                     # on its first step.
                     it = handle_call(request, caller).__await__()
                     try:
@@ -165,7 +165,7 @@ async def serve(
                     and len(msg) == 2
                     and msg[0] is A_GEN_CAST
                 ):
-                    await _run(handle_cast(msg[1]), deferral, task)
+                    await run_deferred(handle_cast(msg[1]), deferral, task)
                 # An empty (or closed) mailbox ends the batch; receive() then
                 # waits, or raises ProcessExit once the process has ended.
                 next_envelope = next_nowait()
@@ -177,8 +177,16 @@ async def serve(
             deferral.flush()
 
 
-async def _run(awaitable: Awaitable[_T], deferral: Deferral, task: trio.lowlevel.Task) -> _T:
-    """Await ``awaitable``; if it would block, flush deferred output first."""
+async def run_deferred(
+    awaitable: Awaitable[_T], deferral: Deferral, task: trio.lowlevel.Task
+) -> _T:
+    """Await ``awaitable`` while ``task`` (the running task) defers its output.
+
+    If the awaitable completes without yielding to trio, the packets it
+    queued stay deferred (for the caller's :meth:`Deferral.flush`); if it
+    would block, the deferred output is written first and the deferral is
+    suspended until it is done, so nothing waits behind a blocked task.
+    """
     it = awaitable.__await__()
     try:
         yielded = it.send(None)

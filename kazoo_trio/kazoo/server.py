@@ -15,10 +15,12 @@ Erlang's ordering and let slow commands starve everything):
   node's connection until half of them are done (TCP backpressure on that
   node alone, no message lost; see :class:`~kazoo_trio.erlang.mailbox.Backlog`),
   so one flooding node never delays or drops anybody else's messages;
-* requests that never wait (``version``, ``sendevent``, ``bgapi``..., and
-  ``api`` for the commands the switch says never wait, such as ``status`` or
-  ``uuid_exists``) from a sender with nothing queued are answered by the
-  receive loop itself: the order is the same, and no lane is needed;
+* requests that never wait (``version``, ``sendevent``, ``bgapi``..., ``api``
+  for the commands the switch says never wait, such as ``status`` or
+  ``uuid_exists``, and ``sendmsg`` to a channel whose queue has room) from a
+  sender with nothing queued are answered by the receive loop itself: the order
+  is the same, and no lane is needed; their replies are written together at the
+  end of each batch of messages (the node's ``Deferral``);
 * ``fetch_reply`` is answered by the receive loop itself, never queued behind
   the sender's earlier requests: it only wakes a waiting lookup, and an
   ``api`` request waiting for that lookup (possibly of the same sender) must
@@ -68,7 +70,13 @@ from kazoo_trio.kazoo.streams.table import StreamTable
 from kazoo_trio.kazoo.version import VERSION
 from kazoo_trio.ratelimit import RateLimitedLog
 from kazoo_trio.switch.bus import selective
-from kazoo_trio.switch.protocol import XML_SECTIONS, ApiOutput, ApiWaitHint, Switch
+from kazoo_trio.switch.protocol import (
+    XML_SECTIONS,
+    ApiOutput,
+    ApiWaitHint,
+    PrivateQueueNowait,
+    Switch,
+)
 from kazoo_trio.term.types import Atom, Pid
 
 __all__ = ["ModKazooServer"]
@@ -187,6 +195,7 @@ class ModKazooServer:
     _pause_log: RateLimitedLog = attrs.field(factory=lambda: RateLimitedLog(log), init=False)
     _ignored_log: RateLimitedLog = attrs.field(factory=lambda: RateLimitedLog(log), init=False)
     _wait_hint: ApiWaitHint | None = attrs.field(default=None, init=False)
+    _queue_hint: PrivateQueueNowait | None = attrs.field(default=None, init=False)
     #: Messages that were not requests, ignored.
     ignored_messages: int = attrs.field(default=0, init=False)
 
@@ -230,6 +239,8 @@ class ModKazooServer:
         self._limiter = trio.CapacityLimiter(settings.max_concurrent_requests)
         if isinstance(self.switch, ApiWaitHint):
             self._wait_hint = self.switch
+        if isinstance(self.switch, PrivateQueueNowait):
+            self._queue_hint = self.switch
         self.backlog = Backlog(self.node.name, settings.node_backlog, self._pause)
 
     async def _send(self, pid: Pid, message: object) -> None:
@@ -324,6 +335,9 @@ class ModKazooServer:
             streams=self.streams,
             configuration_bound=self.kazoo_conf.configuration_bound,
             config_requested=self.kazoo_conf.request,
+            queue_nowait=(
+                None if self._queue_hint is None else self._queue_hint.queue_private_event_nowait
+            ),
         )
 
     def _reset(self) -> None:
@@ -359,14 +373,28 @@ class ModKazooServer:
     # -- receiving -------------------------------------------------------------------------------
 
     async def _receive_loop(self, proc: Process, lanes: trio.Nursery) -> None:
+        # The replies this loop gives itself are written by this task, all of a batch
+        # at once, instead of waking each connection's writer per reply; a request
+        # that has to wait has what was deferred before it written first.
+        deferral = proc.node.deferral
+        task = trio.lowlevel.current_task()
+        next_nowait = proc.mailbox.next_nowait
         while True:
+            # Raises ProcessExit once the process has ended (and its mailbox is empty).
             envelope = await proc.receive()
-            while True:
-                await self._dispatch_safely(proc, envelope, lanes)
-                try:
-                    envelope = proc.receive_nowait()
-                except trio.WouldBlock:
-                    break
+            deferral.task = task
+            try:
+                while True:
+                    await gen_server.run_deferred(
+                        self._dispatch_safely(proc, envelope, lanes), deferral, task
+                    )
+                    next_envelope = next_nowait()
+                    if next_envelope is None:
+                        break
+                    envelope = next_envelope
+            finally:
+                deferral.task = None
+                deferral.flush()
 
     async def _dispatch_safely(
         self, proc: Process, envelope: Envelope, lanes: trio.Nursery
@@ -433,7 +461,7 @@ class ModKazooServer:
             return False
         lane = self._lanes.get(sender)
         if lane is None:
-            if name in INLINE_REQUESTS or self._api_never_waits(name, request.request):
+            if name in INLINE_REQUESTS or self._never_waits(name, request.request):
                 # Nothing of this sender is queued, so answering here keeps its order,
                 # and saves a lane for the most frequent quick requests.
                 assert self.services is not None
@@ -447,13 +475,25 @@ class ModKazooServer:
         lane.queue.append((envelope.sender, request))
         return True
 
-    def _api_never_waits(self, name: str | None, request: object) -> bool:
-        """An ``api``/``api4`` request for a command the switch runs without waiting."""
-        hint = self._wait_hint
-        if hint is None or name not in ("api", "api4"):
-            return False
-        command = request[1] if isinstance(request, tuple) and len(request) == 3 else None
-        return isinstance(command, Atom) and hint.api_never_waits(command.name)
+    def _never_waits(self, name: str | None, request: object) -> bool:
+        """An ``api``/``api4`` request for a command the switch runs without waiting, or
+        a ``sendmsg`` to a channel whose queue has room (as the switch says)."""
+        if name == "api" or name == "api4":
+            hint = self._wait_hint
+            if hint is None:
+                return False
+            command = request[1] if isinstance(request, tuple) and len(request) == 3 else None
+            return isinstance(command, Atom) and hint.api_never_waits(command.name)
+        if name == "sendmsg":
+            queue_hint = self._queue_hint
+            if queue_hint is None or not isinstance(request, tuple) or len(request) < 3:
+                return False
+            channel = request[1]
+            # Other spellings of the UUID (strings) take a lane, as everything used to.
+            return type(channel) is bytes and queue_hint.private_queue_has_room(
+                channel.decode("utf-8", "surrogateescape")
+            )
+        return False
 
     def _ignored(self, envelope: Envelope, why: str) -> None:
         # Anyone can send anything: logged at a bounded rate, counted.

@@ -154,36 +154,48 @@ class ApiCommands:
                 bus.skip()
             argument = args
         reserved = bus.reserve("API", origin=_KAZOO_API_ORIGIN)
-        headers = [
-            ("API-Command", command),
-            ("API-Command-Argument", argument),
-            ("API-Command-Argument-Expanded", argument),
-        ]
         entry = self._entries.get(command)
         if entry is None:
-            headers += [("API-Result", "error"), ("API-Error", "invalid command")]
-            return ApiResult(False, "", self._api_event(reserved, headers), found=False)
+            event = self._api_event(reserved, command, argument, None)
+            return ApiResult(False, "", event, found=False)
         try:
-            output = await entry.handler(argument)
+            # A command that never waits is called as it is, not through its coroutine.
+            sync = entry.sync
+            output = sync(argument) if sync is not None else await entry.handler(argument)
         except Exception as exc:
             log.exception("API %s %r failed", command, argument)
             output = ApiOutput(f"-ERR {type(exc).__name__}: {exc}\n", ok=False)
-        if output.ok:
-            headers += [("API-Result", "success"), ("API-Output", output.text)]
-        else:
-            headers += [("API-Result", "error"), ("API-Error", output.text)]
-        return ApiResult(output.ok, output.text, self._api_event(reserved, headers))
+        event = self._api_event(reserved, command, argument, output)
+        return ApiResult(output.ok, output.text, event)
 
     def _api_event(
-        self, reserved: ReservedEvent, headers: list[tuple[str, str]]
+        self, reserved: ReservedEvent, command: str, argument: str, output: ApiOutput | None
     ) -> Event | Callable[[], Event]:
-        """Fire the ``API`` event if anybody wants it; else how to build it on demand."""
+        """Fire the ``API`` event if anybody wants it; else how to build it on demand
+        (``output`` None: no such command)."""
         bus = self.bus
         if bus.wanted("API"):
-            event = bus.build(reserved, headers)
+            event = _build_api_event(bus, reserved, command, argument, output)
             bus.fire(event)
             return event
-        return functools.partial(bus.build, reserved, headers)
+        return functools.partial(_build_api_event, bus, reserved, command, argument, output)
+
+
+def _build_api_event(
+    bus: EventBus, reserved: ReservedEvent, command: str, argument: str, output: ApiOutput | None
+) -> Event:
+    headers = [
+        ("API-Command", command),
+        ("API-Command-Argument", argument),
+        ("API-Command-Argument-Expanded", argument),
+    ]
+    if output is None:
+        headers += [("API-Result", "error"), ("API-Error", "invalid command")]
+    elif output.ok:
+        headers += [("API-Result", "success"), ("API-Output", output.text)]
+    else:
+        headers += [("API-Result", "error"), ("API-Error", output.text)]
+    return bus.build(reserved, headers)
 
 
 def _may_expand(text: str) -> bool:

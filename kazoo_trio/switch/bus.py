@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable, Iterable
+from operator import itemgetter
 from typing import Protocol, runtime_checkable
 
 import attrs
@@ -105,6 +106,26 @@ class ReservedEvent:
     origin: EventOrigin
 
 
+_name_of = itemgetter(0)
+
+
+def _text_pairs(
+    built: list[tuple[str, str]],
+) -> tuple[tuple[str, str], ...] | list[tuple[str, str]]:
+    """``built`` as the tuple :class:`Event` keeps, when it needs no normalising.
+
+    :func:`add_headers` appends only pairs it made, with text values (anything else
+    fails there or, when empty, is left out), and the standard headers are text: only
+    a name can be something else, which one joining pass finds without a Python loop.
+    Otherwise the list goes to :class:`Event`, which turns every name and value into text.
+    """
+    try:
+        "".join(map(_name_of, built))
+    except TypeError:
+        return built
+    return tuple(built)
+
+
 def _new_identity(bus: EventBus, attribute: object, identity: SwitchIdentity) -> SwitchIdentity:
     bus._standard = StandardHeaders(identity)
     return identity
@@ -177,7 +198,7 @@ class EventBus:
         body_header = add_headers(built, headers, unique=name in UNIQUE_HEADER_EVENTS)
         if body is None:
             body = body_header
-        return Event(name, built, body, reserved.subclass)
+        return Event(name, _text_pairs(built), body, reserved.subclass)
 
     def wanted(self, name: str, subclass: str | None = None) -> bool:
         """Whether firing an event ``name``/``subclass`` now would reach any listener
@@ -195,7 +216,7 @@ class EventBus:
         """``event`` with ``headers`` added by FreeSWITCH's rules (see :meth:`new_event`)."""
         built = list(event.headers)
         body = add_headers(built, headers, unique=event.name in UNIQUE_HEADER_EVENTS)
-        return attrs.evolve(event, headers=built, body=event.body if body is None else body)
+        return Event(event.name, built, event.body if body is None else body, event.subclass)
 
     def fire(self, event: Event) -> None:
         """See :meth:`kazoo_trio.switch.protocol.Switch.fire`."""

@@ -15,7 +15,8 @@ def _headers(value: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     # the rest of the copy.  Other iterables are normalised to (str, str) pairs.
     if type(value) is tuple:
         return value
-    return tuple((str(name), str(val)) for name, val in value)
+    # A list first: a tuple built from a generator costs more per item.
+    return tuple([(str(name), str(val)) for name, val in value])
 
 
 @attrs.frozen
@@ -65,7 +66,10 @@ class Event:
 
     def with_headers(self, *extra: tuple[str, str]) -> Event:
         """A copy with ``extra`` headers appended."""
-        return attrs.evolve(self, headers=self.headers + extra)
+        # Built directly: attrs.evolve looks the class's fields up on every call, and
+        # events are copied on hot paths (each lookup, each stream's private copy).
+        return Event(self.name, self.headers + extra, self.body, self.subclass)
 
     def replace_headers(self, headers: Iterable[tuple[str, str]]) -> Event:
-        return attrs.evolve(self, headers=headers)
+        """A copy with ``headers`` instead of its own."""
+        return Event(self.name, headers, self.body, self.subclass)

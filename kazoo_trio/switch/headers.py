@@ -60,6 +60,22 @@ def local_date(us: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(us // 1_000_000))
 
 
+class _Lowered(dict[str, str]):
+    """Header name → its lower-cased form, remembered: names recur from event to event,
+    and a dictionary hit costs less than the call."""
+
+    LIMIT = 20_000
+
+    def __missing__(self, name: str) -> str:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        lowered = self[name] = name.lower()
+        return lowered
+
+
+_lowered = _Lowered()
+
+
 def add_headers(
     headers: list[tuple[str, str]], extra: Iterable[tuple[str, str]], unique: bool
 ) -> str | None:
@@ -69,28 +85,39 @@ def add_headers(
     adds one header per item, and events with unique headers replace earlier values.
     """
     body: str | None = None
-    # The lower-cased names already in ``headers``, made on the first deletion: channel
-    # data carries many empty values, and scanning the whole list for each of them
-    # cost more than building the rest of the event.
+    # The lower-cased names of ``headers[:synced]``, made on the first deletion and
+    # caught up only at the next one: channel data carries many empty values, and
+    # scanning the whole list (or lower-casing each name as it is added) for each of
+    # them cost more than building the rest of the event.
     present: set[str] | None = None
+    synced = 0
+    lowered = _lowered
+    append = headers.append
     for name, value in extra:
         if name == "_body":
             body = value
-        if not value or unique:
-            lowered = name.lower()
-            if present is None:
-                present = {k.lower() for k, _ in headers}
-            if lowered in present:
-                headers[:] = [(k, v) for k, v in headers if k.lower() != lowered]
-                present.discard(lowered)
-            if not value:
-                continue
+        if value and not unique:
+            if value.startswith("ARRAY::"):
+                headers.extend((name, item) for item in value[7:].split("|:"))
+            else:
+                append((name, value))
+            continue
+        low = lowered[name]
+        if present is None:
+            present = set()
+        if synced < len(headers):
+            present.update([lowered[k] for k, _ in headers[synced:]])
+            synced = len(headers)
+        if low in present:
+            headers[:] = [(k, v) for k, v in headers if lowered[k] != low]
+            present.discard(low)
+            synced = len(headers)
+        if not value:
+            continue
         if value.startswith("ARRAY::"):
-            headers.extend((name, item) for item in value[len("ARRAY::") :].split("|:"))
+            headers.extend((name, item) for item in value[7:].split("|:"))
         else:
-            headers.append((name, value))
-        if present is not None:
-            present.add(name.lower())
+            append((name, value))
     return body
 
 

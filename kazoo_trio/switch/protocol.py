@@ -45,6 +45,7 @@ __all__ = [
     "EventNameError",
     "FetchHandler",
     "JsonApiHandler",
+    "PrivateQueueNowait",
     "Switch",
     "SwitchBackend",
     "SwitchControl",
@@ -149,6 +150,23 @@ class ApiWaitHint(Protocol):
 
     def api_never_waits(self, command: str) -> bool:
         """True when :meth:`Switch.api` for ``command`` completes without waiting."""
+        ...
+
+
+@runtime_checkable
+class PrivateQueueNowait(Protocol):
+    """A switch that can queue a channel's private event without waiting when there is
+    room, and tell beforehand whether there is, so that a ``sendmsg`` that would not
+    wait can be answered without a task of its own."""
+
+    def private_queue_has_room(self, uuid: str) -> bool:
+        """True when :meth:`Switch.queue_private_event` for ``uuid`` would complete
+        without waiting now (no such channel, one hanging up, or room in its queue)."""
+        ...
+
+    def queue_private_event_nowait(self, uuid: str, event: Event) -> bool | None:
+        """:meth:`Switch.queue_private_event` when it need not wait (the same result);
+        ``None``, with nothing done, when it would have to."""
         ...
 
 

@@ -19,7 +19,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -109,6 +109,8 @@ class FreeSwitch:
     sip_port: int = 0
     xml_curl_bindings: str = "dialplan|directory"
     process: subprocess.Popen[bytes] | None = None
+    # A configuration of our own (``--conf``) instead of the bundled one.
+    conf: Path | None = None
 
     @property
     def xml_curl_url(self) -> str:
@@ -125,6 +127,7 @@ class FreeSwitch:
             "--xml-curl-bindings", self.xml_curl_bindings,
             "--sip-port", str(self.sip_port),
             "--loglevel", "info",
+            *(["--conf", str(self.conf)] if self.conf is not None else []),
             str(self.workdir),
         ]  # fmt: skip
         self.process = subprocess.Popen(
@@ -156,11 +159,40 @@ class FreeSwitch:
         return esl_exchange(self.esl_port, command)
 
 
+def core_settings_conf(root: Path, target: Path, settings: Mapping[str, str]) -> Path:
+    """A copy at ``target`` of the bundled configuration under ``root`` with these
+    ``switch.conf`` settings (``max-sessions``, ``sessions-per-second`` ...) replaced or
+    added; the directory to pass as ``--conf``."""
+    shutil.copytree(root / "conf", target)
+    path = target / "autoload_configs" / "switch.conf.xml"
+    lines = path.read_text().splitlines()
+    left = dict(settings)
+    for index, line in enumerate(lines):
+        for name in list(left):
+            if f'<param name="{name}" ' in line:
+                lines[index] = f'    <param name="{name}" value="{left.pop(name)}"/>'
+    end = next(i for i, line in enumerate(lines) if "</settings>" in line)
+    lines[end:end] = [f'    <param name="{name}" value="{value}"/>' for name, value in left.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return target
+
+
 @contextmanager
 def freeswitch_instance(
-    *, sip: bool = False, bindings: str = "dialplan|directory"
+    *,
+    sip: bool = False,
+    bindings: str = "dialplan|directory",
+    sessions_per_second: int | None = None,
+    max_sessions: int | None = None,
+    core_settings: Mapping[str, str] | None = None,
+    configs: Mapping[str, str] | None = None,
 ) -> Iterator[FreeSwitch]:
-    """A started FreeSWITCH in a fresh temporary directory; killed and removed at exit."""
+    """A started FreeSWITCH in a fresh temporary directory; killed and removed at exit.
+
+    ``sessions_per_second`` and ``max_sessions`` replace the bundled configuration's
+    100 and 1,000 (for load tests); ``core_settings`` are further ``switch.conf``
+    settings (e.g. ``core-db-name``); ``configs`` are further ``autoload_configs``
+    files (name -> XML), e.g. a module configured as Kazoo configures it."""
     if not ARCHIVE.exists():
         _unavailable(f"no FreeSWITCH archive at {ARCHIVE} (set KAZOO_TRIO_FSMIN)")
     tmp = Path(tempfile.mkdtemp(prefix="kt-fs-"))
@@ -179,6 +211,16 @@ def freeswitch_instance(
             sip_port=free_port() if sip else 0,
             xml_curl_bindings=bindings,
         )
+        settings = dict(core_settings or {})
+        if sessions_per_second is not None:
+            settings["sessions-per-second"] = str(sessions_per_second)
+        if max_sessions is not None:
+            settings["max-sessions"] = str(max_sessions)
+        if settings:
+            fs.conf = core_settings_conf(root, tmp / "conf", settings)
+        for name, xml in (configs or {}).items():
+            # The unpacked copy is this instance's own: it may be written.
+            ((fs.conf or root / "conf") / "autoload_configs" / name).write_text(xml)
         fs.workdir.mkdir()
         try:
             fs.start()

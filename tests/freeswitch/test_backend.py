@@ -119,6 +119,30 @@ async def test_fired_events_come_back_from_freeswitch(fs: FreeSwitch) -> None:
         assert back.get("Event-Calling-File") == "mod_event_socket.c"
 
 
+async def test_events_naming_a_live_channel_reach_the_listeners(fs: FreeSwitch) -> None:
+    # FreeSWITCH's event socket would queue them to the channel and never fire them.
+    events: list[Event] = []
+    async with running(fs) as switch:
+        switch.add_listener(events.append)
+        made = await switch.api("originate", "{origination_uuid=kt-fired}null/1000 &park")
+        assert made.ok, made.text
+        await wait_until(lambda: switch.channel_exists("kt-fired"), timeout=5)
+        try:
+            set_var = await switch.api("kz_uuid_setvar", "kt-fired kt_fired_var yes")
+            assert set_var.ok, set_var.text
+            await wait_until(
+                lambda: any(
+                    e.name == "CHANNEL_DATA" and e.get("Unique-ID") == "kt-fired" for e in events
+                ),
+                timeout=5,
+            )
+            data = next(e for e in events if e.name == "CHANNEL_DATA")
+            assert data.get("variable_kt_fired_var") == "yes"
+            assert data.get("Channel-Name") == "null/1000"
+        finally:
+            await switch.api("uuid_kill", "kt-fired")
+
+
 async def test_dialplan_lookup_answered_by_a_binding(fs: FreeSwitch) -> None:
     lookups: list[XmlLookup] = []
     events: list[Event] = []

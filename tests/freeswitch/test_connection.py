@@ -115,3 +115,39 @@ async def test_killed_and_restarted_freeswitch(fs: FreeSwitch) -> None:
         await client.checked(esl.sendevent("CUSTOM", [("Event-Subclass", "kt::again")]))
         await wait_until(lambda: any(e.get("Event-Subclass") == "kt::again" for e in events))
         nursery.cancel_scope.cancel()
+
+
+async def flow_of_commands(fs: FreeSwitch, command_lines: int) -> tuple[int, int]:
+    """Events that arrived while four tasks kept writing commands for a second, and
+    all of them once the commands stopped."""
+    events: list[esl.EslEvent] = []
+    client = client_for(fs, on_event=events.append, command_lines=command_lines)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(client.run)
+        with trio.fail_after(5):
+            await client.wait_connected()
+        await client.subscribe(["CUSTOM", "kt::flow"])
+        sent = [0]
+
+        async def writer() -> None:
+            while True:
+                fired = esl.sendevent("CUSTOM", [("Event-Subclass", "kt::flow")])
+                await client.checked(fired, key=str(sent[0]))
+                sent[0] += 1
+
+        with trio.move_on_after(1.0):
+            async with trio.open_nursery() as writers:
+                for _ in range(4):
+                    writers.start_soon(writer)
+        during = len(events)
+        await wait_until(lambda: len(events) >= sent[0], timeout=10)
+        nursery.cancel_scope.cancel()
+    return during, sent[0]
+
+
+async def test_events_arrive_while_commands_flow(fs: FreeSwitch) -> None:
+    # mod_event_socket writes a connection's events only between the commands it
+    # receives: on a connection of their own they are not held back by the commands.
+    during, sent = await flow_of_commands(fs, command_lines=2)
+    assert sent > 0
+    assert during >= sent * 3 // 4

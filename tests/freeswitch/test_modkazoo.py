@@ -17,6 +17,7 @@ from kazoo_trio.switch.freeswitch.modkazoo import (
     rewrite_dialplan,
     rewrite_message,
 )
+from kazoo_trio.switch.headers import EventOrigin
 from kazoo_trio.switch.kz.commands import kz_eval, kz_expand, kz_uuid_setvar_multi_encoded
 
 ROUTE = (
@@ -196,8 +197,10 @@ class FakeSwitch:
         subclass: str | None = None,
         headers: Iterable[tuple[str, str]] = (),
         body: str | None = None,
+        origin: EventOrigin | None = None,
     ) -> Event:
-        return Event(name, [("Event-Name", name), *headers], body, subclass)
+        calling = [] if origin is None else [("Event-Calling-File", origin.file)]
+        return Event(name, [("Event-Name", name), *calling, *headers], body, subclass)
 
     async def xml_lookup(
         self,
@@ -251,6 +254,8 @@ async def test_kz_commands_run_by_replay_and_write_once() -> None:
     [data] = switch.fired
     assert data.name == "CHANNEL_DATA" and data.get("variable_a") == "one;two"
     assert data.get("variable_x") is None
+    # Fired from where mod_kazoo fires it, as on the simulated switch.
+    assert data.get("Event-Calling-File") == "kazoo_commands.c"
     switch.sent.clear()
     expanded = await host.run(kz_expand, "uuid:u1 ${variable_a}/${upper(b)}/$${domain}")
     assert expanded.text == "+OK one;two/B/d.example"

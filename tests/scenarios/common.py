@@ -64,6 +64,17 @@ def execute(app: str, arg: str = "") -> tuple[tuple[str, str], ...]:
 HANGUP = (("call-command", "hangup"), ("hangup-cause", "NORMAL_CLEARING"))
 
 
+# Modules configured as Kazoo's own FreeSWITCH configuration sets them (the simulated
+# switch behaves that way): mod_loopback names its legs (is_loopback, loopback_leg) as
+# it makes them (kazoo-configs-freeswitch, autoload_configs/loopback.conf.xml).
+KAZOO_CONFIGS = {
+    "loopback.conf.xml": (
+        '<configuration name="loopback.conf" description="Loopback Endpoint"><settings>'
+        '<param name="early-set-loopback-id" value="true"/></settings></configuration>'
+    ),
+}
+
+
 def observed_differences(sim: Observation, real: Observation) -> dict[str, set[str]]:
     """What differs, by aspect: reply labels, legs whose event sequence differs, and
     the names of the fetch and stream fields whose values differ anywhere."""
@@ -118,58 +129,76 @@ def assert_reasoned(
 # below names one of these.  "sim:" marks what the simulated switch still gets wrong
 # (to fix there); "by design:" what differs because of the backends themselves.
 REASONS: dict[str, str] = {
-    "Caller-ID-Name": (
-        "sim: an originate without a session names the caller 'FreeSWITCH'; FreeSWITCH's "
-        "SWITCH_DEFAULT_CLID_NAME is '' (no field).  Fixing it needs the simulated caller "
-        "profile to tell an empty original caller id from an unset one (kz_restore_caller_id)"
-    ),
-    "Caller-ID-Number": (
-        "sim: FreeSWITCH swaps caller and callee ids on an answered outbound leg "
-        "(channel_cid_flipped), seen at its hang-up; the simulated switch does not"
-    ),
-    "Callee-ID-Name": "sim: as Caller-ID-Number, and the loopback -b leg has one on FreeSWITCH",
-    "Callee-ID-Number": (
-        "sim: FreeSWITCH sets it from the new profile's destination, which mod_loopback's "
-        "legs hold as the context ('default'); plus the caller/callee swap"
-    ),
-    "Caller-Dialplan": (
-        "sim: mod_loopback's legs carry the dialplan 'xml' (lower case), a null/ leg none; "
-        "the simulated switch says 'XML' for every leg"
-    ),
-    "Hunt-Dialplan": "sim: as Caller-Dialplan, in the dialplan lookup",
-    "Channel-Call-State": (
-        "sim: FreeSWITCH fires CHANNEL_ANSWER before the call state becomes ACTIVE "
-        "(it still reads DOWN/RINGING); the simulated switch changes it first"
-    ),
-    "Channel-State": "sim: FreeSWITCH fires CHANNEL_DESTROY in CS_REPORTING, not CS_DESTROY",
-    "Disposition": (
-        "sim: a leg killed with uuid_kill has no endpoint_disposition on FreeSWITCH; the "
-        "simulated switch sets NORMAL_CLEARING"
-    ),
-    "Ringing-Seconds": (
-        "sim: FreeSWITCH reports 0 for a leg that never rang; the simulation omits it"
-    ),
     "Call-Control.Queue": (
-        "sim: the bridged peer leg carries the caller's non-exported Call-Control-Queue "
-        "(set by multiset); on FreeSWITCH only exported variables reach the new leg"
+        "by design: mod_kazoo's bridge-variables tweak (kazoo_tweaks.c) copies the older "
+        "leg's Call-Control-Queue onto the newer one at CHANNEL_BRIDGE; the FreeSWITCH "
+        "backend drives a stock FreeSWITCH without mod_kazoo"
     ),
-    "Other-Leg-Caller-ID-Name": "sim: as Caller-ID-Name, on the other leg",
-    "Other-Leg-Caller-ID-Number": (
-        "sim: FreeSWITCH keeps the other leg's caller profile on the channel after the "
-        "bridge ends (seen at CHANNEL_DESTROY); the simulated switch drops it"
-    ),
-    "Other-Leg-Destination-Number": (
-        "sim: as Other-Leg-Caller-ID-Number, and the originated peer gets its "
-        "originator's profile as other leg at CHANNEL_ANSWER already"
-    ),
-    "Other-Leg-Direction": "sim: as Other-Leg-Destination-Number",
-    "Channel-Is-Loopback": (
-        "by design: set by mod_kazoo's tweaks (kazoo_tweaks.c) inside FreeSWITCH; the "
-        "FreeSWITCH backend drives a stock FreeSWITCH without mod_kazoo"
-    ),
-    "Channel-Loopback-Leg": "by design: as Channel-Is-Loopback",
     "Custom-Channel-Vars.Call-Interaction-Is-Root": (
         "by design: mod_kazoo's tweaks set Call-Interaction-ID on new channels; without "
         "mod_kazoo it is unset and the profile's comparison says false"
     ),
+    "Raw-Application-Data": (
+        "by design: the FreeSWITCH backend sends sendmsg over the event socket, whose "
+        "header parser drops the leading blanks of a value (ecallmgr's blind transfer "
+        "sends ' 2000 XML context'); mod_kazoo hands Erlang's binary over as it is"
+    ),
+    "variable_execute_on_blind_transfer": (
+        "by design: mod_kazoo's tweaks set it (kz_restore_caller_id) on new channels"
+    ),
+    "variable_current_application": (
+        "by design: a CHANNEL_DATA fired by a kz_* application while it runs; the "
+        "FreeSWITCH backend runs mod_kazoo's applications as the stock ones they "
+        "translate to (kz_uuid_multiset_encoded as set), which FreeSWITCH names"
+    ),
+    "variable_current_application_data": "by design: as variable_current_application",
 }
+
+
+# The reasons test_media_and_fetch.py adds (SIP, conference, KZ_CDR); a field another
+# module already gives a reason keeps that one.
+_MEDIA_AND_FETCH_REASONS: dict[str, str] = {
+    "User-Agent": (
+        "by design: mod_sofia's User-Agent names the switch's version (the simulated "
+        "switch 1.10.12-release, the bundled FreeSWITCH 1.11.3-dev)"
+    ),
+    "Local-SDP": (
+        "by design: the simulated switch carries no media, so its SIP legs have no SDP "
+        "(FreeSWITCH's holds RTP ports and session ids chosen at run time)"
+    ),
+    "Remote-SDP": "by design: as Local-SDP",
+    **dict.fromkeys(
+        (
+            "App-Name",
+            "Call-Direction",
+            "Call-Interaction.Id",
+            "Call-Interaction.Is-Root",
+            "Call-Interaction.Key",
+            "Callee-ID-Number",
+            "Caller-Context",
+            "Caller-Destination-Number",
+            "Caller-ID-Name",
+            "Caller-ID-Number",
+            "Channel-Answer-State",
+            "Channel-Call-State",
+            "Channel-Name",
+            "Channel-State",
+            "Custom-Channel-Vars.Privacy-Hide-Name",
+            "Custom-Channel-Vars.Privacy-Hide-Number",
+            "Event-Category",
+            "Event-Name",
+            "Extended-Data.Channel-Application-Log",
+            "Extended-Data.Channel-CallFlow",
+            "Disposition",
+            "Hangup-Cause",
+            "Media-Server",
+            "Originated-Legs",
+            "Ringing-Seconds",
+        ),
+        "by design: a field of KZ_CDR, which mod_kazoo's kazoo_cdr.c fires at hang-up; "
+        "the stock FreeSWITCH has no mod_kazoo and the FreeSWITCH backend does not "
+        "synthesise the event, so only the simulated switch reports it",
+    ),
+}
+for _field, _reason in _MEDIA_AND_FETCH_REASONS.items():
+    REASONS.setdefault(_field, _reason)

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 import pytest
 
 from tests.freeswitch.fsmin import FreeSwitch, freeswitch_instance
+from tests.scenarios.common import KAZOO_CONFIGS
 
 
 @pytest.fixture(scope="package")
 def fs() -> Iterator[FreeSwitch]:
-    with freeswitch_instance() as instance:
+    with freeswitch_instance(configs=KAZOO_CONFIGS) as instance:
         yield instance

@@ -1,13 +1,15 @@
 """Print, per scenario, what differs between the simulated switch and the real FreeSWITCH.
 
-``python -m tests.scenarios.report [scenario ...]`` starts one FreeSWITCH and a private
-``epmd``, runs the scenarios of every ``tests/scenarios/test_*.py`` (all, or those
-named) on both backends and prints every difference with both values, grouped by field:
-the material for fixing the simulated switch or for the known-differences table.
+``python -m tests.scenarios.report [scenario ...]`` starts a private ``epmd`` and one
+FreeSWITCH per set of options the modules ask for (a module's ``FREESWITCH``: SIP,
+xml_curl bindings), runs the scenarios of every ``tests/scenarios/test_*.py`` (all, or
+those named) on both backends and prints every difference with both values, grouped by
+field: the material for fixing the simulated switch or for the known-differences table.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
 import pprint
 import sys
@@ -17,6 +19,7 @@ import trio
 
 from tests.erlnode import epmd_daemon
 from tests.freeswitch.fsmin import freeswitch_instance
+from tests.scenarios.common import KAZOO_CONFIGS
 from tests.scenarios.runner import (
     Observation,
     Scenario,
@@ -57,11 +60,26 @@ def show(name: str, sim: Observation, real: Observation) -> None:
     pprint.pprint(by_field(differences(header_values(sim.frames), header_values(real.frames))))
 
 
+def by_options() -> dict[str, list[Scenario]]:
+    """The scenarios grouped by the FreeSWITCH their module needs: a module's
+    ``FREESWITCH`` (``freeswitch_instance`` keywords, as a sorted tuple of pairs)."""
+    found: dict[str, list[Scenario]] = {}
+    for path in sorted(Path(__file__).parent.glob("test_*.py")):
+        module = importlib.import_module(f"tests.scenarios.{path.stem}")
+        options = repr(sorted(getattr(module, "FREESWITCH", {}).items()))
+        found.setdefault(options, []).extend(getattr(module, "SCENARIOS", ()))
+    return found
+
+
 async def main(names: list[str]) -> None:
-    with freeswitch_instance() as fs:
-        async with epmd_daemon() as epmd:
-            for scenario in all_scenarios():
-                if not names or scenario.name in names:
+    async with epmd_daemon() as epmd:
+        for options, scenarios in by_options().items():
+            wanted = [s for s in scenarios if not names or s.name in names]
+            if not wanted:
+                continue
+            extra = dict(ast.literal_eval(options))
+            with freeswitch_instance(configs=KAZOO_CONFIGS, **extra) as fs:
+                for scenario in wanted:
                     sim, real = await observe_both(scenario, fs, epmd)
                     show(scenario.name, sim, real)
 

@@ -109,6 +109,26 @@ class SendMsg:
 
 
 @attrs.frozen
+class Command:
+    """``{command, UUID, Headers}``: how ecallmgr sends an ``execute`` (``freeswitch:cmd``);
+    the reply carries the event UUID."""
+
+    target: str
+    headers: tuple[tuple[str, str], ...]
+    label: str = ""
+
+
+@attrs.frozen
+class Commands:
+    """``{commands, UUID, [Headers, ...]}``: several ``execute``s at once
+    (``freeswitch:cmds``, e.g. a blind transfer)."""
+
+    target: str
+    commands: tuple[tuple[tuple[str, str], ...], ...]
+    label: str = ""
+
+
+@attrs.frozen
 class WaitEvent:
     """Until the stream carried ``name`` for the channel ``target``."""
 
@@ -116,6 +136,7 @@ class WaitEvent:
     target: str
     application: str = ""
     timeout: float = 8.0
+    count: int = 1  # until the stream carried that many
 
 
 @attrs.frozen
@@ -126,7 +147,18 @@ class WaitFetch:
     timeout: float = 8.0
 
 
-Step = Api | BgApi | BgStart | BgCollect | JsonApi | SendMsg | WaitEvent | WaitFetch
+Step = (
+    Api
+    | BgApi
+    | BgStart
+    | BgCollect
+    | JsonApi
+    | SendMsg
+    | Command
+    | Commands
+    | WaitEvent
+    | WaitFetch
+)
 
 
 @attrs.frozen
@@ -152,6 +184,11 @@ class Observation:
 def _bin(text: str) -> str:
     """An Erlang expression for the binary ``text`` (base64, so no quoting issues)."""
     return f'base64:decode(<<"{base64.b64encode(text.encode()).decode()}">>)'
+
+
+def _pairs_expr(run: _Run, headers: Sequence[tuple[str, str]]) -> str:
+    """Erlang ``{K, V}`` pairs of binaries, bound values (``{route0}``) filled in."""
+    return ", ".join(f"{{{_bin(k)}, {_bin(run.fill(v))}}}" for k, v in headers)
 
 
 def _setup(scenario: Scenario) -> str:
@@ -229,13 +266,16 @@ class _Run:
         return found
 
     def fill(self, text: str) -> str:
-        return re.sub(r"\{(route\d+)\}", lambda m: self.bound[m.group(1)], text)
+        return re.sub(r"\{(route\d+|sip_port)\}", lambda m: self.bound[m.group(1)], text)
 
 
-async def run_scenario(scenario: Scenario, e: ErlNode) -> Observation:
-    """Play ``scenario`` from ``e`` (connected to a running server) and record it."""
+async def run_scenario(
+    scenario: Scenario, e: ErlNode, values: Mapping[str, str] | None = None
+) -> Observation:
+    """Play ``scenario`` from ``e`` (connected to a running server) and record it.
+    ``values`` fills placeholders of the backend (``{sip_port}``: its SIP profile's port)."""
     assert await e.eval(_setup(scenario)) == "ok"
-    run = _Run(e)
+    run = _Run(e, bound=dict(values or {}))
     seen = Observation()
     for index, step in enumerate(scenario.steps):
         label = getattr(step, "label", "") or f"{index}:{type(step).__name__}"
@@ -257,7 +297,10 @@ async def run_scenario(scenario: Scenario, e: ErlNode) -> Observation:
                             shows, timeout=5, interval=0.05, what=f"{ask} shows {until}"
                         )
                     reply = last[0]
-                seen.replies[label] = normalise_reply(reply, view)
+                if view == "table":
+                    seen.replies.update(table_replies(label, reply))
+                else:
+                    seen.replies[label] = normalise_reply(reply, view)
             case BgApi(command, args, _, view):
                 reply = await e.term(
                     f"(fun() -> {{ok, J}} = gen_server:call({MK}, {{bgapi, '{command}',"
@@ -293,17 +336,32 @@ async def run_scenario(scenario: Scenario, e: ErlNode) -> Observation:
                     f"gen_server:call({MK}, {{sendmsg, {_bin(run.fill(target))}, [{pairs}]}})."
                 )
                 seen.replies[label] = normalise_reply(reply, "text")
-            case WaitEvent(name, target, application, timeout):
+            case Command(target, headers, _):
+                reply = await e.term(
+                    f"gen_server:call({MK}, {{command, {_bin(run.fill(target))},"
+                    f" [{_pairs_expr(run, headers)}]}})."
+                )
+                seen.replies[label] = normalise_reply(reply, "text")
+            case Commands(target, commands, _):
+                lists = ", ".join(f"[{_pairs_expr(run, headers)}]" for headers in commands)
+                reply = await e.term(
+                    f"gen_server:call({MK}, {{commands, {_bin(run.fill(target))}, [{lists}]}})."
+                )
+                seen.replies[label] = normalise_reply(reply, "text")
+            case WaitEvent(name, target, application, timeout, count):
 
                 async def arrived(
-                    name: str = name, target: str = target, app: str = application
+                    name: str = name, target: str = target, app: str = application, n: int = count
                 ) -> bool:
                     uuid = run.fill(target)
-                    return any(
-                        _text(f.get("Event-Name")) == name
-                        and call_id(f) == uuid
-                        and (not app or _text(f.get("Application-Name")) == app)
-                        for f in await run.frames()
+                    return (
+                        sum(
+                            _text(f.get("Event-Name")) == name
+                            and call_id(f) == uuid
+                            and (not app or _text(f.get("Application-Name")) == app)
+                            for f in await run.frames()
+                        )
+                        >= n
                     )
 
                 await wait_until(arrived, timeout=timeout, interval=0.05, what=f"{name} {target}")
@@ -357,6 +415,31 @@ def normalise_reply(term: object, view: str) -> object:
     return term
 
 
+# Columns of a ``show`` table whose values differ by nature (when, where).
+TABLE_VOLATILE = frozenset({"created", "created_epoch", "hostname"})
+
+
+def table_replies(label: str, term: object) -> dict[str, object]:
+    """A ``show ...`` table (``view="table"``) as several replies: ``label`` the status,
+    the header line and the count line; ``label: column`` each column's values (rows
+    joined by ``|``), so that a known difference names its column."""
+    if not (isinstance(term, tuple) and len(term) == 2 and isinstance(term[1], bytes)):
+        return {label: normalise_reply(term, "text")}
+    lines = term[1].decode(errors="replace").split("\n")
+    header = lines[0] if lines else ""
+    columns = header.split(",")
+    rows = [line.split(",") for line in lines[1:] if line and not line.endswith(" total.")]
+    count = next((line for line in lines if line.endswith(" total.")), "")
+    found: dict[str, object] = {label: (normalise_reply(term[0], "text"), header, count)}
+    for i, column in enumerate(columns):
+        values = [
+            "<volatile>" if column in TABLE_VOLATILE else row[i] if i < len(row) else MISSING
+            for row in rows
+        ]
+        found[f"{label}: {column}"] = normalise_text("|".join(values))
+    return found
+
+
 def json_shape(value: object) -> object:
     if isinstance(value, dict):
         return {k: json_shape(v) for k, v in sorted(value.items())}
@@ -371,12 +454,19 @@ def json_shape(value: object) -> object:
 # -------------------------------------------------------------------- comparison
 
 # Frame fields whose values differ by nature between two runs of the same call (or
-# between FreeSWITCH builds: the C source line an event was fired from).
+# between FreeSWITCH builds: the C source line an event was fired from).  A digit's
+# DTMF-Duration is what was asked for, not a call's length: compared.
 VOLATILE = re.compile(
     r"(UUID|-ID$|Unique-ID|Call-ID|Time|Date|Timestamp|Sequence|Hostname|Switch-Name|"
-    r"Switch-URI|Switch-URL|IPv4|IPv6|Port|Node|Version|Created|Elapsed|Duration|Epoch|PID|"
-    r"Billing-|Milli|Micro|Line-Number)"
+    r"Switch-URI|Switch-URL|IPv4|IPv6|Port|Node|Version|Created|Elapsed|(?<!DTMF-)Duration|"
+    r"Epoch|PID|"
+    r"Billing-|Milli|Micro|Line-Number|-Tag$)"
 )
+
+
+# Counters since the switch started (FreeSWITCH's session numbers): compared for
+# presence only, since one FreeSWITCH serves many scenarios.
+COUNTED = re.compile(r"(^|_)session_id$")
 
 
 def call_id(frame: Mapping[str, object]) -> str:
@@ -416,13 +506,15 @@ def header_values(frames: Sequence[Mapping[str, object]]) -> dict[tuple[str, str
     Only frames shaped by Kazoo's profiles (they carry ``Call-ID``) count: their fields
     are what Kazoo reads; events its profiles do not cover arrive raw and are compared
     by name only (:func:`legs`).  Nested objects (``Custom-Channel-Vars``) are
-    flattened to ``Outer.Inner``.
+    flattened to ``Outer.Inner``.  A frame whose profile leaves out the channel's name
+    (``DTMF``) is placed by its channel's other frames, as :func:`legs` does.
     """
+    names = {call_id(f): leg_of(f) for f in frames if "Channel-Name" in f}
     found: dict[tuple[str, str], object] = {}
     for frame in frames:
         if "Call-ID" not in frame:
             continue
-        where = f"{leg_of(frame)} {_event_label(frame)}"
+        where = f"{names.get(call_id(frame)) or leg_of(frame)} {_event_label(frame)}"
         for key, value in _flat(frame):
             found.setdefault((where, key), value)
     return found
@@ -436,7 +528,7 @@ def _flat(fields: Mapping[str, object], prefix: str = "") -> list[tuple[str, obj
         if isinstance(value, tuple) and len(value) == 1 and isinstance(value[0], list):
             found.extend(_flat({_text(k): v for k, v in value[0]}, f"{prefix}{key}."))
         else:
-            found.append((prefix + key, _stable(value)))
+            found.append((prefix + key, "<count>" if COUNTED.search(key) else _stable(value)))
     return found
 
 
@@ -462,6 +554,13 @@ def differences(sim: Mapping[Any, object], real: Mapping[Any, object]) -> dict[A
 MISSING = "<missing>"
 
 
+# The raw channel variables of a verbose fetch request (a configuration lookup naming
+# its channel by Fetch-Call-UUID): the FreeSWITCH backend adds them from its copy of
+# the channel, which channel events keep up to date and which may lag behind the
+# lookup (FreeSWITCH asks before the event that set a variable has reached kazoo_trio).
+FETCH_CHANNEL_VARIABLES = re.compile(r"^variable_")
+
+
 def fetch_fields(fetches: Sequence[Mapping[str, object]]) -> dict[tuple[str, str], object]:
     """(section #i, field) -> value of the stable fields of every fetch request."""
     found: dict[tuple[str, str], object] = {}
@@ -470,7 +569,8 @@ def fetch_fields(fetches: Sequence[Mapping[str, object]]) -> dict[tuple[str, str
         section = _text(props.get("Fetch-Section", "?"))
         i = counts[section] = counts.get(section, -1) + 1
         for key, value in _flat(props):
-            found[(f"{section}#{i}", key)] = value
+            if not FETCH_CHANNEL_VARIABLES.match(key):
+                found[(f"{section}#{i}", key)] = value
     return found
 
 
@@ -483,11 +583,30 @@ def kazoo_settings(epmd: int) -> Settings:
     return make_settings(epmd, profiles_xml=kazoo_conf_document(require_profiles()))
 
 
+def sim_like(fs: FreeSwitch) -> SimSwitch:
+    """A simulated switch set up as ``fs`` is (``tests.freeswitch.fsmin``'s configuration):
+    with SIP, its ``internal`` profile on the same port, in the context ``default``, with
+    inbound late negotiation."""
+    switch = SimSwitch()
+    internal = switch.sofia.profiles["internal"]
+    if fs.sip_port:
+        internal.port = fs.sip_port
+    internal.context = "default"
+    internal.inbound_late_negotiation = True
+    return switch
+
+
+def placeholders(fs: FreeSwitch) -> dict[str, str]:
+    """The values of a scenario's placeholders on both backends (the same by design)."""
+    return {"sip_port": str(fs.sip_port)} if fs.sip_port else {}
+
+
 @asynccontextmanager
-async def sim_session(epmd: int) -> AsyncIterator[ErlNode]:
+async def sim_session(epmd: int, switch: SimSwitch | None = None) -> AsyncIterator[ErlNode]:
     """The simulated switch behind the server, and an ``erl`` node to drive it."""
+    switch = SimSwitch() if switch is None else switch
     async with trio.open_nursery() as nursery:
-        await nursery.start(partial(serve, kazoo_settings(epmd), switch=SimSwitch()))
+        await nursery.start(partial(serve, kazoo_settings(epmd), switch=switch))
         async with erl_node(E1, epmd_port=epmd) as e:
             yield e
         nursery.cancel_scope.cancel()
@@ -512,9 +631,10 @@ async def observe_both(
     scenario: Scenario, fs: FreeSwitch, epmd: int
 ) -> tuple[Observation, Observation]:
     """The scenario on the simulated switch, then on the real FreeSWITCH."""
+    values = placeholders(fs)
     with trio.fail_after(60):
-        async with sim_session(epmd) as e:
-            sim = await run_scenario(scenario, e)
+        async with sim_session(epmd, sim_like(fs)) as e:
+            sim = await run_scenario(scenario, e, values)
         async with freeswitch_session(fs, epmd) as e:
-            real = await run_scenario(scenario, e)
+            real = await run_scenario(scenario, e, values)
     return sim, real

@@ -139,6 +139,11 @@ SCENARIOS = (
             BgStart("originate", "{origination_uuid=kt-br}loopback/4242/default &park", "br"),
             WaitFetch(1),
             WaitEvent("CHANNEL_PARK", "{route0}"),
+            # On FreeSWITCH the bridge's display update (the -b leg passes it to the -a
+            # leg as its caller id) races the originate's caller/callee flip of the -a
+            # leg, each in its own thread: the -b leg ignores it, so the -a leg's ids
+            # come out the same on every run.
+            SendMsg("{route0}", execute("set", "ignore_display_updates=true"), label="no display"),
             SendMsg(
                 "{route0}", execute("bridge", "{origination_uuid=kt-peer}null/2000"), label="bridge"
             ),
@@ -172,67 +177,19 @@ SCENARIOS = (
 )
 
 
-_LOOPBACK_FETCH = (
-    "Callee-ID-Name",
-    "Callee-ID-Number",
-    "Caller-ID-Name",
-    "Channel-Is-Loopback",
-    "Channel-Loopback-Leg",
-    "Custom-Channel-Vars.Call-Interaction-Is-Root",
-    "Hunt-Dialplan",
-)
-_CALL_STREAM = (
-    "Callee-ID-Name",
-    "Callee-ID-Number",
-    "Caller-Dialplan",
-    "Caller-ID-Name",
-    "Caller-ID-Number",
-    "Channel-Call-State",
-    "Channel-Is-Loopback",
-    "Channel-Loopback-Leg",
-    "Channel-State",
-    "Custom-Channel-Vars.Call-Interaction-Is-Root",
-    "Ringing-Seconds",
-)
-
-_NULL_STREAM = (
-    "Callee-ID-Name",
-    "Callee-ID-Number",
-    "Caller-Dialplan",
-    "Caller-ID-Name",
-    "Caller-ID-Number",
-    "Channel-Call-State",
-    "Channel-State",
-    "Custom-Channel-Vars.Call-Interaction-Is-Root",
-    "Ringing-Seconds",
-)
+# What mod_kazoo's tweaks add inside FreeSWITCH (absent from the stock one).
+_TWEAKED = ("Custom-Channel-Vars.Call-Interaction-Is-Root",)
 
 # scenario -> aspect -> what is known to differ (each field with its reason in REASONS).
-# Replies and event-name sequences match in every scenario so far.
+# Replies, event-name sequences and fetch requests match in every scenario.
 KNOWN: dict[str, dict[str, tuple[str, ...]]] = {
     "api_replies": {},
-    "originate_results": {
-        "fetch fields": _LOOPBACK_FETCH,
-        "stream fields": (*_CALL_STREAM, "Disposition"),
-    },
+    "originate_results": {"stream fields": _TWEAKED},
     "originate_causes": {},
-    "uuid_commands_live": {"stream fields": _NULL_STREAM},
-    "bridge_to_null": {
-        "fetch fields": _LOOPBACK_FETCH,
-        "stream fields": (
-            *_CALL_STREAM,
-            "Call-Control.Queue",
-            "Other-Leg-Caller-ID-Name",
-            "Other-Leg-Caller-ID-Number",
-            "Other-Leg-Destination-Number",
-            "Other-Leg-Direction",
-        ),
-    },
-    "directory_user": {"stream fields": _NULL_STREAM},
-    "inbound_call_sendmsg": {
-        "fetch fields": _LOOPBACK_FETCH,
-        "stream fields": _CALL_STREAM,
-    },
+    "uuid_commands_live": {"stream fields": _TWEAKED},
+    "bridge_to_null": {"stream fields": (*_TWEAKED, "Call-Control.Queue")},
+    "directory_user": {"stream fields": _TWEAKED},
+    "inbound_call_sendmsg": {"stream fields": _TWEAKED},
 }
 
 

@@ -25,8 +25,8 @@ CLOSING = [
     "CHANNEL_STATE:CS_REPORTING",
     "CHANNEL_HANGUP_COMPLETE",
     "KZ_CDR",
-    "CHANNEL_STATE:CS_DESTROY",
     "CHANNEL_DESTROY",
+    "CHANNEL_STATE:CS_DESTROY",
 ]
 
 
@@ -48,8 +48,9 @@ async def test_originate_null_park_and_kill_fires_freeswitch_sequence() -> None:
             "CHANNEL_CREATE",
             "CHANNEL_ORIGINATE",
             "CHANNEL_STATE:CS_CONSUME_MEDIA",
-            "CHANNEL_CALLSTATE:ACTIVE",
             "CHANNEL_ANSWER",
+            "CHANNEL_CALLSTATE:ACTIVE",
+            "CALL_UPDATE",
             "CHANNEL_STATE:CS_EXECUTE",
             "CHANNEL_EXECUTE:park",
             "CHANNEL_PARK",
@@ -133,10 +134,26 @@ async def test_unanswered_leg_times_out_with_no_answer() -> None:
     async with running_switch(SimTimings(ring_delay=30)) as (sw, rec):
         bind_directory(sw, "example.com", '<user id="1000"/>')
         with trio.fail_after(5):
-            text = (await sw.api("originate", "{leg_timeout=1}user/1000@example.com &park()")).text
+            text = (
+                await sw.api("originate", "{originate_timeout=1}user/1000@example.com &park()")
+            ).text
         assert text == "-ERR NO_ANSWER\n"
         hangup = await rec.wait_event("CHANNEL_HANGUP")
         assert hangup.get("Hangup-Cause") == "NO_ANSWER"
+        await rec.wait_event("CHANNEL_DESTROY")
+        assert len(sw.channels) == 0
+
+
+async def test_a_leg_past_its_leg_timeout_is_allotted_timeout() -> None:
+    # check_per_channel_timeouts hangs the leg up ALLOTTED_TIMEOUT; with every leg
+    # down, the originate fails with that cause.
+    async with running_switch(SimTimings(ring_delay=30)) as (sw, rec):
+        bind_directory(sw, "example.com", '<user id="1000"/>')
+        with trio.fail_after(5):
+            text = (await sw.api("originate", "{leg_timeout=1}user/1000@example.com &park()")).text
+        assert text == "-ERR ALLOTTED_TIMEOUT\n"
+        hangup = await rec.wait_event("CHANNEL_HANGUP")
+        assert hangup.get("Hangup-Cause") == "ALLOTTED_TIMEOUT"
         await rec.wait_event("CHANNEL_DESTROY")
         assert len(sw.channels) == 0
 
@@ -209,7 +226,9 @@ async def test_uuid_commands_on_unknown_uuid() -> None:
             ("uuid_record", "nope start /tmp/x.wav", "-ERR Cannot locate session!\n"),
             ("uuid_broadcast", "nope /tmp/x.wav", "-ERR invalid uuid\n"),
             ("uuid_answer", "nope", "-ERROR\n"),
-            ("uuid_hold", "nope", "-ERR Operation failed\n"),
+            # switch_ivr_hold_uuid succeeds when no channel has the uuid.
+            ("uuid_hold", "nope", "+OK Success\n"),
+            ("uuid_recv_dtmf", "nope 1", "-ERR Cannot locate session!\n"),
         ):
             assert (await sw.api(command, args)).text == text, command
         assert (await sw.api("uuid_bridge", "nope other")).text == "-ERR Invalid uuid\n"
@@ -236,8 +255,8 @@ async def test_uuid_commands_on_a_live_channel() -> None:
         assert digits == ["1", "2", "#"]
         assert (await sw.api("uuid_hold", uuid)).text == "+OK Success\n"
         await rec.wait_event("CHANNEL_HOLD", uuid)
-        assert (await sw.api("uuid_hold", f"off {uuid}")).text == "+OK Success\n"
-        await rec.wait_event("CHANNEL_UNHOLD", uuid)
+        # A null/ call is never HELD (only mod_sofia marks its leg holding): no unhold.
+        assert (await sw.api("uuid_hold", f"off {uuid}")).text == "-ERR Operation failed\n"
         assert (await sw.api("uuid_record", f"{uuid} start /tmp/r.wav")).text == "+OK Success\n"
         await rec.wait_event("RECORD_START", uuid, Record_File_Path="/tmp/r.wav")
         assert (await sw.api("uuid_record", f"{uuid} stop /tmp/r.wav")).text == "+OK Success\n"

@@ -153,7 +153,8 @@ async def test_sofia_dial_strings_give_a_devices_call_results() -> None:
         uuid = uuid_of(answered.text)
         create = await rec.wait_event("CHANNEL_CREATE", uuid)
         assert create.get("Channel-Name") == f"sofia/sipinterface_1/1000@{DOMAIN}"
-        assert create.get("Caller-Destination-Number") == f"sipinterface_1/1000@{DOMAIN}"
+        # switch_sanitize_number: the dial data's number.
+        assert create.get("Caller-Destination-Number") == "1000"
         assert create.get("variable_sip_profile_name") == "sipinterface_1"
         names = rec.names(uuid)
         assert names.index("CHANNEL_PROGRESS") < names.index("CHANNEL_ANSWER")
@@ -185,7 +186,7 @@ async def test_a_device_that_does_not_answer_times_out() -> None:
         result = await sw.api(
             "originate", f"{{leg_timeout=1}}sofia/sipinterface_1/1000@{DOMAIN} &park()"
         )
-        assert result.text == "-ERR NO_ANSWER\n"
+        assert result.text == "-ERR ALLOTTED_TIMEOUT\n"
 
 
 async def test_gateways_from_sofia_conf_and_their_texts() -> None:
@@ -283,7 +284,8 @@ async def test_kz_endpoint_dials_what_the_directory_says(
         assert park.get("variable_dialed_user") == "1000"
         assert park.get("variable_dialed_domain") == DOMAIN
         assert park.get("Caller-Context") == "context_2"
-        assert park.get("Caller-Callee-ID-Name") == "Desk 1000"
+        # originate's &park flipped the outbound leg's ids: the callee is the caller now.
+        assert park.get("Caller-Caller-ID-Name") == "Desk 1000"
         assert park.get("Caller-Orig-Caller-ID-Number") == "1000"
 
 
@@ -575,3 +577,30 @@ async def test_bridge_failure_transfer_on_fail() -> None:
         assert park.get("variable_not_reached") is None
         assert park.get("Caller-Destination-Number") == "200"
         await sw.api("hupall", "")
+
+
+async def test_a_bridged_sip_leg_reports_the_display_it_sends() -> None:
+    async with running_switch() as (sw, rec):
+        seen: list[XmlLookup] = []
+        bind_registrar(sw, auth_user("1000", "pw"), "", seen)
+        assert isinstance(await sw.sofia.register("1000", DOMAIN, password="pw"), Device)
+        made = await sw.api(
+            "originate",
+            "{origination_uuid=kt-caller,origination_caller_id_name=Alice,"
+            "origination_caller_id_number=2000}null/2000 "
+            f"&bridge({{origination_uuid=kt-sip}}sofia/sipinterface_1/1000@{DOMAIN})",
+        )
+        assert made.text.startswith("+OK"), made.text
+        await rec.wait_event("CHANNEL_BRIDGE", "kt-caller")
+        # mod_sofia (SWITCH_MESSAGE_INDICATE_DISPLAY) on its answered leg: the caller's id
+        # it shows; the null leg reports nothing.
+        sent = [e for e in rec.of("kt-sip") if e.name == "CALL_UPDATE"]
+        sent = [e for e in sent if e.get("Direction") == "SEND"]
+        assert len(sent) == 1
+        assert sent[0].get("Sent-Callee-ID-Number") == "2000"
+        assert sent[0].get("Bridged-To") == "kt-caller"
+        assert not any(
+            e.get("Direction") == "SEND" for e in rec.of("kt-caller") if e.name == "CALL_UPDATE"
+        )
+        await sw.api("uuid_kill", "kt-caller")
+        await rec.wait_event("CHANNEL_DESTROY", "kt-sip")

@@ -57,9 +57,14 @@ def atom_name(term: object) -> str:
     """The text of an atom; fails for anything else or an over-long atom."""
     if not isinstance(term, Atom):
         raise BadArg(f"expected an atom, got {term!r}")
-    if len(term.name.encode(_ENCODING, _ERRORS)) > MAX_ATOM_BYTES:
+    name = term.name
+    # An ASCII name is as long in bytes as in characters: no encoding to check it.
+    if name.isascii():
+        if len(name) > MAX_ATOM_BYTES:
+            raise BadArg("atom longer than 255 bytes")
+    elif len(name.encode(_ENCODING, _ERRORS)) > MAX_ATOM_BYTES:
         raise BadArg("atom longer than 255 bytes")
-    return term.name
+    return name
 
 
 def text(term: object, limit: int | None = None) -> str:

@@ -119,6 +119,9 @@ class Services:
     refused: int = 0
     # A client retrying refused requests in a loop must not fill the log.
     refused_log: RateLimitedLog = attrs.field(factory=lambda: RateLimitedLog(log))
+    # The switch's queue_private_event_nowait, if it has one: a sendmsg with room in
+    # the channel's queue then completes without yielding (see PrivateQueueNowait).
+    queue_nowait: Callable[[str, Event], bool | None] | None = None
 
     async def link_once(self, pid: Pid) -> None:
         if pid not in self.linked:
@@ -266,7 +269,11 @@ def _channel(s: Services, term: object) -> str:
 
 
 async def _queue(s: Services, channel: str, event: Event) -> None:
-    if not await s.switch.queue_private_event(channel, event):
+    nowait = s.queue_nowait
+    queued = nowait(channel, event) if nowait is not None else None
+    if queued is None:
+        queued = await s.switch.queue_private_event(channel, event)
+    if not queued:
         raise BadUuid(f"channel {channel!r} went away")
 
 

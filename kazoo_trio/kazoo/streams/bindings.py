@@ -102,14 +102,17 @@ class Bindings:
         ``ALL``.  The name is what the profile engine looks the event definition up
         by.
         """
-        if event.name == CUSTOM:
-            subclass = event.subclass
+        return self.match_name(event.name, event.subclass)
+
+    def match_name(self, name: str, subclass: str | None) -> str | None:
+        """:meth:`match` for an event known by its name and subclass only."""
+        if name == CUSTOM:
             if subclass is not None:
                 bound = self._custom.get(subclass.lower())
                 if bound == subclass:
                     return bound
-        elif event.name in self._core:
-            return event.name
+        elif name in self._core:
+            return name
         return ALL if self._all else None
 
     def names(self) -> list[str]:

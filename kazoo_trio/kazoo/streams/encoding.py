@@ -260,7 +260,8 @@ def prepare(event: Event, target_node: str, switch_nodename: str) -> Event:
         (TARGET_NODE, target_node),
         (SWITCH_NODENAME, switch_nodename),
     )
-    return attrs.evolve(event, headers=headers)
+    # What attrs.evolve gives, without its per-call look at the class's fields.
+    return Event(event.name, headers, event.body, event.subclass)
 
 
 @attrs.frozen

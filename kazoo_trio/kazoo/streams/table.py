@@ -109,8 +109,10 @@ class StreamTable:
     def wants(self, name: str, subclass: str | None) -> bool:
         """Whether some stream is bound to events ``name``/``subclass`` (so that the
         switch builds them only then)."""
-        probe = Event(name, (), None, subclass)
-        return any(e.stream.bindings.match(probe) is not None for e in self._streams.values())
+        for entry in self._streams.values():
+            if entry.stream.bindings.match_name(name, subclass) is not None:
+                return True
+        return False
 
     async def subscribe(
         self, pid: Pid, node: Atom, names: list[str], allowed_host: str | None

@@ -131,6 +131,8 @@ class FreeSwitchSettings:
     lookup_timeout: float = 4.5
     # What the event socket subscribes to (listeners get every event).
     events: tuple[str, ...] = ("ALL",)
+    # Event-socket connections for commands besides the one holding the events.
+    command_connections: int = 4
     # How long run() waits for FreeSWITCH before reporting started without it, so
     # that the server starts with FreeSWITCH's identity and globals when it is up.
     startup_wait: float = 5.0
@@ -179,6 +181,27 @@ def _channel_data(headers: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]
     return list(headers[start : max(end, start) + 1])
 
 
+@attrs.define
+class _Snapshot:
+    """A channel's data as its latest event carried it, worked out when first read:
+    most channel events are never asked about."""
+
+    message: esl.EventMessage | None = None
+    headers: tuple[tuple[str, str], ...] | None = None
+    data: list[tuple[str, str]] | None = None
+
+    def data_now(self) -> list[tuple[str, str]]:
+        if self.data is None:
+            headers = self.headers
+            if headers is None:
+                assert self.message is not None
+                headers = self.message.parse().headers
+            # Only events with a Channel-State are kept, so there is channel data.
+            self.data = _channel_data(headers) or []
+            self.message = self.headers = None
+        return self.data
+
+
 def _strip_standard(event: Event) -> list[tuple[str, str]]:
     headers = list(event.headers)
     index = 0
@@ -218,7 +241,7 @@ class FreeSwitchBackend:
     _globals: dict[str, str] = attrs.field(init=False, factory=dict)
     # Globals set through this backend: written again after FreeSWITCH restarts.
     _own_globals: dict[str, str] = attrs.field(init=False, factory=dict)
-    _channels: dict[str, list[tuple[str, str]]] = attrs.field(init=False, factory=dict)
+    _channels: dict[str, _Snapshot] = attrs.field(init=False, factory=dict)
     _send: trio.MemorySendChannel[bytes] = attrs.field(init=False)
     _receive: trio.MemoryReceiveChannel[bytes] = attrs.field(init=False)
     _nursery: trio.Nursery | None = attrs.field(init=False, default=None)
@@ -236,10 +259,11 @@ class FreeSwitchBackend:
             host=s.esl_host,
             port=s.esl_port,
             password=s.esl_password,
-            on_event=self._on_event,
+            on_message=self._on_message,
             on_connected=self._on_connected,
             connect_timeout=s.connect_timeout,
             reply_timeout=s.reply_timeout,
+            command_lines=s.command_connections,
         )
         self._xmlcurl = XmlCurlServer(
             self._on_lookup,
@@ -336,7 +360,7 @@ class FreeSwitchBackend:
             except esl.EslProtocolError:
                 continue  # gone meanwhile
             if data is not None:
-                self._channels.setdefault(uuid, data)
+                self._channels.setdefault(uuid, _Snapshot(data=data))
 
     async def _sender(self) -> None:
         async for data in self._receive:
@@ -359,21 +383,54 @@ class FreeSwitchBackend:
 
     # -- events ---------------------------------------------------------------------
 
-    def _on_event(self, parsed: esl.EslEvent) -> None:
+    def _on_message(self, message: esl.EventMessage) -> None:
+        """An event as the event socket delivered it: parsed only when a listener
+        wants it or a pending ``kz_*`` rename needs it; the channel table follows
+        every channel event either way (the channel's data parsed when read)."""
+        try:
+            name = message.header("Event-Name")
+            if name is None:
+                self._on_event(message.parse())
+                return
+            subclass = message.header("Event-Subclass") if name == "CUSTOM" else None
+            renames = self._renames and name in ("CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE")
+            if renames or self._bus.wanted(name, subclass):
+                self._on_event(message.parse(), message)
+                return
+            if name.startswith(("CHANNEL_", "CALL_")):
+                uuid = message.header("Unique-ID")
+                if uuid is not None:
+                    self._track(name, uuid, message, None)
+        except esl.EslProtocolError:
+            log.exception("unparsable event from FreeSWITCH")
+
+    def _on_event(self, parsed: esl.EslEvent, message: esl.EventMessage | None = None) -> None:
         event = to_event(parsed)
         if event.name in ("CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE"):
             event = self._renamed(event)
         uuid = event.get("Unique-ID")
         if uuid is not None and event.name.startswith(("CHANNEL_", "CALL_")):
-            if event.name == "CHANNEL_DESTROY":
-                self._channels.pop(uuid, None)
-            elif event.name == "CHANNEL_CREATE" or uuid in self._channels:
-                # Only CHANNEL_CREATE adds: events of a channel already destroyed
-                # (a late CHANNEL_STATE) must not bring it back.
-                data = _channel_data(event.headers)
-                if data is not None:
-                    self._channels[uuid] = data
+            self._track(event.name, uuid, message, event.headers)
         self._bus.fire(event)
+
+    def _track(
+        self,
+        name: str,
+        uuid: str,
+        message: esl.EventMessage | None,
+        headers: tuple[tuple[str, str], ...] | None,
+    ) -> None:
+        if name == "CHANNEL_DESTROY":
+            self._channels.pop(uuid, None)
+        elif name == "CHANNEL_CREATE" or uuid in self._channels:
+            # Only CHANNEL_CREATE adds: events of a channel already destroyed
+            # (a late CHANNEL_STATE) must not bring it back.  An event without
+            # Channel-State carries no channel data and changes nothing.
+            if headers is not None:
+                if any(key == "Channel-State" for key, _ in headers):
+                    self._channels[uuid] = _Snapshot(headers=headers)
+            elif message is not None and message.has_header("Channel-State"):
+                self._channels[uuid] = _Snapshot(message=message)
 
     def _renamed(self, event: Event) -> Event:
         """The last stock step of a rewritten ``kz_*`` execution, as the application and
@@ -397,14 +454,25 @@ class FreeSwitchBackend:
         subclass: str | None = None,
         headers: Iterable[tuple[str, str]] = (),
         body: str | None = None,
+        origin: EventOrigin | None = None,
     ) -> Event:
         return self._bus.new_event(
-            name, subclass=subclass, headers=headers, body=body, origin=EventOrigin.caller()
+            name,
+            subclass=subclass,
+            headers=headers,
+            body=body,
+            origin=origin or EventOrigin.caller(),
         )
 
     def fire(self, event: Event) -> None:
         """Send ``event`` to FreeSWITCH (``sendevent``); it comes back to the listeners
-        as FreeSWITCH delivers it."""
+        as FreeSWITCH delivers it.  An event naming a live channel goes to the listeners
+        directly: the event socket would queue it to that channel instead of firing it
+        (``sendevent`` in mod_event_socket.c), where mod_kazoo fired it for everyone."""
+        target = next((v for k, v in event.headers if k.lower() == "unique-id"), None)
+        if target is not None and target in self._channels:
+            self._bus.fire(event)
+            return
         if not self._client.connected:
             # An event fired while FreeSWITCH is away would reach it late, out of
             # its context: it is dropped, as it would be with the switch down.
@@ -542,8 +610,15 @@ class FreeSwitchBackend:
         return uuid in self._channels
 
     def channel_headers(self, uuid: str) -> list[tuple[str, str]] | None:
-        data = self._channels.get(uuid)
-        return list(data) if data is not None else None
+        snapshot = self._channels.get(uuid)
+        if snapshot is None:
+            return None
+        try:
+            return list(snapshot.data_now())
+        except esl.EslProtocolError:
+            log.exception("unparsable event from FreeSWITCH")
+            del self._channels[uuid]
+            return None
 
     async def live_channel(self, uuid: str) -> list[tuple[str, str]] | None:
         """The channel's data as ``uuid_dump`` gives it now (the local copy refreshed);
@@ -557,7 +632,7 @@ class FreeSwitchBackend:
         except esl.EslProtocolError:
             return None
         if data is not None and uuid in self._channels:
-            self._channels[uuid] = data
+            self._channels[uuid] = _Snapshot(data=data)
         return data
 
     async def raw_api(self, command: str, args: str) -> str:
@@ -613,7 +688,7 @@ class FreeSwitchBackend:
 
     async def _sendmsg(self, uuid: str, headers: list[tuple[str, str]], body: str | None) -> bool:
         try:
-            await self._client.checked(esl.sendmsg(uuid, headers, body))
+            await self._client.checked(esl.sendmsg(uuid, headers, body), key=uuid)
         except EslCommandFailed as exc:
             if "invalid session id" in str(exc):
                 self._channels.pop(uuid, None)

@@ -1,21 +1,28 @@
-"""One event-socket connection to FreeSWITCH, kept up for the life of :meth:`EslClient.run`.
+"""The event-socket connections to FreeSWITCH, kept up for the life of :meth:`EslClient.run`.
 
-API commands are multiplexed on that one connection with ``bgapi``: each runs in a
-thread of its own inside FreeSWITCH and its output comes back as a
-``BACKGROUND_JOB`` event carrying the ``Job-UUID`` we chose, so a slow command
-(``originate`` waits for an answer) never holds up a fast one.  A plain ``api``
-would run in the connection's own thread in FreeSWITCH and stall every reply and
-event behind it.  A pool of connections would also work but bounds the number of
-concurrent commands by the pool size and needs every subscription on one of them
-anyway; ``bgapi`` costs one event per command and nothing else.
+API commands are multiplexed with ``bgapi``: each runs in a thread of its own
+inside FreeSWITCH and its output comes back as a ``BACKGROUND_JOB`` event carrying
+the ``Job-UUID`` we chose, so a slow command (``originate`` waits for an answer)
+never holds up a fast one.  A plain ``api`` would run in the connection's own
+thread in FreeSWITCH and stall every reply and event behind it.
+
+Events and commands use separate connections: one connection holds the event
+subscription, ``command_lines`` others carry the commands.  mod_event_socket writes
+a connection's queued events only while it is not receiving a command, and reads
+commands a byte per system call, so under a steady flow of commands the events of
+a shared connection would wait for a pause that never comes, and every command
+would queue behind every other.  ``sendmsg`` for one channel always takes the same
+command connection, so FreeSWITCH gets a channel's messages in the order they were
+written; with ``command_lines=0`` everything shares the one connection.
 
 Task tree: :meth:`EslClient.run` is the one task.  It connects, authenticates,
-restores the subscriptions, then reads: replies go to the waiting requesters in
-the order their commands were written (the event socket answers in order), job
-results to the requester of that ``Job-UUID``, other events to ``on_event``.
-When the connection drops it fails every waiting requester with
-:class:`EslDisconnected` and tries again with exponential backoff.  Requesters
-run in their own tasks and only write under a lock and wait on their reply.
+restores the subscriptions, then reads every connection of the session, one task
+each in a nursery: replies go to the waiting requesters in the order their commands
+were written on that connection (the event socket answers in order), job results
+to the requester of that ``Job-UUID``, other events to ``on_event``.  When any
+connection drops it closes the others, fails every waiting requester with
+:class:`EslDisconnected` and tries again with exponential backoff.  Requesters run in
+their own tasks and only write under their connection's lock and wait on their reply.
 """
 
 from __future__ import annotations
@@ -80,6 +87,17 @@ class _Waiter:
 
 
 @attrs.define(eq=False)
+class _Line:
+    """One connection of a session and the requesters waiting for its replies, in the
+    order their commands were written."""
+
+    stream: trio.SocketStream
+    conn: esl.EslConnection
+    lock: trio.Lock = attrs.field(factory=trio.Lock)
+    replies: deque[_Waiter] = attrs.field(factory=deque)
+
+
+@attrs.define(eq=False)
 class EslClient:
     """A self-reconnecting inbound event-socket client.
 
@@ -91,16 +109,21 @@ class EslClient:
     port: int = 8021
     password: str = "ClueCon"
     on_event: EslEventHandler = lambda event: None
+    # Called instead of on_event with each event still serialised (a reader that
+    # parses only the events it needs).
+    on_message: Callable[[esl.EventMessage], None] | None = None
     on_connected: Callable[[], None] = lambda: None
     connect_timeout: float = 5.0
     # A command/reply that takes longer means the connection is dead.
     reply_timeout: float = 10.0
     backoff_initial: float = 0.1
     backoff_max: float = 5.0
+    # Connections carrying commands besides the one holding the events (0: that one).
+    command_lines: int = 4
 
-    _stream: trio.SocketStream | None = attrs.field(init=False, default=None)
-    _send_lock: trio.Lock = attrs.field(init=False, factory=trio.Lock)
-    _replies: deque[_Waiter] = attrs.field(init=False, factory=deque)
+    # The session's connections: the events' first, then the command lines.
+    _lines: list[_Line] = attrs.field(init=False, factory=list)
+    _next_line: int = attrs.field(init=False, default=0)
     _jobs: dict[str, _Waiter] = attrs.field(init=False, factory=dict)
     _subscriptions: dict[str, None] = attrs.field(init=False, factory=dict)
     _connected: trio.Event = attrs.field(init=False, factory=trio.Event)
@@ -108,7 +131,7 @@ class EslClient:
 
     @property
     def connected(self) -> bool:
-        return self._stream is not None and self._connected.is_set()
+        return bool(self._lines) and self._connected.is_set()
 
     async def wait_connected(self) -> None:
         await self._connected.wait()
@@ -142,28 +165,43 @@ class EslClient:
             delay = min(self.backoff_max, delay * 2)
 
     async def _session(self) -> None:
-        with trio.fail_after(self.connect_timeout):
-            stream = await trio.open_tcp_stream(self.host, self.port)
-        async with stream:
-            conn = esl.EslConnection()
-            try:
-                with trio.fail_after(self.reply_timeout):
-                    await self._handshake(stream, conn)
-            except trio.TooSlowError:
-                raise EslDisconnected("no answer to the handshake") from None
-            self._stream = stream
+        lines: list[_Line] = []
+        try:
+            for index in range(1 + max(0, self.command_lines)):
+                with trio.fail_after(self.connect_timeout):
+                    stream = await trio.open_tcp_stream(self.host, self.port)
+                line = _Line(stream, esl.EslConnection())
+                lines.append(line)
+                try:
+                    with trio.fail_after(self.reply_timeout):
+                        await self._handshake(line, subscribe=index == 0)
+                except trio.TooSlowError:
+                    raise EslDisconnected("no answer to the handshake") from None
+            self._lines = lines
             self.connects += 1
             self._connected.set()
             log.info("FreeSWITCH event socket %s:%d connected", self.host, self.port)
             try:
                 self.on_connected()
-                await self._read(stream, conn)
+                errors: list[Exception] = []
+                async with trio.open_nursery() as nursery:
+                    for line in lines:
+                        nursery.start_soon(
+                            self._read_until_closed, line, nursery.cancel_scope, errors
+                        )
+                if errors:
+                    raise errors[0]
             finally:
-                self._stream = None
+                self._lines = []
                 self._connected = trio.Event()
-                self._fail_waiters("FreeSWITCH event socket disconnected")
+                self._fail_waiters(lines, "FreeSWITCH event socket disconnected")
+        finally:
+            with trio.CancelScope(shield=True):
+                for line in lines:
+                    await line.stream.aclose()
 
-    async def _handshake(self, stream: trio.SocketStream, conn: esl.EslConnection) -> None:
+    async def _handshake(self, line: _Line, *, subscribe: bool) -> None:
+        stream, conn = line.stream, line.conn
         message = await _receive(stream, conn)
         if not isinstance(message, esl.AuthRequest):
             raise esl.EslProtocolError(f"expected auth/request, got {message!r}")
@@ -173,6 +211,8 @@ class EslClient:
             raise EslAuthError(
                 f"FreeSWITCH event socket {self.host}:{self.port} refused the password"
             )
+        if not subscribe:
+            return
         await stream.send_all(esl.event("json", self._event_names()))
         reply = await _receive(stream, conn)
         if not isinstance(reply, esl.CommandReply) or not reply.ok:
@@ -187,7 +227,22 @@ class EslClient:
             plain = [n for n in plain if n != "CUSTOM"] + ["CUSTOM"]
         return plain + custom if custom else plain
 
-    async def _read(self, stream: trio.SocketStream, conn: esl.EslConnection) -> None:
+    async def _read_until_closed(
+        self, line: _Line, session: trio.CancelScope, errors: list[Exception]
+    ) -> None:
+        # Any connection closing ends the session: its other connections go with it,
+        # and the first failure is the session's.
+        try:
+            await self._read(line)
+        except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            errors.append(exc)
+        except esl.EslProtocolError as exc:
+            errors.append(exc)
+        finally:
+            session.cancel()
+
+    async def _read(self, line: _Line) -> None:
+        stream, conn = line.stream, line.conn
         while True:
             message = conn.next_message()
             if message is esl.NEED_DATA:
@@ -196,8 +251,8 @@ class EslClient:
             if isinstance(message, esl.EventMessage):
                 self._dispatch_event(message)
             elif isinstance(message, esl.CommandReply | esl.ApiResponse):
-                if self._replies:
-                    self._replies.popleft().set(message)
+                if line.replies:
+                    line.replies.popleft().set(message)
                 else:
                     log.warning("unexpected event-socket reply %r", message)
             elif isinstance(message, esl.ConnectionClosed):
@@ -208,6 +263,9 @@ class EslClient:
                 log.debug("event socket message ignored: %r", message)
 
     def _dispatch_event(self, message: esl.EventMessage) -> None:
+        if self.on_message is not None:
+            self._dispatch_message(message, self.on_message)
+            return
         try:
             event = message.parse()
         except esl.EslProtocolError:
@@ -225,24 +283,48 @@ class EslClient:
         except Exception:
             log.exception("event handler failed")
 
-    def _fail_waiters(self, reason: str) -> None:
+    def _dispatch_message(
+        self, message: esl.EventMessage, handler: Callable[[esl.EventMessage], None]
+    ) -> None:
+        try:
+            if self._jobs and message.header("Event-Name") == "BACKGROUND_JOB":
+                waiter = self._jobs.pop(message.header("Job-UUID") or "", None)
+                if waiter is not None:
+                    waiter.set(message.parse())
+                    return
+        except esl.EslProtocolError:
+            log.exception("unparsable event from FreeSWITCH")
+            return
+        try:
+            handler(message)
+        except Exception:
+            log.exception("event handler failed")
+
+    def _fail_waiters(self, lines: list[_Line], reason: str) -> None:
         # One exception each: an exception raised in several tasks would share
         # (and overwrite) its traceback.
-        while self._replies:
-            self._replies.popleft().fail(EslDisconnected(reason))
+        for line in lines:
+            while line.replies:
+                line.replies.popleft().fail(EslDisconnected(reason))
         jobs, self._jobs = self._jobs, {}
         for waiter in jobs.values():
             waiter.fail(EslDisconnected(reason))
 
     # -- requests -------------------------------------------------------------------
 
-    async def command(self, data: bytes) -> esl.CommandReply | esl.ApiResponse:
+    async def command(
+        self, data: bytes, *, key: str | None = None
+    ) -> esl.CommandReply | esl.ApiResponse:
         """Write one serialised command (see :mod:`.esl`) and return its reply.
 
-        For commands FreeSWITCH answers at once: a reply later than
-        ``reply_timeout`` drops the connection.  API commands that may take long
-        go through :meth:`bgapi`."""
-        waiter = await self._send(data)
+        Commands with the same ``key`` (a channel's UUID) reach FreeSWITCH in the
+        order they were written.  For commands FreeSWITCH answers at once: a reply
+        later than ``reply_timeout`` drops the connection.  API commands that may take
+        long go through :meth:`bgapi`."""
+        waiter = await self._send(data, key=key)
+        return await self._reply(waiter)
+
+    async def _reply(self, waiter: _Waiter) -> esl.CommandReply | esl.ApiResponse:
         with trio.move_on_after(self.reply_timeout) as scope:
             result = await waiter.wait()
         if scope.cancelled_caught:
@@ -251,23 +333,39 @@ class EslClient:
         assert isinstance(result, esl.CommandReply | esl.ApiResponse)
         return result
 
-    async def _send(self, data: bytes, job: tuple[str, _Waiter] | None = None) -> _Waiter:
-        stream = self._stream
-        if stream is None:
+    def _line(self, lines: list[_Line], key: str | None, *, events: bool) -> _Line:
+        if events or len(lines) == 1:
+            return lines[0]
+        if key is not None:
+            return lines[1 + hash(key) % (len(lines) - 1)]
+        self._next_line = self._next_line % (len(lines) - 1) + 1
+        return lines[self._next_line]
+
+    async def _send(
+        self,
+        data: bytes,
+        job: tuple[str, _Waiter] | None = None,
+        *,
+        key: str | None = None,
+        events: bool = False,
+    ) -> _Waiter:
+        lines = self._lines
+        if not lines:
             raise EslDisconnected(f"FreeSWITCH event socket {self.host}:{self.port} not connected")
+        line = self._line(lines, key, events=events)
         waiter = _Waiter()
-        async with self._send_lock:
-            if self._stream is not stream:
+        async with line.lock:
+            if self._lines is not lines:
                 raise EslDisconnected("FreeSWITCH event socket disconnected")
             # Registered before writing: the reply may come before send_all returns.
-            self._replies.append(waiter)
+            line.replies.append(waiter)
             if job is not None:
                 self._jobs[job[0]] = job[1]
             # A command half written would desynchronise the connection, so the
             # write is not cancellable; it is small and bounded in time.
             with trio.CancelScope(shield=True), trio.move_on_after(self.reply_timeout) as scope:
                 try:
-                    await stream.send_all(data)
+                    await line.stream.send_all(data)
                 except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                     self._abort(str(exc))
                     raise EslDisconnected(f"FreeSWITCH event socket: {exc}") from None
@@ -277,21 +375,17 @@ class EslClient:
         return waiter
 
     def _abort(self, reason: str) -> None:
-        stream = self._stream
-        if stream is not None:
+        if self._lines:
             log.warning("dropping the FreeSWITCH event socket: %s", reason)
-            # Closing the socket wakes the reader, which fails every waiter.
-            stream.socket.close()
+            # Closing the sockets wakes the readers, which fail every waiter.
+            for line in self._lines:
+                line.stream.socket.close()
 
-    async def checked(self, data: bytes) -> esl.CommandReply:
+    async def checked(self, data: bytes, *, key: str | None = None) -> esl.CommandReply:
         """:meth:`command` for commands answered by ``command/reply``; ``-ERR``
         raises :class:`EslCommandFailed`."""
-        reply = await self.command(data)
-        if not isinstance(reply, esl.CommandReply):
-            raise esl.EslProtocolError(f"expected command/reply, got {reply!r}")
-        if not reply.ok:
-            raise EslCommandFailed(reply.reply_text)
-        return reply
+        reply = await self.command(data, key=key)
+        return _checked(reply)
 
     async def bgapi(self, command: str, args: str = "") -> esl.EslEvent:
         """Run an API command in the background; its ``BACKGROUND_JOB`` event (the
@@ -326,7 +420,16 @@ class EslClient:
         for name in new:
             self._subscriptions[name] = None
         if self.connected:
-            await self.checked(esl.event("json", self._event_names()))
+            waiter = await self._send(esl.event("json", self._event_names()), events=True)
+            _checked(await self._reply(waiter))
+
+
+def _checked(reply: esl.CommandReply | esl.ApiResponse) -> esl.CommandReply:
+    if not isinstance(reply, esl.CommandReply):
+        raise esl.EslProtocolError(f"expected command/reply, got {reply!r}")
+    if not reply.ok:
+        raise EslCommandFailed(reply.reply_text)
+    return reply
 
 
 async def _receive(stream: trio.SocketStream, conn: esl.EslConnection) -> esl.Message:

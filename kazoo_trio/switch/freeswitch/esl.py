@@ -129,6 +129,69 @@ class EventMessage:
             return parse_event_json(self.payload)
         return parse_event_plain(self.payload)
 
+    def header(self, name: str) -> str | None:
+        """``parse().get(name)``, found without parsing the whole event when the value
+        is a plain one (no escapes, no array), which is nearly always."""
+        value = _json_header(self.payload, name) if self.format == "json" else _PARSE
+        return self.parse().get(name) if value is _PARSE else value
+
+    def has_header(self, name: str) -> bool:
+        """Whether the event has a header ``name`` (the body aside)."""
+        if self.format == "json" and name not in _PARSED_ONLY and _compact(self.payload):
+            key = b'"' + name.encode() + b'":'
+            at = self.payload.find(key)
+            if at < 0:
+                return False
+            if self.payload[at + len(key) : at + len(key) + 1] != b"[":
+                return True
+        return any(key == name for key, _ in self.parse().headers)
+
+
+class _Parse(enum.Enum):
+    PARSE = "PARSE"
+
+
+# "Look it up by parsing the event": the value is escaped or an array.
+_PARSE: Final = _Parse.PARSE
+
+
+# Keys that are not headers as they stand: the body, and the Content-Length that
+# goes with it.
+_PARSED_ONLY = frozenset(("_body", "Content-Length"))
+
+
+def _compact(payload: bytes) -> bool:
+    # FreeSWITCH writes its JSON without blanks ('{"Event-Name":"...'); anything else
+    # is looked at by parsing it.
+    if not payload.startswith(b'{"'):
+        return False
+    end = payload.find(b'"', 2)
+    return end > 0 and payload[end + 1 : end + 3] == b':"'
+
+
+def _json_header(payload: bytes, name: str) -> str | _Parse | None:
+    # In JSON text a quote inside a string is escaped, so '"Name":"' is only ever a
+    # key followed by a string value; the first one is the first header of that name.
+    if name in _PARSED_ONLY or not _compact(payload):
+        return _PARSE
+    key = b'"' + name.encode() + b'":'
+    at = payload.find(key)
+    if at < 0:
+        return None
+    start = at + len(key)
+    if payload[start : start + 1] != b'"':
+        return _PARSE
+    end = payload.find(b'"', start + 1)
+    if end < 0:
+        return _PARSE
+    value = payload[start + 1 : end]
+    if b"\\" in value:
+        return _PARSE
+    try:
+        return value.decode()
+    except UnicodeDecodeError:
+        return _PARSE
+
 
 @attrs.frozen
 class DisconnectNotice:
@@ -235,6 +298,8 @@ class EslConnection:
     # The header block of a message whose body has not fully arrived.
     _pending: list[tuple[str, str]] | None = attrs.field(init=False, default=None)
     _pending_length: int = attrs.field(init=False, default=0)
+    # The pending message is an event of this format with the usual header block.
+    _pending_event: EventFormat | None = attrs.field(init=False, default=None)
     _eof: bool = attrs.field(init=False, default=False)
 
     def receive_data(self, data: bytes) -> None:
@@ -260,10 +325,21 @@ class EslConnection:
                 if len(buffer) - self._start > MAX_HEADER_BLOCK:
                     raise EslProtocolError("event socket header block too long")
                 return self._at_end()
-            headers = _parse_header_block(bytes(buffer[self._start : end]))
+            block = bytes(buffer[self._start : end])
             self._start = end + 2
-            self._pending = headers
-            self._pending_length = _content_length(headers)
+            self._pending_event = _event_format(block)
+            if self._pending_event is not None:
+                # "Content-Length: N\nContent-Type: text/event-json": nearly every message.
+                length = int(block[16 : block.index(b"\n")])
+                self._pending = [
+                    ("Content-Length", str(length)),
+                    ("Content-Type", f"text/event-{self._pending_event}"),
+                ]
+                self._pending_length = length
+            else:
+                headers = _parse_header_block(block)
+                self._pending = headers
+                self._pending_length = _content_length(headers)
         length = self._pending_length
         if len(buffer) - self._start < length:
             return self._at_end()
@@ -271,6 +347,8 @@ class EslConnection:
         self._start += length
         headers = self._pending
         self._pending = None
+        if self._pending_event is not None:
+            return EventMessage(self._pending_event, body)
         return _message(headers, body)
 
     def _at_end(self) -> ConnectionClosed | _NeedData:
@@ -279,6 +357,29 @@ class EslConnection:
         if self._pending is not None or self._start < len(self._buffer):
             raise EslProtocolError("event socket closed in the middle of a message")
         return ConnectionClosed()
+
+
+_EVENT_TAILS: dict[bytes, EventFormat] = {
+    b"\nContent-Type: text/event-json": "json",
+    b"\nContent-Type: text/event-plain": "plain",
+}
+# Content-Length's digits, at most: MAX_BODY has 8.
+_MAX_DIGITS = len(str(MAX_BODY))
+
+
+def _event_format(block: bytes) -> EventFormat | None:
+    """The format of an event message whose header block is exactly the usual
+    ``Content-Length: N`` and ``Content-Type: text/event-...`` lines (read without
+    the general parser), else ``None``."""
+    if not block.startswith(b"Content-Length: "):
+        return None
+    newline = block.find(b"\n", 16)
+    digits = block[16:newline]
+    if newline < 0 or not digits.isdigit() or len(digits) > _MAX_DIGITS:
+        return None
+    if int(digits) > MAX_BODY:
+        return None
+    return _EVENT_TAILS.get(block[newline:])
 
 
 def _message(headers: list[tuple[str, str]], body: bytes) -> Message:
@@ -333,15 +434,25 @@ def _pairs(pairs: list[tuple[str, object]]) -> list[tuple[str, object]]:
     return pairs
 
 
+# One decoder for every event (json.loads would build one per call).
+_DECODER = json.JSONDecoder(object_pairs_hook=_pairs)
+
+
 def parse_event_json(payload: bytes) -> EslEvent:
     """A ``text/event-json`` body: one object; a multi-value header is an array, the
     body is ``_body``."""
     try:
-        pairs = json.loads(payload, object_pairs_hook=_pairs)
+        if payload.startswith(b"{"):
+            pairs = _DECODER.decode(payload.decode("utf-8", "surrogatepass"))
+        else:
+            pairs = json.loads(payload, object_pairs_hook=_pairs)
     except ValueError as exc:
         raise EslProtocolError(f"bad event JSON: {exc}") from None
     if not isinstance(pairs, list):
         raise EslProtocolError("event JSON is not an object")
+    if b'"_body":' not in payload and all(type(value) is str for _, value in pairs):
+        # The usual event: string headers only, no body; the pairs are the headers.
+        return EslEvent(tuple(pairs), None)
     headers: list[tuple[str, str]] = []
     body: str | None = None
     for name, value in pairs:

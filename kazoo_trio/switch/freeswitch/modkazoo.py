@@ -35,8 +35,8 @@ import attrs
 
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.expand import expand_variables
-from kazoo_trio.switch.headers import event_index_lookup, event_lookup
-from kazoo_trio.switch.kz.commands import KZ_COMMANDS, SyncCommand, first_of_in
+from kazoo_trio.switch.headers import EventOrigin, event_index_lookup, event_lookup
+from kazoo_trio.switch.kz.commands import COMMANDS_ORIGIN, KZ_COMMANDS, SyncCommand, first_of_in
 from kazoo_trio.switch.kz.dptools import KZ_APPLICATIONS, Api, Execute, Step
 from kazoo_trio.switch.protocol import ApiHandler, ApiOutput
 
@@ -77,6 +77,7 @@ class FsSwitch(Protocol):
         subclass: str | None = None,
         headers: Iterable[tuple[str, str]] = (),
         body: str | None = None,
+        origin: EventOrigin | None = None,
     ) -> Event: ...
 
     async def xml_lookup(
@@ -140,7 +141,9 @@ class _Run:
         headers: Iterable[tuple[str, str]] = (),
         body: str | None = None,
     ) -> Event:
-        return self.switch.new_event(name, subclass=subclass, headers=headers, body=body)
+        return self.switch.new_event(
+            name, subclass=subclass, headers=headers, body=body, origin=COMMANDS_ORIGIN
+        )
 
     def fire(self, event: Event) -> None:
         self.fired.append(event)
@@ -260,7 +263,7 @@ class FsKzHost:
                 fresh = await self.switch.live_channel(target)
                 if fresh is None:
                     continue
-                event = self.switch.new_event("CHANNEL_DATA", headers=fresh)
+                event = self.switch.new_event("CHANNEL_DATA", headers=fresh, origin=COMMANDS_ORIGIN)
             self.switch.fire(event)
 
 

@@ -24,12 +24,14 @@ from xml.etree import ElementTree
 import attrs
 import trio
 
+from kazoo_trio.switch.headers import EventOrigin
 from kazoo_trio.switch.kz.host import KzHost
 from kazoo_trio.switch.kz.utils import delimited, profile_var, url_decode
 from kazoo_trio.switch.protocol import ApiHandler, ApiOutput
 from kazoo_trio.switch.separate import separate_string
 
 __all__ = [
+    "COMMANDS_ORIGIN",
     "KZ_COMMANDS",
     "KzCommand",
     "first_of",
@@ -44,6 +46,10 @@ __all__ = [
     "kz_uuid_setvar_multi_encoded",
     "register_commands",
 ]
+
+# Where mod_kazoo's commands create the events they fire (kazoo_commands.c), on any
+# backend.
+COMMANDS_ORIGIN = EventOrigin("kazoo_commands.c", "kz_uuid_setvar_multi", 232)
 
 UUID_SET_SYNTAX = "<uuid> <var> [value]"
 UUID_MULTISET_SYNTAX = "<uuid> <var>=<value>;<var>=<value>..."

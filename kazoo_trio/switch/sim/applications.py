@@ -29,12 +29,22 @@ from kazoo_trio.switch.sim.channel import Application, Channel, bridge, true, un
 from kazoo_trio.switch.sim.dialplan import hunt
 from kazoo_trio.switch.sim.originate import originate_legs
 from kazoo_trio.switch.sim.profile import CallerProfile
-from kazoo_trio.switch.sim.session import execute_app, park, serve_private, transfer_action
+from kazoo_trio.switch.sim.session import (
+    apply_transfer,
+    execute_app,
+    park,
+    route,
+    serve_private,
+    transfer_action,
+)
 
 __all__ = [
     "APPLICATIONS",
+    "dtmf_parts",
+    "far_end",
     "multiset_pairs",
     "playing_file",
+    "receive_dtmf",
     "set_profile_var",
     "start_recording",
     "stop_recording",
@@ -115,7 +125,13 @@ async def _transfer(channel: Channel, data: str) -> None:
         return
     dialplan = argv[1] if len(argv) > 1 else ""
     context = argv[2] if len(argv) > 2 else ""
-    target.redirect(transfer_action(argv[0], dialplan, context))
+    if target is channel:
+        # switch_ivr_session_transfer runs inside the application: the new profile
+        # is in place when the application completes; routing follows.
+        if await apply_transfer(channel, argv[0], dialplan, context):
+            channel.redirect(route)
+    else:
+        target.redirect(transfer_action(argv[0], dialplan, context))
     await trio.lowlevel.checkpoint()
 
 
@@ -198,12 +214,8 @@ def set_profile_var(channel: Channel, name: str, value: str | None) -> None:
     if field not in _PROFILE_FIELDS:
         return
     profile = channel.profile
-    # The simulated profile leaves the original caller id empty while it is the
-    # current one: keep it before the first change.
-    if field == "caller_id_name" and not profile.orig_caller_id_name:
-        profile.orig_caller_id_name = profile.caller_id_name
-    if field == "caller_id_number" and not profile.orig_caller_id_number:
-        profile.orig_caller_id_number = profile.caller_id_number
+    if field in ("caller_id_name", "caller_id_number"):
+        profile.keep_original()
     setattr(profile, field, value or "")
 
 
@@ -339,14 +351,45 @@ async def _unhold(channel: Channel, data: str) -> None:
     await trio.lowlevel.checkpoint()
 
 
+# switch_core_default_dtmf_duration, _min_ and _max_: samples at 8 kHz.
+DTMF_DEFAULT, DTMF_MIN, DTMF_MAX = 2000, 400, 192000
+
+
+def dtmf_parts(text: str) -> list[tuple[str, int]]:
+    """A DTMF string as ``switch_channel_queue_dtmf_string`` and
+    ``switch_core_session_send_dtmf_string`` read it: ``+``-separated runs of digits,
+    each with an optional ``@<ms>`` (8 samples a millisecond; a value no longer than
+    the minimum keeps the default), the duration kept within the core's bounds."""
+    parts: list[tuple[str, int]] = []
+    for part in separate_string(text[1:] if text.startswith("~") else text, "+", 256):
+        digits, at, ms = part.partition("@")
+        duration = DTMF_DEFAULT
+        if at:
+            found = re.match(r"\s*([+-]?\d+)", ms)  # atoi
+            value = int(found.group(1)) if found else 0
+            if value > DTMF_MIN // 8:
+                duration = value * 8
+        parts.append((digits, min(max(duration, DTMF_MIN), DTMF_MAX)))
+    return parts
+
+
+def far_end(channel: Channel) -> Channel | None:
+    """Who hears the digits a channel sends: the other leg of a loopback pair
+    (mod_loopback's ``channel_send_dtmf`` queues them there), else its bridged peer."""
+    return channel.loopback or channel.peer
+
+
+def receive_dtmf(channel: Channel, text: str) -> int:
+    """The digits of a DTMF string arriving on ``channel`` (one ``DTMF`` each)."""
+    return sum(channel.dtmf(digits, duration) for digits, duration in dtmf_parts(text))
+
+
 @app("send_dtmf")
 async def _send_dtmf(channel: Channel, data: str) -> None:
-    """Send digits to the far end: the bridged peer (or the other leg of a loopback
-    pair) receives them (``DTMF`` there)."""
-    digits = data.split("@")[0]
-    far = channel.peer or channel.loopback
+    """Send ``<digits>[@<ms>][+...]`` to the far end (:func:`far_end`: ``DTMF`` there)."""
+    far = far_end(channel)
     if far is not None:
-        far.dtmf(digits)
+        receive_dtmf(far, data)
     await trio.lowlevel.checkpoint()
 
 
@@ -481,23 +524,50 @@ def handle_cause(channel: Channel, cause: str) -> None:
     channel.hangup(cause)
 
 
+# switch_ivr_originate's DIALSTATUS for a failure; any other cause is its own name.
+_DIALSTATUS = {
+    "ORIGINATOR_CANCEL": "CANCEL",
+    "USER_BUSY": "BUSY",
+    "NO_ANSWER": "NOANSWER",
+    "DESTINATION_OUT_OF_ORDER": "INVALIDARGS",
+    "INVALID_PROFILE": "INVALIDARGS",
+    "CALL_REJECTED": "DONTCALL",
+}
+
+
+def _record_failure(channel: Channel, cause: str) -> None:
+    """What a failed originate leaves on the bridging channel."""
+    channel.set_variable("originate_disposition", cause)
+    channel.set_variable("originate_failed_cause", cause)
+    channel.set_variable("DIALSTATUS", _DIALSTATUS.get(cause, cause))
+
+
 @app("bridge")
 async def _bridge(channel: Channel, data: str) -> None:
     """Originate to ``data`` and bridge; on failure :func:`handle_cause` decides
     whether the dialplan carries on.  The bridge ends when either side leaves it; the
     B leg is then hung up, and the A leg too with ``hangup_after_bridge``."""
-    outcome = await originate_legs(channel.sw, data, originator=channel)
+    ended = True
+    try:
+        outcome = await originate_legs(channel.sw, data, originator=channel)
+        ended = False
+    finally:
+        if ended and not channel.up:
+            # The caller hung up while the legs rang: switch_ivr_originate ends with
+            # ORIGINATOR_CANCEL, which the application records before the caller's
+            # hang-up completes (Kazoo's Hangup-Cause and Disposition read it).
+            _record_failure(channel, "ORIGINATOR_CANCEL")
     if outcome.channel is None:
         cause = outcome.cause
-        channel.set_variable("originate_disposition", cause)
-        channel.set_variable("originate_failed_cause", cause)
-        channel.set_variable("DIALSTATUS", cause)
+        _record_failure(channel, cause)
         respond(channel, cause)
         handle_cause(channel, cause)
         # A transfer (or hang-up) takes effect here, before the next application.
         await trio.lowlevel.checkpoint()
         return
     b_leg = outcome.channel
+    # switch_ivr_originate writes "call accepted" and EARLY/ANSWER first, then, for every
+    # outcome, the cause's name over both: SUCCESS for an accepted call.
     channel.set_variable("originate_disposition", "SUCCESS")
     channel.set_variable("DIALSTATUS", "SUCCESS")
     channel.answer()
@@ -668,8 +738,9 @@ async def _media_bug(channel: Channel, data: str) -> None:
 
 @app("soft_hold")
 async def _soft_hold(channel: Channel, data: str) -> None:
-    """``soft_hold <unhold key> [<moh_a>] [<moh_b>]``: the bridged peer is held until
-    ``unhold key`` is pressed here (or ``uuid_break``)."""
+    """``soft_hold <unhold key> [<moh_a>] [<moh_b>]``: wait here until ``unhold key``
+    is pressed (or ``uuid_break``) while the bridged peer would hear music.  As
+    ``switch_ivr_soft_hold``, nobody is put on hold (no ``CHANNEL_HOLD``)."""
     argv = separate_string(data, " ", 3)
     peer = channel.peer
     if not argv or peer is None:
@@ -678,19 +749,14 @@ async def _soft_hold(channel: Channel, data: str) -> None:
         await trio.lowlevel.checkpoint()
         return
     key = argv[0][:1]
-    peer.hold(True)
-    try:
-        with trio.CancelScope() as scope:
-            channel.break_scope = scope
-            try:
-                while key not in channel.digits:
-                    await channel.digit_arrived.wait()
-                channel.digits = channel.digits.replace(key, "", 1)
-            finally:
-                channel.break_scope = None
-    finally:
-        if peer.up:
-            peer.hold(False)
+    with trio.CancelScope() as scope:
+        channel.break_scope = scope
+        try:
+            while key not in channel.digits:
+                await channel.digit_arrived.wait()
+            channel.digits = channel.digits.replace(key, "", 1)
+        finally:
+            channel.break_scope = None
 
 
 @app("execute_extension")

@@ -14,12 +14,23 @@ import urllib.parse
 
 from kazoo_trio.switch.protocol import ApiOutput
 from kazoo_trio.switch.separate import separate_string
-from kazoo_trio.switch.sim.applications import multiset_pairs, start_recording, stop_recording
+from kazoo_trio.switch.sim.applications import (
+    far_end,
+    multiset_pairs,
+    receive_dtmf,
+    start_recording,
+    stop_recording,
+)
 from kazoo_trio.switch.sim.causes import parse_cause
 from kazoo_trio.switch.sim.channel import Channel, bridge, unbridge
 from kazoo_trio.switch.sim.core import SimCore
 from kazoo_trio.switch.sim.originate import ORIGINATE_SYNTAX, originate_command
-from kazoo_trio.switch.sim.session import park_action, serve_private, transfer_action
+from kazoo_trio.switch.sim.session import (
+    apply_transfer,
+    park_action,
+    route,
+    serve_private,
+)
 
 __all__ = [
     "AVAILABLE_MODULES",
@@ -162,7 +173,10 @@ def _uuid_break(sw: SimCore, args: str) -> ApiOutput:
 TRANSFER_SYNTAX = "<uuid> [-bleg|-both] <dest-exten> [<dialplan>] [<context>]"
 
 
-def _uuid_transfer(sw: SimCore, args: str) -> ApiOutput:
+async def _uuid_transfer(sw: SimCore, args: str) -> ApiOutput:
+    """``uuid_transfer <uuid> [-bleg|-both] <dest> [<dialplan>] [<context>]``: as
+    ``switch_ivr_session_transfer`` from the API thread, the new caller profile is in
+    place before the channel leaves its bridge (its ``CHANNEL_UNBRIDGE`` shows it)."""
     argv = separate_string(args, " ", 5) if args else []
     if len(argv) < 2:
         return ApiOutput(f"-USAGE: {TRANSFER_SYNTAX}\n")
@@ -182,7 +196,8 @@ def _uuid_transfer(sw: SimCore, args: str) -> ApiOutput:
     if len(targets) == 2:
         unbridge(targets[0], targets[1])  # both legs go on: neither hangs up the other
     for target in targets:
-        target.redirect(transfer_action(rest[0], dialplan, context))
+        if await apply_transfer(target, rest[0], dialplan, context):
+            target.redirect(route)
     return ApiOutput("+OK\n")
 
 
@@ -210,19 +225,24 @@ def _uuid_bridge(sw: SimCore, args: str) -> ApiOutput:
 
 
 def _uuid_hold(sw: SimCore, args: str) -> ApiOutput:
-    argv = separate_string(args, " ", 3) if args else []
-    if not argv:
+    """``uuid_hold [off|toggle] <uuid> [<display>]`` as mod_commands runs it: the
+    ``switch_ivr_*_uuid`` calls succeed when no channel has the uuid; ``toggle`` holds
+    an ``ACTIVE``/``UNHELD`` call, unholds a ``HELD`` one and leaves any other be."""
+    argv = separate_string(args, " ", 4) if args else []
+    if not argv or not argv[0]:
         return ApiOutput("-USAGE: [off|toggle] <uuid> [<display>]\n")
-    mode = "on"
-    if argv[0].lower() in ("off", "toggle"):
-        mode = argv[0].lower()
-        argv = argv[1:]
-    channel = _channel(sw, argv[0]) if argv else None
-    if channel is None:
-        return ApiOutput("-ERR Operation failed\n")
-    on = {"on": True, "off": False}.get(mode, not channel.held)
-    channel.hold(on)
-    return ApiOutput("+OK Success\n")
+    mode = argv[0].lower()
+    target = (argv[1] if len(argv) > 1 else "") if mode in ("off", "toggle") else argv[0]
+    channel = _channel(sw, target) if target else None
+    done = True
+    if channel is not None:
+        if mode == "toggle" and channel.callstate == "HELD":
+            mode = "off"
+        if mode == "off":
+            done = channel.hold(False)
+        elif mode != "toggle" or channel.callstate in ("ACTIVE", "UNHELD"):
+            done = channel.hold(True)
+    return ApiOutput("+OK Success\n" if done else "-ERR Operation failed\n")
 
 
 def _uuid_record(sw: SimCore, args: str) -> ApiOutput:
@@ -251,10 +271,9 @@ def _uuid_send_dtmf(sw: SimCore, args: str) -> ApiOutput:
     channel = _channel(sw, argv[0])
     if channel is None:
         return ApiOutput("-ERR Cannot locate session!\n")
-    # Sent to the far end: a bridged peer (or the other leg of a loopback) hears it.
-    far = channel.peer or channel.loopback
+    far = far_end(channel)
     if far is not None:
-        far.dtmf(argv[1].split("@")[0])
+        receive_dtmf(far, argv[1])
     return ApiOutput(f"+OK {argv[0]} sent DTMF {argv[1]}.\n")
 
 
@@ -264,8 +283,8 @@ def _uuid_recv_dtmf(sw: SimCore, args: str) -> ApiOutput:
         return ApiOutput("-USAGE: <uuid> <dtmf_data>\n")
     channel = _channel(sw, argv[0])
     if channel is None:
-        return ApiOutput("-ERR no such session\n")
-    channel.dtmf(argv[1].split("@")[0])
+        return ApiOutput("-ERR Cannot locate session!\n")
+    receive_dtmf(channel, argv[1])
     return ApiOutput(f"+OK {argv[0]} received DTMF {argv[1]}.\n")
 
 
@@ -353,7 +372,6 @@ def register_call_commands(sw: SimCore) -> None:
     sync("uuid_pre_answer", _uuid_pre_answer, "pre_answer", syntax="<uuid>")
     sync("uuid_park", _uuid_park, "Park channel", syntax="<uuid>")
     sync("uuid_break", _uuid_break, "Break out of media sent to channel", syntax="<uuid> [all]")
-    sync("uuid_transfer", _uuid_transfer, "Transfer a session", syntax=TRANSFER_SYNTAX)
     sync("uuid_bridge", _uuid_bridge, "Bridge call legs", syntax="<uuid> <other_uuid>")
     sync("uuid_hold", _uuid_hold, "Place call on hold", syntax="[off|toggle] <uuid> [<display>]")
     sync("uuid_record", _uuid_record, "Record session audio",
@@ -372,3 +390,9 @@ def register_call_commands(sw: SimCore) -> None:
 
     sw.register_api("originate", originate, "Originate a call", syntax=ORIGINATE_SYNTAX,
                     module="mod_commands")  # fmt: skip
+
+    async def uuid_transfer(args: str) -> ApiOutput:
+        return await _uuid_transfer(sw, args)
+
+    sw.register_api("uuid_transfer", uuid_transfer, "Transfer a session",
+                    syntax=TRANSFER_SYNTAX, module="mod_commands")  # fmt: skip

@@ -15,7 +15,6 @@ Layer: above :mod:`.events`, :mod:`.causes`, :mod:`.clock`, :mod:`.channels`,
 from __future__ import annotations
 
 import enum
-import math
 import uuid as uuidlib
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
@@ -49,6 +48,7 @@ __all__ = [
     "Endpoint",
     "Leg",
     "Next",
+    "OtherLeg",
     "SwitchNotRunning",
     "bridge",
     "true",
@@ -71,16 +71,30 @@ _ORIGIN_HANGUP_COMPLETE = EventOrigin(
     "switch_core_state_machine.c", "switch_core_session_reporting_state", 935
 )
 _ORIGIN_DESTROY = EventOrigin("switch_core_session.c", "switch_core_session_perform_destroy", 1755)
+_ORIGIN_FLIP = EventOrigin("switch_channel.c", "switch_channel_flip_cid", 3279)
+_ORIGIN_HOLD = EventOrigin("switch_ivr.c", "switch_ivr_hold", 1558)
+_ORIGIN_UNHOLD = EventOrigin("switch_ivr.c", "switch_ivr_unhold", 1638)
 _ORIGIN_KZ_CDR = EventOrigin("kazoo_cdr.c", "kz_cdr_event_handler", 436)
 
-_CODEC = [
-    ("Channel-Read-Codec-Name", "PCMU"),
-    ("Channel-Read-Codec-Rate", "8000"),
-    ("Channel-Read-Codec-Bit-Rate", "64000"),
-    ("Channel-Write-Codec-Name", "PCMU"),
-    ("Channel-Write-Codec-Rate", "8000"),
-    ("Channel-Write-Codec-Bit-Rate", "64000"),
-]
+
+def codec_of(name: str) -> tuple[str, str, str]:
+    """A channel's codec, rate and bit rate: mod_loopback's ``loopback/`` and ``null/``
+    legs run L16 at 8 kHz (``tech_init``, ``null_tech_init``), SIP calls PCMU."""
+    if name.startswith(("loopback/", "null/")):
+        return ("L16", "8000", "128000")
+    return ("PCMU", "8000", "64000")
+
+
+def _codec_headers(name: str) -> list[tuple[str, str]]:
+    codec, rate, bit_rate = codec_of(name)
+    return [
+        ("Channel-Read-Codec-Name", codec),
+        ("Channel-Read-Codec-Rate", rate),
+        ("Channel-Read-Codec-Bit-Rate", bit_rate),
+        ("Channel-Write-Codec-Name", codec),
+        ("Channel-Write-Codec-Rate", rate),
+        ("Channel-Write-Codec-Bit-Rate", bit_rate),
+    ]
 
 
 Action = Callable[["Channel"], Awaitable[None]]
@@ -100,6 +114,18 @@ Endpoint = Callable[
 """An endpoint (``switch_io_routines_t.outgoing_channel``): given the host, the dial
 string after ``<tech>/``, the leg's variables, its caller profile and the calling
 channel, the new leg or the failure cause."""
+
+
+@attrs.frozen
+class OtherLeg:
+    """A copy of another leg's caller profile as this channel keeps it (the originator
+    or originatee profile ``switch_channel_event_set_basic_data`` reports)."""
+
+    kind: str  # "originator" / "originatee"
+    profile: CallerProfile
+    direction: str
+    uuid: str
+    name: str
 
 
 class Next(enum.Enum):
@@ -208,9 +234,13 @@ class Channel:
     profile: CallerProfile = attrs.field(factory=CallerProfile)
     uuid: str = attrs.field(factory=lambda: str(uuidlib.uuid4()))
     state: str = "CS_NEW"
+    # The state asked for while the running state (``state``) still lags behind it:
+    # Channel-State-Number reports it (switch_channel_event_set_basic_data).
+    asked_state: str = ""
     callstate: str = "DOWN"
     answer_state: str = "ringing"
     hangup_cause: str | None = None
+    # CF_DIALPLAN: an outbound channel given an extension (its caller id then flipped).
     hit_dialplan: bool = False
     call_uuid: str = ""
     peer: Channel | None = None
@@ -240,11 +270,19 @@ class Channel:
     # bridged), and the profiles a transfer replaced, newest first (what KZ_CDR reports).
     originator_profile: ProfileData | None = None
     originatee_profile: ProfileData | None = None
+    # What Other-Leg-* reports: the copy of the other leg's profile set last (by the
+    # originate or a bridge), kept after the bridge ends, as FreeSWITCH keeps it.
+    other_leg: OtherLeg | None = None
+    # The Direction of the last CALL_UPDATE (what the core's channels table keeps).
+    callee_direction: str = ""
     past_profiles: list[CallflowProfile] = attrs.field(factory=list)
     # Digits received and not yet collected by an application (the DTMF queue), and
     # an event set (then replaced) each time one arrives.
     digits: str = ""
     digit_arrived: trio.Event = attrs.field(factory=trio.Event)
+    # An endpoint that negotiates media only when answering (mod_sofia's inbound late
+    # negotiation): the answer pre-answers first (sofia_answer_channel).
+    media_on_answer: bool = False
     _private_send: trio.MemorySendChannel[Event] = attrs.field(init=False)
     private_receive: trio.MemoryReceiveChannel[Event] = attrs.field(init=False)
 
@@ -256,7 +294,22 @@ class Channel:
         self.profile.created = self.profile.created or now
         self.profile.profile_created = self.profile.profile_created or now
         self.call_uuid = self.call_uuid or self.uuid
-        self.variables = {"direction": self.direction, "uuid": self.uuid, **self.variables}
+        # switch_channel_set_name sets channel_name; mod_loopback's tech_init sets the
+        # codec at once (switch_core_session_set_read_codec and _write_codec name it),
+        # a SIP leg only once its media is negotiated.
+        made = {
+            "direction": self.direction,
+            "uuid": self.uuid,
+            "session_id": str(self.sw.channels.next_session_id()),
+            "call_uuid": self.call_uuid,
+        }
+        if self.direction == "outbound":
+            made["is_outbound"] = "true"  # switch_core_session_request sets CF_OUTBOUND
+        made["channel_name"] = self.name
+        if self.name.startswith(("loopback/", "null/")):
+            codec, rate, _ = codec_of(self.name)
+            made.update(read_codec=codec, read_rate=rate, write_codec=codec, write_rate=rate)
+        self.variables = {**made, **self.variables}
 
     # -- the SimChannel protocol ------------------------------------------------------
 
@@ -274,24 +327,27 @@ class Channel:
         headers = [
             ("Channel-State", self.state),
             ("Channel-Call-State", self.callstate),
-            ("Channel-State-Number", str(CHANNEL_STATES.index(self.state))),
+            ("Channel-State-Number", str(CHANNEL_STATES.index(self.asked_state or self.state))),
             ("Channel-Name", self.name),
             ("Unique-ID", self.uuid),
             ("Call-Direction", self.direction),
             ("Presence-Call-Direction", self.direction),
-            ("Channel-HIT-Dialplan", "true" if self.hit_dialplan else "false"),
+            (
+                "Channel-HIT-Dialplan",
+                "true" if self.hit_dialplan or self.direction == "inbound" else "false",
+            ),
             ("Channel-Presence-ID", self.variables.get("presence_id", "")),
             ("Channel-Call-UUID", self.call_uuid),
             ("Answer-State", self.answer_state),
         ]
         if self.hangup_cause is not None:
             headers.append(("Hangup-Cause", self.hangup_cause))
-        headers += _CODEC
+        headers += _codec_headers(self.name)
         headers += self.profile.headers("Caller", self.direction, self.uuid, self.name)
-        peer = self.peer
-        if peer is not None and self.other_type:
-            headers.append(("Other-Type", self.other_type))
-            headers += peer.profile.headers("Other-Leg", peer.direction, peer.uuid, peer.name)
+        other = self.other_leg
+        if other is not None:
+            headers.append(("Other-Type", other.kind))
+            headers += other.profile.headers("Other-Leg", other.direction, other.uuid, other.name)
         headers += [(f"variable_{k}", v) for k, v in self.variables.items()]
         return headers
 
@@ -401,6 +457,8 @@ class Channel:
         if not self.up and state not in ("CS_HANGUP", "CS_REPORTING", "CS_DESTROY"):
             return
         self.state = state
+        if self.asked_state == state:
+            self.asked_state = ""
         # Only inbound channels take their call state from the running state.
         inbound = self.direction == "inbound"
         if inbound and CHANNEL_STATES.index(state) < CHANNEL_STATES.index("CS_HANGUP"):
@@ -432,8 +490,9 @@ class Channel:
         if not self.up or self.profile.progress or self.answer_state != "ringing":
             return
         self.profile.progress = self.sw.clock.wall_us()
-        self.set_callstate("RINGING")
+        # As switch_channel_perform_mark_ring_ready_value: the event, then the call state.
         self.fire("CHANNEL_PROGRESS", origin=_ORIGIN_RING)
+        self.set_callstate("RINGING")
 
     def pre_answer(self) -> None:
         """``switch_channel_mark_pre_answered``: early media, ``CHANNEL_PROGRESS_MEDIA``."""
@@ -442,8 +501,8 @@ class Channel:
         self.profile.progress_media = self.sw.clock.wall_us()
         self.answer_state = "early"
         self.set_variable("endpoint_disposition", "EARLY MEDIA")
-        self.set_callstate("EARLY")
         self.fire("CHANNEL_PROGRESS_MEDIA", origin=_ORIGIN_PRE_ANSWER)
+        self.set_callstate("EARLY")
         other = self.loopback
         if other is not None and self.variables.get("loopback_leg") == "B":
             other.pre_answer()
@@ -454,11 +513,15 @@ class Channel:
             return False
         if self.answered:
             return True
+        if self.media_on_answer:
+            self.pre_answer()
         self.profile.answered = self.sw.clock.wall_us()
         self.answer_state = "answered"
+        # As switch_channel_perform_mark_answered: CHANNEL_ANSWER still carries the call
+        # state and disposition from before the answer.
+        self.fire("CHANNEL_ANSWER", origin=_ORIGIN_ANSWER)
         self.set_variable("endpoint_disposition", "ANSWER")
         self.set_callstate("ACTIVE")
-        self.fire("CHANNEL_ANSWER", origin=_ORIGIN_ANSWER)
         self.answered_event.set()
         self.settled.set()
         other = self.loopback
@@ -475,9 +538,10 @@ class Channel:
         now = self.sw.clock.wall_us()
         self.profile.hungup = now
         self.hangup_cause = cause
-        self.state = "CS_HANGUP"
-        if not self.answered:
-            self.set_variable("endpoint_disposition", _disposition(cause))
+        # switch_channel_perform_hangup asks for CS_HANGUP; the running state (what
+        # Channel-State reports) follows once the session reaches it (finish).
+        self.asked_state = "CS_HANGUP"
+        # No endpoint_disposition here: the core sets it on early media and answer only.
         self.answer_state = "hangup"
         # As switch_channel_perform_hangup: the event now, the call state and the
         # hangup_cause variables later, in the session's CS_HANGUP handler (finish).
@@ -549,51 +613,153 @@ class Channel:
         self.sw.fire(
             self.sw.new_event("CUSTOM", subclass=KZ_CDR, headers=cdr, origin=_ORIGIN_KZ_CDR)
         )
-        self.set_state("CS_DESTROY")
+        # switch_core_session_perform_destroy fires CHANNEL_DESTROY while the running
+        # state is still CS_REPORTING (CS_DESTROY asked for); then
+        # switch_core_session_destroy_state enters CS_DESTROY.
+        self.asked_state = "CS_DESTROY"
         self.fire("CHANNEL_DESTROY", origin=_ORIGIN_DESTROY)
+        self.asked_state = ""
+        self.set_state("CS_DESTROY")
         self.sw.channels.remove(self.uuid)
         self.destroyed.set()
         self.settled.set()
 
     def _set_timestamps(self) -> None:
-        """``switch_channel_set_timestamps``: the CDR variables."""
+        """``switch_channel_set_timestamps``: the CDR variables (epochs and spans, in
+        its order; no ``*_stamp`` texts).  A span whose mark was never reached (a leg
+        that never rang, never answered) is 0; seconds and milliseconds are differences
+        of truncated times, as FreeSWITCH computes them."""
         p = self.profile
         end = p.hungup or self.sw.clock.wall_us()
-        duration_us = max(0, end - p.created)
-        bill_us = max(0, end - p.answered) if p.answered else 0
-        self.set_variable("start_epoch", str(p.created // 1_000_000))
-        self.set_variable("start_uepoch", str(p.created))
-        if p.answered:
-            self.set_variable("answer_epoch", str(p.answered // 1_000_000))
-            self.set_variable("answer_uepoch", str(p.answered))
-        self.set_variable("end_epoch", str(end // 1_000_000))
-        self.set_variable("end_uepoch", str(end))
-        self.set_variable("duration", str(math.floor(duration_us / 1_000_000)))
-        self.set_variable("uduration", str(duration_us))
-        self.set_variable("billsec", str(bill_us // 1_000_000))
-        self.set_variable("billusec", str(bill_us))
-        self.set_variable("billmsec", str(bill_us // 1000))
+        marks = (
+            ("start", p.created), ("profile_start", p.profile_created),
+            ("answer", p.answered), ("bridge", p.bridged), ("last_hold", p.last_hold),
+        )  # fmt: skip
+        for name, mark in marks:
+            self.set_variable(f"{name}_epoch", str(mark // 1_000_000))
+            self.set_variable(f"{name}_uepoch", str(mark))
+        self.set_variable("hold_accum_seconds", str(p.hold_accum // 1_000_000))
+        self.set_variable("hold_accum_usec", str(p.hold_accum))
+        self.set_variable("hold_accum_ms", str(p.hold_accum // 1000))
+        later = (
+            ("resurrect", 0), ("progress", p.progress), ("progress_media", p.progress_media),
+            ("end", end),
+        )  # fmt: skip
+        for name, mark in later:
+            self.set_variable(f"{name}_epoch", str(mark // 1_000_000))
+            self.set_variable(f"{name}_uepoch", str(mark))
+        # The application log's last entry: only the hang-up names it.
+        last = self.app_log[-1] if self.app_log else None
+        self.set_variable("last_app", last.app if last else None)
+        self.set_variable("last_arg", last.data if last else None)
+
+        def span(start: int, stop: int, reached: bool) -> tuple[int, int, int]:
+            if not reached:
+                return 0, 0, 0
+            seconds = stop // 1_000_000 - start // 1_000_000
+            return seconds, stop // 1000 - start // 1000, stop - start
+
+        created = p.created
+        duration = span(created, end, True)
+        bill = span(p.answered, end, bool(p.answered))
+        progress = span(created, p.progress, bool(p.progress))
+        answer = span(created, p.answered, bool(p.answered))
+        wait = span(created, p.bridged, p.bridged > created)
+        media = span(created, p.progress_media, bool(p.progress_media))
+        flow = span(created, end, bool(p.answered))
+        spans = (
+            (("duration", "mduration", "uduration"), duration),
+            (("billsec", "billmsec", "billusec"), bill),
+            (("progresssec", "progressmsec", "progressusec"), progress),
+            (("answersec", "answermsec", "answerusec"), answer),
+            (("waitsec", "waitmsec", "waitusec"), wait),
+            (("progress_mediasec", "progress_mediamsec", "progress_mediausec"), media),
+            (("flow_billsec", "flow_billmsec", "flow_billusec"), flow),
+        )
+        for unit in range(3):
+            for names, values in spans:
+                self.set_variable(names[unit], str(values[unit]))
 
     def archive_profile(self) -> None:
         """Keep the current caller profile as it is now for ``KZ_CDR``'s callflow, before
         a transfer gives the channel a new one (without originator or originatee)."""
         self.past_profiles.insert(0, _callflow_entry(self, attrs.evolve(self.profile)))
         self.originator_profile = self.originatee_profile = None
+        self.other_leg = None
 
-    def hold(self, on: bool) -> None:
-        """``CHANNEL_HOLD`` / ``CHANNEL_UNHOLD`` and the ``HELD`` call state."""
-        if not self.up or on == self.held:
-            return
-        now = self.sw.clock.wall_us()
-        self.held = on
-        if on:
-            self.profile.last_hold = now
-            self.set_callstate("HELD")
-            self.fire("CHANNEL_HOLD")
+    def set_other_leg(self, kind: str, other: Channel) -> None:
+        """``switch_channel_set_originator_caller_profile`` (``kind`` ``originator``) or
+        ``..._originatee_...``: a copy of ``other``'s profile as it is now."""
+        data = _profile_data(other, other.profile)
+        if kind == "originator":
+            self.originator_profile = data
         else:
+            self.originatee_profile = data
+        self.other_leg = OtherLeg(
+            kind, attrs.evolve(other.profile), other.direction, other.uuid, other.name
+        )
+
+    def sort_cid(self) -> None:
+        """``switch_channel_sort_cid`` as an extension is set: an outbound channel's
+        first one marks it as dialplan-driven (``CF_DIALPLAN``) and flips its ids."""
+        if self.direction == "outbound" and not self.hit_dialplan:
+            self.hit_dialplan = True
+            self.flip_cid()
+
+    def flip_cid(self) -> None:
+        """``switch_channel_flip_cid``: the callee id becomes the caller id, and the
+        caller id the callee id (cleared instead while bridged); ``CALL_UPDATE``."""
+        p = self.profile
+        p.keep_original()
+        bridged = self.peer is not None
+        name, number = p.caller_id_name, p.caller_id_number
+        self.set_variable("pre_transfer_caller_id_name", name)
+        p.caller_id_name = p.callee_id_name
+        p.callee_id_name = "" if bridged else name
+        self.set_variable("pre_transfer_caller_id_number", number)
+        p.caller_id_number = p.callee_id_number
+        p.callee_id_number = "" if bridged else number
+        self.set_variable("channel_cid_flipped", "yes")
+        self.callee_direction = "RECV"
+        sw = self.sw
+        if not sw.event_wanted("CALL_UPDATE"):
+            sw.skip_event()
+            return
+        partner = self.variables.get("signal_bond") or self.variables.get("originate_signal_bond")
+        # Its own headers come before the channel data here.
+        headers = [("Direction", "RECV"), ("Bridged-To", partner or ""), *self.event_headers()]
+        sw.fire(sw.new_event("CALL_UPDATE", headers=headers, origin=_ORIGIN_FLIP))
+
+    def hold(self, on: bool) -> bool:
+        """``switch_ivr_hold`` / ``switch_ivr_unhold``; ``False`` when refused.
+
+        The call state decides, not the hold flag: a call already ``HELD`` cannot be held
+        again, one not ``HELD`` cannot be unheld.  Only mod_sofia marks its leg as
+        holding on the hold indication (``CF_LEG_HOLDING``), which makes an answered
+        call ``HELD`` (and ``UNHELD`` after); other endpoints' calls stay ``ACTIVE``, so
+        they can be held again and again (a ``CHANNEL_HOLD`` each time) and never unheld.
+        """
+        if not self.up:
+            return False
+        holding = self.name.startswith("sofia/")
+        now = self.sw.clock.wall_us()
+        if on:
+            if self.callstate == "HELD":
+                return False
+            self.held = True
+            if holding and self.answered:
+                self.profile.last_hold = now
+                self.set_callstate("HELD")
+            self.fire("CHANNEL_HOLD", origin=_ORIGIN_HOLD)
+            return True
+        if self.callstate != "HELD":
+            return False
+        self.held = False
+        if holding:
             self.profile.hold_accum += max(0, now - self.profile.last_hold)
-            self.set_callstate("ACTIVE" if self.answered else "RINGING")
-            self.fire("CHANNEL_UNHOLD")
+            self.set_callstate("UNHELD")
+        self.fire("CHANNEL_UNHOLD", origin=_ORIGIN_UNHOLD)
+        return True
 
     def dtmf(self, digits: str, duration: int = 2000) -> int:
         """Receive DTMF: one ``DTMF`` event per valid digit; the count."""
@@ -616,11 +782,22 @@ class Channel:
 def bridge(a: Channel, b: Channel, kind: str) -> None:
     """Join ``a`` (originator) and ``b`` (originatee): ``CHANNEL_BRIDGE`` on the originator."""
     now = a.sw.clock.wall_us()
+    if kind == "uuid":
+        # switch_ivr_uuid_bridge: an outbound originator not yet given an extension
+        # flips its ids; an outbound originatee is no longer dialplan-driven.
+        if a.direction == "outbound" and not a.hit_dialplan:
+            a.flip_cid()
+            a.hit_dialplan = True
+        if b.direction == "outbound":
+            b.hit_dialplan = False
     a.peer, b.peer = b, a
     a.other_type, b.other_type = "originatee", "originator"
-    # switch_ivr_multi_threaded_bridge: each profile keeps a copy of the other's.
-    a.originatee_profile = _profile_data(b, b.profile)
-    b.originator_profile = _profile_data(a, a.profile)
+    # Each profile keeps a copy of the other's: switch_ivr_uuid_bridge sets them; the
+    # bridge application's legs have theirs from the originate already.
+    if kind != "app" or a.originatee_profile is None:
+        a.set_other_leg("originatee", b)
+    if kind != "app" or b.originator_profile is None:
+        b.set_other_leg("originator", a)
     a.profile.bridged = b.profile.bridged = now
     for ch, other in ((a, b), (b, a)):
         ch.set_variable("bridge_uuid", other.uuid)
@@ -633,10 +810,59 @@ def bridge(a: Channel, b: Channel, kind: str) -> None:
         "CHANNEL_BRIDGE",
         [("Bridge-A-Unique-ID", a.uuid), ("Bridge-B-Unique-ID", b.uuid)],
     )
-    for ch in (a, b):
-        ch.fire("CALL_UPDATE", [("Direction", "SEND"), ("Callee-Name", ch.profile.callee_id_name),
-                                ("Callee-Number", ch.profile.callee_id_number),
-                                ("Bridged-To", ch.peer.uuid if ch.peer else "")])  # fmt: skip
+    # switch_ivr_bridge_display: each leg is shown who it is connected to.
+    _send_display(a, b, originator=True)
+    _send_display(b, a, originator=False)
+
+
+def _send_display(sender: Channel, receiver: Channel, *, originator: bool) -> None:
+    """``send_display``: the display ``sender`` sends ``receiver`` as the bridge starts
+    (the originator shows the peer's caller id, the originatee its own callee id).
+    The receiver notes it (``last_sent_callee_id_*``); unless it ignores display
+    updates, mod_loopback's legs pass it to their other leg, the -b leg as that leg's
+    caller id, the -a leg as its callee id."""
+    mine, theirs = sender.profile, receiver.profile
+    if originator:
+        name = theirs.caller_id_name or mine.caller_id_name
+        number = theirs.caller_id_number or mine.caller_id_number or "UNKNOWN"
+    else:
+        name = mine.callee_id_name
+        number = mine.callee_id_number or mine.destination_number
+    name = (name or number).rpartition("/")[2]
+    number = number.rpartition("/")[2]
+    last = (
+        receiver.variables.get("last_sent_callee_id_name"),
+        receiver.variables.get("last_sent_callee_id_number"),
+    )
+    receiver.set_variable("last_sent_callee_id_name", name)
+    receiver.set_variable("last_sent_callee_id_number", number)
+    # Only mod_sofia reports a display it passes on (SWITCH_MESSAGE_INDICATE_DISPLAY in
+    # mod_sofia.c): an answered leg, not the same id again; other endpoints fire nothing.
+    if receiver.name.startswith("sofia/") and receiver.answered and last != (name, number):
+        receiver.callee_direction = "SEND"
+        receiver.fire(
+            "CALL_UPDATE",
+            [
+                ("Direction", "SEND"),
+                ("Sent-Callee-ID-Name", name),
+                ("Sent-Callee-ID-Number", number),
+                *([("Bridged-To", receiver.peer.uuid)] if receiver.peer else []),
+            ],
+        )
+    other = receiver.loopback
+    leg = receiver.variables.get("loopback_leg")
+    if other is None or leg not in ("A", "B"):
+        return
+    if true(receiver.variables.get("ignore_display_updates")):
+        return
+    p = other.profile
+    if leg == "B":
+        p.keep_original()
+        p.caller_id_name = name or p.caller_id_name
+        p.caller_id_number = number or p.caller_id_number
+    else:
+        p.callee_id_name = name or p.callee_id_name
+        p.callee_id_number = number or p.callee_id_number
 
 
 def unbridge(a: Channel, b: Channel) -> None:
@@ -679,17 +905,12 @@ def _q850(cause: str) -> int:
     return code if code <= 127 else 16
 
 
-def _disposition(cause: str) -> str:
-    return {"ORIGINATOR_CANCEL": "ORIGINATOR_CANCEL", "NO_ANSWER": "NO ANSWER"}.get(cause, cause)
-
-
 def _profile_data(channel: Channel, p: CallerProfile) -> ProfileData:
     outbound = channel.direction == "outbound"
     return ProfileData(
         username=p.username, dialplan=p.dialplan, ani=p.ani, aniii=p.aniii,
         caller_id_name=p.caller_id_name, caller_id_number=p.caller_id_number,
-        orig_caller_id_name=p.orig_caller_id_name or p.caller_id_name,
-        orig_caller_id_number=p.orig_caller_id_number or p.caller_id_number,
+        orig_caller_id_name=p.original_name, orig_caller_id_number=p.original_number,
         network_addr=p.network_addr, rdnis=p.rdnis, destination_number=p.destination_number,
         callee_id_name=p.callee_id_name, callee_id_number=p.callee_id_number, uuid=channel.uuid,
         source=p.source, context=p.context, chan_name=channel.name,

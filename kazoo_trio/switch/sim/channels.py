@@ -38,6 +38,13 @@ class ChannelRegistry:
     _channels: dict[str, SimChannel] = attrs.field(factory=dict, init=False)
     created_total: int = attrs.field(default=0, init=False)
     peak: int = attrs.field(default=0, init=False)
+    # switch_core_session_request numbers every session it makes, from 1, whether or
+    # not it is ever registered (a loopback pair takes two before either is).
+    _session_ids: int = attrs.field(default=0, init=False)
+
+    def next_session_id(self) -> int:
+        self._session_ids += 1
+        return self._session_ids
 
     def add(self, channel: SimChannel) -> None:
         """Register ``channel``; ``ValueError`` if its UUID is taken."""

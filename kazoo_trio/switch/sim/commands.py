@@ -18,7 +18,7 @@ from kazoo_trio.switch.headers import EventOrigin
 from kazoo_trio.switch.protocol import ApiOutput
 from kazoo_trio.switch.separate import separate_string
 from kazoo_trio.switch.sim.appdocs import APPLICATION_DOCS
-from kazoo_trio.switch.sim.channel import Channel
+from kazoo_trio.switch.sim.channel import Channel, codec_of
 from kazoo_trio.switch.sim.core import SimCore
 from kazoo_trio.switch.sim.status import stack_sizes_kb, uptime_text
 from kazoo_trio.switch.xmltext import XmlError, find_tag, parse_document, to_freeswitch_xml
@@ -240,16 +240,17 @@ def _channel_row(channel: Channel, hostname: str) -> list[str]:
     """A row of FreeSWITCH's ``channels`` table (the ``show channels`` columns)."""
     p = channel.profile
     created_s = p.created // 1_000_000
+    codec, rate, bit_rate = codec_of(channel.name)
     return [
         channel.uuid, channel.direction,
         time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created_s)), str(created_s),
         channel.name, channel.state, p.caller_id_name, p.caller_id_number, p.network_addr,
         p.destination_number, channel.running_app, channel.running_app_data, p.dialplan,
-        p.context, "PCMU", "8000", "64000", "PCMU", "8000", "64000", "", hostname,
+        p.context, codec, rate, bit_rate, codec, rate, bit_rate, "", hostname,
         channel.variables.get("presence_id", ""), channel.variables.get("presence_data", ""),
         channel.variables.get("accountcode", ""), channel.callstate, p.callee_id_name,
-        p.callee_id_number, "SEND" if p.callee_id_number else "", channel.call_uuid, "", "",
-        p.orig_caller_id_name or p.caller_id_name, p.orig_caller_id_number or p.caller_id_number,
+        p.callee_id_number, channel.callee_direction, channel.call_uuid, "", "",
+        p.original_name, p.original_number,
         p.network_addr, p.destination_number, p.dialplan, p.context,
     ]  # fmt: skip
 

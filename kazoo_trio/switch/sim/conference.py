@@ -26,7 +26,7 @@ from kazoo_trio.switch.protocol import ApiOutput
 from kazoo_trio.switch.separate import separate_string
 from kazoo_trio.switch.sim.channel import Channel
 from kazoo_trio.switch.sim.core import SimCore
-from kazoo_trio.switch.xmltext import to_freeswitch_xml
+from kazoo_trio.switch.xmltext import XmlError, parse_document, to_freeswitch_xml
 
 __all__ = ["CONFERENCE_MAINTENANCE", "ConferenceRoom", "Conferences", "register_conference"]
 
@@ -35,6 +35,12 @@ CONFERENCE_MAINTENANCE = "conference::maintenance"
 _ORIGIN_MEMBER = EventOrigin("conference_member.c", "conference_member_add", 964)
 _ORIGIN_CREATE = EventOrigin("mod_conference.c", "conference_new", 3853)
 _ORIGIN_API = EventOrigin("conference_api.c", "conference_api_dispatch", 4237)
+_ORIGIN_FLOOR = EventOrigin("conference_member.c", "conference_member_set_floor_holder", 1450)
+_ORIGIN_CONFIG = EventOrigin("mod_conference.c", "conference_function", 2031)
+_ORIGIN_CONTROLS = EventOrigin("conference_member.c", "conference_member_bind_controls", 74)
+# conference_new: the domain of a conference neither its profile nor the first
+# member's presence id names.
+_DEFAULT_DOMAIN = "cluecon.com"
 _RATE = 8000
 
 
@@ -59,6 +65,9 @@ class ConferenceRoom:
     uuid: str = attrs.field(factory=lambda: str(uuidlib.uuid4()))
     members: dict[int, Member] = attrs.field(factory=dict)
     locked: bool = False
+    floor_holder: int | None = None  # the member id holding the floor
+    # The profile's verbose-events: members' events carry their channel's variables.
+    verbose_events: bool = False
 
     def headers(self) -> list[tuple[str, str]]:
         """``conference_event_add_data``."""
@@ -72,12 +81,16 @@ class ConferenceRoom:
         ]
 
     def member_headers(self, member: Member) -> list[tuple[str, str]]:
-        """``conference_member_add_event_data`` (the channel's data, verbose)."""
+        """``conference_member_add_event_data``: the channel's data, its variables only
+        with the profile's ``verbose-events`` (``switch_channel_event_set_basic_data``)."""
         flag = {True: "true", False: "false"}
+        channel_data = member.channel.event_headers()
+        if not self.verbose_events:
+            channel_data = [h for h in channel_data if not h[0].startswith("variable_")]
         return [
             *self.headers(),
-            ("Floor", "false"),
-            *member.channel.event_headers(),
+            ("Floor", flag[member.id == self.floor_holder]),
+            *channel_data,
             ("Video", "false"),
             ("Hear", flag[member.can_hear]),
             ("See", "true"),
@@ -104,14 +117,45 @@ class Conferences:
         factory=weakref.WeakKeyDictionary
     )
 
-    def fire(self, headers: Iterable[tuple[str, str]], action: str, origin: EventOrigin) -> None:
+    def fire(
+        self,
+        headers: Iterable[tuple[str, str]],
+        action: str,
+        origin: EventOrigin,
+        after: Iterable[tuple[str, str]] = (),
+    ) -> None:
         event = self.sw.new_event(
             "CUSTOM",
             subclass=CONFERENCE_MAINTENANCE,
-            headers=[*headers, ("Action", action)],
+            headers=[*headers, ("Action", action), *after],
             origin=origin,
         )
         self.sw.fire(event)
+
+    def set_floor(self, room: ConferenceRoom, member: Member | None) -> None:
+        """``conference_member_set_floor_holder``: ``floor-change`` with the old and new
+        holder's ids (the old one only while it is still a member: a holder leaving is
+        already off the list); the new holder's data follows, repeating the conference's
+        (as ``conference_member_add_event_data`` adds it again)."""
+        old = room.floor_holder if room.floor_holder in room.members else None
+        room.floor_holder = None if member is None else member.id
+        after = [("Old-ID", "none" if old is None else str(old))]
+        if member is None:
+            after.append(("New-ID", "none"))
+        else:
+            after += [*room.member_headers(member), ("New-ID", str(member.id))]
+        self.fire(room.headers(), "floor-change", _ORIGIN_FLOOR, after)
+
+    async def open_config(
+        self, channel: Channel, name: str, headers: list[tuple[str, str]], origin: EventOrigin
+    ) -> str | None:
+        """``switch_xml_open_cfg("conference.conf", params)`` with a ``name`` event of
+        ``headers`` (mod_kazoo adds the data of the channel ``Fetch-Call-UUID`` names)."""
+        params = [*headers, ("Fetch-Call-UUID", channel.uuid)]
+        event = self.sw.new_event(name, headers=params, origin=origin)
+        return await self.sw.xml_lookup(
+            "configuration", "configuration", "name", "conference.conf", event
+        )
 
     # -- the application ------------------------------------------------------------------
 
@@ -129,13 +173,22 @@ class Conferences:
             channel.set_variable("conference_locked", "true")
             channel.set_variable("current_application_response", "-ERR conference locked")
             return
+        profile = profile or "default"
+        config = _profile_params(
+            await self.open_config(
+                channel,
+                "COMMAND",
+                [("conference_name", name), ("profile_name", profile)],
+                _ORIGIN_CONFIG,
+            ),
+            profile,
+        )
         channel.answer()
         if room is None:
-            domain = channel.get_variable("domain_name") or self.sw.identity.hostname
-            room = ConferenceRoom(name, profile or "default", domain)
+            room = ConferenceRoom(name, profile, _domain(config, channel))
+            room.verbose_events = config.get("verbose-events", "").lower() in ("true", "yes")
             self.rooms[name] = room
-            self.fire([*room.headers(), *channel.event_headers()], "conference-create",
-                      _ORIGIN_CREATE)  # fmt: skip
+            self.fire(room.headers(), "conference-create", _ORIGIN_CREATE)
             self._dial_outcalls(channel, f"{name}@{room.profile}")
         self._next_member_id += 1
         member = Member(self._next_member_id, channel, moderator="moderator" in flags,
@@ -146,12 +199,37 @@ class Conferences:
         channel.set_variable("conference_member_id", str(member.id))
         channel.set_variable("conference_moderator", "true" if member.moderator else "false")
         self.fire(room.member_headers(member), "add-member", _ORIGIN_MEMBER)
+        if room.floor_holder is None:
+            # conference_thread_run: a floor nobody holds goes to the first member.
+            self.set_floor(room, member)
+        controls = channel.get_variable("conference_controls") or config.get(
+            "moderator-controls" if member.moderator else "caller-controls", ""
+        )
+        controls = controls or config.get("caller-controls", "") or "default"
         try:
             with member.scope:
+                if controls.lower() != "none":
+                    await self.open_config(
+                        channel,
+                        "REQUEST_PARAMS",
+                        [
+                            ("Conf-Name", name),
+                            ("Conf-Profile", room.profile),
+                            ("Action", "request-controls"),
+                            ("Controls", controls),
+                        ],
+                        _ORIGIN_CONTROLS,
+                    )
                 await trio.sleep_forever()
         finally:
             room.members.pop(member.id, None)
+            if room.floor_holder == member.id:
+                self.set_floor(room, None)
             self.fire(room.member_headers(member), "del-member", _ORIGIN_MEMBER)
+            if room.members and room.floor_holder is None:
+                # The conference thread's next round gives a floor nobody holds to the
+                # first member of its list, the newest.
+                self.set_floor(room, room.members[max(room.members)])
             if not room.members:
                 self.rooms.pop(name, None)
                 self.fire(room.headers(), "conference-destroy", _ORIGIN_MEMBER)
@@ -228,6 +306,7 @@ class Conferences:
         for member in sorted(room.members.values(), key=lambda m: m.id, reverse=True):
             channel = member.channel
             flags = [f for f, on in (("hear", member.can_hear), ("speak", member.can_speak),
+                                     ("floor", member.id == room.floor_holder),
                                      ("moderator", member.moderator)) if on]  # fmt: skip
             fields = [str(member.id), channel.name, channel.uuid,
                       channel.profile.caller_id_name, channel.profile.caller_id_number,
@@ -322,6 +401,36 @@ _MEMBER_COMMANDS = {
     "kick": _MemberCommand(_leave, "+OK kicked {id}\n", "kick-member"),
     "hup": _MemberCommand(_leave, "+OK hup {id}\n", "hup-member"),
 }
+
+
+def _profile_params(document: str | None, profile: str) -> dict[str, str]:
+    """The ``<param>``s of ``profile`` in a ``conference.conf`` answer (none when there
+    is no answer, which the simulated switch takes as its built-in default profile)."""
+    if not document:
+        return {}
+    try:
+        root = parse_document(document)
+    except XmlError:
+        return {}
+    for x_profile in root.iter("profile"):
+        if x_profile.get("name") == profile:
+            return {
+                x.get("name", "").lower(): x.get("value", "")
+                for x in x_profile.iter("param")
+                if x.get("name")
+            }
+    return {}
+
+
+def _domain(config: dict[str, str], channel: Channel) -> str:
+    """``conference_new``: the profile's ``domain``, else the domain of the first
+    member's ``presence_id``, else cluecon.com."""
+    if config.get("domain"):
+        return config["domain"]
+    presence = channel.get_variable("presence_id") or ""
+    if "@" in presence:
+        return presence.split("@", 1)[1]
+    return _DEFAULT_DOMAIN
 
 
 def register_conference(sw: SimCore) -> Conferences:

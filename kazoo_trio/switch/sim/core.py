@@ -302,6 +302,28 @@ class SimCore:
         await channel.queue_private_event(event)
         return True
 
+    def private_queue_has_room(self, uuid: str) -> bool:
+        channel = self.channels.get(uuid)
+        if channel is None:
+            return True
+        if not isinstance(channel, Channel):
+            return False  # a channel of some other kind may wait
+        if not channel.up:
+            return True  # its queue_private_event drops the event at once
+        stats = channel.private_receive.statistics()
+        # A waiting receiver takes the event directly; else it needs a free slot.
+        return stats.tasks_waiting_receive > 0 or stats.current_buffer_used < stats.max_buffer_size
+
+    def queue_private_event_nowait(self, uuid: str, event: Event) -> bool | None:
+        channel = self.channels.get(uuid)
+        if channel is None:
+            return False
+        if not isinstance(channel, Channel):
+            return None
+        if not channel.up:
+            return True  # dropped, as queue_private_event does
+        return True if channel.queue_nowait(event) else None
+
     def application(self, name: str) -> Application | None:
         return self.applications.get(name)
 

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import xml.etree.ElementTree as ET
 
 from kazoo_trio.switch.headers import EventOrigin
+from kazoo_trio.switch.separate import separate_string
 from kazoo_trio.switch.sim.channel import Channel
 from kazoo_trio.switch.xmltext import XmlError, parse_document
 
-__all__ = ["dialplan_params", "hunt", "match_extensions"]
+__all__ = ["dialplan_params", "hunt", "inline_hunt", "match_extensions"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,27 @@ async def hunt(channel: Channel) -> Extension | None:
     apps = match_extensions(root, channel)
     if not apps:
         return None
+    return apps
+
+
+def inline_hunt(channel: Channel, target: str = "") -> Extension | None:
+    """mod_dptools' ``inline`` dialplan: ``app[:data]`` items separated by ``,`` (or
+    by ``<d>`` after ``m:<d>:``), from ``target`` or else the destination; the
+    destination then goes back to the RDNIS, which is cleared (a transfer to
+    ``park: inline`` keeps the number it came from)."""
+    profile = channel.profile
+    text = target or profile.destination_number
+    if not text:
+        return None
+    delim = ","
+    if len(text) > 3 and text.startswith("m:") and text[3] == ":":
+        delim, text = text[2], text[4:]
+    apps: Extension = []
+    for item in separate_string(text, delim, 128):
+        app, _, data = item.partition(":")
+        apps.append((app.lstrip(" "), data))
+    profile.destination_number = profile.rdnis
+    profile.rdnis = ""
     return apps
 
 
@@ -128,7 +151,9 @@ def match_extensions(root: ET.Element, channel: Channel) -> Extension:
             ok, found = _condition(channel, cond)
             tag = "action" if ok else "anti-action"
             for action in cond.findall(tag):
-                name = action.get("application") or ""
+                # One shared text per application name: the list lives as long as
+                # the call (a parked call holds it), and names repeat call after call.
+                name = sys.intern(action.get("application") or "")
                 if name:
                     ext_apps.append((name, _substitute(action.get("data") or "", found)))
             if not ok:

@@ -4,8 +4,9 @@
 * ``error/<CAUSE>``: fails at once with that cause (``NORMAL_CLEARING`` when the cause
   is not a known one); no channel is created, as mod_dptools' error endpoint does;
 * ``loopback/<dest>[/<context>[/<dialplan>]]``: two legs; the ``-a`` leg is the
-  outbound one, the ``-b`` leg is inbound and routed through the dialplan (default
-  context ``default``); the ``-a`` leg answers when the ``-b`` leg does;
+  outbound one, the ``-b`` leg is inbound and routed through the dialplan (the
+  caller's context and dialplan, else ``default`` and ``xml``); the ``-a`` leg answers
+  when the ``-b`` leg does;
 * ``user/<user>@<domain>``: a directory lookup through the fetch bindings; no user
   fails with ``SUBSCRIBER_ABSENT``.  On a :class:`SimSwitch` the user's
   ``dial-string`` is dialled as ``user_outgoing_channel`` does (see
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import logging
 
+import attrs
 import trio
 
 from kazoo_trio.switch.headers import EventOrigin
@@ -106,25 +108,35 @@ async def create_leg(
         # switch_channel_str2cause answers NORMAL_CLEARING for an unknown name, so
         # mod_dptools' fallback to DESTINATION_OUT_OF_ORDER (on NONE) never applies.
         return parse_cause(rest) or "NORMAL_CLEARING"
+    # Both of mod_loopback's endpoints give their caller early media first, unless it
+    # says not to.
+    if (
+        tech in ("null", "loopback")
+        and originator is not None
+        and not true(originator.variables.get(f"{tech}_no_pre_answer"))
+    ):
+        originator.pre_answer()
     if tech == "null":
         profile.destination_number = profile.destination_number or rest
+        profile.source = "mod_loopback"  # the null endpoint is mod_loopback's
         channel = Channel(sw, f"null/{rest}", "outbound", profile, variables=dict(variables))
         return channel, _null_action(timings.answer_delay)
     if tech == "loopback":
+        # loopback_outgoing_channel: the -a leg's profile takes the context and
+        # dialplan from the destination (else keeps its own; "default" and "xml" if
+        # none); the -b leg's is a copy of it with its own times (channel_on_init).
         parts = rest.split("/")
         dest = parts[0]
-        context = parts[1] if len(parts) > 1 and parts[1] else "default"
-        dialplan = parts[2] if len(parts) > 2 and parts[2] else "XML"
         profile.destination_number = dest
+        profile.source = "mod_loopback"
+        if len(parts) > 1 and parts[1]:
+            profile.context = parts[1]
+        if len(parts) > 2 and parts[2]:
+            profile.dialplan = parts[2]
+        profile.context = profile.context or "default"
+        profile.dialplan = profile.dialplan or "xml"
         a_leg = Channel(sw, f"loopback/{dest}-a", "outbound", profile, variables=dict(variables))
-        b_profile = CallerProfile(
-            caller_id_name=profile.caller_id_name,
-            caller_id_number=profile.caller_id_number,
-            destination_number=dest,
-            context=context,
-            dialplan=dialplan,
-            source="mod_loopback",
-        )
+        b_profile = attrs.evolve(profile, profile_created=0, created=0)
         b_leg = Channel(sw, f"loopback/{dest}-b", "inbound", b_profile, variables=dict(variables))
         a_leg.loopback = b_leg
         b_leg.loopback = a_leg

@@ -22,8 +22,14 @@ from kazoo_trio.switch.apis import SyncApi
 from kazoo_trio.switch.bus import selective
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.expand import expand_variables
-from kazoo_trio.switch.headers import EventOrigin, event_index_lookup, event_lookup
-from kazoo_trio.switch.kz.commands import KZ_COMMANDS, SyncCommand, bind_command, first_of_in
+from kazoo_trio.switch.headers import event_index_lookup, event_lookup
+from kazoo_trio.switch.kz.commands import (
+    COMMANDS_ORIGIN,
+    KZ_COMMANDS,
+    SyncCommand,
+    bind_command,
+    first_of_in,
+)
 from kazoo_trio.switch.kz.dptools import KZ_APPLICATIONS, Execute, Translation
 from kazoo_trio.switch.kz.host import KzHost
 from kazoo_trio.switch.kz.tweaks import (
@@ -55,8 +61,6 @@ log = logging.getLogger(__name__)
 
 MODULE = "mod_kazoo"
 
-_ORIGIN_COMMANDS = EventOrigin("kazoo_commands.c", "kz_uuid_setvar_multi", 232)
-
 
 def _channel(core: SimCore, uuid: str) -> Channel | None:
     found = core.channels.get(uuid)
@@ -84,7 +88,7 @@ class SimKzHost:
         body: str | None = None,
     ) -> Event:
         return self.core.new_event(
-            name, subclass=subclass, headers=headers, body=body, origin=_ORIGIN_COMMANDS
+            name, subclass=subclass, headers=headers, body=body, origin=COMMANDS_ORIGIN
         )
 
     def fire(self, event: Event) -> None:
@@ -165,11 +169,10 @@ class SimChannelView:
 
     def profile_field(self, name: str) -> str:
         profile = self.channel.profile
-        # The simulation leaves the original caller id empty until it differs.
         if name == "orig_caller_id_name":
-            return profile.orig_caller_id_name or profile.caller_id_name
+            return profile.original_name
         if name == "orig_caller_id_number":
-            return profile.orig_caller_id_number or profile.caller_id_number
+            return profile.original_number
         value = getattr(profile, name, "")
         return value if isinstance(value, str) else str(value)
 

@@ -26,8 +26,11 @@ class CallerProfile:
     transfer_source: str = ""
     callee_id_name: str = ""
     callee_id_number: str = ""
-    orig_caller_id_name: str = ""
-    orig_caller_id_number: str = ""
+    # The caller id the profile was made with; ``None`` while it is still the current
+    # one (set on the first change), which keeps an empty original apart from an unset
+    # one (SWITCH_DEFAULT_CLID_NAME is "").
+    orig_caller_id_name: str | None = None
+    orig_caller_id_number: str | None = None
     profile_index: int = 1
     profile_created: int = 0
     created: int = 0
@@ -41,6 +44,25 @@ class CallerProfile:
     hold_accum: int = 0
     hide_name: bool = False  # SWITCH_CPF_HIDE_NAME (the privacy application)
     hide_number: bool = False  # SWITCH_CPF_HIDE_NUMBER
+
+    @property
+    def original_name(self) -> str:
+        """``orig_caller_id_name``."""
+        found = self.orig_caller_id_name
+        return self.caller_id_name if found is None else found
+
+    @property
+    def original_number(self) -> str:
+        """``orig_caller_id_number``."""
+        found = self.orig_caller_id_number
+        return self.caller_id_number if found is None else found
+
+    def keep_original(self) -> None:
+        """Fix the original caller id before the current one changes."""
+        if self.orig_caller_id_name is None:
+            self.orig_caller_id_name = self.caller_id_name
+        if self.orig_caller_id_number is None:
+            self.orig_caller_id_number = self.caller_id_number
 
     def fields(self) -> dict[str, str]:
         """What ``${...}`` and dialplan conditions read (``switch_caller_get_field_by_name``)."""
@@ -61,17 +83,19 @@ class CallerProfile:
         }
 
     def headers(self, prefix: str, direction: str, uuid: str, name: str) -> list[tuple[str, str]]:
-        """``switch_caller_profile_event_set_data`` with ``prefix`` (``Caller``, ``Hunt``...)."""
+        """``switch_caller_profile_event_set_data`` with ``prefix`` (``Caller``, ``Hunt``...):
+        an empty field gives no header."""
         p = prefix
-        return [
+        headers = [
             (f"{p}-Direction", direction),
             (f"{p}-Logical-Direction", direction),
             (f"{p}-Username", self.username),
             (f"{p}-Dialplan", self.dialplan),
             (f"{p}-Caller-ID-Name", self.caller_id_name),
             (f"{p}-Caller-ID-Number", self.caller_id_number),
-            (f"{p}-Orig-Caller-ID-Name", self.orig_caller_id_name or self.caller_id_name),
-            (f"{p}-Orig-Caller-ID-Number", self.orig_caller_id_number or self.caller_id_number),
+            # switch_caller_profile_event_set_data: each original only beside a current one.
+            (f"{p}-Orig-Caller-ID-Name", self.original_name if self.caller_id_name else ""),
+            (f"{p}-Orig-Caller-ID-Number", self.original_number if self.caller_id_number else ""),
             (f"{p}-Callee-ID-Name", self.callee_id_name),
             (f"{p}-Callee-ID-Number", self.callee_id_number),
             (f"{p}-Network-Addr", self.network_addr),
@@ -100,3 +124,4 @@ class CallerProfile:
             (f"{p}-Privacy-Hide-Name", "true" if self.hide_name else "false"),
             (f"{p}-Privacy-Hide-Number", "true" if self.hide_number else "false"),
         ]
+        return [(name, value) for name, value in headers if value]

@@ -14,6 +14,7 @@ Layer: above :mod:`.channel` and :mod:`.dialplan`.
 from __future__ import annotations
 
 import logging
+import re
 import uuid as uuidlib
 
 import trio
@@ -23,7 +24,7 @@ from kazoo_trio.switch.headers import EventOrigin
 from kazoo_trio.switch.kz.cdr import AppLogEntry
 from kazoo_trio.switch.sim.causes import parse_cause
 from kazoo_trio.switch.sim.channel import Action, Channel, Next
-from kazoo_trio.switch.sim.dialplan import hunt
+from kazoo_trio.switch.sim.dialplan import hunt, inline_hunt
 
 __all__ = [
     "INVALID_APPLICATION",
@@ -120,8 +121,6 @@ async def execute_app(
     finally:
         response = channel.variables.get("current_application_response") or "_none_"
         channel.running_app = channel.running_app_data = ""
-        channel.set_variable("last_app", name)
-        channel.set_variable("last_arg", data)
         channel.fire(
             "CHANNEL_EXECUTE_COMPLETE",
             [*header, ("Application-Response", response), *ids],
@@ -167,12 +166,17 @@ async def route(channel: Channel) -> None:
     """``CS_ROUTING``: look the extension up, then ``CS_EXECUTE`` it; no route hangs
     up with ``NO_ROUTE_DESTINATION``."""
     channel.set_state("CS_ROUTING")
-    apps = await hunt(channel)
+    # switch_core_standard_on_routing: the profile's dialplan, "<name>[:<arg>]".
+    name, _, arg = channel.profile.dialplan.partition(":")
+    if name.lower() == "inline":
+        apps = inline_hunt(channel, arg)
+    else:
+        apps = await hunt(channel)
     if apps is None:
         channel.hangup("NO_ROUTE_DESTINATION")
         await trio.lowlevel.checkpoint()
         return
-    channel.hit_dialplan = True
+    channel.sort_cid()  # switch_channel_set_caller_extension
     channel.set_state("CS_EXECUTE")
     await run_extension(channel, apps)
 
@@ -181,29 +185,56 @@ def transfer_action(destination: str, dialplan: str = "", context: str = "") -> 
     """``switch_ivr_session_transfer``: a new caller profile, then routing again."""
 
     async def action(channel: Channel) -> None:
-        # switch_channel_execute_on: "<app> <arg>" (or "<app>:<arg>") before the new
-        # profile (mod_kazoo's tweaks set kz_restore_caller_id there).
-        on_transfer = channel.variables.get("execute_on_blind_transfer")
-        if on_transfer:
-            cut = next((i for i, c in enumerate(on_transfer) if c in " :"), len(on_transfer))
-            await execute_app(channel, on_transfer[:cut], on_transfer[cut + 1 :])
-        channel.archive_profile()
-        profile = channel.profile
-        profile.transfer_source = (
-            f"{channel.sw.clock.wall_us() // 1_000_000}:{channel.uuid}:bl_xfer:"
-            f"{destination}/{context or profile.context}/{dialplan or profile.dialplan}"
-        )
-        profile.destination_number = destination
-        if dialplan:
-            profile.dialplan = dialplan
-        if context:
-            profile.context = context
-        profile.profile_index += 1
-        profile.transferred = channel.sw.clock.wall_us()
-        channel.set_variable("transfer_history", profile.transfer_source)
-        await route(channel)
+        if await apply_transfer(channel, destination, dialplan, context):
+            await route(channel)
 
     return action
+
+
+async def apply_transfer(
+    channel: Channel, destination: str, dialplan: str = "", context: str = ""
+) -> bool:
+    """``switch_ivr_session_transfer`` up to routing, which it leaves to the state
+    machine: one hop less in ``max_session_transfers`` (else ``max_forwards``; 70 when
+    neither is set; none left hangs up ``EXCHANGE_ROUTING_ERROR``: ``False``), then
+    ``execute_on_blind_transfer`` and the new caller profile.  The ``transfer``
+    application does this before it completes, so its ``CHANNEL_EXECUTE_COMPLETE``
+    already carries the new profile."""
+    forward_name = "max_session_transfers"
+    if not channel.variables.get(forward_name):
+        forward_name = "max_forwards"
+    forwards = channel.variables.get(forward_name)
+    # atoi: the leading digits, 0 for none.
+    digits = re.match(r"\s*([+-]?\d+)", forwards or "")
+    left = (int(digits.group(1)) if digits else 0) - 1 if forwards else 70
+    if left <= 0:
+        channel.hangup("EXCHANGE_ROUTING_ERROR")
+        return False
+    channel.set_variable(forward_name, str(left))
+    # switch_channel_execute_on: "<app> <arg>" (or "<app>:<arg>") before the new
+    # profile (mod_kazoo's tweaks set kz_restore_caller_id there).
+    on_transfer = channel.variables.get("execute_on_blind_transfer")
+    if on_transfer:
+        cut = next((i for i, c in enumerate(on_transfer) if c in " :"), len(on_transfer))
+        await execute_app(channel, on_transfer[:cut], on_transfer[cut + 1 :])
+    channel.archive_profile()
+    profile = channel.profile
+    # The channel's dialplan and context unless given, else XML and default.
+    use_dialplan = dialplan or profile.dialplan or "XML"
+    use_context = context or profile.context or "default"
+    profile.transfer_source = (
+        f"{channel.sw.clock.wall_us() // 1_000_000}:{channel.uuid}:bl_xfer:"
+        f"{destination}/{use_context}/{use_dialplan}"
+    )
+    profile.rdnis = profile.destination_number
+    profile.destination_number = destination
+    profile.dialplan = use_dialplan
+    profile.context = use_context
+    profile.profile_index += 1
+    profile.transferred = channel.sw.clock.wall_us()
+    channel.set_variable("transfer_history", profile.transfer_source)
+    channel.set_variable("transfer_source", profile.transfer_source)
+    return True
 
 
 async def park_action(channel: Channel) -> None:
@@ -233,6 +264,9 @@ async def serve_private(channel: Channel) -> None:
         except (trio.EndOfChannel, trio.ClosedResourceError):
             await trio.sleep_forever()
         await run_private(channel, event)
+        # Not held while waiting for the next one: a parked call would keep its last
+        # command (a whole event) for as long as it stays parked.
+        del event
 
 
 async def drain_private(channel: Channel) -> None:
@@ -286,24 +320,30 @@ async def run_private(channel: Channel, event: Event) -> None:
 
     Unknown commands are logged and ignored, as FreeSWITCH does.
     """
-    command = (event.get_ci("call-command") or "").lower()
+    # The first value of each header by lowered name (what get_ci finds), in one pass
+    # over the headers instead of one per header read.
+    headers: dict[str, str] = {}
+    for key, value in event.headers:
+        headers.setdefault(key.lower(), value)
+    get = headers.get
+    command = (get("call-command") or "").lower()
     if command == "execute":
-        name = event.get_ci("execute-app-name") or ""
-        arg = event.get_ci("execute-app-arg")
+        name = get("execute-app-name") or ""
+        arg = get("execute-app-arg")
         if arg is None:
             arg = event.body or ""
         try:
-            loops = max(1, int(event.get_ci("loops") or "1"))
+            loops = max(1, int(get("loops") or "1"))
         except ValueError:
             loops = 1
-        app_uuid = event.get_ci("event-uuid")
-        uuid_name = event.get_ci("event-uuid-name")
+        app_uuid = get("event-uuid")
+        uuid_name = get("event-uuid-name")
         for _ in range(loops):
             if not channel.up:
                 break
             await execute_app(channel, name, arg, app_uuid, uuid_name)
     elif command == "hangup":
-        cause = parse_cause(event.get_ci("hangup-cause") or "") or "NORMAL_CLEARING"
+        cause = parse_cause(get("hangup-cause") or "") or "NORMAL_CLEARING"
         channel.hangup(cause)
         await trio.lowlevel.checkpoint()
     elif command == "xferext":

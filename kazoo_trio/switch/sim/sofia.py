@@ -48,6 +48,7 @@ from kazoo_trio.switch.headers import EventOrigin
 from kazoo_trio.switch.kz.endpoints import directory_user
 from kazoo_trio.switch.protocol import ApiOutput
 from kazoo_trio.switch.separate import separate_string
+from kazoo_trio.switch.sim.causes import cause_code
 from kazoo_trio.switch.sim.channel import (
     Action,
     Channel,
@@ -85,6 +86,92 @@ _FAILURES: dict[str, tuple[int, str, str]] = {
     "reject": (603, "Decline", "CALL_REJECTED"),
     "unavailable": (480, "Temporarily Unavailable", "NO_USER_RESPONSE"),
 }
+
+# hangup_cause_to_sip (mod_sofia.c): the final response a leg refusing a call sends
+# (480 for any other cause).
+_CAUSE_TO_SIP: dict[str, int] = {
+    **dict.fromkeys(("UNALLOCATED_NUMBER", "NO_ROUTE_TRANSIT_NET", "NO_ROUTE_DESTINATION"), 404),
+    "USER_BUSY": 486,
+    "NO_USER_RESPONSE": 408,
+    **dict.fromkeys(("NO_ANSWER", "SUBSCRIBER_ABSENT", "NORMAL_UNSPECIFIED"), 480),
+    **dict.fromkeys(("CALL_REJECTED", "DECLINE", "REJECT_ALL"), 603),
+    **dict.fromkeys(("NUMBER_CHANGED", "REDIRECTION_TO_NEW_DESTINATION"), 410),
+    **dict.fromkeys(("DESTINATION_OUT_OF_ORDER", "INVALID_PROFILE"), 502),
+    **dict.fromkeys(("INVALID_NUMBER_FORMAT", "INVALID_URL", "INVALID_GATEWAY"), 484),
+    **dict.fromkeys(
+        ("FACILITY_REJECTED", "FACILITY_NOT_IMPLEMENTED", "SERVICE_NOT_IMPLEMENTED"), 501
+    ),
+    **dict.fromkeys(
+        (
+            "REQUESTED_CHAN_UNAVAIL",
+            "NORMAL_CIRCUIT_CONGESTION",
+            "NETWORK_OUT_OF_ORDER",
+            "NORMAL_TEMPORARY_FAILURE",
+            "SWITCH_CONGESTION",
+            "GATEWAY_DOWN",
+            "BEARERCAPABILITY_NOTAVAIL",
+        ),
+        503,
+    ),
+    **dict.fromkeys(
+        ("OUTGOING_CALL_BARRED", "INCOMING_CALL_BARRED", "BEARERCAPABILITY_NOTAUTH"), 403
+    ),
+    **dict.fromkeys(("BEARERCAPABILITY_NOTIMPL", "INCOMPATIBLE_DESTINATION"), 488),
+    "RECOVERY_ON_TIMER_EXPIRE": 504,
+    "ORIGINATOR_CANCEL": 487,
+    "EXCHANGE_ROUTING_ERROR": 483,
+    "BUSY_EVERYWHERE": 600,
+    "DOES_NOT_EXIST_ANYWHERE": 604,
+    "NOT_ACCEPTABLE": 606,
+    "UNWANTED": 607,
+}
+
+# sofia_glue_sip_cause_to_freeswitch (sofia_glue.c): the cause a final response ends the
+# calling leg with (NORMAL_UNSPECIFIED for any other code).
+_SIP_TO_CAUSE: dict[int, str] = {
+    200: "NORMAL_CLEARING",
+    **dict.fromkeys((401, 402, 403, 407, 603, 608), "CALL_REJECTED"),
+    607: "UNWANTED",
+    404: "UNALLOCATED_NUMBER",
+    **dict.fromkeys((485, 604), "NO_ROUTE_DESTINATION"),
+    **dict.fromkeys((408, 504), "RECOVERY_ON_TIMER_EXPIRE"),
+    410: "NUMBER_CHANGED",
+    **dict.fromkeys((413, 414, 416, 420, 421, 423, 505, 513), "INTERWORKING"),
+    480: "NO_USER_RESPONSE",
+    **dict.fromkeys((400, 481, 500, 503), "NORMAL_TEMPORARY_FAILURE"),
+    **dict.fromkeys((486, 600), "USER_BUSY"),
+    484: "INVALID_NUMBER_FORMAT",
+    **dict.fromkeys((488, 606), "INCOMPATIBLE_DESTINATION"),
+    502: "NETWORK_OUT_OF_ORDER",
+    405: "SERVICE_UNAVAILABLE",
+    **dict.fromkeys((406, 415, 501), "SERVICE_NOT_IMPLEMENTED"),
+    **dict.fromkeys((482, 483), "EXCHANGE_ROUTING_ERROR"),
+    487: "ORIGINATOR_CANCEL",
+}
+
+
+def sanitize_number(number: str) -> str:
+    """``switch_sanitize_number``: a dial string's number (``internal/4343@host:5060`` is
+    ``4343``): cut at the first ``@``, then keep what follows the last ``/`` and the
+    last ``:``; text without any of the three is kept."""
+    if not any(c in number for c in "/:@"):
+        return number
+    number = number.split("@", 1)[0]
+    for warp in "/:":
+        number = number.rsplit(warp, 1)[-1]
+    return number
+
+
+def refused_cause(cause: str) -> str:
+    """The cause a SIP leg ends with when the far end, a FreeSWITCH, refuses its INVITE
+    because its own leg ended with ``cause``: the response carries ``Reason: Q.850;
+    cause=<n>`` for the Q.850 causes (1-127), which the caller takes as it is; other
+    causes go as ``SIP;cause=<n>``, which it ignores, taking the response code's cause
+    (sofia_on_hangup, sofia_handle_sip_r_invite)."""
+    if 0 < cause_code(cause) < 128:
+        return cause
+    return _SIP_TO_CAUSE.get(_CAUSE_TO_SIP.get(cause, 480), "NORMAL_UNSPECIFIED")
+
 
 LINE = "=" * 97
 USAGE = (
@@ -131,6 +218,8 @@ class SofiaProfile:
     port: int
     context: str = "public"
     dialplan: str = "XML"
+    # inbound-late-negotiation: codecs are chosen when an inbound call is answered.
+    inbound_late_negotiation: bool = False
     ib_calls: int = 0
     ib_failed_calls: int = 0
     ob_calls: int = 0
@@ -205,11 +294,24 @@ class Device:
         return f"{self.user}@{self.domain}".lower()
 
 
+def _refused(channel: Channel, code: int, cause: str, originator: Channel | None) -> None:
+    """The leg ends on a final failure response ``code`` (sofia_handle_sip_r_invite):
+    ``sip_term_status`` and ``proto_specific_hangup_cause`` (``sip:<code>``), which the
+    hang-up copies to the originating leg as ``last_bridge_proto_specific_hangup_cause``
+    (switch_channel_perform_hangup)."""
+    channel.set_variable("sip_term_status", str(code))
+    channel.set_variable("proto_specific_hangup_cause", f"sip:{code}")
+    if originator is not None:
+        originator.set_variable("last_bridge_proto_specific_hangup_cause", f"sip:{code}")
+    channel.hangup(cause)
+
+
 def _far_end_action(
     behaviour: str,
     ring: float,
     talk: float | None = None,
     counters: tuple[SofiaProfile | Gateway, ...] = (),
+    originator: Channel | None = None,
 ) -> Action:
     """A leg whose far end rings and answers (and hangs up after ``talk`` seconds),
     fails with a SIP response (counted as a failed outbound call on ``counters``), or
@@ -222,10 +324,9 @@ def _far_end_action(
             code, phrase, cause = failure
             channel.set_variable("sip_invite_failure_status", str(code))
             channel.set_variable("sip_invite_failure_phrase", phrase)
-            channel.set_variable("sip_term_status", str(code))
             for counted in counters:
                 counted.ob_failed_calls += 1
-            channel.hangup(cause)
+            _refused(channel, code, cause, originator)
             await trio.lowlevel.checkpoint()
             return
         channel.ring_ready()
@@ -440,6 +541,8 @@ class SofiaModule:
             "sip_contact_host": device.network_ip,
             "presence_id": f"{user}@{domain}",
         }
+        if sofia.inbound_late_negotiation:
+            variables["endpoint_disposition"] = "DELAYED NEGOTIATION"
         sofia.ib_calls += 1
         return Channel(
             self.core,
@@ -447,6 +550,7 @@ class SofiaModule:
             "inbound",
             profile,
             variables=variables,
+            media_on_answer=sofia.inbound_late_negotiation,
         )
 
     async def place_call(
@@ -554,7 +658,10 @@ class SofiaModule:
                 if direction in ("outbound", "both"):
                     channel.set_variable(name, value)
             action = _far_end_action(
-                behaviour, sw.timings.ring_delay, counters=(gw_profile, gateway)
+                behaviour,
+                sw.timings.ring_delay,
+                counters=(gw_profile, gateway),
+                originator=originator,
             )
             return channel, action
         profile_name, slash, dest = data.partition("/")
@@ -596,11 +703,162 @@ class SofiaModule:
             talk = device.talk
         channel = self._new_leg(sw, sofia, channame, user, domain, variables, profile, data)
         channel.set_variable("sip_destination_url", dest_url)
+        # sofia_glue_do_invite: the request URI without its scheme.
+        channel.set_variable("sip_req_uri", re.sub(r"^sips?:", "", dest_url, flags=re.I))
         if device is not None:
             channel.set_variable("sip_local_url", f"{user}@{domain}")
             if not channel.variables.get("presence_id"):
                 channel.set_variable("presence_id", f"{user}@{domain}")
-        return channel, _far_end_action(behaviour, ring, talk, counters=(sofia,))
+        own = self.own_profile(domain) if device is None and "@" in address else None
+        if own is not None:
+            return channel, self._looped_action(sofia, own, user, domain, originator)
+        return channel, _far_end_action(
+            behaviour, ring, talk, counters=(sofia,), originator=originator
+        )
+
+    # -- calls to itself --------------------------------------------------------------
+
+    def own_profile(self, hostport: str) -> SofiaProfile | None:
+        """The profile of this switch listening on ``host[:port]`` (5060 when no port is
+        given), if the host is one of its addresses: a call there comes back in."""
+        host, _, port = hostport.partition(":")
+        if host not in ("127.0.0.1", self.sip_ip):
+            return None
+        number = int(port) if port.isdigit() else 5060
+        return next((p for p in self.profiles.values() if p.port == number), None)
+
+    def looped_channel(
+        self, outbound: Channel, sender: SofiaProfile, target: SofiaProfile, user: str, host: str
+    ) -> Channel:
+        """The inbound leg the INVITE of ``outbound`` (sent from ``sender`` to ``user``
+        at ``host``, one of this switch's addresses) creates on ``target``
+        (``sofia_handle_sip_i_invite``): From is the caller's number at the address
+        dialled (the sending profile listens there too), the display name the caller's
+        name or else its number.  Ringing and early media of the inbound leg are not
+        passed back; its answer, refusal and hang-up are (:meth:`_looped_action`)."""
+        caller = outbound.profile
+        # SWITCH_DEFAULT_CLID_NUMBER when the caller has no number.
+        from_user = caller.caller_id_number or "0000000000"
+        from_host = host.partition(":")[0]
+        port = str(sender.port)
+        profile = CallerProfile(
+            caller_id_name=caller.caller_id_name or from_user,
+            caller_id_number=from_user,
+            destination_number=user,
+            context=target.context,
+            dialplan=target.dialplan,
+            username=from_user,
+            network_addr=from_host,
+            ani=from_user,
+            source="mod_sofia",
+        )
+        call_id = outbound.variables.get("sip_call_id") or str(uuidlib.uuid4())
+        outbound.set_variable("sip_call_id", call_id)
+        variables = {
+            "sip_profile_name": target.name,
+            "sofia_profile_name": target.name,
+            "sofia_profile_url": self.profile_url(target),
+            "recovery_profile_name": target.name,
+            "sip_local_network_addr": self.sip_ip,
+            "sip_network_ip": from_host,
+            "sip_network_port": port,
+            "sip_received_ip": from_host,
+            "sip_received_port": port,
+            "sip_via_protocol": "udp",
+            "sip_call_id": call_id,
+            "sip_user_agent": self.user_agent,
+            "sip_from_user": from_user,
+            "sip_from_uri": f"{from_user}@{from_host}",
+            "sip_from_host": from_host,
+            "sip_from_user_stripped": from_user,
+            "sip_req_user": user,
+            "sip_req_uri": f"{user}@{host}",
+            "sip_req_host": from_host,
+            "sip_to_user": user,
+            "sip_to_uri": f"{user}@{host}",
+            "sip_to_host": from_host,
+            "sip_contact_user": from_user,
+            "sip_contact_port": port,
+            "sip_contact_uri": f"{from_user}@{from_host}:{port}",
+            "sip_contact_host": from_host,
+        }
+        if target.inbound_late_negotiation:
+            # sofia_handle_sip_i_invite: the codecs wait for the answer.
+            variables["endpoint_disposition"] = "DELAYED NEGOTIATION"
+        target.ib_calls += 1
+        return Channel(
+            self.core,
+            f"sofia/{target.name}/{from_user}@{from_host}",
+            "inbound",
+            profile,
+            variables=variables,
+            media_on_answer=target.inbound_late_negotiation,
+        )
+
+    @property
+    def user_agent(self) -> str:
+        """What this switch's SIP messages say in ``User-Agent`` (mod_sofia's default
+        ``user-agent-string``)."""
+        return f"FreeSWITCH-mod_sofia/{self.core.identity.version_full}"
+
+    def _looped_action(
+        self,
+        sender: SofiaProfile,
+        target: SofiaProfile,
+        user: str,
+        host: str,
+        originator: Channel | None,
+    ) -> Action:
+        """A leg whose far end is this switch itself: its INVITE becomes an inbound
+        call on ``target``, routed by the dialplan; that leg's answer answers this one,
+        its refusal (before an answer) ends this one with the cause of the SIP response
+        it sends, and a hang-up on either side after the answer (a BYE) clears the
+        other."""
+
+        async def action(channel: Channel) -> None:
+            channel.set_state("CS_CONSUME_MEDIA")
+            inbound = self.looped_channel(channel, sender, target, user, host)
+
+            def inbound_gone() -> None:
+                cause = inbound.hangup_cause or "NORMAL_CLEARING"
+                if not channel.up:
+                    return
+                if channel.profile.answered:
+                    channel.hangup("NORMAL_CLEARING")
+                    return
+                code = _CAUSE_TO_SIP.get(cause, 480)
+                channel.set_variable("sip_invite_failure_status", str(code))
+                sender.ob_failed_calls += 1
+                _refused(channel, code, refused_cause(cause), originator)
+
+            def outbound_gone() -> None:
+                # A CANCEL before the answer, a BYE after it.
+                if inbound.up:
+                    answered = bool(inbound.profile.answered)
+                    inbound.hangup("NORMAL_CLEARING" if answered else "ORIGINATOR_CANCEL")
+
+            inbound.hangup_hooks.append(inbound_gone)
+            channel.hangup_hooks.append(outbound_gone)
+            await self.core.start_channel(inbound, route)
+            await inbound.settled.wait()
+            if inbound.answered:
+                # The 200 OK: its To and From, its User-Agent, and the callee the answering
+                # leg asserts (sofia_update_callee_id): its callee id, else its
+                # destination, sanitised.
+                channel.set_variable("sip_to_uri", inbound.variables["sip_to_uri"])
+                channel.set_variable("sip_from_uri", inbound.variables["sip_from_uri"])
+                channel.set_variable("sip_user_agent", self.user_agent)
+                if not true(channel.variables.get("ignore_display_updates")):
+                    answering = inbound.profile
+                    number = answering.callee_id_number or answering.destination_number
+                    channel.profile.callee_id_number = sanitize_number(number)
+                    channel.profile.callee_id_name = sanitize_number(
+                        answering.callee_id_name or number
+                    )
+                channel.answer()
+            await wait_orders(channel)
+
+        return action
 
     def _new_leg(
         self,
@@ -613,11 +871,14 @@ class SofiaModule:
         profile: CallerProfile,
         data: str,
     ) -> Channel:
-        # As sofia_outgoing_channel: the caller profile's destination is the whole dial
-        # data after "sofia/"; the callee is the user part unless the dial string said.
+        # As sofia_outgoing_channel: the caller profile's destination is the dial data
+        # after "sofia/", sanitised to its number (as are the caller's name and number);
+        # the callee is the user part unless the dial string said.
         if profile.callee_id_number == profile.destination_number:
             profile.callee_id_number = user
-        profile.destination_number = data
+        profile.destination_number = sanitize_number(data)
+        profile.caller_id_name = sanitize_number(profile.caller_id_name)
+        profile.caller_id_number = sanitize_number(profile.caller_id_number)
         channel = Channel(
             sw, f"sofia/{sofia.name}/{dest}", "outbound", profile, variables=dict(variables)
         )

@@ -25,11 +25,17 @@ def uptime_parts(us: int) -> tuple[int, int, int, int, int, int, int]:
 
 def uptime_text(us: int) -> str:
     """``0 years, 0 days, 1 hour, ...`` as the ``status`` command and HEARTBEAT print it."""
-    units = ("year", "day", "hour", "minute", "second", "millisecond", "microsecond")
-    return ", ".join(
-        f"{n} {unit}{'' if n == 1 else 's'}"
-        for n, unit in zip(uptime_parts(us), units, strict=True)
+    # One format instead of a join over the units: ``status`` prints this per call.
+    y, d, h, m, s, ms, mu = uptime_parts(us)
+    return (
+        f"{y} year{_S[y == 1]}, {d} day{_S[d == 1]}, {h} hour{_S[h == 1]},"
+        f" {m} minute{_S[m == 1]}, {s} second{_S[s == 1]},"
+        f" {ms} millisecond{_S[ms == 1]}, {mu} microsecond{_S[mu == 1]}"
     )
+
+
+# The plural ending by "the count is one".
+_S = ("s", "")
 
 
 def stack_sizes_kb() -> tuple[int, int]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import itertools
 import logging
+import weakref
+from collections import deque
 
 import attrs
 import trio
@@ -63,6 +65,13 @@ class TrafficGenerator:
     switch: ChannelHost
     spec: TrafficSpec
     placed: int = 0
+    # Calls waiting for their caller's hang-up, oldest first.  Every call is held
+    # as long, so deadlines come in the order calls were placed and one task serves
+    # them all: a task and a timer per call cost more memory than a parked call.
+    _holding: deque[tuple[float, weakref.ref[Channel]]] = attrs.field(
+        factory=deque, init=False, repr=False
+    )
+    _timer_running: bool = attrs.field(default=False, init=False, repr=False)
 
     def new_call(self, n: int) -> Channel:
         number = f"{self.spec.caller_prefix}{n:07d}"
@@ -93,7 +102,7 @@ class TrafficGenerator:
             channel = self.new_call(n)
             try:
                 # Synchronous: a call is either placed whole or not at all.
-                self.switch.start_task(_call, channel, self.spec.hold)
+                self.switch.start_task(self._call, channel)
             except SwitchNotRunning:
                 log.warning("sim traffic: the switch is not running")
                 return
@@ -101,15 +110,31 @@ class TrafficGenerator:
             next_at += interval
             await trio.sleep_until(max(next_at, trio.current_time()))
 
+    async def _call(self, channel: Channel) -> None:
+        """One call, in the switch's nursery: routed, then hung up by its caller after
+        ``hold`` seconds unless it ended before."""
+        try:
+            await channel.sw.start_channel(channel, route)
+        except SwitchNotRunning:  # the switch stopped meanwhile
+            return
+        self._holding.append((trio.current_time() + self.spec.hold, weakref.ref(channel)))
+        if not self._timer_running:
+            try:
+                self.switch.start_task(self._hang_up_held)
+            except SwitchNotRunning:
+                return
+            self._timer_running = True
 
-async def _call(channel: Channel, hold: float) -> None:
-    """One call, in the switch's nursery: routed, and hung up by its caller after
-    ``hold`` seconds unless it ended before."""
-    try:
-        await channel.sw.start_channel(channel, route)
-    except SwitchNotRunning:  # the switch stopped meanwhile
-        return
-    with trio.move_on_after(hold):
-        await channel.destroyed.wait()
-        return
-    channel.hangup("NORMAL_CLEARING")
+    async def _hang_up_held(self) -> None:
+        """The callers' hang-ups, each at its call's deadline, until none is waiting."""
+        holding = self._holding
+        try:
+            while holding:
+                await trio.sleep_until(holding[0][0])
+                now = trio.current_time()
+                while holding and holding[0][0] <= now:
+                    channel = holding.popleft()[1]()
+                    if channel is not None and not channel.destroyed.is_set():
+                        channel.hangup("NORMAL_CLEARING")
+        finally:
+            self._timer_running = False
