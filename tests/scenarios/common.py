@@ -167,37 +167,17 @@ _MEDIA_AND_FETCH_REASONS: dict[str, str] = {
         "(FreeSWITCH's holds RTP ports and session ids chosen at run time)"
     ),
     "Remote-SDP": "by design: as Local-SDP",
-    **dict.fromkeys(
-        (
-            "App-Name",
-            "Call-Direction",
-            "Call-Interaction.Id",
-            "Call-Interaction.Is-Root",
-            "Call-Interaction.Key",
-            "Callee-ID-Number",
-            "Caller-Context",
-            "Caller-Destination-Number",
-            "Caller-ID-Name",
-            "Caller-ID-Number",
-            "Channel-Answer-State",
-            "Channel-Call-State",
-            "Channel-Name",
-            "Channel-State",
-            "Custom-Channel-Vars.Privacy-Hide-Name",
-            "Custom-Channel-Vars.Privacy-Hide-Number",
-            "Event-Category",
-            "Event-Name",
-            "Extended-Data.Channel-Application-Log",
-            "Extended-Data.Channel-CallFlow",
-            "Disposition",
-            "Hangup-Cause",
-            "Media-Server",
-            "Originated-Legs",
-            "Ringing-Seconds",
-        ),
-        "by design: a field of KZ_CDR, which mod_kazoo's kazoo_cdr.c fires at hang-up; "
-        "the stock FreeSWITCH has no mod_kazoo and the FreeSWITCH backend does not "
-        "synthesise the event, so only the simulated switch reports it",
+    "Call-Interaction.Id": (
+        "by design: KZ_CDR's call-interaction fields come from Call-Interaction-ID, which "
+        "mod_kazoo's tweaks set on new channels inside FreeSWITCH; a stock FreeSWITCH "
+        "has none"
+    ),
+    "Call-Interaction.Is-Root": "by design: as Call-Interaction.Id",
+    "Call-Interaction.Key": "by design: as Call-Interaction.Id",
+    "Extended-Data.Channel-CallFlow": (
+        "sim: FreeSWITCH's originate clones the caller profile, so the callflow's profile "
+        "names the one it was cloned from (Profile-Clone-Of); the simulated caller "
+        "profiles keep no profile ids"
     ),
 }
 for _field, _reason in _MEDIA_AND_FETCH_REASONS.items():

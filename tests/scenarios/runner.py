@@ -460,7 +460,7 @@ VOLATILE = re.compile(
     r"(UUID|-ID$|Unique-ID|Call-ID|Time|Date|Timestamp|Sequence|Hostname|Switch-Name|"
     r"Switch-URI|Switch-URL|IPv4|IPv6|Port|Node|Version|Created|Elapsed|(?<!DTMF-)Duration|"
     r"Epoch|PID|"
-    r"Billing-|Milli|Micro|Line-Number|-Tag$)"
+    r"Billing-|Milli|Micro|Line-Number|-Tag$|_stamp$)"
 )
 
 
@@ -537,6 +537,9 @@ def _stable(value: object) -> object:
         return normalise_text(value.decode(errors="replace"))
     if isinstance(value, list):
         return [_stable(v) for v in value]
+    if isinstance(value, tuple) and len(value) == 1 and isinstance(value[0], list):
+        # A JSON object inside a value (KZ_CDR's raw Extended-Data): its stable fields.
+        return dict(_flat({_text(k): v for k, v in value[0]}))
     if isinstance(value, Atom):
         return value.name
     return value

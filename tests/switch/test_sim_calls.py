@@ -23,8 +23,9 @@ CLOSING = [
     "CHANNEL_STATE:CS_HANGUP",
     "CHANNEL_CALLSTATE:HANGUP",
     "CHANNEL_STATE:CS_REPORTING",
-    "CHANNEL_HANGUP_COMPLETE",
+    # mod_kazoo's on_reporting handler runs before the core fires HANGUP_COMPLETE.
     "KZ_CDR",
+    "CHANNEL_HANGUP_COMPLETE",
     "CHANNEL_DESTROY",
     "CHANNEL_STATE:CS_DESTROY",
 ]

@@ -44,6 +44,7 @@ from kazoo_trio.switch.clock import SystemClock
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.expand import needs_expansion
 from kazoo_trio.switch.freeswitch import esl
+from kazoo_trio.switch.freeswitch.cdr import kz_cdr_event_headers
 from kazoo_trio.switch.freeswitch.connection import (
     EslClient,
     EslCommandFailed,
@@ -59,6 +60,7 @@ from kazoo_trio.switch.freeswitch.modkazoo import (
 from kazoo_trio.switch.freeswitch.xmlcurl import LookupRequest, XmlCurlServer
 from kazoo_trio.switch.headers import EventOrigin
 from kazoo_trio.switch.identity import discover_identity
+from kazoo_trio.switch.kz.cdr import CDR_ORIGIN, KZ_CDR
 from kazoo_trio.switch.protocol import (
     ApiHandler,
     ApiOutput,
@@ -240,7 +242,11 @@ class FreeSwitchBackend:
     _json_names: set[str] = attrs.field(init=False, factory=set)
     _globals: dict[str, str] = attrs.field(init=False, factory=dict)
     # Globals set through this backend: written again after FreeSWITCH restarts.
-    _own_globals: dict[str, str] = attrs.field(init=False, factory=dict)
+    # Set again after every (re)connection.  hangup_complete_with_xml: FreeSWITCH
+    # attaches the XML CDR to CHANNEL_HANGUP_COMPLETE, from which KZ_CDR is made.
+    _own_globals: dict[str, str] = attrs.field(
+        init=False, factory=lambda: {"hangup_complete_with_xml": "true"}
+    )
     _channels: dict[str, _Snapshot] = attrs.field(init=False, factory=dict)
     _send: trio.MemorySendChannel[bytes] = attrs.field(init=False)
     _receive: trio.MemoryReceiveChannel[bytes] = attrs.field(init=False)
@@ -394,7 +400,8 @@ class FreeSwitchBackend:
                 return
             subclass = message.header("Event-Subclass") if name == "CUSTOM" else None
             renames = self._renames and name in ("CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE")
-            if renames or self._bus.wanted(name, subclass):
+            cdr = name == "CHANNEL_HANGUP_COMPLETE" and self._bus.wanted("CUSTOM", KZ_CDR)
+            if renames or cdr or self._bus.wanted(name, subclass):
                 self._on_event(message.parse(), message)
                 return
             if name.startswith(("CHANNEL_", "CALL_")):
@@ -408,10 +415,36 @@ class FreeSwitchBackend:
         event = to_event(parsed)
         if event.name in ("CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE"):
             event = self._renamed(event)
+        elif event.name == "CHANNEL_HANGUP_COMPLETE" and event.body is not None:
+            event = self._reported(event)
         uuid = event.get("Unique-ID")
         if uuid is not None and event.name.startswith(("CHANNEL_", "CALL_")):
             self._track(event.name, uuid, message, event.headers)
         self._bus.fire(event)
+
+    def _reported(self, event: Event) -> Event:
+        """mod_kazoo's ``KZ_CDR``, fired (to whoever wants it) from the XML CDR that
+        FreeSWITCH attaches to ``CHANNEL_HANGUP_COMPLETE``, before that event, as
+        mod_kazoo fired it in ``CS_REPORTING``; the event passed on keeps the CDR only
+        if its channel asked for it itself (the backend sets the global)."""
+        assert event.body is not None
+        # Hangup-Cause (first) and CDR-Attached (last) are the event's own; the channel
+        # data lies between.
+        own = _strip_standard(event)
+        data = own[1:] if own and own[0][0] == "Hangup-Cause" else own
+        data = [(k, v) for k, v in data if k != "CDR-Attached"]
+        if self._bus.wanted("CUSTOM", KZ_CDR):
+            found = kz_cdr_event_headers(event.body, event.headers)
+            if found is not None:
+                self._bus.fire(
+                    self._bus.new_event(
+                        "CUSTOM", subclass=KZ_CDR, headers=[*found, *data], origin=CDR_ORIGIN
+                    )
+                )
+        if event.get("variable_hangup_complete_with_xml") is not None:
+            return event
+        headers = [(k, v) for k, v in event.headers if k != "CDR-Attached"]
+        return Event(event.name, headers, None, event.subclass)
 
     def _track(
         self,

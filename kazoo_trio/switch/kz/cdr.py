@@ -12,9 +12,11 @@ from collections.abc import Mapping, Sequence
 
 import attrs
 
+from kazoo_trio.switch.headers import EventOrigin
 from kazoo_trio.switch.separate import separate_string
 
 __all__ = [
+    "CDR_ORIGIN",
     "KZ_CDR",
     "AppLogEntry",
     "CallflowProfile",
@@ -24,6 +26,8 @@ __all__ = [
 ]
 
 KZ_CDR = "KZ_CDR"
+# Where mod_kazoo creates the event (kazoo_cdr.c), on any backend.
+CDR_ORIGIN = EventOrigin("kazoo_cdr.c", "kz_cdr_event_handler", 436)
 
 # kz_report_transfer_history: at most this many items of an ARRAY:: variable.
 MAX_HISTORY = 50

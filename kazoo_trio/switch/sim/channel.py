@@ -27,6 +27,7 @@ from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.expand import expand_variables
 from kazoo_trio.switch.headers import EventOrigin
 from kazoo_trio.switch.kz.cdr import (
+    CDR_ORIGIN,
     KZ_CDR,
     AppLogEntry,
     CallflowProfile,
@@ -74,7 +75,6 @@ _ORIGIN_DESTROY = EventOrigin("switch_core_session.c", "switch_core_session_perf
 _ORIGIN_FLIP = EventOrigin("switch_channel.c", "switch_channel_flip_cid", 3279)
 _ORIGIN_HOLD = EventOrigin("switch_ivr.c", "switch_ivr_hold", 1558)
 _ORIGIN_UNHOLD = EventOrigin("switch_ivr.c", "switch_ivr_unhold", 1638)
-_ORIGIN_KZ_CDR = EventOrigin("kazoo_cdr.c", "kz_cdr_event_handler", 436)
 
 
 def codec_of(name: str) -> tuple[str, str, str]:
@@ -601,17 +601,17 @@ class Channel:
         self._set_timestamps()
         self.set_callstate("HANGUP")
         self.set_state("CS_REPORTING")
+        # mod_kazoo's reporting handler (the state handlers run before
+        # switch_core_session_reporting_state fires CHANNEL_HANGUP_COMPLETE): its _json_*
+        # headers before the channel data.
+        cdr = [*_kz_cdr_headers(self), *self.event_headers()]
+        self.sw.fire(self.sw.new_event("CUSTOM", subclass=KZ_CDR, headers=cdr, origin=CDR_ORIGIN))
         # switch_core_session_reporting_state puts Hangup-Cause before the channel data.
         headers = [("Hangup-Cause", self.hangup_cause or "NONE"), *self.event_headers()]
         self.sw.fire(
             self.sw.new_event(
                 "CHANNEL_HANGUP_COMPLETE", headers=headers, origin=_ORIGIN_HANGUP_COMPLETE
             )
-        )
-        # mod_kazoo's reporting handler: its _json_* headers before the channel data.
-        cdr = [*_kz_cdr_headers(self), *self.event_headers()]
-        self.sw.fire(
-            self.sw.new_event("CUSTOM", subclass=KZ_CDR, headers=cdr, origin=_ORIGIN_KZ_CDR)
         )
         # switch_core_session_perform_destroy fires CHANNEL_DESTROY while the running
         # state is still CS_REPORTING (CS_DESTROY asked for); then
