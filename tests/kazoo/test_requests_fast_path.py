@@ -3,6 +3,7 @@ answers it without a lane of its own while the channel's queue has room."""
 
 from __future__ import annotations
 
+import re
 import types
 from collections.abc import Awaitable, Generator
 from typing import Any
@@ -156,12 +157,16 @@ def _idle(switch: SimSwitch) -> bool:
     return stats.current_buffer_used == 0 and stats.tasks_waiting_receive > 0
 
 
+_RANDOM_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def _normalised(headers: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
-    # Random in every run: the interaction ids, and the id of the park the call began with.
+    # Random in every run: the interaction ids, the id of the park the call began with,
+    # and the caller profiles' ids (in KZ_CDR's callflow).
     return [
         (k, "ID")
         if k.endswith("Call-Interaction-ID") or (k == "Application-UUID" and v[:4] != "app-")
-        else (k, v)
+        else (k, _RANDOM_UUID.sub("ID", v))
         for k, v in headers
     ]
 

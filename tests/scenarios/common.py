@@ -174,11 +174,6 @@ _MEDIA_AND_FETCH_REASONS: dict[str, str] = {
     ),
     "Call-Interaction.Is-Root": "by design: as Call-Interaction.Id",
     "Call-Interaction.Key": "by design: as Call-Interaction.Id",
-    "Extended-Data.Channel-CallFlow": (
-        "sim: FreeSWITCH's originate clones the caller profile, so the callflow's profile "
-        "names the one it was cloned from (Profile-Clone-Of); the simulated caller "
-        "profiles keep no profile ids"
-    ),
 }
 for _field, _reason in _MEDIA_AND_FETCH_REASONS.items():
     REASONS.setdefault(_field, _reason)

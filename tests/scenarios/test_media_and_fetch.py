@@ -207,13 +207,12 @@ _SIP: dict[str, tuple[str, ...]] = {
     ),
 }
 # KZ_CDR (made by the FreeSWITCH backend from the XML CDR FreeSWITCH attaches to
-# CHANNEL_HANGUP_COMPLETE): the interaction mod_kazoo's tweaks set, and the profile ids.
+# CHANNEL_HANGUP_COMPLETE): the interaction mod_kazoo's tweaks set.
 _KZ_CDR = (
     "Call-Interaction.Id",
     "Call-Interaction.Is-Root",
     "Call-Interaction.Key",
     "Custom-Channel-Vars.Call-Interaction-Is-Root",
-    "Extended-Data.Channel-CallFlow",
 )
 
 # scenario -> aspect -> what is known to differ (each field with its reason in REASONS).

@@ -132,6 +132,11 @@ async def test_kz_cdr_callflow_has_every_profile_and_the_bridged_legs() -> None:
         assert before["originator"]["UUID"] == one
         assert before["originator"]["Channel-Name"] == "null/1"
         assert flow[1]["Time"]["Bridged"] > 0
+        # Every profile has its id; the transfer's is a clone of the one before, which
+        # is itself the clone originate's endpoint made (switch_caller_profile_clone).
+        newer, older = flow[0]["Caller-Profile"], before
+        assert newer["Profile-Clone-Of"] == older["Profile-UUID"]
+        assert older["Profile-Clone-Of"] not in (older["Profile-UUID"], newer["Profile-UUID"])
         # The other leg: bridged to `two` as its originatee.
         other = await rec.wait_event("KZ_CDR", one)
         [only] = json.loads(other.get("_json_callflow") or "")

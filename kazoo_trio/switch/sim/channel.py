@@ -686,6 +686,8 @@ class Channel:
         self.past_profiles.insert(0, _callflow_entry(self, attrs.evolve(self.profile)))
         self.originator_profile = self.originatee_profile = None
         self.other_leg = None
+        # switch_ivr_session_transfer: the new profile is a clone of the old one.
+        self.profile.cloned()
 
     def set_other_leg(self, kind: str, other: Channel) -> None:
         """``switch_channel_set_originator_caller_profile`` (``kind`` ``originator``) or
@@ -915,6 +917,7 @@ def _profile_data(channel: Channel, p: CallerProfile) -> ProfileData:
         callee_id_name=p.callee_id_name, callee_id_number=p.callee_id_number, uuid=channel.uuid,
         source=p.source, context=p.context, chan_name=channel.name,
         transfer_source=p.transfer_source, outbound=outbound, logical_outbound=outbound,
+        profile_uuid=p.uuid_str, clone_of=p.clone_of,
     )  # fmt: skip
 
 

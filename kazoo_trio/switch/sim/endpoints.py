@@ -137,6 +137,7 @@ async def create_leg(
         profile.dialplan = profile.dialplan or "xml"
         a_leg = Channel(sw, f"loopback/{dest}-a", "outbound", profile, variables=dict(variables))
         b_profile = attrs.evolve(profile, profile_created=0, created=0)
+        b_profile.cloned()  # the -b leg's profile is a clone of the -a leg's
         b_leg = Channel(sw, f"loopback/{dest}-b", "inbound", b_profile, variables=dict(variables))
         a_leg.loopback = b_leg
         b_leg.loopback = a_leg

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 
 import attrs
 import trio
@@ -217,6 +218,10 @@ def _profile_for(leg: DialLeg, originator: Channel | None, cid: tuple[str, str])
     profile.destination_number = dest
     profile.callee_id_name = v.get("origination_callee_id_name", "Outbound Call")
     profile.callee_id_number = v.get("origination_callee_id_number", sanitize_number(data))
+    # Originate's outbound profile is a copy of its own; the endpoint gives the new leg
+    # a clone of that (switch_caller_profile_clone in every outgoing_channel).
+    profile.uuid_str = str(uuid.uuid4())
+    profile.cloned()
     return profile
 
 

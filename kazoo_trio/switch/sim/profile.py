@@ -3,6 +3,8 @@ table.  Layer: bottom (no imports from the simulated core)."""
 
 from __future__ import annotations
 
+import uuid
+
 import attrs
 
 __all__ = ["CallerProfile"]
@@ -44,6 +46,16 @@ class CallerProfile:
     hold_accum: int = 0
     hide_name: bool = False  # SWITCH_CPF_HIDE_NAME (the privacy application)
     hide_number: bool = False  # SWITCH_CPF_HIDE_NUMBER
+    # Every profile has its own id; a clone names the profile it was made from
+    # (switch_caller_profile_clone): KZ_CDR's Profile-UUID and Profile-Clone-Of.
+    uuid_str: str = attrs.field(factory=lambda: str(uuid.uuid4()))
+    clone_of: str = ""
+
+    def cloned(self) -> None:
+        """Become a clone of the profile this one was copied from: the channel
+        endpoints, originate's outbound profile and transfers all clone."""
+        self.clone_of = self.uuid_str
+        self.uuid_str = str(uuid.uuid4())
 
     @property
     def original_name(self) -> str:
