@@ -9,7 +9,9 @@ exactly the known differences show, so that a silent change on either side fails
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+import pytest
 
 from tests.freeswitch.fsmin import FreeSwitch
 from tests.scenarios.runner import (
@@ -114,20 +116,48 @@ async def check(
     assert found == expected, (found, details)
 
 
-def assert_reasoned(
-    scenarios: Sequence[Scenario], known: Mapping[str, Mapping[str, Sequence[str]]]
-) -> None:
-    """Every scenario has its entry in ``known``, every known field its reason."""
+# scenario -> aspect -> what is known to differ there.
+Known = Mapping[str, Mapping[str, Sequence[str]]]
+
+
+def assert_reasoned(scenarios: Sequence[Scenario], known: Known) -> None:
+    """Every scenario has its entry in ``known``, every known field (and every column
+    of a table reply, ``"label: column"``) its reason."""
     assert {s.name for s in scenarios} == set(known)
     for aspects in known.values():
         for aspect, fields in aspects.items():
             if aspect.endswith("fields"):
                 assert set(fields) <= set(REASONS), set(fields) - set(REASONS)
+        for label in aspects.get("replies", ()):
+            _, _, column = label.partition(": ")
+            assert column in REASONS, label
+
+
+def scenario_tests(
+    scenarios: Sequence[Scenario], known: Known
+) -> tuple[Callable[..., Awaitable[None]], Callable[[], None]]:
+    """A scenario module's two tests: each scenario on both backends (FreeSWITCH from
+    the ``fs`` fixture), and every known difference reasoned."""
+
+    @pytest.mark.parametrize("scenario", scenarios, ids=lambda s: s.name)
+    async def test_simulated_switch_matches_freeswitch(
+        scenario: Scenario, fs: FreeSwitch, epmd: int
+    ) -> None:
+        await check(scenario, known[scenario.name], fs, epmd)
+
+    def test_every_known_difference_has_its_reason() -> None:
+        assert_reasoned(scenarios, known)
+
+    return test_simulated_switch_matches_freeswitch, test_every_known_difference_has_its_reason
 
 
 # Why a field differs between the simulated switch and FreeSWITCH: each known difference
 # below names one of these.  "sim:" marks what the simulated switch still gets wrong
 # (to fix there); "by design:" what differs because of the backends themselves.
+# What mod_kazoo's tweaks (kazoo_tweaks.c) add inside FreeSWITCH and a stock one lacks:
+# the interaction id every call's frames carry.
+TWEAKED = ("Custom-Channel-Vars.Call-Interaction-Is-Root",)
+
 REASONS: dict[str, str] = {
     "Call-Control.Queue": (
         "by design: mod_kazoo's bridge-variables tweak (kazoo_tweaks.c) copies the older "

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.freeswitch.fsmin import FreeSwitch
-from tests.scenarios.common import REASONS, assert_reasoned, check, execute
+from tests.scenarios.common import TWEAKED, execute, scenario_tests
 from tests.scenarios.runner import (
     Api,
     BgApi,
@@ -313,12 +312,9 @@ SCENARIOS = (
 )
 
 
-# What every scenario with a loopback call shows: mod_kazoo's own additions inside
-# FreeSWITCH (its tweaks; absent from a stock FreeSWITCH).
-_TWEAKED = ("Custom-Channel-Vars.Call-Interaction-Is-Root",)
-# ... and, in the verbose CALL_UPDATE/CHANNEL_HOLD/CHANNEL_DATA frames, the variable
-# the tweaks set.
-_VERBOSE_STREAM = (*_TWEAKED, "variable_execute_on_blind_transfer")
+# What every call shows (TWEAKED) and, in the verbose CALL_UPDATE/CHANNEL_HOLD/
+# CHANNEL_DATA frames, the variable mod_kazoo's tweaks set.
+_VERBOSE_STREAM = (*TWEAKED, "variable_execute_on_blind_transfer")
 
 # scenario -> aspect -> what is known to differ: fields (and the columns of a table
 # reply, "label: column") each with its reason in REASONS.
@@ -335,22 +331,12 @@ KNOWN: dict[str, dict[str, tuple[str, ...]]] = {
     "hold_unhold": {"stream fields": _VERBOSE_STREAM},
     "music_and_soft_hold": {"stream fields": (*_VERBOSE_STREAM, "Call-Control.Queue")},
     "dtmf": {"stream fields": _VERBOSE_STREAM},
-    "no_answer": {"stream fields": _TWEAKED},
+    "no_answer": {"stream fields": TWEAKED},
     "originator_cancel": {"stream fields": _VERBOSE_STREAM},
     "bridge_failures": {"stream fields": _VERBOSE_STREAM},
 }
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
-async def test_simulated_switch_matches_freeswitch(
-    scenario: Scenario, fs: FreeSwitch, epmd: int
-) -> None:
-    await check(scenario, KNOWN[scenario.name], fs, epmd)
-
-
-def test_every_known_difference_has_its_reason() -> None:
-    assert_reasoned(SCENARIOS, KNOWN)
-    for aspects in KNOWN.values():
-        for label in aspects.get("replies", ()):
-            _, _, column = label.partition(": ")
-            assert column in REASONS, label
+test_simulated_switch_matches_freeswitch, test_every_known_difference_has_its_reason = (
+    scenario_tests(SCENARIOS, KNOWN)
+)

@@ -17,9 +17,9 @@ from tests.scenarios.common import (
     CALL_EVENTS,
     KAZOO_CONFIGS,
     PARK,
-    assert_reasoned,
-    check,
+    TWEAKED,
     execute,
+    scenario_tests,
 )
 from tests.scenarios.runner import (
     Api,
@@ -198,9 +198,9 @@ SCENARIOS = (
 # A SIP call: mod_kazoo's interaction id (set by its tweaks), the version in
 # User-Agent, and the SDP of real media.
 _SIP: dict[str, tuple[str, ...]] = {
-    "fetch fields": ("Custom-Channel-Vars.Call-Interaction-Is-Root", "User-Agent"),
+    "fetch fields": (*TWEAKED, "User-Agent"),
     "stream fields": (
-        "Custom-Channel-Vars.Call-Interaction-Is-Root",
+        *TWEAKED,
         "Local-SDP",
         "Remote-SDP",
         "User-Agent",
@@ -212,7 +212,7 @@ _KZ_CDR = (
     "Call-Interaction.Id",
     "Call-Interaction.Is-Root",
     "Call-Interaction.Key",
-    "Custom-Channel-Vars.Call-Interaction-Is-Root",
+    *TWEAKED,
 )
 
 # scenario -> aspect -> what is known to differ (each field with its reason in REASONS).
@@ -220,20 +220,14 @@ KNOWN: dict[str, dict[str, tuple[str, ...]]] = {
     "sip_bridge_to_itself": _SIP,
     "sip_refused_by_itself": _SIP,
     "conference_join_leave": {
-        "fetch fields": ("Custom-Channel-Vars.Call-Interaction-Is-Root",),
-        "stream fields": ("Custom-Channel-Vars.Call-Interaction-Is-Root",),
+        "fetch fields": (*TWEAKED,),
+        "stream fields": (*TWEAKED,),
     },
     "kz_cdr": {"stream fields": _KZ_CDR},
     "channels_section_unused": {},
 }
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
-async def test_simulated_switch_matches_freeswitch(
-    scenario: Scenario, fs: FreeSwitch, epmd: int
-) -> None:
-    await check(scenario, KNOWN[scenario.name], fs, epmd)
-
-
-def test_every_known_difference_has_its_reason() -> None:
-    assert_reasoned(SCENARIOS, KNOWN)
+test_simulated_switch_matches_freeswitch, test_every_known_difference_has_its_reason = (
+    scenario_tests(SCENARIOS, KNOWN)
+)

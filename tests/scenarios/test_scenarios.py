@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.freeswitch.fsmin import FreeSwitch
 from tests.scenarios.common import (
     CALL_EVENTS,
     DIRECTORY,
     HANGUP,
     PARK,
-    assert_reasoned,
-    check,
+    TWEAKED,
     execute,
+    scenario_tests,
 )
 from tests.scenarios.runner import (
     Api,
@@ -178,27 +177,20 @@ SCENARIOS = (
 
 
 # What mod_kazoo's tweaks add inside FreeSWITCH (absent from the stock one).
-_TWEAKED = ("Custom-Channel-Vars.Call-Interaction-Is-Root",)
 
 # scenario -> aspect -> what is known to differ (each field with its reason in REASONS).
 # Replies, event-name sequences and fetch requests match in every scenario.
 KNOWN: dict[str, dict[str, tuple[str, ...]]] = {
     "api_replies": {},
-    "originate_results": {"stream fields": _TWEAKED},
+    "originate_results": {"stream fields": TWEAKED},
     "originate_causes": {},
-    "uuid_commands_live": {"stream fields": _TWEAKED},
-    "bridge_to_null": {"stream fields": (*_TWEAKED, "Call-Control.Queue")},
-    "directory_user": {"stream fields": _TWEAKED},
-    "inbound_call_sendmsg": {"stream fields": _TWEAKED},
+    "uuid_commands_live": {"stream fields": TWEAKED},
+    "bridge_to_null": {"stream fields": (*TWEAKED, "Call-Control.Queue")},
+    "directory_user": {"stream fields": TWEAKED},
+    "inbound_call_sendmsg": {"stream fields": TWEAKED},
 }
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
-async def test_simulated_switch_matches_freeswitch(
-    scenario: Scenario, fs: FreeSwitch, epmd: int
-) -> None:
-    await check(scenario, KNOWN[scenario.name], fs, epmd)
-
-
-def test_every_known_difference_has_its_reason() -> None:
-    assert_reasoned(SCENARIOS, KNOWN)
+test_simulated_switch_matches_freeswitch, test_every_known_difference_has_its_reason = (
+    scenario_tests(SCENARIOS, KNOWN)
+)
