@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import trio
 
-from kazoo_trio.switch.sim.originate import sanitize_number
-from kazoo_trio.switch.sim.profile import CallerProfile
+from kazoo_trio.switch.sim.profile import CallerProfile, sanitize_number
 from tests.switch.callhelpers import bind_dialplan, dialplan_document, extension, running_switch
 
 PARK = dialplan_document("default", extension([("answer", ""), ("park", "")]))

@@ -13,7 +13,8 @@ import trio
 
 from kazoo_trio.switch.protocol import XmlLookup
 from kazoo_trio.switch.sim import SimSwitch
-from kazoo_trio.switch.sim.sofia import refused_cause, sanitize_number
+from kazoo_trio.switch.sim.profile import sanitize_number
+from kazoo_trio.switch.sim.sofia import refused_cause
 from tests.switch.callhelpers import (
     Recorder,
     bind_dialplan,

@@ -428,14 +428,14 @@ class FreeSwitchBackend:
         mod_kazoo fired it in ``CS_REPORTING``; the event passed on keeps the CDR only
         if its channel asked for it itself (the backend sets the global)."""
         assert event.body is not None
-        # Hangup-Cause (first) and CDR-Attached (last) are the event's own; the channel
-        # data lies between.
-        own = _strip_standard(event)
-        data = own[1:] if own and own[0][0] == "Hangup-Cause" else own
-        data = [(k, v) for k, v in data if k != "CDR-Attached"]
         if self._bus.wanted("CUSTOM", KZ_CDR):
             found = kz_cdr_event_headers(event.body, event.headers)
             if found is not None:
+                # Hangup-Cause (first) and CDR-Attached (last) are the event's own; the
+                # channel data lies between.
+                own = _strip_standard(event)
+                data = own[1:] if own and own[0][0] == "Hangup-Cause" else own
+                data = [(k, v) for k, v in data if k != "CDR-Attached"]
                 self._bus.fire(
                     self._bus.new_event(
                         "CUSTOM", subclass=KZ_CDR, headers=[*found, *data], origin=CDR_ORIGIN

@@ -22,7 +22,7 @@ from kazoo_trio.switch.protocol import ApiOutput
 from kazoo_trio.switch.separate import separate_string
 from kazoo_trio.switch.sim.channel import Channel, ChannelHost, SwitchNotRunning, true
 from kazoo_trio.switch.sim.endpoints import create_leg
-from kazoo_trio.switch.sim.profile import CallerProfile
+from kazoo_trio.switch.sim.profile import CallerProfile, sanitize_number
 from kazoo_trio.switch.sim.session import app_action, transfer_action
 
 __all__ = [
@@ -168,17 +168,6 @@ async def _hang_up_after(channel: Channel, seconds: float) -> None:
     await trio.sleep(seconds)
     if channel.up and not channel.profile.answered:
         channel.hangup("ALLOTTED_TIMEOUT")
-
-
-def sanitize_number(number: str) -> str:
-    """``switch_sanitize_number``: what follows the last ``/`` or ``:``, without any
-    ``@...`` (``internal/1000@host`` is ``1000``, ``4242/default`` is ``default``)."""
-    if not any(c in number for c in "/:@"):
-        return number
-    number = number.partition("@")[0]
-    for mark in "/:":
-        number = number.rpartition(mark)[2]
-    return number
 
 
 def _profile_for(leg: DialLeg, originator: Channel | None, cid: tuple[str, str]) -> CallerProfile:

@@ -7,7 +7,7 @@ import uuid
 
 import attrs
 
-__all__ = ["CallerProfile"]
+__all__ = ["CallerProfile", "sanitize_number"]
 
 
 @attrs.define
@@ -137,3 +137,14 @@ class CallerProfile:
             (f"{p}-Privacy-Hide-Number", "true" if self.hide_number else "false"),
         ]
         return [(name, value) for name, value in headers if value]
+
+
+def sanitize_number(number: str) -> str:
+    """``switch_sanitize_number``: what follows the last ``/`` or ``:``, without any
+    ``@...`` (``internal/1000@host`` is ``1000``, ``4242/default`` is ``default``)."""
+    if not any(c in number for c in "/:@"):
+        return number
+    number = number.partition("@")[0]
+    for mark in "/:":
+        number = number.rpartition(mark)[2]
+    return number

@@ -60,7 +60,7 @@ from kazoo_trio.switch.sim.channel import (
 from kazoo_trio.switch.sim.chatplan import ChatStatus, SmsModule
 from kazoo_trio.switch.sim.core import SimCore
 from kazoo_trio.switch.sim.endpoints import wait_orders
-from kazoo_trio.switch.sim.profile import CallerProfile
+from kazoo_trio.switch.sim.profile import CallerProfile, sanitize_number
 from kazoo_trio.switch.sim.session import route
 from kazoo_trio.switch.xmltext import XmlError, parse_document
 
@@ -148,18 +148,6 @@ _SIP_TO_CAUSE: dict[int, str] = {
     **dict.fromkeys((482, 483), "EXCHANGE_ROUTING_ERROR"),
     487: "ORIGINATOR_CANCEL",
 }
-
-
-def sanitize_number(number: str) -> str:
-    """``switch_sanitize_number``: a dial string's number (``internal/4343@host:5060`` is
-    ``4343``): cut at the first ``@``, then keep what follows the last ``/`` and the
-    last ``:``; text without any of the three is kept."""
-    if not any(c in number for c in "/:@"):
-        return number
-    number = number.split("@", 1)[0]
-    for warp in "/:":
-        number = number.rsplit(warp, 1)[-1]
-    return number
 
 
 def refused_cause(cause: str) -> str:
