@@ -39,10 +39,11 @@ while writing and ticking go on.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
@@ -116,6 +117,10 @@ class Connection:
     peer_creation: int = attrs.field(kw_only=True)
     _on_frame: Callable[[Connection, Any], None] = attrs.field(kw_only=True)
     _on_packet: Callable[[Connection, bytes], bool] | None = attrs.field(default=None, kw_only=True)
+    # After the packets of one read: what to await before blocking (see the reader).
+    _after_read: Callable[[Connection, bool], Awaitable[None] | None] | None = attrs.field(
+        default=None, kw_only=True
+    )
     net_ticktime: float = attrs.field(kw_only=True)
     _max_frame: int = attrs.field(kw_only=True)
     # Bytes the handshake read past its own end: the first frames.
@@ -328,13 +333,14 @@ class Connection:
         # _READS_PER_YIELD reads that did not have to wait, so a busy peer
         # cannot starve the others.
         fd = self.stream.socket.fileno()
-        on_frame = self._on_frame
-        flags = self.flags
         # Only pass-through packets (no distribution header) can be hot; the
         # header form needs the atom cache the peer fills packet by packet.
-        header = uses_dist_header(flags)
-        on_packet = None if header else self._on_packet
+        header = uses_dist_header(self.flags)
         atom_cache = AtomCache() if header else None
+        handle = functools.partial(
+            self._handle_frames, None if header else self._on_packet, atom_cache
+        )
+        after_read = self._after_read
         split = FrameSplitter(self._max_frame).feed
         data = self._trailing
         self._trailing = b""
@@ -355,37 +361,22 @@ class Connection:
                 except FrameTooLarge as exc:
                     # The frames before the bad length are handled first.
                     frames, failure = exc.frames, exc
-                for payload in frames:
-                    if not payload:
-                        # Answer a tick unless we wrote something since the last
-                        # one: that keeps OTP happy (it does not answer ticks)
-                        # and cannot ping-pong between two nodes that both answer.
-                        if self.enqueued == self._tick_mark:
-                            self._send_tick()
-                        self._tick_mark = self.enqueued
-                        continue
-                    if on_packet is not None:
-                        try:
-                            if on_packet(self, payload):
-                                continue
-                        except DecodeError:
-                            raise
-                        except Exception:
-                            log.exception(
-                                "error handling a packet from %s; dropped", self.peer.name
-                            )
-                            continue
-                    msg = read_packet(payload, negotiated=flags, atom_cache=atom_cache)
-                    try:
-                        on_frame(self, msg)
-                    except Exception:
-                        log.exception(
-                            "error handling %s from %s; message dropped",
-                            type(msg).__name__,
-                            self.peer.name,
-                        )
+                try:
+                    handle(frames)
+                except BaseException:
+                    if after_read is not None:
+                        after_read(self, True)
+                    raise
                 if failure is not None:
+                    if after_read is not None:
+                        after_read(self, True)
                     raise failure
+                if after_read is not None:
+                    # The processes this read woke may be served right here, with
+                    # no task switch (see Process.deliver_from_reader).
+                    work = after_read(self, False)
+                    if work is not None:
+                        await work
             while self._holds and self.reason is None:
                 self._held_recently = True
                 await self._resume.park()
@@ -416,6 +407,43 @@ class Connection:
                 if streak >= _READS_PER_YIELD:
                     streak = 0
                     await trio.lowlevel.checkpoint()
+
+    def _handle_frames(
+        self,
+        on_packet: Callable[[Connection, bytes], bool] | None,
+        atom_cache: AtomCache | None,
+        frames: list[bytes],
+    ) -> None:
+        """Hand the packets of one read over (answering ticks), in order."""
+        on_frame = self._on_frame
+        flags = self.flags
+        for payload in frames:
+            if not payload:
+                # Answer a tick unless we wrote something since the last
+                # one: that keeps OTP happy (it does not answer ticks)
+                # and cannot ping-pong between two nodes that both answer.
+                if self.enqueued == self._tick_mark:
+                    self._send_tick()
+                self._tick_mark = self.enqueued
+                continue
+            if on_packet is not None:
+                try:
+                    if on_packet(self, payload):
+                        continue
+                except DecodeError:
+                    raise
+                except Exception:
+                    log.exception("error handling a packet from %s; dropped", self.peer.name)
+                    continue
+            msg = read_packet(payload, negotiated=flags, atom_cache=atom_cache)
+            try:
+                on_frame(self, msg)
+            except Exception:
+                log.exception(
+                    "error handling %s from %s; message dropped",
+                    type(msg).__name__,
+                    self.peer.name,
+                )
 
     async def _writer(self) -> None:
         fd = self.stream.socket.fileno()

@@ -19,7 +19,7 @@ Everything here runs synchronously in a connection's reader and never blocks.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
@@ -27,7 +27,7 @@ import attrs
 from kazoo_trio.erlang.connection import Connection
 from kazoo_trio.erlang.flags import DFlag
 from kazoo_trio.erlang.links import A_NOPROC, LinkTable
-from kazoo_trio.erlang.process import Envelope, Process
+from kazoo_trio.erlang.process import Envelope, Process, ProcessExit
 from kazoo_trio.erlang.process_table import ProcessTable
 from kazoo_trio.erlang.signals import Signals
 from kazoo_trio.erlang.wire import HOT_HEAD, monitor_key, read_monitor, read_reg_send
@@ -57,6 +57,9 @@ class Dispatcher:
     _remote_monitor: Callable[[Pid, bytes, Pid, Pid | Atom], bool] = attrs.field(init=False)
     _remote_demonitor: Callable[[Pid, bytes], bool] = attrs.field(init=False)
     _exit2_log: RateLimitedLog = attrs.field(init=False)
+    # Processes given messages by a reader that drains them after its read
+    # (see Process.deliver_from_reader); shared by the readers of all connections.
+    _due: list[Process] = attrs.field(factory=list, init=False)
 
     def __attrs_post_init__(self) -> None:
         self._by_name = self.processes.by_name
@@ -105,7 +108,7 @@ class Dispatcher:
             proc = self._by_name.get(sent[1])
             if proc is None:
                 return False
-            proc.deliver(Envelope(sent[0], sent[2]))
+            proc.deliver_from_reader(Envelope(sent[0], sent[2]), self._due)
             return True
         if op in (MONITOR_P, DEMONITOR_P):
             mon = read_monitor(data)
@@ -132,6 +135,36 @@ class Dispatcher:
             return
         handler(conn, msg)
 
+    def after_read(self, conn: Connection, failed: bool) -> Awaitable[None] | None:
+        """What a reader awaits after handing over the packets of one read, before it
+        blocks: the drains of the processes it delivered to (None: nothing to do).
+        After a read that ``failed`` half-way, those processes are only woken."""
+        if not self._due:
+            return None
+        if failed:
+            self._wake_due()
+            return None
+        return self._drain_due()
+
+    async def _drain_due(self) -> None:
+        due = self._due
+        try:
+            while due:
+                proc = due.pop(0)
+                try:
+                    await proc.drain()
+                except ProcessExit:
+                    pass  # the process's own task meets it too
+                except Exception:
+                    log.exception("draining %r failed; its task takes over", proc)
+        finally:
+            self._wake_due()
+
+    def _wake_due(self) -> None:
+        due = self._due
+        while due:
+            due.pop().wake_instead_of_draining()
+
     def node_lost(self, peer: Atom, reason: object) -> None:
         """The connection to ``peer`` ended (or never came up)."""
         self.signals.node_lost(peer, reason)
@@ -152,12 +185,12 @@ class Dispatcher:
     def _on_send_sender(self, conn: Connection, msg: c.SendSender) -> None:
         proc = self.processes.by_pid.get(msg.to_pid)
         if proc is not None:
-            proc.deliver(Envelope(msg.from_pid, msg.message))
+            proc.deliver_from_reader(Envelope(msg.from_pid, msg.message), self._due)
 
     def _on_reg_send(self, conn: Connection, msg: c.RegSend) -> None:
         proc = self.processes.by_name.get(msg.to_name)
         if proc is not None:
-            proc.deliver(Envelope(msg.from_pid, msg.message))
+            proc.deliver_from_reader(Envelope(msg.from_pid, msg.message), self._due)
         else:
             log.debug("message from %s to unregistered name %s dropped", conn.peer, msg.to_name)
 

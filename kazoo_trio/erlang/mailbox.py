@@ -90,6 +90,28 @@ class Mailbox(Generic[_T]):
             self._lot.unpark_all()
         return True
 
+    def put_quietly(self, item: _T) -> bool:
+        """:meth:`put` without waking a parked receiver: whoever calls this takes the
+        message out (or calls :meth:`wake`) before it next blocks."""
+        if self._closed or len(self._items) >= self.maxsize:
+            return self.put(item)  # refused and counted there
+        self._items.append(item)
+        return True
+
+    def push_front(self, item: _T) -> None:
+        """Give back the message just taken, so that it is the next one again."""
+        self._items.appendleft(item)
+
+    @property
+    def receiver_parked(self) -> bool:
+        """Whether a receiver waits in :meth:`get` and nothing has woken it yet."""
+        return bool(self._waiting) and bool(len(self._lot))
+
+    def wake(self) -> None:
+        """Wake parked receivers if a message waits (after :meth:`put_quietly`)."""
+        if self._items and self._waiting:
+            self._lot.unpark_all()
+
     def get_nowait(self) -> _T:
         """The oldest message; ``trio.WouldBlock`` if empty, :class:`MailboxClosed` if closed."""
         if self._items:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
@@ -102,6 +102,8 @@ class ConnectionHandler(Protocol):
     def on_packet(self, conn: Connection, data: bytes) -> bool: ...
 
     def on_frame(self, conn: Connection, msg: Any) -> None: ...
+
+    def after_read(self, conn: Connection, failed: bool) -> Awaitable[None] | None: ...
 
     def node_lost(self, peer: Atom, reason: object) -> None: ...
 
@@ -501,6 +503,7 @@ class Peers:
             peer_creation=event.peer_creation,
             on_frame=handler.on_frame,
             on_packet=handler.on_packet,
+            after_read=handler.after_read,
             net_ticktime=settings.net_ticktime,
             max_frame=settings.max_frame,
             trailing_data=trailing,

@@ -20,6 +20,7 @@ treat received lists and dicts as read-only.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -134,6 +135,15 @@ class Process:
         #: Counts messages from peer nodes until their handler reports them done
         #: (see :class:`~kazoo_trio.erlang.mailbox.Backlog`); None: not counted.
         self.backlog: Backlog | None = None
+        #: Set by a process whose first messages are often quick to answer: the
+        #: connection reader that delivered them awaits it right after its read,
+        #: instead of waking the process's own task (see :meth:`deliver_from_reader`).
+        #: It takes messages from the mailbox while they are quick and gives the
+        #: first other one back (:meth:`Mailbox.push_front`).
+        self.drain_hook: Callable[[], Awaitable[None]] | None = None
+        # A reader runs drain_hook now (it alone takes messages then), or will.
+        self._draining = False
+        self._drain_due = False
 
     def __repr__(self) -> str:
         return f"<Process {self.pid!r}{' dead' if not self.alive else ''}>"
@@ -190,12 +200,61 @@ class Process:
                         slot.down_reason = msg[4]
                         slot.wakeup.unpark_all()
                         return True
-        if not self.mailbox.put(envelope):
+        if self._draining:
+            # The running drain takes this one too (or wakes the process for it):
+            # waking the process now would let two tasks take messages at once.
+            if not self.mailbox.put_quietly(envelope):
+                return False
+        elif not self.mailbox.put(envelope):
             return False
         backlog = self.backlog
         if backlog is not None:
             backlog.add(envelope.sender)
         return True
+
+    def deliver_from_reader(self, envelope: Envelope, due: list[Process]) -> bool:
+        """:meth:`deliver`, for a connection reader that runs :meth:`drain` for every
+        process in ``due`` after its read, before it blocks.
+
+        A process with a :attr:`drain_hook` whose task waits for messages is not
+        woken: the reader answers what is quick itself (a task switch less per
+        batch of requests), and the process's task wakes only for the rest.
+        """
+        if self.drain_hook is None or self._calls or not self.mailbox.receiver_parked:
+            return self.deliver(envelope)
+        if not self.mailbox.put_quietly(envelope):
+            return False
+        backlog = self.backlog
+        if backlog is not None:
+            backlog.add(envelope.sender)
+        if not self._drain_due:
+            self._drain_due = True
+            due.append(self)
+        return True
+
+    def wake_instead_of_draining(self) -> None:
+        """The reader cannot run :meth:`drain` after all: the process's task takes over."""
+        self._drain_due = False
+        if not self._draining:
+            self.mailbox.wake()
+
+    async def drain(self) -> None:
+        """Run :attr:`drain_hook` (from the reader that delivered), then wake the
+        process's task if messages are left.  Only one drain runs at a time; the
+        messages delivered meanwhile are left to it."""
+        self._drain_due = False
+        hook = self.drain_hook
+        if self._draining:
+            return
+        if hook is None or not self.alive:
+            self.mailbox.wake()
+            return
+        self._draining = True
+        try:
+            await hook()
+        finally:
+            self._draining = False
+            self.mailbox.wake()
 
     # -- receiving ------------------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ else (streams, bindings, jobs, per-node options, links) carries on (see
 from __future__ import annotations
 
 import collections
+import functools
 import logging
 from typing import Any
 
@@ -74,6 +75,7 @@ from kazoo_trio.switch.protocol import (
     XML_SECTIONS,
     ApiOutput,
     ApiWaitHint,
+    FollowsListeners,
     PrivateQueueNowait,
     Switch,
 )
@@ -227,6 +229,7 @@ class ModKazooServer:
             max_events=settings.event_stream_max_events,
             max_bytes=settings.event_stream_max_bytes,
             clients=settings.event_stream_clients,
+            follower=self.switch if isinstance(self.switch, FollowsListeners) else None,
         )
         self.bgapi = BgapiJobs(self.switch, self._send, settings.bgapi_timeout)
         self.kazoo_conf = KazooConf(
@@ -258,9 +261,15 @@ class ModKazooServer:
         stream and binding intact; only requests in progress are lost.
         """
         unbind_xml = self.switch.bind_xml(XML_SECTIONS, self.fetch.lookup)
-        # Selective: events no stream is bound to need not be built at all.
+        # Selective: events no stream is bound to (or whose profile filter surely
+        # rejects them) need not be built at all.
         remove_listener = self.switch.add_listener(
-            selective(self.streams.offer, self.streams.wants)
+            selective(
+                self.streams.offer,
+                self.streams.wants,
+                wants_headers=self.streams.wants_headers,
+                names=self.streams.wanted_names,
+            )
         )
         command = ErlangCommand(self.options, _Diagnostics(self), self._disconnect)
 
@@ -313,6 +322,7 @@ class ModKazooServer:
             proc.ignore_exit2 = True
             proc.backlog = self.backlog
             self.proc = proc
+            proc.drain_hook = functools.partial(self._drain, proc, nursery)
             # Request lanes (one per sender with requests queued) and the
             # disconnect of an ``exit`` request are started in this nursery.
             self.services = self._services(proc, nursery)
@@ -397,18 +407,21 @@ class ModKazooServer:
                 deferral.flush()
 
     async def _dispatch_safely(
-        self, proc: Process, envelope: Envelope, lanes: trio.Nursery
-    ) -> None:
-        """:meth:`_dispatch`, where a failure costs that message only (logged).
+        self, proc: Process, envelope: Envelope, lanes: trio.Nursery, quick_only: bool = False
+    ) -> bool:
+        """:meth:`_dispatch`, where a failure costs that message only (logged);
+        False if ``quick_only`` left the message untouched.
 
         A message this code cannot cope with must never stop the server for
         everybody else: it is logged, and a call is answered ``{error, badarg}``.
         The process being killed (``ProcessExit``) and cancellation still end
         the loop.
         """
-        queued = False
+        queued: bool | None = False
         try:
-            queued = await self._dispatch(proc, envelope, lanes)
+            queued = await self._dispatch(proc, envelope, lanes, quick_only=quick_only)
+            if queued is None:
+                return False
         except ProcessExit:
             raise
         except Exception:
@@ -423,13 +436,22 @@ class ModKazooServer:
                 except Exception:
                     log.exception("mod_kazoo: cannot answer %r", request.sender)
         finally:
-            if not queued:
+            if queued is False:
                 self.backlog.done(envelope.sender)
+        return True
 
-    async def _dispatch(self, proc: Process, envelope: Envelope, lanes: trio.Nursery) -> bool:
-        """Handle ``envelope``, or queue it in its sender's lane (True: the lane finishes it)."""
+    async def _dispatch(
+        self, proc: Process, envelope: Envelope, lanes: trio.Nursery, *, quick_only: bool = False
+    ) -> bool | None:
+        """Handle ``envelope``, or queue it in its sender's lane (True: the lane finishes it).
+
+        With ``quick_only``, a message that needs a lane or a cleanup is left
+        untouched (None).
+        """
         message = envelope.message
         if type(message) is tuple and len(message) == 3 and message[0] is A_EXIT:
+            if quick_only:
+                return None
             pid = message[1]
             if isinstance(pid, Pid):
                 exit_lane = self._lanes.get(pid)
@@ -471,9 +493,38 @@ class ModKazooServer:
                 if isinstance(request, GenCall):
                     await gen_server.reply(proc, request, reply)
                 return False
+            if quick_only:
+                return None
             lane = self._open_lane(sender, lanes)
+        elif quick_only:
+            return None
         lane.queue.append((envelope.sender, request))
         return True
+
+    async def _drain(self, proc: Process, lanes: trio.Nursery) -> None:
+        """The process's ``drain_hook``: the quick requests at the head of its mailbox,
+        answered by the connection reader that delivered them, as the receive loop
+        would answer them (same order, replies written once at the end)."""
+        deferral = proc.node.deferral
+        task = trio.lowlevel.current_task()
+        mailbox = proc.mailbox
+        previous = deferral.task
+        deferral.task = task
+        try:
+            while True:
+                envelope = mailbox.next_nowait()
+                if envelope is None:
+                    return
+                handled = await gen_server.run_deferred(
+                    self._dispatch_safely(proc, envelope, lanes, quick_only=True), deferral, task
+                )
+                if not handled:
+                    # For the process's own task, which the drain wakes when it ends.
+                    mailbox.push_front(envelope)
+                    return
+        finally:
+            deferral.task = previous
+            deferral.flush()
 
     def _never_waits(self, name: str | None, request: object) -> bool:
         """An ``api``/``api4`` request for a command the switch runs without waiting, or
