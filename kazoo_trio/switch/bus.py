@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from operator import itemgetter
 from typing import Protocol, runtime_checkable
 
@@ -23,7 +23,14 @@ from kazoo_trio.switch.headers import (
 from kazoo_trio.switch.names import core_event_name
 from kazoo_trio.switch.protocol import EventListener, EventNameError, SwitchIdentity
 
-__all__ = ["EventBus", "ReservedEvent", "SelectiveListener", "selective"]
+__all__ = [
+    "EVERY_EVENT",
+    "EventBus",
+    "EventNames",
+    "ReservedEvent",
+    "SelectiveListener",
+    "selective",
+]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +57,24 @@ _CANONICAL = {
 }
 
 
+@attrs.frozen
+class EventNames:
+    """Which events a listener may want, by name: core event names (``CUSTOM`` for
+    CUSTOM events of any subclass) and CUSTOM subclasses, or ``every`` event."""
+
+    core: frozenset[str] = frozenset()
+    subclasses: frozenset[str] = frozenset()
+    every: bool = False
+
+    def __or__(self, other: EventNames) -> EventNames:
+        if self.every or other.every:
+            return EVERY_EVENT
+        return EventNames(self.core | other.core, self.subclasses | other.subclasses)
+
+
+EVERY_EVENT = EventNames(every=True)
+
+
 @runtime_checkable
 class SelectiveListener(Protocol):
     """An event listener that says which events it wants before any is built.
@@ -57,6 +82,18 @@ class SelectiveListener(Protocol):
     Events nobody wants are not built at all (their sequence number is still
     taken, so what is delivered is numbered as if they had been).  A listener
     without ``wants`` wants every event.
+
+    It may also have ``wants_headers(name, subclass, known)``: the same question for
+    an event that will hold the ``known`` headers (header name → the event's only
+    value under that name, compared ignoring case, or ``None`` when it will have
+    none).  It is asked instead of ``wants`` when the switch knows such headers, and
+    must answer ``False`` only for events it would ignore whatever their other headers.
+
+    It may also have ``wanted_names()``: an :class:`EventNames` covering every event
+    ``wants`` may accept now, for a switch that receives its events from elsewhere
+    only as far as they are named.  Such a listener tells the switch when its names
+    change (:class:`~kazoo_trio.switch.protocol.FollowsListeners`).  Without it, or for
+    a listener that is not selective, the switch receives every event.
     """
 
     def __call__(self, event: Event) -> None: ...
@@ -66,10 +103,14 @@ class SelectiveListener(Protocol):
         ...
 
 
+HeadersPredicate = Callable[[str, "str | None", Mapping[str, "str | None"]], bool]
+
+
 @attrs.frozen(eq=False)
 class _Selective:
     listener: EventListener
     predicate: Callable[[str, str | None], bool]
+    names: Callable[[], EventNames] | None = attrs.field(default=None, kw_only=True)
 
     def __call__(self, event: Event) -> None:
         self.listener(event)
@@ -77,18 +118,41 @@ class _Selective:
     def wants(self, name: str, subclass: str | None) -> bool:
         return self.predicate(name, subclass)
 
+    def wanted_names(self) -> EventNames:
+        return EVERY_EVENT if self.names is None else self.names()
+
+
+@attrs.frozen(eq=False)
+class _HeadersSelective(_Selective):
+    headers_predicate: HeadersPredicate
+
+    def wants_headers(
+        self, name: str, subclass: str | None, known: Mapping[str, str | None]
+    ) -> bool:
+        return self.headers_predicate(name, subclass, known)
+
 
 def selective(
-    listener: EventListener, wants: Callable[[str, str | None], bool]
+    listener: EventListener,
+    wants: Callable[[str, str | None], bool],
+    *,
+    wants_headers: HeadersPredicate | None = None,
+    names: Callable[[], EventNames] | None = None,
 ) -> SelectiveListener:
-    """``listener``, declaring that it only cares for the events ``wants`` accepts."""
-    return _Selective(listener, wants)
+    """``listener``, declaring that it only cares for the events ``wants`` accepts
+    (and, when given, ``wants_headers``, and ``names`` naming them: see
+    :class:`SelectiveListener`)."""
+    if wants_headers is None:
+        return _Selective(listener, wants, names=names)
+    return _HeadersSelective(listener, wants, wants_headers, names=names)
 
 
 @attrs.frozen(eq=False)
 class _Subscription:
     listener: EventListener
     wants: Callable[[str, str | None], bool] | None
+    wants_headers: HeadersPredicate | None = None
+    names: Callable[[], EventNames] | None = None
 
 
 @attrs.frozen
@@ -200,16 +264,45 @@ class EventBus:
             body = body_header
         return Event(name, _text_pairs(built), body, reserved.subclass)
 
-    def wanted(self, name: str, subclass: str | None = None) -> bool:
+    def wanted(
+        self,
+        name: str,
+        subclass: str | None = None,
+        known: Mapping[str, str | None] | None = None,
+    ) -> bool:
         """Whether firing an event ``name``/``subclass`` now would reach any listener
-        that looks at it (see :class:`SelectiveListener`)."""
+        that looks at it (see :class:`SelectiveListener`).
+
+        ``known``: headers the event will hold (name → its only value under that name,
+        compared ignoring case; ``None`` for none), for listeners that can judge by
+        them.  Only what is certain belongs there: a header the event may also carry
+        under another spelling or with more values must be left out.
+        """
         if name not in _CANONICAL:
             name = core_event_name(name) or name
         for subscription in self._listeners:
             wants = subscription.wants
-            if wants is None or wants(name, subclass):
+            if wants is None:
+                return True
+            by_headers = subscription.wants_headers
+            if known is not None and by_headers is not None:
+                if by_headers(name, subclass, known):
+                    return True
+            elif wants(name, subclass):
                 return True
         return False
+
+    def wanted_names(self) -> EventNames:
+        """Every event some listener may want now, by name (see :class:`SelectiveListener`):
+        :data:`EVERY_EVENT` as soon as one listener cannot name what it wants."""
+        found = EventNames()
+        for subscription in self._listeners:
+            if subscription.names is None:
+                return EVERY_EVENT
+            found |= subscription.names()
+            if found.every:
+                break
+        return found
 
     @staticmethod
     def add_headers(event: Event, headers: Iterable[tuple[str, str]]) -> Event:
@@ -231,7 +324,13 @@ class EventBus:
         # A wrapper per subscription: the same callable may be added twice, and each
         # remove function must take away its own subscription only.
         wants = listener.wants if isinstance(listener, SelectiveListener) else None
-        subscription = _Subscription(listener, wants)
+        by_headers: HeadersPredicate | None = (
+            getattr(listener, "wants_headers", None) if wants is not None else None
+        )
+        names: Callable[[], EventNames] | None = (
+            getattr(listener, "wanted_names", None) if wants is not None else None
+        )
+        subscription = _Subscription(listener, wants, by_headers, names)
         self._listeners.append(subscription)
 
         def remove() -> None:

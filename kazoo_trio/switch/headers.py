@@ -21,6 +21,7 @@ __all__ = [
     "event_index_lookup",
     "event_lookup",
     "gmt_date",
+    "known_values",
     "local_date",
 ]
 
@@ -76,6 +77,57 @@ class _Lowered(dict[str, str]):
 _lowered = _Lowered()
 
 
+def _appended(
+    headers: list[tuple[str, str]], pairs: list[tuple[str, str]] | tuple[tuple[str, str], ...]
+) -> list[tuple[str, str]] | tuple[tuple[str, str], ...] | None:
+    """The pairs :func:`add_headers` appends, unchanged, for ``pairs`` added to
+    ``headers`` in an event without unique headers; ``None`` when that takes the
+    general rules (an ``ARRAY::`` value, ``_body``, an empty value deleting an earlier
+    header, anything but ``(text, text)`` tuples).
+
+    Channel data is mostly plain pairs, and a few empty values that delete nothing:
+    these tests run in C rather than once per pair in Python.
+    """
+    if not pairs:
+        return pairs
+    if set(map(type, pairs)) != _TUPLE_ONLY:
+        return None
+    try:
+        names, values = zip(*pairs, strict=True)
+        joined = "\0".join(values)
+    except (ValueError, TypeError):
+        return None
+    if "_body" in names or values[0].startswith("ARRAY::") or "\0ARRAY::" in joined:
+        return None
+    if all(values):
+        return pairs
+    # An empty value adds nothing and deletes the earlier headers of its name: kept
+    # out when there are none.
+    try:
+        lowered = list(map(_lowered.__getitem__, names))
+        before = set(map(_lowered.__getitem__, [name for name, _ in headers]))
+    except (AttributeError, TypeError):
+        return None
+    kept: list[tuple[str, str]] = []
+    start = 0
+    empty = values.index("")
+    while True:
+        low = lowered[empty]
+        if low in before or low in lowered[:empty]:
+            return None
+        kept += pairs[start:empty]
+        start = empty + 1
+        try:
+            empty = values.index("", start)
+        except ValueError:
+            break
+    kept += pairs[start:]
+    return kept
+
+
+_TUPLE_ONLY = {tuple}
+
+
 def add_headers(
     headers: list[tuple[str, str]], extra: Iterable[tuple[str, str]], unique: bool
 ) -> str | None:
@@ -84,6 +136,13 @@ def add_headers(
     Empty values are not added (FreeSWITCH deletes the header instead), ``ARRAY::a|:b``
     adds one header per item, and events with unique headers replace earlier values.
     """
+    if not unique:
+        pairs = extra if type(extra) is list or type(extra) is tuple else list(extra)
+        appended = _appended(headers, pairs)
+        if appended is not None:
+            headers.extend(appended)
+            return None
+        extra = pairs
     body: str | None = None
     # The lower-cased names of ``headers[:synced]``, made on the first deletion and
     # caught up only at the next one: channel data carries many empty values, and
@@ -119,6 +178,31 @@ def add_headers(
         else:
             append((name, value))
     return body
+
+
+def known_values(extra: Iterable[tuple[str, str]]) -> dict[str, str | None]:
+    """What :func:`add_headers` makes of ``extra`` in an event without unique headers,
+    as :meth:`~kazoo_trio.switch.bus.EventBus.wanted` takes it: name → the one value
+    added, ``None`` for an empty value (nothing added).
+
+    Names given more than once (ignoring case) and ``ARRAY::`` values, which add
+    several headers, are left out.  Only right when the event's other headers never
+    use these names.
+    """
+    known: dict[str, str | None] = {}
+    names: dict[str, str] = {}
+    repeated: set[str] = set()
+    for name, value in extra:
+        low = name.lower()
+        if low in names or low in repeated:
+            known.pop(names.pop(low, name), None)
+            repeated.add(low)
+            continue
+        names[low] = name
+        if value.startswith("ARRAY::"):
+            continue
+        known[name] = value or None
+    return known
 
 
 def event_lookup(event: Event | None) -> Callable[[str], str | None]:

@@ -44,6 +44,7 @@ __all__ = [
     "EventListener",
     "EventNameError",
     "FetchHandler",
+    "FollowsListeners",
     "JsonApiHandler",
     "PrivateQueueNowait",
     "Switch",
@@ -167,6 +168,28 @@ class PrivateQueueNowait(Protocol):
     def queue_private_event_nowait(self, uuid: str, event: Event) -> bool | None:
         """:meth:`Switch.queue_private_event` when it need not wait (the same result);
         ``None``, with nothing done, when it would have to."""
+        ...
+
+
+@runtime_checkable
+class FollowsListeners(Protocol):
+    """A switch that receives its events from elsewhere only as far as its listeners
+    name them (``wanted_names``, see :class:`kazoo_trio.switch.bus.SelectiveListener`),
+    so that events nobody wants cost nothing on either side.
+
+    Adding or removing a listener counts by itself; whoever changes what a listener
+    names calls :meth:`listeners_changed`.
+    """
+
+    def listeners_changed(self) -> None:
+        """What the listeners name may have changed; never blocks.  Events named no
+        more may still come for a while (listeners are not offered them)."""
+        ...
+
+    async def listeners_followed(self) -> None:
+        """Returns once every event the listeners name now is received, so that none
+        fired from then on is missed (at once when nothing changed, or when the switch
+        is not connected: it asks for them when it connects)."""
         ...
 
 

@@ -34,8 +34,22 @@ def separate_string(text: str, delim: str = " ", limit: int = 1024) -> list[str]
     if delim == " ":
         spans = _blank_spans(text, limit)
         return [_cleanup(text[a:b], "") for a, b in spans]
+    if "\\" not in text and "'" not in text:
+        return _plain_split(text, delim, limit)
     spans = _char_spans(text, delim, limit)
     return [_cleanup(text[a:b], delim) for a, b in spans]
+
+
+def _plain_split(text: str, delim: str, limit: int) -> list[str]:
+    """The general rules on a text without quotes or backslashes, in C: each part
+    without its surrounding spaces, and no empty part after a final delimiter (no
+    part starts at the end of the text)."""
+    if not text:
+        return []
+    parts = text.split(delim, limit - 1)
+    if not parts[-1] and len(parts) > 1:
+        parts.pop()
+    return [part.strip(" ") for part in parts]
 
 
 def _char_spans(text: str, delim: str, limit: int) -> list[tuple[int, int]]:

@@ -4,6 +4,7 @@ Shared by every switch backend; above :mod:`.xmltext`."""
 from __future__ import annotations
 
 import logging
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 
 import attrs
@@ -52,6 +53,14 @@ class XmlBindings:
     ) -> str | None:
         """See :meth:`kazoo_trio.switch.protocol.Switch.xml_lookup`; ``params`` is the
         lookup's parameter event."""
+        found = await self.lookup_document(section, tag_name, key_name, key_value, params)
+        return None if found is None else found[0]
+
+    async def lookup_document(
+        self, section: str, tag_name: str, key_name: str, key_value: str, params: Event
+    ) -> tuple[str, ET.Element] | None:
+        """:meth:`lookup`, with the answer's root element too (parsed to check it,
+        and the caller's own: nothing else holds it)."""
         lookup = XmlLookup(section, tag_name, key_name, key_value, params)
         wanted = parse_sections(section)
         for binding in list(self._bindings):
@@ -73,5 +82,5 @@ class XmlBindings:
                 continue
             if is_not_found(root):
                 continue
-            return text
+            return text, root
         return None

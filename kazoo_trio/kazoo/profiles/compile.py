@@ -30,7 +30,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 from kazoo_trio.kazoo.profiles.errors import ProfileError
-from kazoo_trio.kazoo.profiles.filters import Predicate, compile_filters, filter_prefixes
+from kazoo_trio.kazoo.profiles.filters import (
+    Predicate,
+    compile_filters,
+    compile_quick_check,
+    filter_prefixes,
+)
 from kazoo_trio.kazoo.profiles.functions import separate_string, switch_true
 from kazoo_trio.kazoo.profiles.fuse import describe, fuse, touches, touches_all
 from kazoo_trio.kazoo.profiles.jsonterm import number_term, raw_term
@@ -144,6 +149,7 @@ class Compiler:
             verbose=verbose,
             filter=compile_filters(filters),
             fields=_fused(profile_fields + event_fields, _start_keys(verbose)),
+            quick=compile_quick_check(filters),
         )
 
     def fetch_plan(self, profile: FetchProfileSpec) -> FetchPlan:

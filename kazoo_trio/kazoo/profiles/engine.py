@@ -289,6 +289,13 @@ class ProfileSet:
         memo[binding] = plan
         return plan
 
+    def may_pass(self, binding: str, known: Mapping[str, str | None]) -> bool:
+        """``False`` when the events of ``binding`` holding the ``known`` headers
+        (lower-cased name → the event's only value under it, ``None`` for none) are
+        surely rejected by a filter: :meth:`build_event` would give ``None`` for each."""
+        plan = self._plan(binding)
+        return plan is None or plan.may_pass(known)
+
     def fetch_plan(self, section: str) -> FetchPlan | None:
         """The first fetch profile serving ``section`` (``None``: FreeSWITCH gets nothing)."""
         wanted = parse_sections(section)
@@ -435,6 +442,10 @@ class ProfileEncoder:
             encoding=_check_encoding(encoding),
             global_lookup=self.global_lookup,
         )
+
+    def may_pass(self, binding: str, known: Mapping[str, str | None]) -> bool:
+        """See :meth:`ProfileSet.may_pass` (the globals take no part in it)."""
+        return self.profiles.may_pass(binding, known)
 
     def payload(self, event: Event, binding: str | None, encoding: str) -> bytes | None:
         return self.profiles.build_payload(

@@ -14,21 +14,30 @@ rejects).  Comparisons, as in ``kazoo_message.c``:
 * ``list``: the value starts with one of the ``|``-separated items of ``value``;
 * ``regex``: the value matches the regular expression ``value`` anywhere
   (mod_kazoo never implemented it: there it always failed to match).
+
+:func:`compile_quick_check` answers the same question before an event exists, from
+the few headers a switch knows when it is about to make one.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import cast
 
 from kazoo_trio.kazoo.profiles.functions import separate_string
 from kazoo_trio.kazoo.profiles.spec import FilterSpec
 from kazoo_trio.kazoo.profiles.template import compile_template
 from kazoo_trio.kazoo.profiles.view import HeaderView
 
-__all__ = ["Predicate", "compile_filters", "filter_prefixes"]
+__all__ = ["Predicate", "QuickCheck", "compile_filters", "compile_quick_check", "filter_prefixes"]
 
 Predicate = Callable[[HeaderView], bool]
+
+
+QuickCheck = Callable[[Mapping[str, "str | None"]], bool]
+"""``known`` (lower-cased header name → the event's only value under it, ``None`` for
+none) → ``False`` when the filters surely reject the event."""
 
 
 def _value_of(name: str) -> Callable[[HeaderView], str | None]:
@@ -110,3 +119,65 @@ def compile_filters(specs: Sequence[FilterSpec]) -> Predicate | None:
 def filter_prefixes(specs: Sequence[FilterSpec]) -> set[str]:
     """The header-name prefixes ``prefix`` filters look for (the view must index them)."""
     return {spec.value or "" for spec in specs if spec.compare == "prefix"}
+
+
+def _decided_by(spec: FilterSpec) -> frozenset[str] | None:
+    """The lower-cased header names whose values alone decide ``spec``, or ``None``
+    when something else takes part (other header names, the body, globals)."""
+    name = spec.name
+    if spec.compare == "prefix" or name is None or name.startswith("$"):
+        return None
+    names = {name.lower()}
+    if spec.compare == "field":
+        if spec.value is None or spec.value.startswith("$"):
+            return None
+        names.add(spec.value.lower())
+    if "_body" in names:
+        return None
+    return frozenset(names)
+
+
+class _KnownHeaders:
+    """What a decided filter reads of a view (``first`` only: see :func:`_decided_by`)."""
+
+    __slots__ = ("first",)
+
+    def __init__(self, first: dict[str, str]) -> None:
+        self.first = first
+
+
+def _known_view(first: dict[str, str]) -> HeaderView:
+    # The predicates of decided filters read nothing but ``first``; a whole view of
+    # the known headers would cost more than the check saves.
+    return cast(HeaderView, _KnownHeaders(first))
+
+
+def compile_quick_check(specs: Sequence[FilterSpec]) -> QuickCheck | None:
+    """A check of ``specs`` against a few known headers, or ``None`` when no filter of
+    the list can be decided from header values alone.
+
+    The check returns ``False`` when a filter whose headers are all known rejects: the
+    whole list then rejects the event, whatever its other headers.  Otherwise it
+    returns ``True`` (the event may pass).  Each decided filter is the very predicate
+    :func:`compile_filters` makes, run on a view of the known headers only: it reads
+    no other header, so its answer is the one it gives on the whole event.
+    """
+    decided = [
+        (names, _compile_one(spec)) for spec in specs if (names := _decided_by(spec)) is not None
+    ]
+    if not decided:
+        return None
+    checks = tuple(decided)
+
+    def may_pass(known: Mapping[str, str | None]) -> bool:
+        view: HeaderView | None = None
+        keys = known.keys()
+        for names, passes in checks:
+            if names <= keys:
+                if view is None:
+                    view = _known_view({k: v for k, v in known.items() if v is not None})
+                if not passes(view):
+                    return False
+        return True
+
+    return may_pass

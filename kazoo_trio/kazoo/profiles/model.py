@@ -9,11 +9,11 @@ turns it into the ``{[{K, V}]}`` form when the caller wants that encoding.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import attrs
 
-from kazoo_trio.kazoo.profiles.filters import Predicate
+from kazoo_trio.kazoo.profiles.filters import Predicate, QuickCheck
 from kazoo_trio.kazoo.profiles.jsonterm import number_term
 from kazoo_trio.kazoo.profiles.view import HeaderView
 
@@ -47,6 +47,13 @@ class EventPlan:
     verbose: bool
     filter: Predicate | None = attrs.field(repr=False)
     fields: tuple[Apply, ...] = attrs.field(repr=False)
+    # The filter's verdict from a few headers known before the event is made.
+    quick: QuickCheck | None = attrs.field(default=None, repr=False)
+
+    def may_pass(self, known: Mapping[str, str | None]) -> bool:
+        """``False`` when the filter surely rejects an event holding the ``known``
+        headers (lower-cased name → its only value, ``None`` for none)."""
+        return self.quick is None or self.quick(known)
 
     def build(self, view: HeaderView) -> dict[bytes, object] | None:
         """The object for one event, or ``None`` when a profile or event filter rejects it."""

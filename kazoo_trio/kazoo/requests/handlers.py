@@ -177,6 +177,7 @@ async def _noevents(s: Services, r: Requester, parts: tuple[object, ...], call: 
     stream = s.streams.get(r.pid)
     if stream is not None:
         stream.bindings.clear()
+        s.streams.bindings_changed()
     return A_OK
 
 
@@ -222,7 +223,11 @@ async def _nixevent(s: Services, r: Requester, parts: tuple[object, ...], call: 
     names = atom_list(argument(parts, 1))
     stream = s.streams.get(r.pid)
     if stream is not None:
-        stream.bindings.remove(names)
+        try:
+            stream.bindings.remove(names)
+        finally:
+            # A bad name stops the removals after those made before it.
+            s.streams.bindings_changed()
     return A_OK
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import attrs
 
 from kazoo_trio.kazoo.requests.arguments import BadArg
+from kazoo_trio.switch.bus import EVERY_EVENT, EventNames
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.names import core_event_name
 
@@ -114,6 +115,12 @@ class Bindings:
         elif name in self._core:
             return name
         return ALL if self._all else None
+
+    def event_names(self) -> EventNames:
+        """Every event :meth:`match_name` may match, by name."""
+        if self._all:
+            return EVERY_EVENT
+        return EventNames(frozenset(self._core), frozenset(self._custom.values()))
 
     def names(self) -> list[str]:
         """Every binding, for diagnostics: ``ALL`` first, core types, then subclasses."""

@@ -29,7 +29,7 @@ the term first.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Final
 from urllib.parse import unquote, unquote_to_bytes
 
@@ -53,6 +53,7 @@ __all__ = [
     "encode_json_event",
     "encode_legacy_event",
     "prepare",
+    "prepared_known",
     "url_decode",
     "verbose_encoder",
 ]
@@ -262,6 +263,33 @@ def prepare(event: Event, target_node: str, switch_nodename: str) -> Event:
     )
     # What attrs.evolve gives, without its per-call look at the class's fields.
     return Event(event.name, headers, event.body, event.subclass)
+
+
+_NODE_HEADERS_LOWER: Final = frozenset(name.lower() for name in _NODE_HEADERS)
+
+
+def prepared_known(known: Mapping[str, str | None]) -> dict[str, str | None]:
+    """What a stream's profile filter would read, in the copy :func:`prepare` makes,
+    from headers known before an event is made (name → the event's only value under
+    that name, ``None`` for none): lower-cased names, values decoded as there.
+
+    Names the stream sets itself, names that clash once lower-cased and ``_body``
+    are left out: the event's own value is not what the filter would see there.
+    """
+    prepared: dict[str, str | None] = {}
+    clashes: set[str] = set()
+    for name, value in known.items():
+        lowered = name.lower()
+        if lowered in prepared or lowered in clashes:
+            prepared.pop(lowered, None)
+            clashes.add(lowered)
+            continue
+        if lowered in _NODE_HEADERS_LOWER or lowered == "_body":
+            continue
+        if value is not None and "%" in value and not name.startswith(JSON_HEADER_PREFIX):
+            value = _decode_text(value)
+        prepared[lowered] = value
+    return prepared
 
 
 @attrs.frozen

@@ -35,7 +35,7 @@ import errno
 import ipaddress
 import logging
 import socket as stdlib_socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Final
 
 import attrs
@@ -262,6 +262,25 @@ class EventStream:
         work = self._work
         if not work.is_set():  # wake the sender once, not once per event
             work.set()
+
+    def may_take(self, name: str, subclass: str | None, known: Mapping[str, str | None]) -> bool:
+        """Whether :meth:`offer` could queue an event ``name``/``subclass`` holding the
+        ``known`` headers (as :func:`~kazoo_trio.kazoo.streams.encoding.prepared_known`
+        gives them): ``False`` only when no binding takes it or the JSON encoder's
+        profile filter surely rejects it.  An encoder that cannot tell takes it.
+        """
+        if self._closed:
+            return False
+        binding = self.bindings.match_name(name, subclass)
+        if binding is None:
+            return False
+        legacy = self.options.legacy
+        if legacy() if callable(legacy) else legacy:
+            return True
+        may_pass: Callable[[str, Mapping[str, str | None]], bool] | None = getattr(
+            self.json_encoder, "may_pass", None
+        )
+        return may_pass is None or may_pass(binding, known)
 
     def _dropped(self, count: int) -> None:
         self.stats.events_dropped_overflow += count

@@ -14,7 +14,7 @@ bounded channel, which never makes the handler wait.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Final, NoReturn
 
 import attrs
@@ -22,14 +22,23 @@ import trio
 
 from kazoo_trio.errors import RequestError
 from kazoo_trio.kazoo.requests.options import OptionsTable
-from kazoo_trio.kazoo.streams.encoding import JSON, MAP, JsonEncoder, LegacyFilter, verbose_encoder
+from kazoo_trio.kazoo.streams.encoding import (
+    JSON,
+    MAP,
+    JsonEncoder,
+    LegacyFilter,
+    prepared_known,
+    verbose_encoder,
+)
 from kazoo_trio.kazoo.streams.stream import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_EVENTS,
     EventStream,
     StreamOptions,
 )
+from kazoo_trio.switch.bus import EventNames
 from kazoo_trio.switch.event import Event
+from kazoo_trio.switch.protocol import FollowsListeners
 from kazoo_trio.term.types import Atom, Pid
 
 __all__ = ["StreamTable", "StreamsBusy"]
@@ -73,6 +82,9 @@ class StreamTable:
     max_events: int = DEFAULT_MAX_EVENTS
     max_bytes: int = DEFAULT_MAX_BYTES
     clients: tuple[str, ...] = ("node",)
+    # A switch receiving only the events its listeners name: told whenever the
+    # bindings change, and waited for after bindings are added.
+    follower: FollowsListeners | None = None
     _streams: dict[Pid, _Entry] = attrs.field(factory=dict, init=False)
     _to_start: trio.MemorySendChannel[tuple[Pid, EventStream]] = attrs.field(init=False)
     _starting: trio.MemoryReceiveChannel[tuple[Pid, EventStream]] = attrs.field(init=False)
@@ -94,6 +106,7 @@ class StreamTable:
                     nursery.start_soon(self._run_stream, pid, stream)
         finally:
             self._streams.clear()
+            self.bindings_changed()
             while True:
                 try:
                     _, stream = self._starting.receive_nowait()
@@ -114,6 +127,37 @@ class StreamTable:
                 return True
         return False
 
+    def wants_headers(
+        self, name: str, subclass: str | None, known: Mapping[str, str | None]
+    ) -> bool:
+        """:meth:`wants`, also asking each stream's profile filter about an event that
+        will hold the ``known`` headers (name → its only value, ``None`` for none)."""
+        prepared: dict[str, str | None] | None = None
+        for entry in self._streams.values():
+            stream = entry.stream
+            if stream.bindings.match_name(name, subclass) is None:
+                continue
+            if prepared is None:
+                prepared = prepared_known(known)
+            if stream.may_take(name, subclass, prepared):
+                return True
+        return False
+
+    def wanted_names(self) -> EventNames:
+        """Every event some stream is bound to, by name (see :meth:`wants`)."""
+        found = EventNames()
+        for entry in self._streams.values():
+            found |= entry.stream.bindings.event_names()
+            if found.every:
+                break
+        return found
+
+    def bindings_changed(self) -> None:
+        """Tell the switch that the streams' bindings may have changed (a stream's
+        bindings were removed, or a stream closed)."""
+        if self.follower is not None:
+            self.follower.listeners_changed()
+
     async def subscribe(
         self, pid: Pid, node: Atom, names: list[str], allowed_host: str | None
     ) -> tuple[bool, tuple[str, int]]:
@@ -129,6 +173,10 @@ class StreamTable:
             entry = await self._create(pid, node, allowed_host)
             created = True
         entry.stream.bindings.add(names)
+        if self.follower is not None:
+            # The reply comes when the switch delivers what was bound, as mod_kazoo's did.
+            self.follower.listeners_changed()
+            await self.follower.listeners_followed()
         return created, entry.address
 
     async def _create(self, pid: Pid, node: Atom, allowed_host: str | None) -> _Entry:
@@ -193,6 +241,7 @@ class StreamTable:
             entry = self._streams.get(pid)
             if entry is not None and entry.stream is stream:
                 del self._streams[pid]
+                self.bindings_changed()
 
     def get(self, pid: Pid) -> EventStream | None:
         entry = self._streams.get(pid)
@@ -209,6 +258,7 @@ class StreamTable:
         entry = self._streams.pop(pid, None)
         if entry is None:
             return False
+        self.bindings_changed()
         await entry.stream.aclose()
         return True
 
@@ -221,6 +271,8 @@ class StreamTable:
         entries = [
             self._streams.pop(pid) for pid, e in list(self._streams.items()) if e.node is node
         ]
+        if entries:
+            self.bindings_changed()
         for entry in entries:
             await entry.stream.aclose()
         return len(entries)

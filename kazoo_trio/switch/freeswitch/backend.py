@@ -9,11 +9,16 @@ over a stock FreeSWITCH (no mod_kazoo):
 * FreeSWITCH's events, as its event socket delivers them, are the events the
   listeners get, with FreeSWITCH's own header order and values; events the
   server fires (``sendevent``) are sent to FreeSWITCH, which delivers them back
-  like any other.
+  like any other.  The event socket subscribes to what the listeners name
+  (:class:`~kazoo_trio.switch.protocol.FollowsListeners`) and what the backend
+  needs itself (see :meth:`FreeSwitchBackend.subscription`), so FreeSWITCH neither
+  serialises nor sends the others.
 * The synchronous parts of the interface (globals, channels) read local copies:
   the globals are read from FreeSWITCH at every connection and written through;
-  the channel table follows the ``CHANNEL_*`` events and is reloaded from
-  ``show channels`` and ``uuid_dump`` at every connection.
+  the channel table follows ``CHANNEL_CREATE``/``CHANNEL_DESTROY`` (a channel's
+  data is that of its latest channel event received: commands that need it
+  exact read ``uuid_dump``) and is reloaded from ``show channels`` and
+  ``uuid_dump`` at every connection.
 * XML lookups arrive over HTTP from mod_xml_curl (:mod:`.xmlcurl`) and go to the
   fetch bindings.
 * mod_kazoo's own ``kz_*`` API commands are answered here, and its applications
@@ -21,8 +26,9 @@ over a stock FreeSWITCH (no mod_kazoo):
 
 Task tree of :meth:`FreeSwitchBackend.run` (one nursery): the event-socket client
 (:meth:`.EslClient.run`), the XML endpoint (:meth:`.XmlCurlServer.run` and its
-connection tasks), the sender of fired events and global variables, and after
-each (re)connection a short-lived task reloading identity, globals and channels.
+connection tasks), the sender of fired events and global variables, the task
+applying subscription changes, and after each (re)connection a short-lived task
+reloading identity, globals and channels.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ from kazoo_trio.switch.freeswitch.connection import (
     EslClient,
     EslCommandFailed,
     EslDisconnected,
+    EventSubscription,
 )
 from kazoo_trio.switch.freeswitch.modkazoo import (
     FsKzHost,
@@ -61,6 +68,7 @@ from kazoo_trio.switch.freeswitch.xmlcurl import LookupRequest, XmlCurlServer
 from kazoo_trio.switch.headers import EventOrigin
 from kazoo_trio.switch.identity import discover_identity
 from kazoo_trio.switch.kz.cdr import CDR_ORIGIN, KZ_CDR
+from kazoo_trio.switch.names import core_event_name
 from kazoo_trio.switch.protocol import (
     ApiHandler,
     ApiOutput,
@@ -112,6 +120,28 @@ _OUTGOING_LIMIT = 1000
 # its execution completes leaves its entry behind).
 _RENAMES_LIMIT = 10_000
 
+_EVERY = EventSubscription(frozenset(("ALL",)))
+# The channel table follows the channels' creation and destruction whoever listens.
+_TRACKING = frozenset(("CHANNEL_CREATE", "CHANNEL_DESTROY"))
+_EXECUTIONS = ("CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE")
+# The global that makes FreeSWITCH attach the XML CDR to CHANNEL_HANGUP_COMPLETE,
+# from which KZ_CDR is made.
+_CDR_GLOBAL = "hangup_complete_with_xml"
+_TRUE_WORDS = frozenset(("yes", "on", "true", "t", "enabled", "active", "allow"))
+
+
+def _switch_true(text: str | None) -> bool:
+    # switch_true: the words, or a number other than 0.
+    if not text:
+        return False
+    word = text.strip().lower()
+    if word in _TRUE_WORDS:
+        return True
+    try:
+        return int(word) != 0
+    except ValueError:
+        return False
+
 
 class SwitchUnavailable(RequestError):
     """FreeSWITCH is not connected, or dropped the connection while answering."""
@@ -131,8 +161,9 @@ class FreeSwitchSettings:
     reply_timeout: float = 10.0
     # Longer than any fetch-timeout of the profiles, shorter than mod_xml_curl's own.
     lookup_timeout: float = 4.5
-    # What the event socket subscribes to (listeners get every event).
-    events: tuple[str, ...] = ("ALL",)
+    # What the event socket subscribes to besides what the listeners name and the
+    # backend needs (an event command's words; "ALL" for everything).
+    events: tuple[str, ...] = ()
     # Event-socket connections for commands besides the one holding the events.
     command_connections: int = 4
     # How long run() waits for FreeSWITCH before reporting started without it, so
@@ -241,12 +272,17 @@ class FreeSwitchBackend:
     _json_apis: JsonApiCommands = attrs.field(init=False, factory=JsonApiCommands)
     _json_names: set[str] = attrs.field(init=False, factory=set)
     _globals: dict[str, str] = attrs.field(init=False, factory=dict)
-    # Globals set through this backend: written again after FreeSWITCH restarts.
-    # Set again after every (re)connection.  hangup_complete_with_xml: FreeSWITCH
-    # attaches the XML CDR to CHANNEL_HANGUP_COMPLETE, from which KZ_CDR is made.
-    _own_globals: dict[str, str] = attrs.field(
-        init=False, factory=lambda: {"hangup_complete_with_xml": "true"}
-    )
+    # Globals set through this backend: written again after every (re)connection.
+    _own_globals: dict[str, str] = attrs.field(init=False, factory=dict)
+    # Whether the backend turned _CDR_GLOBAL on (KZ_CDR is wanted) in the FreeSWITCH
+    # of core _cdr_core, and the value it had before.
+    _cdr_set: bool = attrs.field(init=False, default=False)
+    _cdr_prior: str | None = attrs.field(init=False, default=None)
+    _cdr_core: str | None = attrs.field(init=False, default=None)
+    _follow_lock: trio.Lock = attrs.field(init=False, factory=trio.Lock)
+    _follow_wakeup: trio.Event = attrs.field(init=False, factory=trio.Event)
+    # The connection (EslClient.connects) whose globals _globals holds.
+    _loaded: int = attrs.field(init=False, default=-1)
     _channels: dict[str, _Snapshot] = attrs.field(init=False, factory=dict)
     _send: trio.MemorySendChannel[bytes] = attrs.field(init=False)
     _receive: trio.MemoryReceiveChannel[bytes] = attrs.field(init=False)
@@ -298,12 +334,13 @@ class FreeSwitchBackend:
     async def run(
         self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> NoReturn:
-        await self._client.subscribe(self.settings.events)
+        self._client.set_subscription(self.subscription())
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             try:
                 await nursery.start(self._xmlcurl.run)
                 nursery.start_soon(self._sender)
+                nursery.start_soon(self._follower)
                 await nursery.start(self._client.run)
                 with trio.move_on_after(self.settings.startup_wait):
                     await self._synced.wait()
@@ -323,15 +360,22 @@ class FreeSwitchBackend:
             self._nursery.start_soon(self._sync)
 
     async def _sync(self) -> None:
+        connects = self._client.connects
         try:
             for name, value in self._own_globals.items():
                 await self._client.api("global_setvar", f"{name}={value}")
             self._globals = dict(_parse_globals(await self._client.api("global_getvar")))
             await self._load_identity()
+            core = self.identity.core_uuid
+            if core != self._cdr_core:
+                # Another FreeSWITCH (or the same restarted): none of its globals is ours.
+                self._cdr_core, self._cdr_set, self._cdr_prior = core, False, None
+            self._loaded = connects
             await self._load_channels()
         except (EslDisconnected, EslCommandFailed) as exc:
             log.warning("FreeSWITCH state not loaded: %s", exc)
             return
+        await self._follow()
         self._synced.set()
 
     async def _load_identity(self) -> None:
@@ -387,6 +431,76 @@ class FreeSwitchBackend:
         except trio.WouldBlock:
             log.error("FreeSWITCH unreachable: %.60r dropped", data)
 
+    # -- what the event socket subscribes to ----------------------------------------
+
+    def subscription(self) -> EventSubscription:
+        """What the event socket is to receive: every event a listener names (all of
+        them as soon as one cannot name what it wants), the channels' creation and
+        destruction (the channel table), ``CHANNEL_EXECUTE_COMPLETE`` with
+        ``CHANNEL_EXECUTE`` (where the renaming of a ``kz_*`` execution ends),
+        ``CHANNEL_HANGUP_COMPLETE`` when ``KZ_CDR`` is wanted (it is made from it),
+        and the settings' ``events``.  ``BACKGROUND_JOB`` is the client's own."""
+        extra = EventSubscription.parse(self.settings.events)
+        names = self._bus.wanted_names()
+        if names.every or "CUSTOM" in names.core:
+            # The event socket has no "every subclass" short of ALL.
+            return _EVERY | extra
+        core = set(_TRACKING)
+        core.update(filter(None, map(core_event_name, names.core)))
+        if "CHANNEL_EXECUTE" in core:
+            core.add("CHANNEL_EXECUTE_COMPLETE")
+        if self._bus.wanted("CUSTOM", KZ_CDR):
+            core.add("CHANNEL_HANGUP_COMPLETE")
+        return EventSubscription(frozenset(core), names.subclasses) | extra
+
+    def listeners_changed(self) -> None:
+        """See :meth:`kazoo_trio.switch.protocol.FollowsListeners.listeners_changed`."""
+        self._client.set_subscription(self.subscription())
+        self._follow_wakeup.set()
+
+    async def listeners_followed(self) -> None:
+        """See :meth:`kazoo_trio.switch.protocol.FollowsListeners.listeners_followed`."""
+        await self._follow()
+
+    async def _follower(self) -> NoReturn:
+        while True:
+            await self._follow_wakeup.wait()
+            self._follow_wakeup = trio.Event()
+            await self._follow()
+
+    async def _follow(self) -> None:
+        async with self._follow_lock:
+            try:
+                await self._client.update_subscription()
+                await self._follow_cdr()
+            except EslDisconnected:
+                pass  # the next connection subscribes anew, and _sync comes here again
+            except (EslCommandFailed, esl.EslCommandError, esl.EslProtocolError) as exc:
+                log.warning("FreeSWITCH subscription not changed: %s", exc)
+
+    async def _follow_cdr(self) -> None:
+        """The XML CDR is attached (for KZ_CDR) only while KZ_CDR is wanted: making it
+        costs FreeSWITCH at every hang-up.  A value FreeSWITCH had already is left,
+        and restored when KZ_CDR is no more wanted."""
+        if self._loaded != self._client.connects:
+            return  # the globals of this connection are not read yet
+        wanted = self._bus.wanted("CUSTOM", KZ_CDR)
+        if wanted and not self._cdr_set:
+            current = self._globals.get(_CDR_GLOBAL)
+            if _switch_true(current):
+                return
+            await self._client.api("global_setvar", f"{_CDR_GLOBAL}=true")
+            self._cdr_set, self._cdr_prior = True, current
+            self._globals[_CDR_GLOBAL] = "true"
+        elif not wanted and self._cdr_set:
+            prior = self._cdr_prior
+            await self._client.api("global_setvar", f"{_CDR_GLOBAL}={prior or ''}")
+            self._cdr_set, self._cdr_prior = False, None
+            if prior:
+                self._globals[_CDR_GLOBAL] = prior
+            else:
+                self._globals.pop(_CDR_GLOBAL, None)
+
     # -- events ---------------------------------------------------------------------
 
     def _on_message(self, message: esl.EventMessage) -> None:
@@ -426,7 +540,8 @@ class FreeSwitchBackend:
         """mod_kazoo's ``KZ_CDR``, fired (to whoever wants it) from the XML CDR that
         FreeSWITCH attaches to ``CHANNEL_HANGUP_COMPLETE``, before that event, as
         mod_kazoo fired it in ``CS_REPORTING``; the event passed on keeps the CDR only
-        if its channel asked for it itself (the backend sets the global)."""
+        if its channel asked for it itself (the backend sets the global while KZ_CDR
+        is wanted)."""
         assert event.body is not None
         if self._bus.wanted("CUSTOM", KZ_CDR):
             found = kz_cdr_event_headers(event.body, event.headers)
@@ -520,7 +635,14 @@ class FreeSwitchBackend:
             log.warning("event %s not sent: %s", event.name, exc)
 
     def add_listener(self, listener: EventListener) -> Callable[[], None]:
-        return self._bus.add_listener(listener)
+        remove = self._bus.add_listener(listener)
+        self.listeners_changed()
+
+        def removed() -> None:
+            remove()
+            self.listeners_changed()
+
+        return removed
 
     # -- API commands ---------------------------------------------------------------
 
@@ -700,7 +822,9 @@ class FreeSwitchBackend:
             rewritten = rewrite_message(headers, view)
         if rewritten is None:
             return await self._sendmsg(uuid, headers, event.body)
-        if rewritten.application_uuid is not None:
+        if rewritten.application_uuid is not None and any(map(self._bus.wanted, _EXECUTIONS)):
+            # Kept only for listeners of the execution's events, whose last one
+            # (CHANNEL_EXECUTE_COMPLETE) is then subscribed and ends it.
             if len(self._renames) >= _RENAMES_LIMIT:
                 del self._renames[next(iter(self._renames))]
             self._renames[rewritten.application_uuid] = (

@@ -15,6 +15,11 @@ would queue behind every other.  ``sendmsg`` for one channel always takes the sa
 command connection, so FreeSWITCH gets a channel's messages in the order they were
 written; with ``command_lines=0`` everything shares the one connection.
 
+The event connection receives what :meth:`EslClient.set_subscription` names (plus
+``BACKGROUND_JOB``).  A change is applied by :meth:`EslClient.update_subscription`
+as ``event`` for what is added, then ``nixevent`` for what is removed: an event
+still named is never off in between.
+
 Task tree: :meth:`EslClient.run` is the one task.  It connects, authenticates,
 restores the subscriptions, then reads every connection of the session, one task
 each in a nursery: replies go to the waiting requesters in the order their commands
@@ -38,8 +43,16 @@ import trio
 
 from kazoo_trio.errors import RequestError, RuntimeFailure
 from kazoo_trio.switch.freeswitch import esl
+from kazoo_trio.switch.names import CORE_EVENT_NAMES, core_event_name
 
-__all__ = ["EslAuthError", "EslClient", "EslCommandFailed", "EslDisconnected", "EslEventHandler"]
+__all__ = [
+    "EslAuthError",
+    "EslClient",
+    "EslCommandFailed",
+    "EslDisconnected",
+    "EslEventHandler",
+    "EventSubscription",
+]
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +60,12 @@ EslEventHandler = Callable[[esl.EslEvent], None]
 """Called in the reader task for every event; must not block."""
 
 # Events the client needs whatever its users ask for.
-_ALWAYS = ("BACKGROUND_JOB",)
+_ALWAYS = frozenset(("BACKGROUND_JOB",))
+
+_ALL = "ALL"
+_CUSTOM = "CUSTOM"
+# Subclasses left out of the subscription that were warned about, at most.
+_UNWRITABLE_KEPT = 1000
 
 
 class EslDisconnected(RuntimeFailure):
@@ -60,6 +78,56 @@ class EslAuthError(RuntimeFailure):
 
 class EslCommandFailed(RequestError):
     """A command was answered ``-ERR ...``."""
+
+
+@attrs.frozen
+class EventSubscription:
+    """What the event connection receives, in mod_event_socket's terms: core event
+    names (``ALL``: every event, whatever its subclass; ``CUSTOM``: CUSTOM events
+    without a subclass) and the CUSTOM subclasses (compared case-sensitively)."""
+
+    names: frozenset[str] = frozenset()
+    subclasses: frozenset[str] = frozenset()
+
+    @classmethod
+    def parse(cls, words: Iterable[str]) -> EventSubscription:
+        """The subscription of an ``event`` command's words: core event names, and
+        after the word ``CUSTOM`` subclass names; other words are ignored, as
+        mod_event_socket ignores them."""
+        names: set[str] = set()
+        subclasses: set[str] = set()
+        custom = False
+        for word in words:
+            if custom:
+                subclasses.add(word)
+                continue
+            name = core_event_name(word)
+            if name == _CUSTOM:
+                custom = True
+            if name is not None:
+                names.add(name)
+        return cls(frozenset(names), frozenset(subclasses))
+
+    @property
+    def every(self) -> bool:
+        return _ALL in self.names
+
+    def __or__(self, other: EventSubscription) -> EventSubscription:
+        return EventSubscription(self.names | other.names, self.subclasses | other.subclasses)
+
+    def words(self) -> list[str]:
+        """The ``event`` command's words for it (subclasses after ``CUSTOM``)."""
+        if self.every:
+            return [_ALL]
+        return _words(self.names, self.subclasses)
+
+
+def _words(names: Iterable[str], subclasses: Iterable[str]) -> list[str]:
+    words = sorted(name for name in names if name != _CUSTOM)
+    custom = sorted(subclasses)
+    if custom or _CUSTOM in names:
+        words.append(_CUSTOM)
+    return words + custom
 
 
 @attrs.define(eq=False)
@@ -125,7 +193,11 @@ class EslClient:
     _lines: list[_Line] = attrs.field(init=False, factory=list)
     _next_line: int = attrs.field(init=False, default=0)
     _jobs: dict[str, _Waiter] = attrs.field(init=False, factory=dict)
-    _subscriptions: dict[str, None] = attrs.field(init=False, factory=dict)
+    # What the event connection should receive, and what it does (None: no session).
+    _wanted: EventSubscription = attrs.field(init=False, factory=lambda: EventSubscription(_ALWAYS))
+    _held: EventSubscription | None = attrs.field(init=False, default=None)
+    _subscribing: trio.Lock = attrs.field(init=False, factory=trio.Lock)
+    _unwritable: set[str] = attrs.field(init=False, factory=set)
     _connected: trio.Event = attrs.field(init=False, factory=trio.Event)
     connects: int = attrs.field(init=False, default=0)
 
@@ -193,6 +265,7 @@ class EslClient:
                     raise errors[0]
             finally:
                 self._lines = []
+                self._held = None
                 self._connected = trio.Event()
                 self._fail_waiters(lines, "FreeSWITCH event socket disconnected")
         finally:
@@ -213,19 +286,12 @@ class EslClient:
             )
         if not subscribe:
             return
-        await stream.send_all(esl.event("json", self._event_names()))
+        wanted = self._wanted
+        await stream.send_all(esl.event("json", wanted.words()))
         reply = await _receive(stream, conn)
         if not isinstance(reply, esl.CommandReply) or not reply.ok:
             raise esl.EslProtocolError(f"event subscription refused: {reply!r}")
-
-    def _event_names(self) -> list[str]:
-        names = list(dict.fromkeys([*_ALWAYS, *self._subscriptions]))
-        # CUSTOM subclasses must follow the word CUSTOM on the command line.
-        plain = [n for n in names if "::" not in n]
-        custom = [n for n in names if "::" in n]
-        if custom and "ALL" not in plain:
-            plain = [n for n in plain if n != "CUSTOM"] + ["CUSTOM"]
-        return plain + custom if custom else plain
+        self._held = wanted
 
     async def _read_until_closed(
         self, line: _Line, session: trio.CancelScope, errors: list[Exception]
@@ -413,15 +479,83 @@ class EslClient:
         return (await self.bgapi(command, args)).body or ""
 
     async def subscribe(self, names: Iterable[str]) -> None:
-        """Receive these events from now on, and again after every reconnection."""
-        new = [name for name in names if name not in self._subscriptions]
-        if not new:
-            return
-        for name in new:
-            self._subscriptions[name] = None
-        if self.connected:
-            waiter = await self._send(esl.event("json", self._event_names()), events=True)
-            _checked(await self._reply(waiter))
+        """Receive these events (an ``event`` command's words) from now on, besides
+        those already subscribed, and again after every reconnection."""
+        self.set_subscription(self._wanted | EventSubscription.parse(names))
+        await self.update_subscription()
+
+    @property
+    def subscription(self) -> EventSubscription:
+        """What the event connection is to receive (``BACKGROUND_JOB`` included)."""
+        return self._wanted
+
+    def set_subscription(self, subscription: EventSubscription) -> None:
+        """Receive exactly these events (and ``BACKGROUND_JOB``) from the next
+        :meth:`update_subscription` or connection on.  A subclass that cannot be
+        written on a command line (empty, or with blanks) is left out, with a warning
+        the first time."""
+        subclasses = subscription.subclasses
+        unwritable = {name for name in subclasses if not name or name.split() != [name]}
+        if unwritable:
+            for name in unwritable - self._unwritable:
+                log.warning("event subclass %r cannot be subscribed to on the event socket", name)
+            if len(self._unwritable) < _UNWRITABLE_KEPT:
+                self._unwritable |= unwritable
+            subscription = EventSubscription(subscription.names, subclasses - unwritable)
+        self._wanted = subscription | EventSubscription(_ALWAYS)
+
+    async def update_subscription(self) -> None:
+        """Bring the event connection's subscription to :meth:`set_subscription`'s:
+        returns once FreeSWITCH has taken it (at once when not connected: the next
+        connection subscribes to it).  :class:`EslCommandFailed` when FreeSWITCH
+        refuses a change (it is not asked again); :class:`EslDisconnected` when the
+        connection drops meanwhile."""
+        async with self._subscribing:
+            lines, held, wanted = self._lines, self._held, self._wanted
+            if not lines or held is None or held == wanted:
+                return
+            commands = _changes(held, wanted)
+            try:
+                for data in commands:
+                    waiter = await self._send(data, events=True)
+                    _checked(await self._reply(waiter))
+            finally:
+                if self._lines is lines:
+                    self._held = wanted
+
+
+def _changes(held: EventSubscription, wanted: EventSubscription) -> list[bytes]:
+    """The commands taking an event connection from ``held`` to ``wanted``: first what
+    is added, then what is removed, so that what both name never stops."""
+    if wanted.every:
+        return [] if held.every else [esl.event("json", [_ALL])]
+    commands = []
+    if held.every:
+        # Leaving ALL: the subclasses are named first (ALL sends them whatever the
+        # subclass list holds), then every other core type is taken off; the first
+        # nixevent turns ALL into one flag per type.  Subclasses ALL added to the
+        # list (every one reserved then) stay until the next connection.
+        if wanted.subclasses or _CUSTOM in wanted.names:
+            commands.append(esl.event("json", _words(wanted.names, wanted.subclasses)))
+        off = [
+            name
+            for name in CORE_EVENT_NAMES
+            if name not in wanted.names and name not in (_ALL, _CUSTOM)
+        ]
+        commands.append(esl.nixevent(off))
+        return commands
+    added = _words(wanted.names - held.names, wanted.subclasses - held.subclasses)
+    if added:
+        commands.append(esl.event("json", added))
+    # The CUSTOM flag stays: nixevent cannot clear it (its CUSTOM starts the list of
+    # subclasses), and with no subclass listed it lets only subclass-less events by.
+    removed = sorted(held.names - wanted.names - {_CUSTOM})
+    gone = sorted(held.subclasses - wanted.subclasses)
+    if gone:
+        removed += [_CUSTOM, *gone]
+    if removed:
+        commands.append(esl.nixevent(removed))
+    return commands
 
 
 def _checked(reply: esl.CommandReply | esl.ApiResponse) -> esl.CommandReply:

@@ -107,9 +107,7 @@ async def _hangup(channel: Channel, data: str) -> None:
     await trio.lowlevel.checkpoint()
 
 
-@app("park")
-async def _park(channel: Channel, data: str) -> None:
-    await park(channel)
+app("park")(park)
 
 
 @app("transfer")

@@ -9,14 +9,16 @@ The call layer (this module, then :mod:`.dialplan`, :mod:`.session`, :mod:`.endp
 :mod:`.originate`, :mod:`.applications`, :mod:`.traffic`) never imports the core: it
 reaches the switch through :class:`ChannelHost`, which the core implements.
 Layer: above :mod:`.events`, :mod:`.causes`, :mod:`.clock`, :mod:`.channels`,
-:mod:`.profile` (and :mod:`kazoo_trio.switch.kz.cdr`, for ``KZ_CDR``).
+:mod:`.profile`, :mod:`.waits`, :mod:`.applog` (and :mod:`kazoo_trio.switch.kz.cdr`,
+for ``KZ_CDR``).
 """
 
 from __future__ import annotations
 
 import enum
 import uuid as uuidlib
-from collections.abc import Awaitable, Callable, Iterable
+import xml.etree.ElementTree as ET
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Protocol
 
 import attrs
@@ -29,17 +31,18 @@ from kazoo_trio.switch.headers import EventOrigin
 from kazoo_trio.switch.kz.cdr import (
     CDR_ORIGIN,
     KZ_CDR,
-    AppLogEntry,
     CallflowProfile,
     ProfileData,
     ProfileTimes,
     kz_cdr_headers,
 )
 from kazoo_trio.switch.protocol import SwitchIdentity
+from kazoo_trio.switch.sim.applog import AppLog
 from kazoo_trio.switch.sim.causes import CALL_STATES, CHANNEL_STATES, cause_code
-from kazoo_trio.switch.sim.channels import ChannelRegistry
+from kazoo_trio.switch.sim.channels import ChannelRegistry, shared_text
 from kazoo_trio.switch.sim.clock import Clock, SimTimings
 from kazoo_trio.switch.sim.profile import CallerProfile
+from kazoo_trio.switch.sim.waits import Flag, PrivateQueue
 
 __all__ = [
     "Action",
@@ -178,8 +181,14 @@ class ChannelHost(Protocol):
 
     def fire(self, event: Event) -> None: ...
 
-    def event_wanted(self, name: str, subclass: str | None = None) -> bool:
-        """Whether an event ``name`` (a core event name) would reach any listener."""
+    def event_wanted(
+        self,
+        name: str,
+        subclass: str | None = None,
+        known: Mapping[str, str | None] | None = None,
+    ) -> bool:
+        """Whether an event ``name`` (a core event name) would reach any listener;
+        ``known`` as :meth:`~kazoo_trio.switch.bus.EventBus.wanted` takes it."""
         ...
 
     def skip_event(self) -> None:
@@ -198,6 +207,12 @@ class ChannelHost(Protocol):
         key_value: str,
         params: Iterable[tuple[str, str]] = (),
     ) -> str | None: ...
+
+    async def xml_lookup_document(
+        self, section: str, tag_name: str, key_name: str, key_value: str, params: Event
+    ) -> tuple[str, ET.Element] | None:
+        """:meth:`xml_lookup` with the answer's root element, parsed once (the caller's own)."""
+        ...
 
     def application(self, name: str) -> Application | None:
         """The dialplan application ``name``; ``None`` when there is none."""
@@ -251,21 +266,23 @@ class Channel:
     running_app: str = ""
     running_app_data: str = ""
     variables: dict[str, str] = attrs.field(factory=dict)
-    # The session: its scope (cancelled by hangup), the scope of what it is doing now
-    # (cancelled by a redirect), the scope of an interruptible application (uuid_break).
-    scope: trio.CancelScope = attrs.field(factory=trio.CancelScope)
+    # The session: the scope of what it is doing now (cancelled by a redirect or a
+    # hang-up), the scope of an interruptible application (uuid_break).
     work_scope: trio.CancelScope | None = None
     break_scope: trio.CancelScope | None = None
     bridge_scope: trio.CancelScope | None = None  # the bridge application's wait
     pending: Action | Next | None = None  # what the session runs after a redirect
-    answered_event: trio.Event = attrs.field(factory=trio.Event)
-    settled: trio.Event = attrs.field(factory=trio.Event)  # answered or hung up
-    destroyed: trio.Event = attrs.field(factory=trio.Event)
-    recordings: list[str] = attrs.field(factory=list)
+    answered_event: Flag = attrs.field(factory=Flag)
+    settled: Flag = attrs.field(factory=Flag)  # answered or hung up
+    destroyed: Flag = attrs.field(factory=Flag)
+    # Made when first used (see the properties of the same names): most calls
+    # record nothing, get no hook and are never transferred.
+    _recordings: list[str] | None = attrs.field(default=None, init=False, repr=False)
     exported: dict[str, str] = attrs.field(factory=dict)
-    app_log: list[AppLogEntry] = attrs.field(factory=list)  # what KZ_CDR reports
-    # Run once in CS_HANGUP (state handlers' on_hangup a module adds to this channel).
-    hangup_hooks: list[Callable[[], None]] = attrs.field(factory=list)
+    app_log: AppLog = attrs.field(factory=AppLog)  # what KZ_CDR reports
+    _hangup_hooks: list[Callable[[], None]] | None = attrs.field(
+        default=None, init=False, repr=False
+    )
     # The current caller profile's originator/originatee (the other leg's profile when
     # bridged), and the profiles a transfer replaced, newest first (what KZ_CDR reports).
     originator_profile: ProfileData | None = None
@@ -275,21 +292,20 @@ class Channel:
     other_leg: OtherLeg | None = None
     # The Direction of the last CALL_UPDATE (what the core's channels table keeps).
     callee_direction: str = ""
-    past_profiles: list[CallflowProfile] = attrs.field(factory=list)
+    _past_profiles: list[CallflowProfile] | None = attrs.field(default=None, init=False, repr=False)
     # Digits received and not yet collected by an application (the DTMF queue), and
     # an event set (then replaced) each time one arrives.
     digits: str = ""
-    digit_arrived: trio.Event = attrs.field(factory=trio.Event)
+    digit_arrived: Flag = attrs.field(factory=Flag)
     # An endpoint that negotiates media only when answering (mod_sofia's inbound late
     # negotiation): the answer pre-answers first (sofia_answer_channel).
     media_on_answer: bool = False
-    _private_send: trio.MemorySendChannel[Event] = attrs.field(init=False)
-    private_receive: trio.MemoryReceiveChannel[Event] = attrs.field(init=False)
+    # The queue of private events; the session receives from it.
+    private_receive: PrivateQueue[Event] = attrs.field(
+        init=False, factory=lambda: PrivateQueue(PRIVATE_QUEUE_SIZE)
+    )
 
     def __attrs_post_init__(self) -> None:
-        self._private_send, self.private_receive = trio.open_memory_channel[Event](
-            PRIVATE_QUEUE_SIZE
-        )
         now = self.sw.clock.wall_us()
         self.profile.created = self.profile.created or now
         self.profile.profile_created = self.profile.profile_created or now
@@ -310,6 +326,33 @@ class Channel:
             codec, rate, _ = codec_of(self.name)
             made.update(read_codec=codec, read_rate=rate, write_codec=codec, write_rate=rate)
         self.variables = {**made, **self.variables}
+
+    @property
+    def recordings(self) -> list[str]:
+        """The files this channel records, oldest first."""
+        if self._recordings is None:
+            self._recordings = []
+        return self._recordings
+
+    @property
+    def hangup_hooks(self) -> list[Callable[[], None]]:
+        """Run once in ``CS_HANGUP`` (state handlers' ``on_hangup`` a module adds to
+        this channel)."""
+        if self._hangup_hooks is None:
+            self._hangup_hooks = []
+        return self._hangup_hooks
+
+    @hangup_hooks.setter
+    def hangup_hooks(self, hooks: list[Callable[[], None]]) -> None:
+        self._hangup_hooks = hooks
+
+    @property
+    def past_profiles(self) -> list[CallflowProfile]:
+        """The caller profiles transfers replaced, newest first (what ``KZ_CDR``
+        reports)."""
+        if self._past_profiles is None:
+            self._past_profiles = []
+        return self._past_profiles
 
     # -- the SimChannel protocol ------------------------------------------------------
 
@@ -368,7 +411,7 @@ class Channel:
         if not name:
             return
         if value:
-            self.variables[name] = value
+            self.variables[shared_text(name)] = shared_text(value)
         else:
             self.variables.pop(name, None)
 
@@ -388,20 +431,20 @@ class Channel:
         """
         if not self.up:
             return
-        await self._private_send.send(event)
+        await self.private_receive.send(event)
 
     def queue_nowait(self, event: Event) -> bool:
         """Queue a private event without waiting; ``False`` when full or hung up."""
         if not self.up:
             return False
         try:
-            self._private_send.send_nowait(event)
+            self.private_receive.send_nowait(event)
         except (trio.WouldBlock, trio.ClosedResourceError):
             return False
         return True
 
     def close_private(self) -> None:
-        self._private_send.close()
+        self.private_receive.close()
 
     # -- events -----------------------------------------------------------------------
 
@@ -426,9 +469,16 @@ class Channel:
         *,
         subclass: str | None = None,
         origin: EventOrigin | None = None,
+        known: Mapping[str, str | None] | None = None,
     ) -> None:
+        """Fire an event of this channel with ``extra`` headers after its own.
+
+        ``known``: values of ``extra`` (see :func:`~kazoo_trio.switch.headers.known_values`)
+        that listeners may judge the event by before it is made; only names
+        :meth:`event_headers` never gives belong there.
+        """
         sw = self.sw
-        if not sw.event_wanted(name, subclass):
+        if not sw.event_wanted(name, subclass, known):
             # Nobody would see it: building its headers is the cost of a channel's
             # life, so only its number is taken (what is delivered stays the same).
             sw.skip_event()
@@ -551,7 +601,8 @@ class Channel:
         if other is not None and other.up:
             other.hangup(cause if not other.answered else "NORMAL_CLEARING")
         self.settled.set()
-        self.scope.cancel()
+        if self.work_scope is not None:
+            self.work_scope.cancel()
         return True
 
     def leave_bridge(self) -> None:
@@ -604,15 +655,24 @@ class Channel:
         # mod_kazoo's reporting handler (the state handlers run before
         # switch_core_session_reporting_state fires CHANNEL_HANGUP_COMPLETE): its _json_*
         # headers before the channel data.
-        cdr = [*_kz_cdr_headers(self), *self.event_headers()]
-        self.sw.fire(self.sw.new_event("CUSTOM", subclass=KZ_CDR, headers=cdr, origin=CDR_ORIGIN))
-        # switch_core_session_reporting_state puts Hangup-Cause before the channel data.
-        headers = [("Hangup-Cause", self.hangup_cause or "NONE"), *self.event_headers()]
-        self.sw.fire(
-            self.sw.new_event(
-                "CHANNEL_HANGUP_COMPLETE", headers=headers, origin=_ORIGIN_HANGUP_COMPLETE
+        sw = self.sw
+        # Both are made only when wanted (their numbers are taken all the same): the
+        # CDR's JSON and the channel data are most of the cost of a hang-up.
+        if sw.event_wanted("CUSTOM", KZ_CDR):
+            cdr = [*_kz_cdr_headers(self), *self.event_headers()]
+            sw.fire(sw.new_event("CUSTOM", subclass=KZ_CDR, headers=cdr, origin=CDR_ORIGIN))
+        else:
+            sw.skip_event()
+        if sw.event_wanted("CHANNEL_HANGUP_COMPLETE"):
+            # switch_core_session_reporting_state puts Hangup-Cause before the channel data.
+            headers = [("Hangup-Cause", self.hangup_cause or "NONE"), *self.event_headers()]
+            sw.fire(
+                sw.new_event(
+                    "CHANNEL_HANGUP_COMPLETE", headers=headers, origin=_ORIGIN_HANGUP_COMPLETE
+                )
             )
-        )
+        else:
+            sw.skip_event()
         # switch_core_session_perform_destroy fires CHANNEL_DESTROY while the running
         # state is still CS_REPORTING (CS_DESTROY asked for); then
         # switch_core_session_destroy_state enters CS_DESTROY.
@@ -777,7 +837,7 @@ class Channel:
                 self.digits += digit.upper()
         if sent:
             self.digit_arrived.set()
-            self.digit_arrived = trio.Event()
+            self.digit_arrived = Flag()
         return sent
 
 

@@ -7,13 +7,27 @@ Layer: bottom (no imports from the simulated core).
 
 from __future__ import annotations
 
+import sys
 from typing import Protocol
 
 import attrs
 
 from kazoo_trio.switch.event import Event
 
-__all__ = ["ChannelRegistry", "SimChannel"]
+__all__ = ["SHARED_TEXT_MAX", "ChannelRegistry", "SimChannel", "shared_text"]
+
+# Longer texts are mostly ids, different in every call.
+SHARED_TEXT_MAX = 40
+
+
+def shared_text(text: str) -> str:
+    """One copy of a short text for every channel that keeps it: variable names,
+    application names and short values (nodes, accounts, flags) repeat call after
+    call but arrive as new strings (parsed from each lookup reply or command), and a
+    call keeps them as long as it lasts."""
+    if len(text) <= SHARED_TEXT_MAX and type(text) is str:
+        return sys.intern(text)
+    return text
 
 
 class SimChannel(Protocol):

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+import xml.etree.ElementTree as ET
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import NoReturn
 
 import attrs
@@ -185,8 +186,13 @@ class SimCore:
     def fire(self, event: Event) -> None:
         self.bus.fire(event)
 
-    def event_wanted(self, name: str, subclass: str | None = None) -> bool:
-        return self.bus.wanted(name, subclass)
+    def event_wanted(
+        self,
+        name: str,
+        subclass: str | None = None,
+        known: Mapping[str, str | None] | None = None,
+    ) -> bool:
+        return self.bus.wanted(name, subclass, known)
 
     def skip_event(self) -> None:
         self.bus.skip()
@@ -285,6 +291,12 @@ class SimCore:
         if not isinstance(params, Event):
             params = self.new_event("REQUEST_PARAMS", headers=params)
         return await self.xml.lookup(section, tag_name, key_name, key_value, params)
+
+    async def xml_lookup_document(
+        self, section: str, tag_name: str, key_name: str, key_value: str, params: Event
+    ) -> tuple[str, ET.Element] | None:
+        """:meth:`xml_lookup` with the answer's root element (the caller's own)."""
+        return await self.xml.lookup_document(section, tag_name, key_name, key_value, params)
 
     # -- channels -------------------------------------------------------------------
 

@@ -19,7 +19,6 @@ import xml.etree.ElementTree as ET
 from kazoo_trio.switch.headers import EventOrigin
 from kazoo_trio.switch.separate import separate_string
 from kazoo_trio.switch.sim.channel import Channel
-from kazoo_trio.switch.xmltext import XmlError, parse_document
 
 __all__ = ["dialplan_params", "hunt", "inline_hunt", "match_extensions"]
 
@@ -41,18 +40,14 @@ async def hunt(channel: Channel) -> Extension | None:
     """The applications to run for the channel's destination, or ``None`` (no route)."""
     sw = channel.sw
     params = sw.new_event("REQUEST_PARAMS", headers=dialplan_params(channel), origin=_ORIGIN)
-    text = await sw.xml_lookup("dialplan", "", "", "", params)
-    if text is None:
+    found = await sw.xml_lookup_document("dialplan", "", "", "", params)
+    if found is None:
         log.debug(
             "channel %s: no dialplan for %s in context %s",
             channel.uuid, channel.profile.destination_number, channel.profile.context,
         )  # fmt: skip
         return None
-    try:
-        root = parse_document(text)
-    except XmlError:
-        return None
-    apps = match_extensions(root, channel)
+    apps = match_extensions(found[1], channel)
     if not apps:
         return None
     return apps

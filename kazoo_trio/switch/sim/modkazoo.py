@@ -494,6 +494,14 @@ async def _inner_bridge(transferor: Channel, target: Channel, keys: dict[str, st
                 break
 
 
+def _tweaked_event(name: str, subclass: str | None) -> bool:
+    # A CUSTOM event made without a subclass may still carry an Event-Subclass header
+    # (SimModKazoo.event reads the header): only a known other subclass is left out.
+    return name == "CHANNEL_BRIDGE" or (
+        name == "CUSTOM" and (not subclass or subclass == "sofia::transferor")
+    )
+
+
 def register_mod_kazoo(core: SimCore) -> SimModKazoo:
     """Register mod_kazoo's API commands and applications on ``core``, and install its
     tweaks (all on until :attr:`SimModKazoo.tweaks` is set).
@@ -506,7 +514,7 @@ def register_mod_kazoo(core: SimCore) -> SimModKazoo:
     core.init_handlers.append(mod.channel_init)
     # Only these events concern the tweaks (see SimModKazoo.event): the others need
     # not be built for it.
-    core.add_listener(selective(mod.event, lambda name, _: name in ("CHANNEL_BRIDGE", "CUSTOM")))
+    core.add_listener(selective(mod.event, _tweaked_event))
     host = SimKzHost(core)
     for command in KZ_COMMANDS:
         if command.sync is not None:

@@ -97,46 +97,99 @@ class CallerProfile:
     def headers(self, prefix: str, direction: str, uuid: str, name: str) -> list[tuple[str, str]]:
         """``switch_caller_profile_event_set_data`` with ``prefix`` (``Caller``, ``Hunt``...):
         an empty field gives no header."""
-        p = prefix
-        headers = [
-            (f"{p}-Direction", direction),
-            (f"{p}-Logical-Direction", direction),
-            (f"{p}-Username", self.username),
-            (f"{p}-Dialplan", self.dialplan),
-            (f"{p}-Caller-ID-Name", self.caller_id_name),
-            (f"{p}-Caller-ID-Number", self.caller_id_number),
+        values = (
+            direction,
+            direction,
+            self.username,
+            self.dialplan,
+            self.caller_id_name,
+            self.caller_id_number,
             # switch_caller_profile_event_set_data: each original only beside a current one.
-            (f"{p}-Orig-Caller-ID-Name", self.original_name if self.caller_id_name else ""),
-            (f"{p}-Orig-Caller-ID-Number", self.original_number if self.caller_id_number else ""),
-            (f"{p}-Callee-ID-Name", self.callee_id_name),
-            (f"{p}-Callee-ID-Number", self.callee_id_number),
-            (f"{p}-Network-Addr", self.network_addr),
-            (f"{p}-ANI", self.ani),
-            (f"{p}-ANI-II", self.aniii),
-            (f"{p}-Destination-Number", self.destination_number),
-            (f"{p}-Unique-ID", uuid),
-            (f"{p}-Source", self.source),
-            (f"{p}-Transfer-Source", self.transfer_source),
-            (f"{p}-Context", self.context),
-            (f"{p}-RDNIS", self.rdnis),
-            (f"{p}-Channel-Name", name),
-            (f"{p}-Profile-Index", str(self.profile_index)),
-            (f"{p}-Profile-Created-Time", str(self.profile_created)),
-            (f"{p}-Channel-Created-Time", str(self.created)),
-            (f"{p}-Channel-Answered-Time", str(self.answered)),
-            (f"{p}-Channel-Progress-Time", str(self.progress)),
-            (f"{p}-Channel-Progress-Media-Time", str(self.progress_media)),
-            (f"{p}-Channel-Hangup-Time", str(self.hungup)),
-            (f"{p}-Channel-Transfer-Time", str(self.transferred)),
-            (f"{p}-Channel-Resurrect-Time", "0"),
-            (f"{p}-Channel-Bridged-Time", str(self.bridged)),
-            (f"{p}-Channel-Last-Hold", str(self.last_hold)),
-            (f"{p}-Channel-Hold-Accum", str(self.hold_accum)),
-            (f"{p}-Screen-Bit", "true"),
-            (f"{p}-Privacy-Hide-Name", "true" if self.hide_name else "false"),
-            (f"{p}-Privacy-Hide-Number", "true" if self.hide_number else "false"),
-        ]
-        return [(name, value) for name, value in headers if value]
+            self.original_name if self.caller_id_name else "",
+            self.original_number if self.caller_id_number else "",
+            self.callee_id_name,
+            self.callee_id_number,
+            self.network_addr,
+            self.ani,
+            self.aniii,
+            self.destination_number,
+            uuid,
+            self.source,
+            self.transfer_source,
+            self.context,
+            self.rdnis,
+            name,
+            str(self.profile_index),
+            str(self.profile_created),
+            str(self.created),
+            str(self.answered),
+            str(self.progress),
+            str(self.progress_media),
+            str(self.hungup),
+            str(self.transferred),
+            "0",
+            str(self.bridged),
+            str(self.last_hold),
+            str(self.hold_accum),
+            "true",
+            "true" if self.hide_name else "false",
+            "true" if self.hide_number else "false",
+        )
+        return [pair for pair in zip(_header_names(prefix), values, strict=True) if pair[1]]
+
+
+# The fields of switch_caller_profile_event_set_data, in its order (each named
+# "<prefix>-<field>"; CallerProfile.headers gives their values in this order).
+_HEADER_FIELDS = (
+    "Direction",
+    "Logical-Direction",
+    "Username",
+    "Dialplan",
+    "Caller-ID-Name",
+    "Caller-ID-Number",
+    "Orig-Caller-ID-Name",
+    "Orig-Caller-ID-Number",
+    "Callee-ID-Name",
+    "Callee-ID-Number",
+    "Network-Addr",
+    "ANI",
+    "ANI-II",
+    "Destination-Number",
+    "Unique-ID",
+    "Source",
+    "Transfer-Source",
+    "Context",
+    "RDNIS",
+    "Channel-Name",
+    "Profile-Index",
+    "Profile-Created-Time",
+    "Channel-Created-Time",
+    "Channel-Answered-Time",
+    "Channel-Progress-Time",
+    "Channel-Progress-Media-Time",
+    "Channel-Hangup-Time",
+    "Channel-Transfer-Time",
+    "Channel-Resurrect-Time",
+    "Channel-Bridged-Time",
+    "Channel-Last-Hold",
+    "Channel-Hold-Accum",
+    "Screen-Bit",
+    "Privacy-Hide-Name",
+    "Privacy-Hide-Number",
+)
+# The header names by prefix: a few prefixes (Caller, Other-Leg, Hunt...) name the
+# headers of every channel event.
+_NAMES_BY_PREFIX: dict[str, tuple[str, ...]] = {}
+_NAMES_MAX = 64
+
+
+def _header_names(prefix: str) -> tuple[str, ...]:
+    names = _NAMES_BY_PREFIX.get(prefix)
+    if names is None:
+        if len(_NAMES_BY_PREFIX) >= _NAMES_MAX:
+            _NAMES_BY_PREFIX.clear()
+        names = _NAMES_BY_PREFIX[prefix] = tuple(f"{prefix}-{field}" for field in _HEADER_FIELDS)
+    return names
 
 
 def sanitize_number(number: str) -> str:

@@ -20,10 +20,11 @@ import uuid as uuidlib
 import trio
 
 from kazoo_trio.switch.event import Event
-from kazoo_trio.switch.headers import EventOrigin
+from kazoo_trio.switch.headers import EventOrigin, known_values
 from kazoo_trio.switch.kz.cdr import AppLogEntry
 from kazoo_trio.switch.sim.causes import parse_cause
 from kazoo_trio.switch.sim.channel import Action, Channel, Next
+from kazoo_trio.switch.sim.channels import shared_text
 from kazoo_trio.switch.sim.dialplan import hunt, inline_hunt
 
 __all__ = [
@@ -60,17 +61,25 @@ async def run_session(
     try:
         channel.fire_create()
         task_status.started()
-        with channel.scope:
-            action: Action | None = first
-            while action is not None:
-                channel.pending = None
-                with trio.CancelScope() as work:
-                    channel.work_scope = work
-                    await action(channel)
-                channel.work_scope = None
-                pending = channel.pending
-                action = park_action if pending is Next.PARK else pending
-            channel.hangup("NORMAL_CLEARING")
+        # The status keeps the starter's nursery, and that its task: the session
+        # would hold both as long as the call lasts.
+        del task_status
+        # A hang-up cancels the running action's scope, and every action after it
+        # starts cancelled: no scope of its own for the whole session.
+        action: Action | None = first
+        while action is not None:
+            channel.pending = None
+            with trio.CancelScope() as work:
+                channel.work_scope = work
+                if not channel.up:
+                    work.cancel()
+                await action(channel)
+            channel.work_scope = None
+            if work.cancelled_caught and not channel.up:
+                break
+            pending = channel.pending
+            action = park_action if pending is Next.PARK else pending
+        channel.hangup("NORMAL_CLEARING")
     finally:
         channel.work_scope = None
         if channel.up:
@@ -103,16 +112,27 @@ async def execute_app(
         channel.hangup("DESTINATION_OUT_OF_ORDER")
         await trio.lowlevel.checkpoint()
         return INVALID_APPLICATION
-    data = channel.expand(arg)
+    # The application log keeps both for the whole call.
+    name, data = shared_text(name), shared_text(channel.expand(arg))
     app_id = app_uuid or str(uuidlib.uuid4())
     channel.set_variable("current_application", name)
     channel.set_variable("current_application_data", data)
     channel.set_variable("current_application_response", None)
     channel.running_app, channel.running_app_data = name, data
     channel.app_log.append(AppLogEntry(name, data, channel.sw.clock.wall_us()))
-    header = [("Application", name), ("Application-Data", data)]
-    ids = [("Application-UUID", app_id), ("Application-UUID-Name", uuid_name or "")]
-    channel.fire("CHANNEL_EXECUTE", header + ids, origin=_ORIGIN_EXECUTE)
+    uuid_name = uuid_name or ""
+    started = [
+        ("Application", name),
+        ("Application-Data", data),
+        ("Application-UUID", app_id),
+        ("Application-UUID-Name", uuid_name),
+    ]
+    # The application's headers are none of the channel's: listeners may judge its
+    # events by them before the channel's headers are made.
+    channel.fire("CHANNEL_EXECUTE", started, origin=_ORIGIN_EXECUTE, known=known_values(started))
+    # Made again for the completion: an application that parks the call would keep
+    # them as long as it stays parked.
+    del started
     try:
         await handler(channel, data)
     except Exception as exc:
@@ -121,10 +141,18 @@ async def execute_app(
     finally:
         response = channel.variables.get("current_application_response") or "_none_"
         channel.running_app = channel.running_app_data = ""
+        complete = [
+            ("Application", name),
+            ("Application-Data", data),
+            ("Application-Response", response),
+            ("Application-UUID", app_id),
+            ("Application-UUID-Name", uuid_name),
+        ]
         channel.fire(
             "CHANNEL_EXECUTE_COMPLETE",
-            [*header, ("Application-Response", response), *ids],
+            complete,
             origin=_ORIGIN_EXECUTE,
+            known=known_values(complete),
         )
     return response
 
@@ -144,17 +172,22 @@ def extension_action(apps: list[tuple[str, str]]) -> Action:
 
     async def action(channel: Channel) -> None:
         channel.set_state("CS_EXECUTE")
-        await run_extension(channel, apps)
+        await run_extension(channel, list(apps))
 
     return action
 
 
 async def run_extension(channel: Channel, apps: list[tuple[str, str]]) -> None:
-    for name, arg in apps:
+    """Run ``apps`` in order, taking queued commands between them.  The list is
+    emptied as they start: a call parked by its last application would otherwise keep
+    the whole extension as long as it stays parked."""
+    apps.reverse()
+    while apps:
         await drain_private(channel)
         # As the CS_EXECUTE loop: a channel hung up runs no further application.
         if not channel.up:
             break
+        name, arg = apps.pop()
         await execute_app(channel, name, arg)
     await drain_private(channel)
 
@@ -243,12 +276,20 @@ async def park_action(channel: Channel) -> None:
     await park(channel)
 
 
-async def park(channel: Channel) -> None:
+async def park(channel: Channel, data: str = "") -> None:
     """``switch_ivr_park``: ``CHANNEL_PARK``, run queued commands until redirected or
-    hung up, ``CHANNEL_UNPARK`` on the way out."""
+    hung up, ``CHANNEL_UNPARK`` on the way out.  Also the ``park`` application itself
+    (which ignores its argument): a parked call keeps every frame of its session's
+    stack, so none in between (this runs :func:`serve_private`'s loop itself)."""
     channel.fire("CHANNEL_PARK", origin=_ORIGIN_PARK)
     try:
-        await serve_private(channel)
+        while True:
+            try:
+                event = await channel.private_receive.receive()
+            except (trio.EndOfChannel, trio.ClosedResourceError):
+                await trio.sleep_forever()
+            await run_private(channel, event)
+            del event  # as serve_private: not kept while waiting for the next one
     finally:
         channel.fire("CHANNEL_UNPARK", origin=_ORIGIN_PARK)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import weakref
 from collections import deque
 
 import attrs
@@ -68,9 +67,8 @@ class TrafficGenerator:
     # Calls waiting for their caller's hang-up, oldest first.  Every call is held
     # as long, so deadlines come in the order calls were placed and one task serves
     # them all: a task and a timer per call cost more memory than a parked call.
-    _holding: deque[tuple[float, weakref.ref[Channel]]] = attrs.field(
-        factory=deque, init=False, repr=False
-    )
+    # Calls are named by uuid: one that ended is no longer in the channel table.
+    _holding: deque[tuple[float, str]] = attrs.field(factory=deque, init=False, repr=False)
     _timer_running: bool = attrs.field(default=False, init=False, repr=False)
 
     def new_call(self, n: int) -> Channel:
@@ -117,7 +115,7 @@ class TrafficGenerator:
             await channel.sw.start_channel(channel, route)
         except SwitchNotRunning:  # the switch stopped meanwhile
             return
-        self._holding.append((trio.current_time() + self.spec.hold, weakref.ref(channel)))
+        self._holding.append((trio.current_time() + self.spec.hold, channel.uuid))
         if not self._timer_running:
             try:
                 self.switch.start_task(self._hang_up_held)
@@ -133,8 +131,8 @@ class TrafficGenerator:
                 await trio.sleep_until(holding[0][0])
                 now = trio.current_time()
                 while holding and holding[0][0] <= now:
-                    channel = holding.popleft()[1]()
-                    if channel is not None and not channel.destroyed.is_set():
+                    channel = self.switch.channels.get(holding.popleft()[1])
+                    if isinstance(channel, Channel) and not channel.destroyed.is_set():
                         channel.hangup("NORMAL_CLEARING")
         finally:
             self._timer_running = False
