@@ -26,7 +26,7 @@ The interface has two sides:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import NoReturn, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, NoReturn, Protocol, runtime_checkable
 
 import attrs
 import trio
@@ -34,6 +34,9 @@ import trio
 from kazoo_trio.errors import ConfigurationError, RequestError
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.sections import XML_SECTIONS
+
+if TYPE_CHECKING:
+    from kazoo_trio.switch.headers import EventOrigin
 
 __all__ = [
     "XML_SECTIONS",
@@ -281,6 +284,7 @@ class Switch(Protocol):
         subclass: str | None = None,
         headers: Iterable[tuple[str, str]] = (),
         body: str | None = None,
+        origin: EventOrigin | None = None,
     ) -> Event:
         """An event carrying the standard headers, then ``Event-Subclass``, then ``headers``.
 
@@ -294,6 +298,9 @@ class Switch(Protocol):
         becomes one header per item, a ``_body`` header also sets the body, and
         ``REQUEST_PARAMS``/``CHANNEL_DATA``/``MESSAGE`` events keep only the last value
         of a name.
+
+        ``origin`` gives ``Event-Calling-File/-Function/-Line-Number``; by default
+        the Python code that called.
         """
         ...
 

@@ -380,6 +380,11 @@ async def test_sendevent_core_and_custom() -> None:
         # The header after an empty value is kept (mod_kazoo dropped the rest).
         assert notify.get("profile") == "sipinterface_1"
         assert notify.body == "hello"
+        # Created where mod_kazoo created it (kazoo_node.c).
+        assert (notify.get("Event-Calling-File"), notify.get("Event-Calling-Function")) == (
+            "kazoo_node.c",
+            "handle_request_sendevent",
+        )
         assert (
             await h.cast(
                 (
@@ -401,6 +406,11 @@ async def test_sendevent_core_and_custom() -> None:
         assert sync.get("Channel-State") == "CS_EXECUTE"
         assert sync.get("Unique-ID") == CHANNEL
         assert sync.get("Event-Node") == "ecallmgr@127.0.0.1"
+        # Created where mod_kazoo created it (kazoo_node.c).
+        assert (sync.get("Event-Calling-File"), sync.get("Event-Calling-Function")) == (
+            "kazoo_node.c",
+            "handle_request_sendevent",
+        )
 
 
 @pytest.mark.parametrize(
@@ -432,6 +442,11 @@ async def test_sendmsg() -> None:
         (event,) = h.channels[CHANNEL].queued
         assert event.name == "SEND_MESSAGE"
         assert event.get("call-command") == "execute"
+        # Created where mod_kazoo created it (kazoo_node.c).
+        assert (event.get("Event-Calling-File"), event.get("Event-Calling-Function")) == (
+            "kazoo_node.c",
+            "handle_request_sendmsg",
+        )
         assert await h.call((A("sendmsg"), list(LONG_CHANNEL.encode()), headers)) is OK
         assert await h.call((A("sendmsg"), b"unknown", headers)) == BADUUID
         assert await h.call((A("sendmsg"), [], headers)) == BADUUID
@@ -447,6 +462,11 @@ async def test_command_returns_the_event_uuid() -> None:
         (event,) = h.channels[CHANNEL].queued
         assert event.name == "COMMAND"
         assert event.get("event-uuid") == reply[1].decode()
+        # Created where mod_kazoo created it (kazoo_node.c).
+        assert (event.get("Event-Calling-File"), event.get("Event-Calling-Function")) == (
+            "kazoo_node.c",
+            "handle_request_command",
+        )
         assert await h.call((A("command"), b"nope", headers)) == BADUUID
 
 
@@ -459,6 +479,7 @@ async def test_commands_all_or_nothing() -> None:
         queued = h.channels[CHANNEL].queued
         assert [e.get("event-uuid") for e in queued] == ["null", "null", reply[1].decode()]
         assert [e.get("execute-app-name") for e in queued] == ["set", None, "park"]
+        assert {e.get("Event-Calling-Function") for e in queued} == {"handle_request_commands"}
         queued.clear()
         empty = await h.call((A("commands"), CHANNEL.encode(), []))
         assert isinstance(empty, tuple) and empty[0] is OK and not queued

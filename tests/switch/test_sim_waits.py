@@ -4,6 +4,8 @@ a list of :class:`AppLogEntry`, and a channel's containers made on first use."""
 
 from __future__ import annotations
 
+import contextlib
+
 import trio
 import trio.testing
 from hypothesis import given
@@ -92,6 +94,24 @@ def test_private_queue_without_waiting_matches_a_memory_channel(size: int, ops: 
     send, receive = trio.open_memory_channel[int](size)
     queue = PrivateQueue[int](size)
     assert _outcomes(queue, queue, queue, ops) == _outcomes(send, receive, receive, ops)
+
+
+@given(st.integers(1, 4), OPS)
+def test_ready_says_whether_receive_nowait_gives_an_item(size: int, ops: list[Op]) -> None:
+    queue = PrivateQueue[int](size)
+    for op, value in ops:
+        if op == "send":
+            with contextlib.suppress(trio.WouldBlock, trio.ClosedResourceError):
+                queue.send_nowait(value)
+        elif op == "close":
+            queue.close()
+        ready = queue.ready()
+        try:
+            queue.receive_nowait()
+        except (trio.WouldBlock, trio.EndOfChannel):
+            assert not ready
+        else:
+            assert ready
 
 
 async def test_private_queue_hands_items_to_waiting_receivers_in_order() -> None:

@@ -43,6 +43,7 @@ from kazoo_trio.kazoo.streams.table import StreamTable
 from kazoo_trio.kazoo.version import VERSION
 from kazoo_trio.ratelimit import RateLimitedLog
 from kazoo_trio.switch.event import Event
+from kazoo_trio.switch.headers import EventOrigin
 from kazoo_trio.switch.names import core_event_name
 from kazoo_trio.switch.protocol import Switch
 from kazoo_trio.term.types import Atom, Pid
@@ -231,7 +232,18 @@ async def _nixevent(s: Services, r: Requester, parts: tuple[object, ...], call: 
     return A_OK
 
 
-def _build_event(s: Services, name: str, subclass: str | None, raw_headers: object) -> Event:
+# Where mod_kazoo created the events of these requests (kazoo_node.c at 5966077030):
+# the events carry it, and naming it saves looking up the Python caller per request.
+_SENDEVENT_ORIGIN = EventOrigin("kazoo_node.c", "handle_request_sendevent", 669)
+_SENDEVENT_CUSTOM_ORIGIN = EventOrigin("kazoo_node.c", "handle_request_sendevent", 667)
+_COMMAND_ORIGIN = EventOrigin("kazoo_node.c", "handle_request_command", 702)
+_COMMANDS_ORIGIN = EventOrigin("kazoo_node.c", "handle_request_commands", 742)
+_SENDMSG_ORIGIN = EventOrigin("kazoo_node.c", "handle_request_sendmsg", 776)
+
+
+def _build_event(
+    s: Services, name: str, subclass: str | None, raw_headers: object, origin: EventOrigin
+) -> Event:
     """An event from a request header list (``body`` and the ``Call-ID`` merge)."""
     headers: list[tuple[str, str]] = []
     body: str | None = None
@@ -245,7 +257,9 @@ def _build_event(s: Services, name: str, subclass: str | None, raw_headers: obje
                 headers.extend(channel)
         headers.append((key, value))
     try:
-        return s.switch.new_event(name, subclass=subclass, headers=headers, body=body)
+        return s.switch.new_event(
+            name, subclass=subclass, headers=headers, body=body, origin=origin
+        )
     except ValueError as exc:
         raise BadArg(str(exc)) from exc
 
@@ -256,9 +270,9 @@ async def _sendevent(s: Services, r: Requester, parts: tuple[object, ...], call:
         raise BadArg(f"{parts[1]!r} is not an event name")
     if name == "CUSTOM":
         subclass = atom_name(argument(parts, 2))
-        event = _build_event(s, name, subclass, argument(parts, 3))
+        event = _build_event(s, name, subclass, argument(parts, 3), _SENDEVENT_CUSTOM_ORIGIN)
     else:
-        event = _build_event(s, name, None, argument(parts, 2))
+        event = _build_event(s, name, None, argument(parts, 2), _SENDEVENT_ORIGIN)
     s.switch.fire(event)
     return A_OK
 
@@ -284,14 +298,14 @@ async def _queue(s: Services, channel: str, event: Event) -> None:
 
 async def _sendmsg(s: Services, r: Requester, parts: tuple[object, ...], call: bool) -> object:
     channel = _channel(s, argument(parts, 1))
-    event = _build_event(s, "SEND_MESSAGE", None, argument(parts, 2))
+    event = _build_event(s, "SEND_MESSAGE", None, argument(parts, 2), _SENDMSG_ORIGIN)
     await _queue(s, channel, event)
     return A_OK
 
 
 async def _command(s: Services, r: Requester, parts: tuple[object, ...], call: bool) -> object:
     channel = _channel(s, argument(parts, 1))
-    event = _build_event(s, "COMMAND", None, argument(parts, 2))
+    event = _build_event(s, "COMMAND", None, argument(parts, 2), _COMMAND_ORIGIN)
     event_uuid = str(uuid.uuid4())
     await _queue(s, channel, event.with_headers(("event-uuid", event_uuid)))
     return (A_OK, to_binary(event_uuid))
@@ -303,7 +317,7 @@ async def _commands(s: Services, r: Requester, parts: tuple[object, ...], call: 
     if not isinstance(lists, list):
         raise BadArg("commands needs a list of header lists")
     # Every command is checked before any is queued: all or nothing.
-    events = [_build_event(s, "COMMAND", None, headers) for headers in lists]
+    events = [_build_event(s, "COMMAND", None, headers, _COMMANDS_ORIGIN) for headers in lists]
     event_uuid = str(uuid.uuid4())
     for i, event in enumerate(events):
         last = i == len(events) - 1

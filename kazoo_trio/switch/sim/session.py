@@ -312,12 +312,9 @@ async def serve_private(channel: Channel) -> None:
 
 async def drain_private(channel: Channel) -> None:
     """Run the private events already queued (between dialplan applications)."""
-    while channel.up:
-        try:
-            event = channel.private_receive.receive_nowait()
-        except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
-            return
-        await run_private(channel, event)
+    queue = channel.private_receive
+    while channel.up and queue.ready():
+        await run_private(channel, queue.receive_nowait())
 
 
 def _request_headers(event: Event) -> list[tuple[str, str]]:

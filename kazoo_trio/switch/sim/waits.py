@@ -131,6 +131,11 @@ class PrivateQueue(Generic[T]):
             if not senders:
                 self._senders = None
 
+    def ready(self) -> bool:
+        """Whether :meth:`receive_nowait` would give an item now (no exception to
+        raise and catch between a dialplan's applications, which mostly find none)."""
+        return bool(self._buffer or self._senders)
+
     def receive_nowait(self) -> T:
         """The oldest item; ``trio.WouldBlock`` when there is none, ``trio.EndOfChannel``
         when there is none and the queue is closed."""
