@@ -97,7 +97,7 @@ def test_private_queue_without_waiting_matches_a_memory_channel(size: int, ops: 
 
 
 @given(st.integers(1, 4), OPS)
-def test_ready_says_whether_receive_nowait_gives_an_item(size: int, ops: list[Op]) -> None:
+def test_ready_and_has_room_say_what_the_nowait_calls_do(size: int, ops: list[Op]) -> None:
     queue = PrivateQueue[int](size)
     for op, value in ops:
         if op == "send":
@@ -112,6 +112,15 @@ def test_ready_says_whether_receive_nowait_gives_an_item(size: int, ops: list[Op
             assert not ready
         else:
             assert ready
+        room = queue.has_room()
+        try:
+            queue.send_nowait(value)
+        except trio.WouldBlock:
+            assert not room
+        except trio.ClosedResourceError:
+            pass
+        else:
+            assert room
 
 
 async def test_private_queue_hands_items_to_waiting_receivers_in_order() -> None:

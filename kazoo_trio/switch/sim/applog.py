@@ -22,12 +22,13 @@ class AppLog(Sequence[AppLogEntry]):
     made when read: names and data are kept in one flat tuple and the stamps in an
     array (an entry object and its stamp cost about 100 bytes each)."""
 
-    # name, data, name, data...: a tuple has no room to spare, and a log is short.
-    _texts: tuple[str, ...] = ()
+    # name, data, name, data...: one list, not a tuple rebuilt per entry (a long call
+    # can run thousands of applications: sendmsg after sendmsg).
+    _texts: list[str] = attrs.field(factory=list)
     _stamps: array[int] = attrs.field(factory=lambda: array("q"))
 
     def append(self, entry: AppLogEntry) -> None:
-        self._texts = (*self._texts, entry.app, entry.data)
+        self._texts += (entry.app, entry.data)
         self._stamps.append(entry.stamp)
 
     def __len__(self) -> int:

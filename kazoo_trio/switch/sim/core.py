@@ -322,9 +322,7 @@ class SimCore:
             return False  # a channel of some other kind may wait
         if not channel.up:
             return True  # its queue_private_event drops the event at once
-        stats = channel.private_receive.statistics()
-        # A waiting receiver takes the event directly; else it needs a free slot.
-        return stats.tasks_waiting_receive > 0 or stats.current_buffer_used < stats.max_buffer_size
+        return channel.private_receive.has_room()
 
     def queue_private_event_nowait(self, uuid: str, event: Event) -> bool | None:
         channel = self.channels.get(uuid)

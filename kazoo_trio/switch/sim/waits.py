@@ -131,6 +131,11 @@ class PrivateQueue(Generic[T]):
             if not senders:
                 self._senders = None
 
+    def has_room(self) -> bool:
+        """Whether :meth:`send_nowait` would take an item now (a waiting receiver takes
+        it directly; else it needs a free slot), closed or not."""
+        return bool(self._receivers) or len(self._buffer or ()) < self.max_buffer_size
+
     def ready(self) -> bool:
         """Whether :meth:`receive_nowait` would give an item now (no exception to
         raise and catch between a dialplan's applications, which mostly find none)."""
