@@ -34,7 +34,7 @@ def separate_string(text: str, delim: str = " ", limit: int = 1024) -> list[str]
     if delim == " ":
         spans = _blank_spans(text, limit)
         return [_cleanup(text[a:b], "") for a, b in spans]
-    if "\\" not in text and "'" not in text:
+    if limit > 0 and "\\" not in text and "'" not in text:
         return _plain_split(text, delim, limit)
     spans = _char_spans(text, delim, limit)
     return [_cleanup(text[a:b], delim) for a, b in spans]

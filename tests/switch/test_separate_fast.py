@@ -25,7 +25,7 @@ def general(text: str, delim: str, limit: int) -> list[str]:
 @given(
     text=st.text(alphabet=st.sampled_from(list("ab =|,^\t\0")), min_size=1, max_size=30),
     delim=st.sampled_from(["=", "|", ","]),
-    limit=st.integers(min_value=1, max_value=6),
+    limit=st.integers(min_value=-1, max_value=6),
 )
 @example(text="\0a", delim="=", limit=1)
 @example(text="a|", delim="|", limit=2)
