@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 import pytest
 import trio
 
 from kazoo_trio.errors import ConfigurationError
+from kazoo_trio.switch.bus import selective
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.freeswitch import FreeSwitchBackend, FreeSwitchSettings
 from kazoo_trio.switch.freeswitch.backend import host_port
@@ -187,3 +188,43 @@ def test_host_port() -> None:
     assert host_port("[::1]:8090", 1) == ("::1", 8090)
     with pytest.raises(ConfigurationError):
         host_port("h:x", 1)
+
+
+async def test_execution_events_a_listener_refuses_by_application_are_not_delivered(
+    fs: FreeSwitch,
+) -> None:
+    """A listener that judges CHANNEL_EXECUTE_COMPLETE by its application is asked with
+    the application FreeSWITCH named, before the event is parsed; what it refuses never
+    reaches it, what it takes does."""
+    got: list[Event] = []
+    asked: list[str | None] = []
+
+    def by_application(name: str, subclass: str | None, known: Mapping[str, str | None]) -> bool:
+        asked.append(known.get("Application"))
+        return known.get("Application") != "set"
+
+    listener = selective(
+        got.append,
+        lambda name, subclass: name in ("CHANNEL_EXECUTE_COMPLETE", "CHANNEL_DESTROY"),
+        wants_headers=by_application,
+    )
+    async with running(fs) as switch:
+        switch.add_listener(listener)
+        await switch.listeners_followed()
+        made = await switch.api(
+            "originate", "{origination_uuid=kt-known}null/1000 set:kt_a=1,set:kt_b=2,park inline"
+        )
+        assert made.ok, made.text
+        await wait_until(lambda: switch.channel_exists("kt-known"), timeout=5)
+        await wait_until(lambda: asked.count("set") >= 2, timeout=5)
+        await switch.api("uuid_kill", "kt-known")
+
+        def mine(e: Event) -> bool:
+            return e.get("Unique-ID") == "kt-known"
+
+        await wait_until(lambda: any(e.name == "CHANNEL_DESTROY" and mine(e) for e in got))
+        completed = [e.get("Application") for e in got if mine(e) and e.name != "CHANNEL_DESTROY"]
+        # park's completion came (FreeSWITCH may report it more than once); the two
+        # set completions, refused by their application, did not.
+        assert completed and set(completed) == {"park"}
+        assert {"set", "park"} <= set(asked)

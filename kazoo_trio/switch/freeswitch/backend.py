@@ -513,9 +513,13 @@ class FreeSwitchBackend:
                 self._on_event(message.parse())
                 return
             subclass = message.header("Event-Subclass") if name == "CUSTOM" else None
-            renames = self._renames and name in ("CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE")
+            execution = name in ("CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE")
+            renames = execution and bool(self._renames)
             cdr = name == "CHANNEL_HANGUP_COMPLETE" and self._bus.wanted("CUSTOM", KZ_CDR)
-            if renames or cdr or self._bus.wanted(name, subclass):
+            # An execution event names its application once: listeners that filter on
+            # it (Kazoo's profiles take few) answer before the event is parsed.
+            known = {"Application": message.header("Application")} if execution else None
+            if renames or cdr or self._bus.wanted(name, subclass, known):
                 self._on_event(message.parse(), message)
                 return
             if name.startswith(("CHANNEL_", "CALL_")):
