@@ -66,6 +66,8 @@ async def test_channel_events_channels_and_sendmsg(fs: FreeSwitch) -> None:
     events: list[Event] = []
     async with running(fs) as switch:
         switch.add_listener(events.append)
+        # Subscribed before anything is fired or made: nothing is missed.
+        await switch.listeners_followed()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(
                 switch.api, "originate", "{origination_uuid=kt-a-leg}loopback/1000/default &park"
@@ -110,6 +112,8 @@ async def test_fired_events_come_back_from_freeswitch(fs: FreeSwitch) -> None:
     events: list[Event] = []
     async with running(fs) as switch:
         switch.add_listener(events.append)
+        # Subscribed before anything is fired or made: nothing is missed.
+        await switch.listeners_followed()
         event = switch.new_event(
             "CUSTOM", subclass="kt::fired", headers=[("X-K", "v"), ("X-K", "w")], body="b"
         )
@@ -125,6 +129,8 @@ async def test_events_naming_a_live_channel_reach_the_listeners(fs: FreeSwitch) 
     events: list[Event] = []
     async with running(fs) as switch:
         switch.add_listener(events.append)
+        # Subscribed before anything is fired or made: nothing is missed.
+        await switch.listeners_followed()
         made = await switch.api("originate", "{origination_uuid=kt-fired}null/1000 &park")
         assert made.ok, made.text
         await wait_until(lambda: switch.channel_exists("kt-fired"), timeout=5)
@@ -162,6 +168,8 @@ async def test_dialplan_lookup_answered_by_a_binding(fs: FreeSwitch) -> None:
 
     async with running(fs) as switch:
         switch.add_listener(events.append)
+        # Subscribed before anything is fired or made: nothing is missed.
+        await switch.listeners_followed()
         switch.bind_xml(["dialplan"], route)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(switch.api, "originate", "loopback/4242/default &park")

@@ -70,6 +70,8 @@ async def test_kz_cdr_fired_before_hangup_complete(fs: FreeSwitch) -> None:
         with trio.fail_after(10):
             await backend.wait_ready()
         backend.add_listener(events.append)
+        # Subscribed before anything is fired or made: nothing is missed.
+        await backend.listeners_followed()
         made = await backend.api("originate", "{origination_uuid=kt-kzcdr}null/1000 &park")
         assert made.ok, made.text
         await wait_until(lambda: backend.channel_exists("kt-kzcdr"), timeout=5)

@@ -52,6 +52,7 @@ async def test_park_route_response_and_kz_commands_on_freeswitch(fs: FreeSwitch,
         backend.add_listener(
             lambda ev: started.append(ev) if ev.name == "CHANNEL_EXECUTE" else None
         )
+        await backend.listeners_followed()
         bgapi = (
             f"{{ok, J}} = gen_server:call({MK}, {{bgapi, originate, "
             '<<"{sip_h_X-Drop=1}loopback/4000/answered &park">>}),'
