@@ -9,6 +9,7 @@ from typing import Any
 import trio
 
 from kazoo_trio.erlang import Node, Process, gen_server
+from kazoo_trio.erlang.wire import messages as c
 from kazoo_trio.term import Atom, Pid
 
 COOKIE = "kazoo_trio_test"
@@ -87,3 +88,14 @@ async def shielded_eval(e: Any, expr: str) -> str:
     with trio.CancelScope(shield=True):
         result: str = await e.eval(expr)
     return result
+
+
+class RecordingConnection:
+    """What the node's dispatcher needs of a connection: it records what is sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[c.ControlMessage] = []
+        self.monitors = True
+
+    def send_nowait(self, msg: c.ControlMessage) -> None:
+        self.sent.append(msg)

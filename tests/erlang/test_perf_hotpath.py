@@ -20,7 +20,7 @@ from kazoo_trio.erlang.process import Envelope
 from kazoo_trio.erlang.wire import messages as c
 from kazoo_trio.erlang.wire import packet_parts, read_packet
 from kazoo_trio.term import Atom, ImproperList, Pid, Reference
-from tests.erlang.nodeutil import PY, py_node, server
+from tests.erlang.nodeutil import PY, RecordingConnection, py_node, server
 from tests.erlnode import erl_node
 from tests.waiting import wait_until
 
@@ -28,17 +28,6 @@ A = Atom
 PEER = A("e@127.0.0.1")
 CALLER = Pid(PEER, 85, 0, 7)
 E1 = "e1@127.0.0.1"
-
-
-class RecordingConnection:
-    """What the node's handlers need of a connection: it records what they send."""
-
-    def __init__(self) -> None:
-        self.sent: list[c.ControlMessage] = []
-        self.monitors = True
-
-    def send_nowait(self, msg: c.ControlMessage) -> None:
-        self.sent.append(msg)
 
 
 def packet(msg: c.ControlMessage) -> bytes:

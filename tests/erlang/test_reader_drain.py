@@ -10,6 +10,8 @@ itself, and that a read that fails half-way wakes the process instead.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import trio
@@ -20,7 +22,7 @@ from kazoo_trio.erlang.flags import RECOMMENDED
 from kazoo_trio.erlang.wire import messages as c
 from kazoo_trio.erlang.wire import packet_parts
 from kazoo_trio.term import Atom, Pid
-from tests.erlang.nodeutil import give_pid, py_node
+from tests.erlang.nodeutil import RecordingConnection, give_pid, py_node
 from tests.erlnode import erl_node
 from tests.waiting import wait_until
 
@@ -29,15 +31,6 @@ PEER = A("e@127.0.0.1")
 CALLER = Pid(PEER, 85, 0, 7)
 A_QUICK = A("quick")
 A_SLOW = A("slow")
-
-
-class RecordingConnection:
-    def __init__(self) -> None:
-        self.sent: list[c.ControlMessage] = []
-        self.monitors = True
-
-    def send_nowait(self, msg: c.ControlMessage) -> None:
-        self.sent.append(msg)
 
 
 def reg_send(to: str, message: Any) -> bytes:
@@ -67,115 +60,107 @@ class Recorder:
                 await self.pause.wait()
 
 
-async def test_the_reader_answers_quick_messages_without_waking_the_process() -> None:
-    node, conn = Node("drain@127.0.0.1", cookie="x"), RecordingConnection()
-    got: list[Any] = []
+class Served:
+    """Process ``srv`` with a task taking its messages (``got``), and the node's
+    dispatcher as a connection's reader drives it."""
+
+    def __init__(self, node: Node, proc: Process) -> None:
+        self.node = node
+        self.proc = proc
+        self.conn = RecordingConnection()
+        self.got: list[Any] = []
+
+    def deliver(self, *messages: Any) -> None:
+        for message in messages:
+            assert self.node.dispatch.on_packet(self.conn, reg_send("srv", message))  # type: ignore[arg-type]
+
+    def after_read(self, failed: bool = False) -> Awaitable[None] | None:
+        return self.node.dispatch.after_read(self.conn, failed)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def served() -> AsyncIterator[Served]:
+    node = Node("drain@127.0.0.1", cookie="x")
     async with node.process("srv") as proc, trio.open_nursery() as nursery:
-        recorder = Recorder(proc)
-        proc.drain_hook = recorder.hook
+        s = Served(node, proc)
 
         async def task() -> None:
             while True:
-                got.append((await proc.receive()).message[1])
+                s.got.append((await proc.receive()).message[1])
 
         nursery.start_soon(task)
         await wait_until(lambda: proc.mailbox.receiver_parked)
-        for n in range(3):
-            assert node.dispatch.on_packet(conn, reg_send("srv", (A_QUICK, n)))  # type: ignore[arg-type]
-        work = node.dispatch.after_read(conn, False)  # type: ignore[arg-type]
-        assert work is not None
-        await work
-        assert recorder.drained == [0, 1, 2]
-        assert proc.mailbox.receiver_parked and not got
-
-        # A slow message stops the drain: it and what follows go to the task, in order.
-        for msg in [(A_QUICK, 3), (A_SLOW, 4), (A_QUICK, 5)]:
-            assert node.dispatch.on_packet(conn, reg_send("srv", msg))  # type: ignore[arg-type]
-        work = node.dispatch.after_read(conn, False)  # type: ignore[arg-type]
-        assert work is not None
-        await work
-        await wait_until(lambda: len(got) == 2)
-        assert recorder.drained == [0, 1, 2, 3]
-        assert got == [4, 5]
+        yield s
         nursery.cancel_scope.cancel()
 
 
+async def test_the_reader_answers_quick_messages_without_waking_the_process() -> None:
+    async with served() as s:
+        recorder = Recorder(s.proc)
+        s.proc.drain_hook = recorder.hook
+        s.deliver(*[(A_QUICK, n) for n in range(3)])
+        work = s.after_read()
+        assert work is not None
+        await work
+        assert recorder.drained == [0, 1, 2]
+        assert s.proc.mailbox.receiver_parked and not s.got
+
+        # A slow message stops the drain: it and what follows go to the task, in order.
+        s.deliver((A_QUICK, 3), (A_SLOW, 4), (A_QUICK, 5))
+        work = s.after_read()
+        assert work is not None
+        await work
+        await wait_until(lambda: len(s.got) == 2)
+        assert recorder.drained == [0, 1, 2, 3]
+        assert s.got == [4, 5]
+
+
 async def test_messages_arriving_while_a_drain_waits_are_left_to_it() -> None:
-    node, conn = Node("drain@127.0.0.1", cookie="x"), RecordingConnection()
-    got: list[Any] = []
     pause = trio.Event()
-    async with node.process("srv") as proc, trio.open_nursery() as nursery:
-        recorder = Recorder(proc, pause)
-        proc.drain_hook = recorder.hook
-
-        async def task() -> None:
-            while True:
-                got.append((await proc.receive()).message[1])
-
-        nursery.start_soon(task)
-        await wait_until(lambda: proc.mailbox.receiver_parked)
-        assert node.dispatch.on_packet(conn, reg_send("srv", (A_QUICK, 0)))  # type: ignore[arg-type]
-        work = node.dispatch.after_read(conn, False)  # type: ignore[arg-type]
+    async with served() as s, trio.open_nursery() as nursery:
+        recorder = Recorder(s.proc, pause)
+        s.proc.drain_hook = recorder.hook
+        s.deliver((A_QUICK, 0))
+        work = s.after_read()
         assert work is not None
         nursery.start_soon(lambda: work)
         await recorder.paused.wait()
         # Another reader (and a local sender) deliver while the first drain waits:
         # the process's task must not take them behind the drain's back.
-        assert node.dispatch.on_packet(conn, reg_send("srv", (A_QUICK, 1)))  # type: ignore[arg-type]
-        second = node.dispatch.after_read(conn, False)  # type: ignore[arg-type]
+        s.deliver((A_QUICK, 1))
+        second = s.after_read()
         assert second is not None
         await second  # returns at once: a drain is running
-        await proc.send(proc.pid, (A_SLOW, 2))
+        await s.proc.send(s.proc.pid, (A_SLOW, 2))
         await trio.testing.wait_all_tasks_blocked()
-        assert got == [] and recorder.drained == [0]
+        assert s.got == [] and recorder.drained == [0]
         pause.set()
-        await wait_until(lambda: got == [2])
+        await wait_until(lambda: s.got == [2])
         assert recorder.drained == [0, 1]
-        nursery.cancel_scope.cancel()
 
 
 async def test_a_read_that_failed_wakes_the_process_instead() -> None:
-    node, conn = Node("drain@127.0.0.1", cookie="x"), RecordingConnection()
-    got: list[Any] = []
-    async with node.process("srv") as proc, trio.open_nursery() as nursery:
-        recorder = Recorder(proc)
-        proc.drain_hook = recorder.hook
-
-        async def task() -> None:
-            while True:
-                got.append((await proc.receive()).message[1])
-
-        nursery.start_soon(task)
-        await wait_until(lambda: proc.mailbox.receiver_parked)
-        assert node.dispatch.on_packet(conn, reg_send("srv", (A_QUICK, 0)))  # type: ignore[arg-type]
-        assert node.dispatch.after_read(conn, True) is None  # type: ignore[arg-type]
-        await wait_until(lambda: got == [0])
+    async with served() as s:
+        recorder = Recorder(s.proc)
+        s.proc.drain_hook = recorder.hook
+        s.deliver((A_QUICK, 0))
+        assert s.after_read(failed=True) is None
+        await wait_until(lambda: s.got == [0])
         assert recorder.drained == []
-        nursery.cancel_scope.cancel()
 
 
 async def test_a_failing_drain_leaves_its_messages_to_the_process() -> None:
-    node, conn = Node("drain@127.0.0.1", cookie="x"), RecordingConnection()
-    got: list[Any] = []
-    async with node.process("srv") as proc, trio.open_nursery() as nursery:
+    async with served() as s:
 
         async def broken() -> None:
             raise RuntimeError("drain bug")
 
-        proc.drain_hook = broken
-
-        async def task() -> None:
-            while True:
-                got.append((await proc.receive()).message[1])
-
-        nursery.start_soon(task)
-        await wait_until(lambda: proc.mailbox.receiver_parked)
-        assert node.dispatch.on_packet(conn, reg_send("srv", (A_QUICK, 7)))  # type: ignore[arg-type]
-        work = node.dispatch.after_read(conn, False)  # type: ignore[arg-type]
+        s.proc.drain_hook = broken
+        s.deliver((A_QUICK, 7))
+        work = s.after_read()
         assert work is not None
         await work  # logged, not raised
-        await wait_until(lambda: got == [7])
-        nursery.cancel_scope.cancel()
+        await wait_until(lambda: s.got == [7])
 
 
 ORDERED_SENDERS = """

@@ -1,4 +1,4 @@
-"""kazoo_trio's mod_kazoo over the FreeSWITCH backend, and the Erlang processes that
+"""The FreeSWITCH backend, kazoo_trio's mod_kazoo over it, and the Erlang processes that
 play ecallmgr's part, for the tests from ``erl`` to the real FreeSWITCH."""
 
 from __future__ import annotations
@@ -17,6 +17,20 @@ from tests.freeswitch.fsmin import FreeSwitch
 from tests.kazoo.server_harness import MK, make_settings
 
 E1 = "ecallmgr@127.0.0.1"
+
+
+@asynccontextmanager
+async def backend_running(fs: FreeSwitch) -> AsyncIterator[FreeSwitchBackend]:
+    """The FreeSWITCH backend alone on ``fs``, connected and ready."""
+    backend = FreeSwitchBackend(
+        FreeSwitchSettings(esl_port=fs.esl_port, xml_curl_port=fs.xml_curl_port)
+    )
+    async with trio.open_nursery() as nursery:
+        await nursery.start(backend.run)
+        with trio.fail_after(10):
+            await backend.wait_ready()
+        yield backend
+        nursery.cancel_scope.cancel()
 
 
 @asynccontextmanager

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 
 import pytest
 import trio
@@ -11,10 +10,10 @@ import trio
 from kazoo_trio.errors import ConfigurationError
 from kazoo_trio.switch.bus import selective
 from kazoo_trio.switch.event import Event
-from kazoo_trio.switch.freeswitch import FreeSwitchBackend, FreeSwitchSettings
 from kazoo_trio.switch.freeswitch.backend import host_port
 from kazoo_trio.switch.protocol import SwitchBackend, XmlLookup
 from tests.freeswitch.fsmin import FreeSwitch
+from tests.freeswitch.kazoo_helpers import backend_running
 from tests.waiting import wait_until
 
 
@@ -23,21 +22,8 @@ def fs(shared_fs: FreeSwitch) -> FreeSwitch:
     return shared_fs
 
 
-@asynccontextmanager
-async def running(fs: FreeSwitch) -> AsyncIterator[FreeSwitchBackend]:
-    backend = FreeSwitchBackend(
-        FreeSwitchSettings(esl_port=fs.esl_port, xml_curl_port=fs.xml_curl_port)
-    )
-    async with trio.open_nursery() as nursery:
-        await nursery.start(backend.run)
-        with trio.fail_after(10):
-            await backend.wait_ready()
-        yield backend
-        nursery.cancel_scope.cancel()
-
-
 async def test_api_globals_and_identity(fs: FreeSwitch) -> None:
-    async with running(fs) as switch:
+    async with backend_running(fs) as switch:
         assert isinstance(switch, SwitchBackend)
         status = await switch.api("status", "")
         assert status.ok and "is ready" in status.text
@@ -64,7 +50,7 @@ async def test_api_globals_and_identity(fs: FreeSwitch) -> None:
 
 async def test_channel_events_channels_and_sendmsg(fs: FreeSwitch) -> None:
     events: list[Event] = []
-    async with running(fs) as switch:
+    async with backend_running(fs) as switch:
         switch.add_listener(events.append)
         # Subscribed before anything is fired or made: nothing is missed.
         await switch.listeners_followed()
@@ -110,7 +96,7 @@ async def test_channel_events_channels_and_sendmsg(fs: FreeSwitch) -> None:
 
 async def test_fired_events_come_back_from_freeswitch(fs: FreeSwitch) -> None:
     events: list[Event] = []
-    async with running(fs) as switch:
+    async with backend_running(fs) as switch:
         switch.add_listener(events.append)
         # Subscribed before anything is fired or made: nothing is missed.
         await switch.listeners_followed()
@@ -127,7 +113,7 @@ async def test_fired_events_come_back_from_freeswitch(fs: FreeSwitch) -> None:
 async def test_events_naming_a_live_channel_reach_the_listeners(fs: FreeSwitch) -> None:
     # FreeSWITCH's event socket would queue them to the channel and never fire them.
     events: list[Event] = []
-    async with running(fs) as switch:
+    async with backend_running(fs) as switch:
         switch.add_listener(events.append)
         # Subscribed before anything is fired or made: nothing is missed.
         await switch.listeners_followed()
@@ -166,7 +152,7 @@ async def test_dialplan_lookup_answered_by_a_binding(fs: FreeSwitch) -> None:
             "</condition></extension></context></section></document>"
         )
 
-    async with running(fs) as switch:
+    async with backend_running(fs) as switch:
         switch.add_listener(events.append)
         # Subscribed before anything is fired or made: nothing is missed.
         await switch.listeners_followed()
@@ -216,7 +202,7 @@ async def test_execution_events_a_listener_refuses_by_application_are_not_delive
         lambda name, subclass: name in ("CHANNEL_EXECUTE_COMPLETE", "CHANNEL_DESTROY"),
         wants_headers=by_application,
     )
-    async with running(fs) as switch:
+    async with backend_running(fs) as switch:
         switch.add_listener(listener)
         await switch.listeners_followed()
         made = await switch.api(

@@ -7,12 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-import trio
 
 from kazoo_trio.switch.event import Event
-from kazoo_trio.switch.freeswitch import FreeSwitchBackend, FreeSwitchSettings
 from kazoo_trio.switch.freeswitch.cdr import kz_cdr_event_headers
 from tests.freeswitch.fsmin import FreeSwitch
+from tests.freeswitch.kazoo_helpers import backend_running
 from tests.waiting import wait_until
 
 CAPTURE = Path(__file__).parent / "captures" / "hangup_complete_with_xml.json"
@@ -62,13 +61,7 @@ def fs(shared_fs: FreeSwitch) -> FreeSwitch:
 
 async def test_kz_cdr_fired_before_hangup_complete(fs: FreeSwitch) -> None:
     events: list[Event] = []
-    backend = FreeSwitchBackend(
-        FreeSwitchSettings(esl_port=fs.esl_port, xml_curl_port=fs.xml_curl_port)
-    )
-    async with trio.open_nursery() as nursery:
-        await nursery.start(backend.run)
-        with trio.fail_after(10):
-            await backend.wait_ready()
+    async with backend_running(fs) as backend:
         backend.add_listener(events.append)
         # Subscribed before anything is fired or made: nothing is missed.
         await backend.listeners_followed()
@@ -98,4 +91,3 @@ async def test_kz_cdr_fired_before_hangup_complete(fs: FreeSwitch) -> None:
         complete = next(e for e in events if e.name == "CHANNEL_HANGUP_COMPLETE" and mine(e))
         assert complete.body is None and complete.get("CDR-Attached") is None
         assert complete.get("Hangup-Cause") == "NORMAL_CLEARING"
-        nursery.cancel_scope.cancel()

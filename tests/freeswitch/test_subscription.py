@@ -8,20 +8,16 @@ listeners were given.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import pytest
-import trio
 
 from kazoo_trio.switch.bus import EventNames, SelectiveListener, selective
 from kazoo_trio.switch.event import Event
-from kazoo_trio.switch.freeswitch import FreeSwitchBackend, FreeSwitchSettings, esl
+from kazoo_trio.switch.freeswitch import FreeSwitchBackend, esl
 from kazoo_trio.switch.freeswitch.connection import EventSubscription
 from kazoo_trio.switch.protocol import FollowsListeners
 from tests.erlnode import erl_node
 from tests.freeswitch.fsmin import FreeSwitch
-from tests.freeswitch.kazoo_helpers import E1, kazoo_over
+from tests.freeswitch.kazoo_helpers import E1, backend_running, kazoo_over
 from tests.kazoo.server_harness import MK
 from tests.waiting import wait_until
 
@@ -40,19 +36,6 @@ def cdr_global(fs: FreeSwitch) -> str:
     text = fs.api(f"global_getvar {CDR_GLOBAL}")
     # What the command line client prints for an unset variable.
     return "" if text.startswith("-ERR no reply") else text.strip()
-
-
-@asynccontextmanager
-async def running(fs: FreeSwitch) -> AsyncIterator[FreeSwitchBackend]:
-    backend = FreeSwitchBackend(
-        FreeSwitchSettings(esl_port=fs.esl_port, xml_curl_port=fs.xml_curl_port)
-    )
-    async with trio.open_nursery() as nursery:
-        await nursery.start(backend.run)
-        with trio.fail_after(10):
-            await backend.wait_ready()
-        yield backend
-        nursery.cancel_scope.cancel()
 
 
 def received(backend: FreeSwitchBackend) -> list[tuple[str | None, str | None]]:
@@ -132,7 +115,7 @@ def test_subscriptions_read_and_written_as_the_event_command_words() -> None:
 async def test_with_nothing_bound_only_what_the_backend_needs_is_subscribed(
     fs: FreeSwitch,
 ) -> None:
-    async with running(fs) as backend:
+    async with backend_running(fs) as backend:
         assert isinstance(backend, FollowsListeners)
         seen = received(backend)
         # bgapi (every command) still gets its BACKGROUND_JOB.
@@ -146,7 +129,7 @@ async def test_with_nothing_bound_only_what_the_backend_needs_is_subscribed(
 
 
 async def test_names_added_later_arrive_and_names_dropped_stop(fs: FreeSwitch) -> None:
-    async with running(fs) as backend:
+    async with backend_running(fs) as backend:
         seen = received(backend)
         naming = Naming("CHANNEL_ANSWER")
         backend.add_listener(naming.listener())
@@ -185,7 +168,7 @@ async def test_names_added_later_arrive_and_names_dropped_stop(fs: FreeSwitch) -
 async def test_a_listener_naming_nothing_takes_all_and_leaving_all_keeps_the_names(
     fs: FreeSwitch,
 ) -> None:
-    async with running(fs) as backend:
+    async with backend_running(fs) as backend:
         seen = received(backend)
         everything: list[Event] = []
         remove = backend.add_listener(everything.append)
@@ -206,7 +189,7 @@ async def test_a_listener_naming_nothing_takes_all_and_leaving_all_keeps_the_nam
 async def test_a_subclass_that_cannot_be_subscribed_to_takes_nothing_down(
     fs: FreeSwitch,
 ) -> None:
-    async with running(fs) as backend:
+    async with backend_running(fs) as backend:
         seen = received(backend)
         naming = Naming("CHANNEL_HANGUP", subclasses=("kt::bad\nname", "kt two", ""))
         backend.add_listener(naming.listener())
