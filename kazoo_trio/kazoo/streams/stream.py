@@ -263,16 +263,14 @@ class EventStream:
         if not work.is_set():  # wake the sender once, not once per event
             work.set()
 
-    def may_take(self, name: str, subclass: str | None, known: Mapping[str, str | None]) -> bool:
-        """Whether :meth:`offer` could queue an event ``name``/``subclass`` holding the
-        ``known`` headers (as :func:`~kazoo_trio.kazoo.streams.encoding.prepared_known`
-        gives them): ``False`` only when no binding takes it or the JSON encoder's
-        profile filter surely rejects it.  An encoder that cannot tell takes it.
+    def may_take(self, binding: str, known: Mapping[str, str | None]) -> bool:
+        """Whether :meth:`offer` could queue an event its bindings take as ``binding``
+        (what ``bindings.match_name`` gave) holding the ``known`` headers (as
+        :func:`~kazoo_trio.kazoo.streams.encoding.prepared_known` gives them):
+        ``False`` only when the JSON encoder's profile filter surely rejects it.  An
+        encoder that cannot tell takes it.
         """
         if self._closed:
-            return False
-        binding = self.bindings.match_name(name, subclass)
-        if binding is None:
             return False
         legacy = self.options.legacy
         if legacy() if callable(legacy) else legacy:

@@ -135,11 +135,12 @@ class StreamTable:
         prepared: dict[str, str | None] | None = None
         for entry in self._streams.values():
             stream = entry.stream
-            if stream.bindings.match_name(name, subclass) is None:
+            binding = stream.bindings.match_name(name, subclass)
+            if binding is None:
                 continue
             if prepared is None:
                 prepared = prepared_known(known)
-            if stream.may_take(name, subclass, prepared):
+            if stream.may_take(binding, prepared):
                 return True
         return False
 
