@@ -607,7 +607,9 @@ async def _settle(fs: FreeSwitch) -> None:
             await trio.sleep(0.2)
         return
     await trio.to_thread.run_sync(fs.api, "hupall")
-    await trio.sleep(2)
+    with trio.move_on_after(5):
+        while await _channels(fs) > 0:
+            await trio.sleep(0.2)
 
 
 def _report(step: StepResult) -> None:
