@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import uuid
 
 from kazoo_trio.switch.protocol import SwitchIdentity
+from kazoo_trio.uuids import uuid4_str
 
 __all__ = ["discover_identity", "local_ip"]
 
@@ -48,5 +48,5 @@ def discover_identity(
         switchname=switchname or host,
         ipv4=ipv4 if ipv4 is not None else local_ip(socket.AF_INET),
         ipv6=ipv6 if ipv6 is not None else local_ip(socket.AF_INET6),
-        core_uuid=core_uuid or str(uuid.uuid4()),
+        core_uuid=core_uuid or uuid4_str(),
     )

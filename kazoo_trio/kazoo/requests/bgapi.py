@@ -16,7 +16,6 @@ teardown never waits for a job (mod_kazoo waited for all of them).
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Final, NoReturn
 
@@ -28,6 +27,7 @@ from kazoo_trio.kazoo.requests.api_reply import api_outcome, legacy_header_list
 from kazoo_trio.kazoo.requests.arguments import to_binary
 from kazoo_trio.switch.protocol import Switch
 from kazoo_trio.term.types import Atom, Pid
+from kazoo_trio.uuids import uuid4_str
 
 __all__ = ["BgapiJobs", "JobsBusy"]
 
@@ -106,7 +106,7 @@ class BgapiJobs:
         Raises :class:`JobsBusy` when :attr:`backlog` jobs are already waiting
         to start: the request handler must never wait here.
         """
-        job = _Job(trio.CancelScope(), requester, node, str(uuid.uuid4()), command, args, four)
+        job = _Job(trio.CancelScope(), requester, node, uuid4_str(), command, args, four)
         try:
             self._to_start.send_nowait(job)
         except trio.WouldBlock:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid as uuidlib
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Protocol
@@ -39,6 +38,7 @@ from kazoo_trio.switch.headers import EventOrigin, event_index_lookup, event_loo
 from kazoo_trio.switch.kz.commands import COMMANDS_ORIGIN, KZ_COMMANDS, SyncCommand, first_of_in
 from kazoo_trio.switch.kz.dptools import KZ_APPLICATIONS, Api, Execute, Step
 from kazoo_trio.switch.protocol import ApiHandler, ApiOutput
+from kazoo_trio.uuids import uuid4_str
 
 __all__ = [
     "FsKzHost",
@@ -516,7 +516,7 @@ def rewrite_message(headers: list[tuple[str, str]], view: LookupChannel) -> Rewr
             # (Application-UUID null), so they are neither tracked nor renamed.
             renamed = None
         elif not event_uuid:
-            renamed = event_uuid = str(uuidlib.uuid4())
+            renamed = event_uuid = uuid4_str()
             headers = [*headers, ("event-uuid", event_uuid)]
         messages: list[list[tuple[str, str]]] = []
         for position, step in enumerate(executes):

@@ -17,7 +17,6 @@ FreeSWITCH backend escapes ``$`` when it sends them).
 from __future__ import annotations
 
 import urllib.parse
-import uuid as uuidlib
 from collections.abc import Callable
 
 import attrs
@@ -30,6 +29,7 @@ from kazoo_trio.switch.kz.utils import (
     split_list,
     url_decode,
 )
+from kazoo_trio.uuids import uuid4_str
 
 __all__ = [
     "CHANNEL_DATA",
@@ -204,7 +204,7 @@ def kz_uuid_multiset(view: ChannelView, data: str, urldecode: bool = False) -> l
 
 def noop(view: ChannelView, data: str) -> list[Step]:
     """``noop [<noop-id>]``: the application response is the id (a fresh uuid without one)."""
-    return [Execute("set", f"current_application_response={data or uuidlib.uuid4()}")]
+    return [Execute("set", f"current_application_response={data or uuid4_str()}")]
 
 
 def kz_restore_caller_id(view: ChannelView, data: str) -> list[Step]:

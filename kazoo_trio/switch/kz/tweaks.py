@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import enum
 import logging
-import uuid as uuidlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol, runtime_checkable
 
 import attrs
+
+from kazoo_trio.uuids import uuid4_str
 
 __all__ = [
     "BRIDGE_VARIABLES",
@@ -212,7 +213,7 @@ class TweakConfigurable(Protocol):
 def new_interaction_id(now_us: int, uuid: str | None = None) -> str:
     """``kz_tweaks_new_interaction_id``: Gregorian seconds, ``-``, 8 hex digits."""
     first = now_us // 1_000_000 + UNIX_EPOCH_IN_GREGORIAN
-    return f"{first}-{(uuid or str(uuidlib.uuid4()))[:8]}"
+    return f"{first}-{(uuid or uuid4_str())[:8]}"
 
 
 # -- CS_INIT -------------------------------------------------------------------------------

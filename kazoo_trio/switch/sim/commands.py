@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Sequence
 from xml.etree.ElementTree import Element, SubElement
 
@@ -22,6 +21,7 @@ from kazoo_trio.switch.sim.channel import Channel, codec_of
 from kazoo_trio.switch.sim.core import SimCore
 from kazoo_trio.switch.sim.status import stack_sizes_kb, uptime_text
 from kazoo_trio.switch.xmltext import XmlError, find_tag, parse_document, to_freeswitch_xml
+from kazoo_trio.uuids import uuid4_str
 
 __all__ = ["UPTIME_SYNTAX", "register_core_commands"]
 
@@ -204,7 +204,7 @@ def _load(sw: SimCore, args: str) -> ApiOutput:
 
 
 def _create_uuid(sw: SimCore, args: str) -> ApiOutput:
-    return ApiOutput(str(uuid.uuid4()))
+    return ApiOutput(uuid4_str())
 
 
 def _rows_text(columns: Sequence[str], rows: Sequence[Sequence[str]], as_: str, delim: str) -> str:

@@ -13,7 +13,6 @@ Layer: above :mod:`.core` and :mod:`.applications`.
 
 from __future__ import annotations
 
-import uuid as uuidlib
 import weakref
 from collections.abc import Callable, Iterable
 from xml.etree.ElementTree import Element, SubElement
@@ -27,6 +26,7 @@ from kazoo_trio.switch.separate import separate_string
 from kazoo_trio.switch.sim.channel import Channel
 from kazoo_trio.switch.sim.core import SimCore
 from kazoo_trio.switch.xmltext import XmlError, parse_document, to_freeswitch_xml
+from kazoo_trio.uuids import uuid4_str
 
 __all__ = ["CONFERENCE_MAINTENANCE", "ConferenceRoom", "Conferences", "register_conference"]
 
@@ -62,7 +62,7 @@ class ConferenceRoom:
     name: str
     profile: str
     domain: str
-    uuid: str = attrs.field(factory=lambda: str(uuidlib.uuid4()))
+    uuid: str = attrs.field(factory=uuid4_str)
     members: dict[int, Member] = attrs.field(factory=dict)
     locked: bool = False
     floor_holder: int | None = None  # the member id holding the floor

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 
 import attrs
 import trio
@@ -24,6 +23,7 @@ from kazoo_trio.switch.sim.channel import Channel, ChannelHost, SwitchNotRunning
 from kazoo_trio.switch.sim.endpoints import create_leg
 from kazoo_trio.switch.sim.profile import CallerProfile, sanitize_number
 from kazoo_trio.switch.sim.session import app_action, transfer_action
+from kazoo_trio.uuids import uuid4_str
 
 __all__ = [
     "ORIGINATE_SYNTAX",
@@ -209,7 +209,7 @@ def _profile_for(leg: DialLeg, originator: Channel | None, cid: tuple[str, str])
     profile.callee_id_number = v.get("origination_callee_id_number", sanitize_number(data))
     # Originate's outbound profile is a copy of its own; the endpoint gives the new leg
     # a clone of that (switch_caller_profile_clone in every outgoing_channel).
-    profile.uuid_str = str(uuid.uuid4())
+    profile.uuid_str = uuid4_str()
     profile.cloned()
     return profile
 

@@ -36,7 +36,6 @@ import hashlib
 import re
 import time
 import urllib.parse
-import uuid as uuidlib
 import xml.etree.ElementTree as ET
 from typing import Literal, get_args
 
@@ -63,6 +62,7 @@ from kazoo_trio.switch.sim.endpoints import wait_orders
 from kazoo_trio.switch.sim.profile import CallerProfile, sanitize_number
 from kazoo_trio.switch.sim.session import route
 from kazoo_trio.switch.xmltext import XmlError, parse_document
+from kazoo_trio.uuids import uuid4_str
 
 __all__ = [
     "BEHAVIOURS",
@@ -266,7 +266,7 @@ class Device:
     behaviour: Behaviour = "answer"
     ring: float | None = None  # seconds before answering; None: SimTimings.ring_delay
     talk: float | None = None  # seconds before hanging up once answered; None: stays
-    call_id: str = attrs.field(factory=lambda: str(uuidlib.uuid4()))
+    call_id: str = attrs.field(factory=uuid4_str)
     network_ip: str = "127.0.0.1"
     network_port: int = 5060
     user_agent: str = "kazoo-trio simulated phone"
@@ -429,7 +429,7 @@ class SofiaModule:
             return "404 Not Found"
         if behaviour not in BEHAVIOURS:
             raise DeviceError(f"unknown device behaviour {behaviour!r}")
-        call_id = str(uuidlib.uuid4())
+        call_id = uuid4_str()
         params = [
             ("action", "sip_auth"),
             ("sip_profile", profile),
@@ -499,7 +499,7 @@ class SofiaModule:
             ani=user,
             source="mod_sofia",
         )
-        call_id = str(uuidlib.uuid4())
+        call_id = uuid4_str()
         variables = {
             "sip_profile_name": sofia.name,
             "sofia_profile_name": sofia.name,
@@ -740,7 +740,7 @@ class SofiaModule:
             ani=from_user,
             source="mod_sofia",
         )
-        call_id = outbound.variables.get("sip_call_id") or str(uuidlib.uuid4())
+        call_id = outbound.variables.get("sip_call_id") or uuid4_str()
         outbound.set_variable("sip_call_id", call_id)
         variables = {
             "sip_profile_name": target.name,
