@@ -18,7 +18,17 @@ stream adds), every event with its own ``Unique-ID`` and
   ``{event, [UniqueId | Pairs]}``, the C module's legacy form, which needs no
   profile work at all.
 
-Usage: ``python -m benchmarks.bench_profiles [--seconds S]``.
+Then the events of controlled calls (:mod:`benchmarks.call_events`: ``--calls``
+calls on the simulated switch, routed by ecallmgr's park response and controlled as
+:mod:`benchmarks.controller` does it), each as the controller's event stream hands
+it to its encoder (``encode_json_event`` with the stream's binding, the profiles
+installed from the ``kazoo.conf`` document ecallmgr pushes, the switch's globals
+as their fallback), grouped by event, plus each call's dialplan lookup through
+``build_fetch``; events Kazoo's filters reject are left out (the streams do not
+build them).  ``per call`` is the CPU time of one call's events and lookup
+together; the anchor is the legacy encoding of the same events.
+
+Usage: ``python -m benchmarks.bench_profiles [--seconds S] [--calls N]``.
 Writes ``benchmarks/results/profiles.json``.
 """
 
@@ -31,6 +41,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.call_events import TARGET_NODE as CALL_TARGET_NODE
+from benchmarks.call_events import capture_calls
+from benchmarks.common import print_table
 from benchmarks.events import E90_BYTES, E90_HEADERS, SWITCH_NODENAME, TARGET_NODE, e90, etf_size
 from kazoo_trio.kazoo.profiles import (
     ProfileSet,
@@ -38,9 +51,15 @@ from kazoo_trio.kazoo.profiles import (
     verbose_event,
     verbose_payload,
 )
-from kazoo_trio.kazoo.streams.encoding import LegacyFilter, encode_legacy_event, prepare
+from kazoo_trio.kazoo.streams.encoding import (
+    LegacyFilter,
+    encode_json_event,
+    encode_legacy_event,
+    prepare,
+)
 from kazoo_trio.switch.event import Event
 from kazoo_trio.term import Atom, encode
+from tests.kazoo.profile_support import kazoo_conf_document
 
 RESULTS = Path(__file__).parent / "results" / "profiles.json"
 TARGET_EVENTS_PER_SECOND = 20_000
@@ -89,6 +108,9 @@ def _measure(work: Callable[[Event], bytes], events: list[Event], seconds: float
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="time per row")
+    parser.add_argument(
+        "--calls", type=int, default=32, help="controlled calls whose events are encoded"
+    )
     args = parser.parse_args(argv)
 
     raw = [e90(i) for i in range(POOL)]
@@ -182,6 +204,11 @@ def main(argv: list[str] | None = None) -> int:
             f"target {TARGET_EVENTS_PER_SECOND} events/s with Kazoo's profiles:"
             f" {'met' if verdict else 'NOT met'}"
         )
+    call_rows = (
+        call_events_rows(folder, args.calls, args.seconds)
+        if (folder / "definitions").is_dir()
+        else []
+    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
         json.dumps(
@@ -192,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
                 "target_events_per_s": TARGET_EVENTS_PER_SECOND,
                 "target_met": verdict,
                 "rows": rows,
+                "call_events": {"calls": args.calls, "rows": call_rows},
             },
             indent=2,
         )
@@ -199,6 +227,71 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"wrote {RESULTS}")
     return 0
+
+
+def _label(binding: str, event: Event) -> str:
+    application = event.get("Application")
+    return f"{binding} {application}" if application else binding
+
+
+def call_events_rows(folder: Path, calls: int, seconds: float) -> list[dict[str, object]]:
+    """CPU per event of the controlled calls' events, by event, and per call."""
+    captured = capture_calls(calls)
+    switch_globals = {"hostname": "fs1"}
+    profiles = ProfileSet.from_xml(kazoo_conf_document(folder))
+    encoder = profiles.encoder(switch_globals.get)
+    keep_all = LegacyFilter(send_all_headers=True)
+    groups: dict[str, list[tuple[str, Event]]] = {}
+    for binding, event in captured.events:
+        if encode_json_event(event, binding, "json", encoder) is not None:
+            groups.setdefault(_label(binding, event), []).append((binding, event))
+    lookups = list(captured.lookups)
+    per_call: dict[str, float] = {}
+
+    def payloads(items: list[tuple[str, Event]]) -> Callable[[Event], bytes]:
+        bindings = {id(event): binding for binding, event in items}
+
+        def work(event: Event) -> bytes:
+            payload = encode_json_event(event, bindings[id(event)], "json", encoder)
+            assert payload is not None
+            return payload
+
+        return work
+
+    def legacy(event: Event) -> bytes:
+        return encode_legacy_event(event, CALL_TARGET_NODE, captured.switch_nodename, keep_all)
+
+    def fetch(event: Event) -> bytes:
+        return encode(profiles.build_fetch("dialplan", event))
+
+    rows: list[dict[str, object]] = []
+    table: list[list[object]] = []
+    cases = [(label, items, payloads(items)) for label, items in groups.items()]
+    cases.append(("dialplan lookup (build_fetch + encode)", lookups, fetch))
+    for label, items, work in cases:
+        events = [event for _, event in items]
+        rate = _measure(work, events, seconds)
+        anchor = _measure(legacy, events, seconds)
+        per_event_us = 1e6 / rate
+        per_call[label] = per_event_us * len(items) / calls
+        row: dict[str, object] = {
+            "name": label,
+            "events": len(items),
+            "us_per_event": round(per_event_us, 1),
+            "legacy_us_per_event": round(1e6 / anchor, 1),
+            "ratio_to_legacy": round(rate / anchor, 3),
+        }
+        rows.append(row)
+        table.append([label, len(items), per_event_us, 1e6 / anchor, rate / anchor])
+    total = sum(per_call.values())
+    rows.append({"name": "per call", "us_per_call": round(total, 1)})
+    table.append(["per call (all of the above)", None, total, None, None])
+    print_table(
+        f"Controlled calls' events through Kazoo's profiles ({calls} calls, one core, CPU)",
+        ["event", "count", "us/event", "legacy us/event", "speed vs legacy"],
+        table,
+    )
+    return rows
 
 
 if __name__ == "__main__":

@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kazoo_trio.kazoo.profiles import NULL, json_to_term
+from kazoo_trio.kazoo.profiles import functions as functions_module
 from kazoo_trio.kazoo.profiles.functions import (
     cond,
     expr,
@@ -273,3 +274,75 @@ def test_json_terms_encode_and_keep_numbers_exact(value: object, encoding: str) 
             assert isinstance(converted, int)
         if isinstance(original, float) and not original.is_integer():
             assert isinstance(converted, float) and math.isfinite(converted)
+
+
+# ---------------------------------------------------------------- expr: generated code
+
+
+def _closure_expr(text: str) -> str:
+    """``expr`` evaluated by the compiler's closures alone (no generated function)."""
+    text = text.replace("|", ";")
+    if "#" in text:
+        return "!err!"
+    try:
+        node = functions_module._ExprCompiler(
+            functions_module._EXPR_NUMBER.sub("#", text)
+        ).program()
+    except (functions_module._ExprError, RecursionError):
+        return "!err!"
+    numbers = [float(n) for n in functions_module._EXPR_NUMBER.findall(text)]
+    try:
+        value = node(numbers, {})
+    except (functions_module._ExprError, RecursionError, OverflowError):
+        return "!err!"
+    return functions_module.format_expr_result(value)
+
+
+def _arithmetic(depth: int = 0) -> st.SearchStrategy[str]:
+    leaf = st.sampled_from(
+        ["0", "1", "7", "2.5", ".5", "1e3", "1e308", "62167219200", "1700000000123456", "M_PI"]
+    )
+    if depth >= 3:
+        return leaf
+    inner = _arithmetic(depth + 1)
+    one = [
+        "ceil", "floor", "abs", "ipart", "fpart", "sqrt", "exp", "ln", "log", "",
+    ]  # fmt: skip
+    return st.one_of(
+        leaf,
+        st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "^"]), inner).map(" ".join),
+        st.tuples(st.sampled_from(one), inner).map(lambda p: f"{p[0]}({p[1]})"),
+        st.tuples(st.sampled_from(["pow", "mod", "min", "max", "avg"]), inner, inner).map(
+            lambda p: f"{p[0]}({p[1]}, {p[2]})"
+        ),
+        st.tuples(st.sampled_from(["-", "+"]), inner).map("".join),
+        st.tuples(inner, inner).map(lambda p: f"x = {p[0]}; x + {p[1]}"),
+    )
+
+
+@settings(max_examples=500, deadline=None)
+@given(_arithmetic())
+def test_generated_expr_is_the_closures(text: str) -> None:
+    """Arithmetic compiled to one generated function gives what the closures give,
+    errors included."""
+    assert expr(text) == _closure_expr(text)
+
+
+def test_expr_arithmetic_is_generated_code() -> None:
+    node = functions_module._compiled_expr("ceil((# / #) + #)")
+    assert node is not None and node.__code__.co_filename == "<kazoo profile expr>"
+    assert expr("ceil((1700000000123456 / 1000000) + 62167219200)") == "63867219201"
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.floats(allow_nan=True, allow_infinity=True)
+    | st.integers(-(2**70), 2**70).map(float)
+    | st.sampled_from([0.0, -0.0, 1e308, -1e308, 2.0**53 + 2, 0.5, -1.5])
+)
+def test_format_expr_result_is_printf_without_trailing_zeros(value: float) -> None:
+    text = f"{value:0.10f}"  # mod_expr prints "%0.10f"
+    if "." in text:
+        text = text.rstrip("0")
+        text = text[:-1] if text.endswith(".") else text
+    assert format_expr_result(value) == text

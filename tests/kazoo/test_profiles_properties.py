@@ -12,11 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from benchmarks.call_events import CallEvents, capture_calls
 from kazoo_trio.kazoo.profiles import ProfileSet, default_profiles
 from kazoo_trio.kazoo.profiles import compile as compile_module
+from kazoo_trio.kazoo.profiles.jsonterm import freeze_object
 from kazoo_trio.switch.event import Event
 from kazoo_trio.term import Atom, decode, encode
 from tests.erlnode import erl_eval_once
+from tests.kazoo.profile_reference import Reference
 from tests.kazoo.profile_support import (
     duplicate_keys,
     kazoo_profiles,
@@ -251,3 +254,78 @@ def test_fused_fetch_plans_build_what_the_field_closures_build(
 ) -> None:
     kazoo, _ = _kazoo()
     assert kazoo.build_fetch(section, headers) == _unfused().build_fetch(section, headers)
+
+
+# ---------------------------------------------------------------- against the reference
+
+
+@cache
+def _reference() -> Reference:
+    kazoo, _ = _kazoo()
+    return Reference(kazoo, {})
+
+
+def _as_term(obj: dict[bytes, object] | None) -> object:
+    return None if obj is None else freeze_object(obj)
+
+
+@cache
+def _call_events() -> CallEvents:
+    return capture_calls(2)
+
+
+def test_simulated_calls_build_what_the_reference_builds() -> None:
+    """Every event of two controlled calls on the simulated switch (as a stream hands
+    them over) and their dialplan lookups: the same objects, key order included, and
+    the same encoded payloads as the plain interpreter of the specs."""
+    kazoo, _ = _kazoo()
+    calls = _call_events()
+    built = 0
+    for binding, event in calls.events:
+        expected = _reference().event(binding, list(event.headers), event.body)
+        assert kazoo.build_event(event, binding=binding) == _as_term(expected), binding
+        assert kazoo.build_payload(event, binding=binding) == _encoded(_as_term(expected), "json")
+        built += expected is not None
+    assert built >= 10  # CHANNEL_CREATE, ANSWER, DESTROY, route_winner, executions
+    for section, event in calls.lookups:
+        expected = _reference().fetch(section, list(event.headers))
+        assert expected is not None
+        assert kazoo.build_fetch(section, event) == _as_term(expected)
+
+
+@SLOW
+@given(event_cases(), st.sampled_from(["json", "map"]))
+def test_kazoo_profiles_build_what_the_reference_builds(
+    case: tuple[str, Event], encoding: str
+) -> None:
+    kazoo, _ = _kazoo()
+    binding, event = case
+    expected = _reference().event(binding, list(event.headers), event.body, encoding)  # type: ignore[arg-type]
+    if encoding == "map":
+        built = kazoo.build_event(event, binding=binding, encoding="map")
+        assert built == expected
+        assert built is None or list(_keys(built)) == list(_keys(expected))
+    else:
+        assert kazoo.build_event(event, binding=binding) == _as_term(expected)
+    payload = kazoo.build_payload(event, binding=binding, encoding=encoding)  # type: ignore[arg-type]
+    assert payload == _encoded(expected if encoding == "map" else _as_term(expected), encoding)
+
+
+def _keys(obj: object) -> list[object]:
+    """Keys of nested objects in order, depth first (dict equality ignores order)."""
+    assert isinstance(obj, dict)
+    out: list[object] = []
+    for key, value in obj.items():
+        out.append(key)
+        if isinstance(value, dict):
+            out.append(_keys(value))
+    return out
+
+
+@SLOW
+@given(st.sampled_from(SECTIONS), header_sets())
+def test_fetch_profiles_build_what_the_reference_builds(
+    section: str, headers: list[tuple[str, str]]
+) -> None:
+    kazoo, _ = _kazoo()
+    assert kazoo.build_fetch(section, headers) == _as_term(_reference().fetch(section, headers))

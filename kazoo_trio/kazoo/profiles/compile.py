@@ -228,7 +228,8 @@ class Compiler:
                     produce(view, dst)
                 return None
 
-            return _assigns(filtered, touches(produce))
+            describe(filtered, ("filtered", predicate, produce))
+            return filtered
         kids = _fused(children or ())
         # A group's children, and those of a field that is not an object, go
         # into the enclosing object.
@@ -251,7 +252,15 @@ class Compiler:
                 apply(view, target)
             return None
 
-        return _assigns(with_children, keys)
+        if is_object and spec.type == "static":
+            # The object is always made; its children go inside it.
+            key = to_binary(spec.name or "")
+            describe(with_children, ("object", key, predicate, children or (), verbose_children))
+        elif spec.type == "group" and not verbose_children:
+            describe(with_children, ("group", predicate, children or ()))
+        else:
+            _assigns(with_children, keys)
+        return with_children
 
     def _producer(self, spec: FieldSpec, is_object: bool) -> Produce:
         if spec.type == "group":
@@ -463,6 +472,8 @@ def _expand(template: str, key: bytes, convert: Convert, is_object: bool) -> Pro
         dst[key] = convert(text, view)
         return True
 
+    if not is_object:
+        describe(expand, ("expand", key, render, None if convert is _string else convert))
     return expand
 
 
@@ -481,6 +492,7 @@ def _prefix(prefix: str, exclude_prefix: bool, convert: Convert, is_object: bool
                     dst[key] = value.encode("utf-8", "surrogateescape")
             return None
 
+        describe(prefixed_strings, ("prefix", prefix, cut))
         return prefixed_strings
 
     def prefixed(view: HeaderView, dst: dict[bytes, object]) -> object:

@@ -140,6 +140,13 @@ class ProfileSet:
     _by_binding: dict[str, EventPlan | None] = attrs.field(
         init=False, eq=False, repr=False, factory=dict
     )
+    _by_section: dict[str, FetchPlan | None] = attrs.field(
+        init=False, eq=False, repr=False, factory=dict
+    )
+    # The last globals lookup made by _globals, for the fallback it was made for.
+    _last_globals: list[tuple[GlobalLookup | None, GlobalLookup]] = attrs.field(
+        init=False, eq=False, repr=False, factory=list
+    )
 
     def __attrs_post_init__(self) -> None:
         compiler = Compiler(self.definitions)
@@ -298,6 +305,19 @@ class ProfileSet:
 
     def fetch_plan(self, section: str) -> FetchPlan | None:
         """The first fetch profile serving ``section`` (``None``: FreeSWITCH gets nothing)."""
+        # Lookups name the same few sections: remember the answers (bounded).
+        memo = self._by_section
+        try:
+            return memo[section]
+        except KeyError:
+            pass
+        plan = self._fetch_plan(section)
+        if len(memo) >= _BINDING_MEMO_MAX:
+            memo.clear()
+        memo[section] = plan
+        return plan
+
+    def _fetch_plan(self, section: str) -> FetchPlan | None:
         wanted = parse_sections(section)
         if not wanted:
             return None
@@ -307,16 +327,23 @@ class ProfileSet:
         return None
 
     def _globals(self, override: GlobalLookup | None) -> GlobalLookup:
+        # An encoder passes the same override for every event: make its lookup once.
+        last = self._last_globals
+        if last and last[0][0] is override:
+            return last[0][1]
         variables = self._variables
         fallback = override if override is not None else self.global_lookup
         if fallback is None:
-            return variables.get
+            found: GlobalLookup = variables.get
+        else:
 
-        def lookup(name: str) -> str | None:
-            value = variables.get(name)
-            return value if value is not None else fallback(name)
+            def lookup(name: str) -> str | None:
+                value = variables.get(name)
+                return value if value is not None else fallback(name)
 
-        return lookup
+            found = lookup
+        last[:] = [(override, found)]
+        return found
 
     def _view(
         self,

@@ -40,80 +40,88 @@ QuickCheck = Callable[[Mapping[str, "str | None"]], bool]
 none) → ``False`` when the filters surely reject the event."""
 
 
-def _value_of(name: str) -> Callable[[HeaderView], str | None]:
-    if name.startswith("$"):
-        return compile_template(name)
-    if name == "_body":
-        return lambda view: view.text(name)
-    lowered = name.lower()
-    return lambda view: view.first.get(lowered)
+class _Source:
+    """The Python expression of a filter list, written once per list.
 
+    Each filter becomes a boolean expression over ``view`` and ``first`` (the
+    view's index) with its names and values as literals, so a list is one
+    generated function (``and`` stops at the first filter that rejects) rather
+    than a closure per filter and a generator over them.
+    """
 
-def _holds(spec: FilterSpec) -> Predicate:
-    compare = spec.compare
-    name = spec.name
-    expected = spec.value
-    if compare == "prefix":
-        prefix = expected or ""
-        return lambda view: bool(view.with_prefix(prefix))
-    assert name is not None
-    if compare == "exists":
+    def __init__(self) -> None:
+        self.env: dict[str, object] = {}
+        self.temps = 0
+
+    def name(self, value: object) -> str:
+        label = f"_v{len(self.env)}"
+        self.env[label] = value
+        return label
+
+    def value_of(self, name: str) -> str:
+        """An expression of the value a comparison reads (``None`` when missing)."""
+        if name.startswith("$"):
+            return f"{self.name(compile_template(name))}(view)"
         if name == "_body":
-            return lambda view: view.body is not None
-        lowered = name.lower()
-        return lambda view: lowered in view.first
-    assert expected is not None
-    value_of = _value_of(name)
-    if compare == "value":
+            return f"view.text({name!r})"
+        return f"first.get({name.lower()!r})"
 
-        def equals(view: HeaderView) -> bool:
-            return value_of(view) == expected
+    def temp(self) -> str:
+        """A local variable of its own for one comparison."""
+        self.temps += 1
+        return f"_t{self.temps}"
 
-        return equals
-    if compare == "field":
-        other = expected.lower()
+    def holds(self, spec: FilterSpec) -> str:
+        """An expression that is true when ``spec``'s comparison holds."""
+        compare = spec.compare
+        name = spec.name
+        expected = spec.value
+        if compare == "prefix":
+            return f"(not not view.with_prefix({expected or ''!r}))"
+        assert name is not None
+        if compare == "exists":
+            if name == "_body":
+                return "(view.body is not None)"
+            return f"({name.lower()!r} in first)"
+        assert expected is not None
+        value = self.value_of(name)
+        if compare == "value":
+            return f"({value} == {expected!r})"
+        temp = self.temp()
+        if compare == "field":
+            return (
+                f"(({temp} := {value}) is not None"
+                f" and {temp} == first.get({expected.lower()!r}, ''))"
+            )
+        if compare == "list":
+            items = tuple(separate_string(expected, "|", 25))
+            return f"(({temp} := {value}) is not None and {temp}.startswith({items!r}))"
+        pattern = self.name(re.compile(expected))
+        return f"(({temp} := {value}) is not None and {pattern}.search({temp}) is not None)"
 
-        def same_as_field(view: HeaderView) -> bool:
-            value = value_of(view)
-            return value is not None and value == view.first.get(other, "")
+    def passes(self, spec: FilterSpec) -> str:
+        holds = self.holds(spec)
+        return holds if spec.type == "include" else f"(not {holds})"
 
-        return same_as_field
-    if compare == "list":
-        items = tuple(separate_string(expected, "|", 25))
-
-        def starts_with_item(view: HeaderView) -> bool:
-            value = value_of(view)
-            return value is not None and value.startswith(items)
-
-        return starts_with_item
-    pattern = re.compile(expected)
-
-    def matches(view: HeaderView) -> bool:
-        value = value_of(view)
-        return value is not None and pattern.search(value) is not None
-
-    return matches
+    def predicate(self, specs: Sequence[FilterSpec]) -> Predicate:
+        terms = [self.passes(spec) for spec in specs]
+        source = f"def predicate(view):\n    first = view.first\n    return {' and '.join(terms)}\n"
+        namespace = dict(self.env)
+        exec(compile(source, "<kazoo profile filter>", "exec"), namespace)
+        predicate = namespace["predicate"]
+        assert callable(predicate)
+        return cast(Predicate, predicate)
 
 
 def _compile_one(spec: FilterSpec) -> Predicate:
-    holds = _holds(spec)
-    if spec.type == "include":
-        return holds
-    return lambda view: not holds(view)
+    return _Source().predicate((spec,))
 
 
 def compile_filters(specs: Sequence[FilterSpec]) -> Predicate | None:
     """One predicate for a filter list, or ``None`` when the list is empty (always passes)."""
-    predicates = tuple(_compile_one(spec) for spec in specs)
-    if not predicates:
+    if not specs:
         return None
-    if len(predicates) == 1:
-        return predicates[0]
-
-    def every(view: HeaderView) -> bool:
-        return all(predicate(view) for predicate in predicates)
-
-    return every
+    return _Source().predicate(specs)
 
 
 def filter_prefixes(specs: Sequence[FilterSpec]) -> set[str]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from typing import cast
 
 from kazoo_trio.switch.separate import separate_string as _switch_separate
 
@@ -390,6 +391,49 @@ class _ExprCompiler:
             pos = match.end()
         self.pos = 0
         self.numbers = 0
+        # The Python expression of each node whose value is plain arithmetic
+        # (no names or assignments), and the functions those expressions call.
+        self.sources: dict[Node, str] = {}
+        self.env: dict[str, object] = {"_div": _divide, "_pow": _power, "_float": float}
+
+    def _source(self, node: Node, source: str | None) -> Node:
+        if source is not None:
+            self.sources[node] = source
+        return node
+
+    def _binary(self, op: str, left: Node, right: Node) -> Node:
+        node = _binary(op, left, right)
+        a, b = self.sources.get(left), self.sources.get(right)
+        if a is None or b is None:
+            return node
+        if op == "/":
+            return self._source(node, f"_div({a}, {b})")
+        if op == "^":
+            return self._source(node, f"_pow({a}, {b})")
+        return self._source(node, f"({a} {op} {b})")
+
+    def generated(self, node: Node) -> Node | None:
+        """``node`` as one generated function (the same arithmetic, in the same
+        order), or ``None`` when it reads names."""
+        source = self.sources.get(node)
+        if source is None:
+            return None
+        text = (
+            "def node(xs, env):\n"
+            "    try:\n"
+            f"        return {source}\n"
+            "    except (OverflowError, ValueError, ZeroDivisionError) as exc:\n"
+            "        raise _ExprError(str(exc)) from None\n"
+        )
+        namespace = {**self.env, "_ExprError": _ExprError}
+        try:
+            code = compile(text, "<kazoo profile expr>", "exec")
+        except (SyntaxError, RecursionError, MemoryError):
+            return None  # nested past what Python compiles: the closures still work
+        exec(code, namespace)
+        generated = namespace["node"]
+        assert callable(generated)
+        return cast(Node, generated)
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -445,7 +489,7 @@ class _ExprCompiler:
             if token is None or token[0] != "op" or token[1] not in "+-":
                 return node
             self.pos += 1
-            node = _binary(token[1], node, self.product())
+            node = self._binary(token[1], node, self.product())
 
     def product(self) -> Node:
         node = self.unary()
@@ -454,12 +498,16 @@ class _ExprCompiler:
             if token is None or token[0] != "op" or token[1] not in "*/":
                 return node
             self.pos += 1
-            node = _binary(token[1], node, self.unary())
+            node = self._binary(token[1], node, self.unary())
 
     def unary(self) -> Node:
         if self.take("-"):
             inner = self.unary()
-            return lambda xs, env: -inner(xs, env)
+            inner_source = self.sources.get(inner)
+            return self._source(
+                lambda xs, env: -inner(xs, env),
+                None if inner_source is None else f"(-{inner_source})",
+            )
         if self.take("+"):
             return self.unary()
         return self.power()
@@ -467,7 +515,7 @@ class _ExprCompiler:
     def power(self) -> Node:
         base = self.atom()
         if self.take("^"):
-            return _binary("^", base, self.unary())
+            return self._binary("^", base, self.unary())
         return base
 
     def atom(self) -> Node:
@@ -479,7 +527,7 @@ class _ExprCompiler:
         if kind == "num":
             index = self.numbers
             self.numbers += 1
-            return lambda xs, env: xs[index]
+            return self._source(lambda xs, env: xs[index], f"xs[{index}]")
         if kind == "name":
             if self.take("("):
                 return self.call(text)
@@ -521,7 +569,12 @@ class _ExprCompiler:
             except (OverflowError, ValueError, ZeroDivisionError) as exc:
                 raise _ExprError(str(exc)) from None
 
-        return apply
+        sources = [self.sources.get(node) for node in nodes]
+        if any(source is None for source in sources):
+            return apply
+        label = f"_f{len(self.env)}"
+        self.env[label] = func
+        return self._source(apply, f"_float({label}({', '.join(map(str, sources))}))")
 
 
 _EXPR_CACHE: dict[str, Node | None] = {}
@@ -533,9 +586,12 @@ def _compiled_expr(shape: str) -> Node | None:
     except KeyError:
         pass
     try:
-        node: Node | None = _ExprCompiler(shape).program()
+        compiler = _ExprCompiler(shape)
+        node: Node | None = compiler.program()
     except (_ExprError, RecursionError):
         node = None
+    if node is not None:
+        node = compiler.generated(node) or node
     if len(_EXPR_CACHE) > 1024:
         _EXPR_CACHE.clear()
     _EXPR_CACHE[shape] = node
@@ -544,6 +600,10 @@ def _compiled_expr(shape: str) -> Node | None:
 
 def format_expr_result(value: float) -> str:
     """mod_expr's output: ``%0.10f`` without trailing zeros (nor a trailing dot)."""
+    if value.is_integer() and value != 0:
+        # What that gives for a whole number (any double that is one is exact):
+        # its digits.  Zero takes the general path, which keeps the sign of -0.
+        return str(int(value))
     text = f"{value:.10f}"
     if "." in text:
         text = text.rstrip("0")
@@ -631,11 +691,14 @@ class ExprShape:
 
     def run(self, values: list[str]) -> str | None:
         """``expr`` of the text with ``values`` in the holes; ``None`` if one is not digits."""
+        positions = self._positions
+        if len(values) != len(positions):
+            raise ValueError(f"{len(positions)} values wanted, not {len(values)}")
         numbers = self._numbers.copy()
-        for position, value in zip(self._positions, values, strict=True):
+        for index, value in enumerate(values):
             if not (value.isdigit() and value.isascii()):
                 return None
-            numbers[position] = float(value)
+            numbers[positions[index]] = float(value)
         try:
             result = self._node(numbers, {})
         except (_ExprError, RecursionError, OverflowError):

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import cast
 
 from kazoo_trio.kazoo.profiles.functions import FUNCTIONS, PURE_FUNCTIONS, ExprShape, expr
 from kazoo_trio.kazoo.profiles.view import HeaderView
@@ -136,7 +137,18 @@ def compile_template(template: str) -> Render:
 
 def _slot_render(kind: str, name: str, args: list[_Part] | None, earlier: list[Render]) -> Render:
     if kind == "header":
-        return lambda view: view.text_or_global(name) or ""
+        if name.lower() == "_body":
+            return lambda view: view.text_or_global(name) or ""
+        lowered = name.lower()
+
+        def header(view: HeaderView) -> str:
+            # view.text_or_global, with the name lowered once.
+            value = view.first.get(lowered)
+            if value is None:
+                value = view.expanded_global(name)
+            return value or ""
+
+        return header
     if kind == "global":
         return lambda view: view.expanded_global(name) or ""
     function = FUNCTIONS.get(name.strip())
@@ -184,6 +196,17 @@ def _fixed_expr(args: list[_Part], slots: list[Render]) -> Render | None:
     holes = tuple(slots[part] for part in args if isinstance(part, int))
     render_args = _render(args, slots)
     run = shape.run
+    if len(holes) == 2:
+        # The Timestamp fields: an event's header and a global.
+        first, second = holes
+
+        def call_fixed_2(view: HeaderView) -> str:
+            found = run([first(view), second(view)])
+            if found is None:
+                found = expr(render_args(view).strip())
+            return found
+
+        return call_fixed_2
 
     def call_fixed(view: HeaderView) -> str:
         found = run([hole(view) for hole in holes])
@@ -202,11 +225,19 @@ def _render(parts: list[_Part], slots: list[Render]) -> Render:
         if isinstance(only, str):
             return lambda view: only
         return slots[only]
-    pieces: tuple[str | Render, ...] = tuple(
-        part if isinstance(part, str) else slots[part] for part in parts
-    )
-
-    def join(view: HeaderView) -> str:
-        return "".join([piece if isinstance(piece, str) else piece(view) for piece in pieces])
-
-    return join
+    # One concatenation written out (literals inline, a call per slot): no loop
+    # and no type test per piece.  Every slot's render gives a str.
+    env: dict[str, object] = {}
+    terms: list[str] = []
+    for part in parts:
+        if isinstance(part, str):
+            terms.append(repr(part))
+        else:
+            label = f"_s{len(env)}"
+            env[label] = slots[part]
+            terms.append(f"{label}(view)")
+    source = f"def join(view):\n    return {' + '.join(terms)}\n"
+    exec(compile(source, "<kazoo profile template>", "exec"), env)
+    join = env["join"]
+    assert callable(join)
+    return cast(Render, join)

@@ -10,6 +10,7 @@ header ``_body`` is the event body when no real header has that name.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import cast
 
 from kazoo_trio.kazoo.profiles.functions import FUNCTIONS
 from kazoo_trio.kazoo.profiles.jsonterm import Encoding
@@ -27,47 +28,70 @@ def to_binary(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
-class PrefixMatcher(dict[str, tuple[str, ...]]):
+class PrefixMatcher:
     """Header name → the ``prefixes`` it starts with, remembered across events.
 
     Events of one switch reuse a limited set of header names, so a dictionary hit
-    replaces testing every prefix on every header of every event.  The memory is
-    bounded: the table is emptied when it reaches :attr:`LIMIT` names.
+    replaces testing every prefix on every header of every event.  ``table`` is a
+    plain ``dict`` (subscripting one is cheaper than a subclass with
+    ``__missing__``): :meth:`learn` adds the names of an event it lacks.  The
+    memory is bounded: the table is emptied when it would exceed :attr:`LIMIT`
+    names.
     """
+
+    __slots__ = ("prefixes", "table")
 
     LIMIT = 20_000
 
     def __init__(self, prefixes: tuple[str, ...]) -> None:
-        super().__init__()
         self.prefixes = prefixes
+        self.table: dict[str, tuple[str, ...]] = {}
 
-    def __missing__(self, name: str) -> tuple[str, ...]:
-        if len(self) >= self.LIMIT:
-            self.clear()
-        found = tuple(prefix for prefix in self.prefixes if name.startswith(prefix))
-        self[name] = found
+    def __getitem__(self, name: str) -> tuple[str, ...]:
+        found = self.table.get(name)
+        if found is None:
+            found = self._add(name)
         return found
 
+    def _add(self, name: str) -> tuple[str, ...]:
+        found = tuple(prefix for prefix in self.prefixes if name.startswith(prefix))
+        self.table[name] = found
+        return found
 
-class _Lowered(dict[str, str]):
-    """Header name → its lower-cased form, remembered (bounded like :class:`PrefixMatcher`).
-
-    Indexing an event lower-cases every header name; a dictionary hit is
-    cheaper than the call, and names recur from event to event.
-    """
-
-    LIMIT = 20_000
-
-    def __missing__(self, name: str) -> str:
-        if len(self) >= self.LIMIT:
-            self.clear()
-        lowered = self[name] = name.lower()
-        return lowered
+    def learn(self, headers: tuple[tuple[str, str], ...]) -> None:
+        """Make sure every name of ``headers`` is in :attr:`table`."""
+        table = self.table
+        if len(table) + len(headers) > self.LIMIT:
+            table.clear()
+        for name, _ in headers:
+            if name not in table:
+                self._add(name)
 
 
-_lowered = _Lowered()
+_LOWERED_LIMIT = 20_000
+
+# Header name → its lower-cased form.  Indexing an event lower-cases every header
+# name; a hit in a plain dict is cheaper than the call, and names recur from event
+# to event.  Bounded like PrefixMatcher.
+_lowered: dict[str, str] = {}
+
+
+def _learn_lowered(headers: tuple[tuple[str, str], ...]) -> None:
+    """Make sure every name of ``headers`` is in ``_lowered``."""
+    if len(_lowered) + len(headers) > _LOWERED_LIMIT:
+        _lowered.clear()
+    for name, _ in headers:
+        if name not in _lowered:
+            _lowered[name] = name.lower()
+
 
 _NONE: tuple[tuple[str, str | list[str]], ...] = ()
+
+
+def _may_expand(text: str) -> bool:
+    """``needs_expansion``, with its character scan only for texts that hold a
+    ``$`` or a backslash (it is false for every other text)."""
+    return ("$" in text or "\\" in text) and needs_expansion(text)
 
 
 def _array_text(values: list[str]) -> str:
@@ -116,7 +140,11 @@ class HeaderView:
         # A repeated name's entry is replaced by its ARRAY:: text below, so
         # which of its values lands here first does not matter.
         lowered = _lowered
-        first = {lowered[name]: value for name, value in headers}
+        try:
+            first = {lowered[name]: value for name, value in headers}
+        except KeyError:
+            _learn_lowered(headers)
+            first = {lowered[name]: value for name, value in headers}
         self.first = first
         self.multi: dict[str, list[str]] | None = None
         self.exact_multi: dict[str, list[str]] | None = None
@@ -179,14 +207,14 @@ class HeaderView:
         value = self.text(name)
         if value is None:
             value = self._global_lookup(name)
-            if value is not None and needs_expansion(value):
+            if value is not None and _may_expand(value):
                 value = self.expand(value)
         return value
 
     def expanded_global(self, name: str) -> str | None:
         """What ``$${name}`` expands to: the global, itself expanded."""
         value = self._global_lookup(name)
-        if value is not None and needs_expansion(value):
+        if value is not None and _may_expand(value):
             value = self.expand(value)
         return value
 
@@ -200,31 +228,44 @@ class HeaderView:
         """
         found = self._prefixed
         if found is None:
-            matches = self._prefixes
-            if not matches.prefixes:
-                found = []
-            elif self.exact_multi is None:
-                found = [(name, value) for name, value in self.headers if matches[name]]
-            else:
-                found = self._grouped([h for h in self.headers if matches[h[0]]])
-            self._prefixed = found
+            self._index_prefixes()
+            found = self._prefixed
+            assert found is not None
         return found
 
     def with_prefix(self, prefix: str) -> Sequence[tuple[str, str | list[str]]]:
         """The :attr:`prefixed` headers starting with ``prefix`` (one of the profiles')."""
         buckets = self._buckets
         if buckets is None:
-            buckets = {}
-            matches = self._prefixes
-            for entry in self.prefixed:
-                for found in matches[entry[0]]:
-                    bucket = buckets.get(found)
+            buckets = self._index_prefixes()
+        return buckets.get(prefix, _NONE)
+
+    def _index_prefixes(self) -> dict[str, list[tuple[str, str | list[str]]]]:
+        matches = self._prefixes
+        buckets: dict[str, list[tuple[str, str | list[str]]]] = {}
+        found: list[tuple[str, str | list[str]]] = []
+        if matches.prefixes:
+            headers = self.headers
+            table = matches.table
+            try:
+                hits = [header for header in headers if table[header[0]]]
+            except KeyError:
+                matches.learn(headers)
+                hits = [header for header in headers if table[header[0]]]
+            if self.exact_multi is None:
+                found = cast(list[tuple[str, str | list[str]]], hits)
+            else:
+                found = self._grouped(hits)
+            for entry in found:
+                for prefix in table[entry[0]]:
+                    bucket = buckets.get(prefix)
                     if bucket is None:
-                        buckets[found] = [entry]
+                        buckets[prefix] = [entry]
                     else:
                         bucket.append(entry)
-            self._buckets = buckets
-        return buckets.get(prefix, _NONE)
+        self._prefixed = found
+        self._buckets = buckets
+        return buckets
 
     def _grouped(self, headers: list[tuple[str, str]]) -> list[tuple[str, str | list[str]]]:
         exact = self.exact_multi or {}
