@@ -119,12 +119,18 @@ class Dispatcher:
                 proc = self._by_name.get(target)
                 if proc is None:
                     return False
-                pid = proc.pid
-            else:
-                pid = target
+                # A registered process has its record in the link table from
+                # before it is registered until after it is not: the record is
+                # at hand, no need to look its pid up (as remote_monitor and
+                # remote_demonitor would).
+                monitored_by = proc.link_state.monitored_by
+                if op == MONITOR_P:
+                    monitored_by[mon[2]] = (mon[0], target)
+                    return True
+                return monitored_by.pop(mon[2], None) is not None
             if op == MONITOR_P:
-                return self._remote_monitor(pid, mon[2], mon[0], target)
-            return self._remote_demonitor(pid, mon[2])
+                return self._remote_monitor(target, mon[2], mon[0], target)
+            return self._remote_demonitor(target, mon[2])
         return False
 
     def on_frame(self, conn: Connection, msg: Any) -> None:

@@ -21,7 +21,17 @@ from kazoo_trio.erlang.wire import call_reply_parts, gen_call, reply_parts
 from kazoo_trio.erlang.wire import messages as c
 from kazoo_trio.term.types import Atom, ImproperList, Pid, Reference
 
-__all__ = ["GenCall", "GenCast", "alias_of", "parse", "reply", "run_deferred", "serve"]
+__all__ = [
+    "GenCall",
+    "GenCast",
+    "alias_of",
+    "parse",
+    "reply",
+    "reply_soon",
+    "reply_to",
+    "run_deferred",
+    "serve",
+]
 
 A_ALIAS = Atom("alias")
 _T = TypeVar("_T")
@@ -74,11 +84,29 @@ async def reply(proc: Process, call: GenCall, value: Any) -> None:
     the connection's outgoing queue is over its limit (so it is usually not
     a checkpoint: a server answering a batch does not yield per reply).
     """
-    conn = _reply_nowait(proc, call.sender, call.tag, value)
+    await reply_to(proc, call.sender, call.tag, value)
+
+
+async def reply_to(proc: Process, caller: Pid, tag: Any, value: Any) -> None:
+    """:func:`reply` to the call from ``caller`` with ``tag``, without a :class:`GenCall`."""
+    wait = reply_soon(proc, caller, tag, value)
+    if wait is not None:
+        await wait
+
+
+def reply_soon(proc: Process, caller: Pid, tag: Any, value: Any) -> Awaitable[None] | None:
+    """:func:`reply_to` as far as it goes without waiting: the rest to await, if any.
+
+    The reply is queued on the caller's connection at once in the usual case
+    (None is returned); a server answering a batch then makes no coroutine
+    per reply.
+    """
+    conn = _reply_nowait(proc, caller, tag, value)
     if conn is None:
-        await _reply_general(proc, call.sender, call.tag, value)
-    elif conn.over_high_water:
-        await conn.wait_space()
+        return _reply_general(proc, caller, tag, value)
+    if conn.over_high_water:
+        return conn.wait_space()
+    return None
 
 
 def _reply_nowait(proc: Process, caller: Pid, tag: Any, value: Any) -> Connection | None:

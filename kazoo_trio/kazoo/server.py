@@ -52,7 +52,8 @@ from kazoo_trio.erlang.connection import Connection
 from kazoo_trio.erlang.gen_server import GenCall, GenCast
 from kazoo_trio.erlang.mailbox import Backlog
 from kazoo_trio.erlang.node import Node, NodeDown, NodeUp
-from kazoo_trio.erlang.process import Envelope, Process, ProcessExit
+from kazoo_trio.erlang.process import A_GEN_CAST, Envelope, Process, ProcessExit
+from kazoo_trio.erlang.wire import gen_call
 from kazoo_trio.kazoo.config import Settings
 from kazoo_trio.kazoo.fetch.agents import FetchAgents
 from kazoo_trio.kazoo.fetch.kazoo_conf import (
@@ -464,40 +465,52 @@ class ModKazooServer:
                     exit_lane.queue.append((envelope.sender, _Exited(message[2])))
                     return True
             return False
-        request = gen_server.parse(envelope)
-        if request is None:
+        # A call's parts, as gen_server.parse reads them; the GenCall (or GenCast)
+        # object is made only for a request that goes to a lane.
+        call = gen_call(message)
+        if call is not None:
+            caller, tag, body = call
+        elif type(message) is tuple and len(message) == 2 and message[0] is A_GEN_CAST:
+            caller, tag, body = None, None, message[1]
+        else:
             self._ignored(envelope, "not a request")
             return False
         sender = envelope.sender
         if sender is None:
-            if isinstance(request, GenCall):
-                sender = request.sender
+            if caller is not None:
+                sender = caller
             else:
                 self._ignored(envelope, "a cast without a sender")
                 return False
-        name = _request_name(request.request)
+        parsed = _parsed_request(body)
+        name = None if parsed is None else parsed[0]
         if name == "fetch_reply":
-            reply = self.fetch.reply(request.request)
-            if isinstance(request, GenCall):
-                await gen_server.reply(proc, request, reply)
+            reply = self.fetch.reply(body)
+            if caller is not None:
+                await gen_server.reply_to(proc, caller, tag, reply)
             return False
-        lane = self._lanes.get(sender)
+        lanes_open = self._lanes
+        lane = lanes_open.get(sender) if lanes_open else None
         if lane is None:
-            if name in INLINE_REQUESTS or self._never_waits(name, request.request):
+            if name in INLINE_REQUESTS or self._never_waits(name, body):
                 # Nothing of this sender is queued, so answering here keeps its order,
                 # and saves a lane for the most frequent quick requests.
                 assert self.services is not None
-                call = isinstance(request, GenCall)
                 requester = Requester(sender, sender.node)
-                reply = await handle_request(self.services, requester, request.request, call=call)
-                if isinstance(request, GenCall):
-                    await gen_server.reply(proc, request, reply)
+                reply = await handle_request(
+                    self.services, requester, body, call=caller is not None, parsed=parsed
+                )
+                if caller is not None:
+                    wait = gen_server.reply_soon(proc, caller, tag, reply)
+                    if wait is not None:
+                        await wait
                 return False
             if quick_only:
                 return None
             lane = self._open_lane(sender, lanes)
         elif quick_only:
             return None
+        request = GenCast(body) if caller is None else GenCall(caller, tag, body)
         lane.queue.append((envelope.sender, request))
         return True
 
@@ -633,12 +646,12 @@ class ModKazooServer:
         return list(self._paused)
 
 
-def _request_name(request: Any) -> str | None:
+def _parsed_request(request: Any) -> tuple[str, tuple[object, ...]] | None:
+    """``request_parts(request)``, or None for a term that is no request."""
     try:
-        name, _ = request_parts(request)
+        return request_parts(request)
     except BadArg:
         return None
-    return name
 
 
 @attrs.define(eq=False)

@@ -51,6 +51,21 @@ async def test_a_hot_monitor_is_removed_by_a_general_demonitor() -> None:
         assert proc.monitored_by == {}
 
 
+async def test_a_hot_demonitor_by_name_removes_the_hot_monitor_once() -> None:
+    node, conn = Node("hot@127.0.0.1", cookie="x"), RecordingConnection()
+    async with node.process("srv") as proc:
+        assert node.dispatch.on_packet(conn, packet(c.MonitorP(CALLER, A("srv"), ref(10))))  # type: ignore[arg-type]
+        assert list(proc.monitored_by.values()) == [(CALLER, A("srv"))]
+        demonitor = packet(c.DemonitorP(CALLER, A("srv"), ref(10)))
+        assert node.dispatch.on_packet(conn, demonitor)  # type: ignore[arg-type]
+        assert proc.monitored_by == {}
+        # Again: nothing left to remove, so the general handler has its say (and
+        # finds nothing either, sending nothing back).
+        assert not node.dispatch.on_packet(conn, demonitor)  # type: ignore[arg-type]
+        general(node, conn, c.DemonitorP(CALLER, A("srv"), ref(10)))
+        assert proc.monitored_by == {} and conn.sent == []
+
+
 async def test_a_general_monitor_is_left_to_the_general_demonitor() -> None:
     node, conn = Node("hot@127.0.0.1", cookie="x"), RecordingConnection()
     async with node.process("srv") as proc:

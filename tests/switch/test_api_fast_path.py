@@ -118,6 +118,14 @@ def test_uptime_text_equals_the_text_by_units(us: int) -> None:
     assert uptime_text(us) == _uptime_text_by_units(us)
 
 
+@given(st.integers(0, 10**17), st.lists(st.integers(-120_000_000, 120_000_000), max_size=8))
+def test_uptime_text_of_close_times_equals_the_text_by_units(us: int, steps: list[int]) -> None:
+    # Times within the same minute, or across a minute's end, one after the other.
+    for step in [0, *steps]:
+        us = max(0, us + step)
+        assert uptime_text(us) == _uptime_text_by_units(us)
+
+
 def test_uptime_text_singular_units() -> None:
     one_each = ((((365 + 1) * 24 + 1) * 60 + 1) * 60 + 1) * 1_000_000 + 1_001
     assert uptime_text(one_each) == (

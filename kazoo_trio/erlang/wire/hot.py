@@ -157,6 +157,34 @@ def _immutable(term: Any) -> bool:
     return kind in _IMMUTABLE
 
 
+# A call's tag is new with every call: it is made without the converters of the
+# attrs classes (which would only copy an Atom and a tuple of ints as they are).
+_new: Final = object.__new__
+_set_ref_node: Final = Reference.node.__set__  # type: ignore[attr-defined]
+_set_ref_creation: Final = Reference.creation.__set__  # type: ignore[attr-defined]
+_set_ref_ids: Final = Reference.ids.__set__  # type: ignore[attr-defined]
+_set_items: Final = ImproperList.items.__set__  # type: ignore[attr-defined]
+_set_tail: Final = ImproperList.tail.__set__  # type: ignore[attr-defined]
+_ALIAS_ITEMS: Final = (_A_ALIAS,)
+
+
+def _new_ref(node: Atom, creation: int, ids: tuple[int, int, int]) -> Reference:
+    """``Reference(node, creation, ids)`` for an Atom and a tuple of ints."""
+    ref: Reference = _new(Reference)
+    _set_ref_node(ref, node)
+    _set_ref_creation(ref, creation)
+    _set_ref_ids(ref, ids)
+    return ref
+
+
+def _alias_tag(ref: Reference) -> ImproperList:
+    """``ImproperList((alias,), ref)``: OTP 24+'s call tag ``[alias | Ref]``."""
+    tag: ImproperList = _new(ImproperList)
+    _set_items(tag, _ALIAS_ITEMS)
+    _set_tail(tag, ref)
+    return tag
+
+
 def _tag_ref(data: bytes, pos: int) -> tuple[Reference, int] | None:
     # Like _ref, for a call tag's reference: new with every call, so not cached.
     if data[pos] != 90 or data[pos + 1] != 0 or data[pos + 2] != 3 or data[pos + 3] != 119:
@@ -171,7 +199,7 @@ def _tag_ref(data: bytes, pos: int) -> tuple[Reference, int] | None:
     if at + 16 > len(data):
         return None
     creation, a, b, d = _REF3(data, at)
-    return Reference(node, creation, (a, b, d)), at + 16
+    return _new_ref(node, creation, (a, b, d)), at + 16
 
 
 def _proc(data: bytes, pos: int) -> tuple[Pid | Atom, int] | None:
@@ -191,7 +219,7 @@ def _message(data: bytes, pos: int) -> Any:
             if data.startswith(ALIAS_TAG_HEAD, at):
                 ref = _tag_ref(data, at + len(ALIAS_TAG_HEAD))
                 if ref is not None:
-                    tag = ImproperList((_A_ALIAS,), ref[0])
+                    tag = _alias_tag(ref[0])
                     at = ref[1]
             elif data[at] == 90:
                 ref = _tag_ref(data, at)

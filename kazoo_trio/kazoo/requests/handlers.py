@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -47,6 +46,7 @@ from kazoo_trio.switch.headers import EventOrigin
 from kazoo_trio.switch.names import core_event_name
 from kazoo_trio.switch.protocol import Switch
 from kazoo_trio.term.types import Atom, Pid
+from kazoo_trio.uuids import uuid4_str
 
 __all__ = [
     "NodeControl",
@@ -134,18 +134,26 @@ Handler = Callable[[Services, Requester, tuple[object, ...], bool], Awaitable[ob
 
 
 async def handle_request(
-    services: Services, requester: Requester, request: object, *, call: bool = True
+    services: Services,
+    requester: Requester,
+    request: object,
+    *,
+    call: bool = True,
+    parsed: tuple[str, tuple[object, ...]] | None = None,
 ) -> object:
     """Execute ``request`` for ``requester``; the reply term (ignored for casts).
 
+    ``parsed`` is ``request_parts(request)`` when the caller has it already.
     Cancellation propagates (the caller gets no reply, as when the node goes
     away); any other failure is an error reply.
     """
-    try:
-        name, parts = request_parts(request)
-    except BadArg:
-        log.info("unknown request %r from %r", request, requester.pid)
-        return BADARG
+    if parsed is None:
+        try:
+            parsed = request_parts(request)
+        except BadArg:
+            log.info("unknown request %r from %r", request, requester.pid)
+            return BADARG
+    name, parts = parsed
     handler = HANDLERS.get(name)
     if handler is None:
         log.info("unimplemented request %r from %r", name, requester.pid)
@@ -306,7 +314,7 @@ async def _sendmsg(s: Services, r: Requester, parts: tuple[object, ...], call: b
 async def _command(s: Services, r: Requester, parts: tuple[object, ...], call: bool) -> object:
     channel = _channel(s, argument(parts, 1))
     event = _build_event(s, "COMMAND", None, argument(parts, 2), _COMMAND_ORIGIN)
-    event_uuid = str(uuid.uuid4())
+    event_uuid = uuid4_str()
     await _queue(s, channel, event.with_headers(("event-uuid", event_uuid)))
     return (A_OK, to_binary(event_uuid))
 
@@ -318,7 +326,7 @@ async def _commands(s: Services, r: Requester, parts: tuple[object, ...], call: 
         raise BadArg("commands needs a list of header lists")
     # Every command is checked before any is queued: all or nothing.
     events = [_build_event(s, "COMMAND", None, headers, _COMMANDS_ORIGIN) for headers in lists]
-    event_uuid = str(uuid.uuid4())
+    event_uuid = uuid4_str()
     for i, event in enumerate(events):
         last = i == len(events) - 1
         await _queue(s, channel, event.with_headers(("event-uuid", event_uuid if last else "null")))
