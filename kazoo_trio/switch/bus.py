@@ -17,6 +17,7 @@ from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.headers import (
     UNIQUE_HEADER_EVENTS,
     EventOrigin,
+    PlainHeaders,
     StandardHeaders,
     add_headers,
 )
@@ -262,6 +263,9 @@ class EventBus:
         body_header = add_headers(built, headers, unique=name in UNIQUE_HEADER_EVENTS)
         if body is None:
             body = body_header
+        if type(headers) is PlainHeaders and headers.plain == len(headers):
+            # Every name is text: the standard headers' and the vouched pairs'.
+            return Event(name, tuple(built), body, reserved.subclass)
         return Event(name, _text_pairs(built), body, reserved.subclass)
 
     def wanted(
@@ -323,10 +327,18 @@ class EventBus:
         """See :meth:`kazoo_trio.switch.protocol.Switch.add_listener`."""
         # A wrapper per subscription: the same callable may be added twice, and each
         # remove function must take away its own subscription only.
-        wants = listener.wants if isinstance(listener, SelectiveListener) else None
+        wants: Callable[[str, str | None], bool] | None = (
+            listener.wants if isinstance(listener, SelectiveListener) else None
+        )
         by_headers: HeadersPredicate | None = (
             getattr(listener, "wants_headers", None) if wants is not None else None
         )
+        if isinstance(listener, _Selective):
+            # Asked about every event the switch may make: the predicates themselves,
+            # not the methods that only pass the question on.
+            wants = listener.predicate
+            if isinstance(listener, _HeadersSelective):
+                by_headers = listener.headers_predicate
         names: Callable[[], EventNames] | None = (
             getattr(listener, "wanted_names", None) if wants is not None else None
         )

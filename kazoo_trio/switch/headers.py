@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable
+from operator import itemgetter
 
 import attrs
 
@@ -16,6 +17,7 @@ from kazoo_trio.switch.protocol import SwitchIdentity
 __all__ = [
     "UNIQUE_HEADER_EVENTS",
     "EventOrigin",
+    "PlainHeaders",
     "StandardHeaders",
     "add_headers",
     "event_index_lookup",
@@ -127,6 +129,61 @@ def _appended(
 
 _TUPLE_ONLY = {tuple}
 
+_name_of = itemgetter(0)
+_value_of = itemgetter(1)
+
+
+class PlainHeaders(list[tuple[str, str]]):
+    """Header pairs whose first :attr:`plain` pairs :func:`add_headers` appends as they
+    are to an event without unique headers: ``(text, text)`` tuples, none named
+    ``_body``, none with an empty or ``ARRAY::`` value.  Made by :func:`vouched`;
+    the pairs after them (appended later) are added by the rules as usual."""
+
+    __slots__ = ("plain",)
+
+    def __init__(self, pairs: Iterable[tuple[str, str]], plain: int) -> None:
+        super().__init__(pairs)
+        self.plain = plain
+
+
+def vouched(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``pairs`` as :class:`PlainHeaders` when every value is non-empty text that does
+    not start with ``ARRAY::``, else ``pairs`` unchanged.
+
+    Only for pairs made as tuples whose names are text other than ``_body``: the
+    values are then all that :func:`add_headers` would look at, and one joining pass
+    in C checks them (a channel's data is most of every channel event).
+    """
+    try:
+        joined = "\0".join(map(_value_of, pairs))
+    except (TypeError, IndexError):
+        return pairs
+    if (
+        not joined
+        or joined[0] == "\0"
+        or joined[-1] == "\0"
+        or "\0\0" in joined
+        or joined.startswith("ARRAY::")
+        or "\0ARRAY::" in joined
+    ):
+        # An empty value (or a NUL in one, which only makes this look again).
+        return pairs
+    return PlainHeaders(pairs, len(pairs))
+
+
+def _distinct_names(
+    headers: list[tuple[str, str]], pairs: list[tuple[str, str]] | tuple[tuple[str, str], ...]
+) -> bool:
+    """Whether no two of ``pairs``, nor any of them and a header of ``headers``, share a
+    name (ignoring case): then adding them to an event with unique headers replaces
+    nothing, which is adding them by the plain rules."""
+    lowered = _lowered.__getitem__
+    try:
+        names = set(map(lowered, map(_name_of, pairs)))
+        return len(names) == len(pairs) and names.isdisjoint(map(lowered, map(_name_of, headers)))
+    except (TypeError, AttributeError, IndexError, KeyError):
+        return False
+
 
 def add_headers(
     headers: list[tuple[str, str]], extra: Iterable[tuple[str, str]], unique: bool
@@ -136,7 +193,20 @@ def add_headers(
     Empty values are not added (FreeSWITCH deletes the header instead), ``ARRAY::a|:b``
     adds one header per item, and events with unique headers replace earlier values.
     """
+    if unique:
+        if type(extra) is not list and type(extra) is not tuple and type(extra) is not PlainHeaders:
+            extra = list(extra)
+        # Channel data and lookup parameters mostly have distinct names: nothing to
+        # replace, and the plain rules' fast paths apply.
+        unique = not _distinct_names(headers, extra)
     if not unique:
+        if type(extra) is PlainHeaders:
+            plain = extra.plain
+            if plain >= len(extra):
+                headers.extend(extra)
+                return None
+            headers.extend(extra[:plain])
+            extra = extra[plain:]
         pairs = extra if type(extra) is list or type(extra) is tuple else list(extra)
         appended = _appended(headers, pairs)
         if appended is not None:
@@ -283,13 +353,27 @@ class StandardHeaders:
             self._tzname = time.tzname
         headers = [("Event-Name", name), *self._identity_headers, *self._dates]
         headers.append(("Event-Date-Timestamp", str(now_us)))
-        add_headers(
-            headers,
-            (("Event-Calling-File", origin.file), ("Event-Calling-Function", origin.function)),
-            unique=False,
-        )
+        file, function = origin.file, origin.function
+        if _plain_text(file) and _plain_text(function):
+            # What add_headers makes of them: no header before has their names.
+            headers.append(("Event-Calling-File", file))
+            headers.append(("Event-Calling-Function", function))
+        else:
+            add_headers(
+                headers,
+                (("Event-Calling-File", file), ("Event-Calling-Function", function)),
+                unique=False,
+            )
         headers.append(("Event-Calling-Line-Number", str(origin.line)))
         headers.append(("Event-Sequence", str(sequence)))
         if subclass:
-            add_headers(headers, (("Event-Subclass", subclass),), unique=False)
+            if _plain_text(subclass):
+                headers.append(("Event-Subclass", subclass))
+            else:
+                add_headers(headers, (("Event-Subclass", subclass),), unique=False)
         return headers
+
+
+def _plain_text(value: object) -> bool:
+    """A value :func:`add_headers` appends as it is (under a name not seen before)."""
+    return type(value) is str and value != "" and not value.startswith("ARRAY::")

@@ -14,9 +14,22 @@ from kazoo_trio.switch.protocol import FetchHandler, XmlLookup, XmlSectionError
 from kazoo_trio.switch.sections import parse_sections
 from kazoo_trio.switch.xmltext import XmlError, is_not_found, parse_document
 
-__all__ = ["XmlBindings"]
+__all__ = ["ParsedXml", "XmlBindings"]
 
 log = logging.getLogger(__name__)
+
+
+class ParsedXml(str):
+    """XML text a fetch handler answers with and has parsed already (``ET.fromstring``
+    of the whole text): the bindings take its :attr:`root` instead of parsing the text
+    a second time.  Nothing else may hold the root."""
+
+    root: ET.Element
+
+    def __new__(cls, text: str, root: ET.Element) -> ParsedXml:
+        parsed = super().__new__(cls, text)
+        parsed.root = root
+        return parsed
 
 
 @attrs.frozen(eq=False)
@@ -75,11 +88,20 @@ class XmlBindings:
                 continue
             if text is None:
                 continue
-            try:
-                root = parse_document(text)
-            except XmlError as exc:
-                log.error("XML binding %r answered unparsable XML: %s", binding.handler, exc)
-                continue
+            parsed = None
+            if type(text) is ParsedXml:
+                # The tree of the text parse_document parses (nothing before the first
+                # "<"); the answer is a plain copy, which does not keep the tree.
+                parsed = text.root if text.startswith("<") else None
+                text = str(text)
+            if parsed is not None:
+                root = parsed
+            else:
+                try:
+                    root = parse_document(text)
+                except XmlError as exc:
+                    log.error("XML binding %r answered unparsable XML: %s", binding.handler, exc)
+                    continue
             if is_not_found(root):
                 continue
             return text, root

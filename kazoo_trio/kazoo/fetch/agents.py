@@ -23,9 +23,10 @@ from __future__ import annotations
 import logging
 import re
 import time
-import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable, Sequence
+from itertools import chain
+from operator import itemgetter
 from urllib.parse import unquote
 
 import attrs
@@ -36,7 +37,9 @@ from kazoo_trio.kazoo.requests.arguments import BadArg, atom_name, text, to_bina
 from kazoo_trio.kazoo.version import BUNDLE, RELEASE, VERSION
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.protocol import XmlLookup
+from kazoo_trio.switch.xmlbind import ParsedXml
 from kazoo_trio.term.types import Atom, Pid
+from kazoo_trio.uuids import uuid4_str
 
 __all__ = [
     "SECTIONS",
@@ -74,6 +77,12 @@ MAX_FETCH_UUID_BYTES = 255
 _CHANNEL_HEADERS = ("Fetch-Call-UUID", "refer-from-channel-id", "sip_call_id")
 
 _GLOBAL = re.compile(r"\$\$\{([^}]*)\}")
+
+_name_of = itemgetter(0)
+_value_of = itemgetter(1)
+_TUPLE = {tuple}
+_PAIR = {2}
+_STR = {str}
 
 
 def parse_section(term: object) -> str:
@@ -260,7 +269,7 @@ class FetchAgents:
             if not client.pids:
                 continue
             pid = client.pids[0]
-            fetch_uuid = str(uuid.uuid4())
+            fetch_uuid = uuid4_str()
             event = self._request_event(lookup, fetch_uuid, timeout_us)
             legacy = self.is_legacy(client.node)
             if legacy:
@@ -300,9 +309,9 @@ class FetchAgents:
     def _request_event(self, lookup: XmlLookup, fetch_uuid: str, timeout_us: int) -> Event:
         params = lookup.params
         headers: list[tuple[str, str]] = list(params.headers)
-        present = {k for k, _ in headers}
+        has_uuid = "Unique-ID" in map(_name_of, headers)
         headers.append(("Switch-Nodename", self.switch_nodename))
-        if "Unique-ID" not in present:
+        if not has_uuid:
             for key in _CHANNEL_HEADERS:
                 channel = params.get(key)
                 data = self.channel_headers(channel) if channel else None
@@ -325,8 +334,17 @@ class FetchAgents:
             ("Kazoo-Bundle", BUNDLE),
             ("Kazoo-Release", RELEASE),
         ]
-        headers = [(k, url_decode(v)) for k, v in headers]
-        return params.replace_headers(headers)
+        # Most lookups have no "%" anywhere: then every value stays as it is, and pairs
+        # of text need no normalising by the event either (passes in C instead of a
+        # loop in Python).
+        if (
+            set(map(type, headers)) == _TUPLE
+            and set(map(len, headers)) == _PAIR
+            and set(map(type, chain.from_iterable(headers))) == _STR
+            and "%" not in "".join(map(_value_of, headers))
+        ):
+            return params.replace_headers(tuple(headers))
+        return params.replace_headers([(k, url_decode(v)) for k, v in headers])
 
     def _legacy_request(self, lookup: XmlLookup, fetch_uuid: str, event: Event) -> object:
         def opt(value: str | None) -> object:
@@ -357,7 +375,8 @@ class FetchAgents:
             return None
         if is_not_found(document):
             return None
-        return xml
+        # The switch's bindings take the tree as it is instead of parsing it again.
+        return ParsedXml(xml, document)
 
     # -- the Erlang side --------------------------------------------------------------------
 

@@ -16,9 +16,9 @@ for ``KZ_CDR``).
 from __future__ import annotations
 
 import enum
-import uuid as uuidlib
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from sys import intern
 from typing import Protocol
 
 import attrs
@@ -27,7 +27,7 @@ import trio
 from kazoo_trio.errors import RuntimeFailure
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.expand import expand_variables
-from kazoo_trio.switch.headers import EventOrigin
+from kazoo_trio.switch.headers import EventOrigin, vouched
 from kazoo_trio.switch.kz.cdr import (
     CDR_ORIGIN,
     KZ_CDR,
@@ -39,10 +39,11 @@ from kazoo_trio.switch.kz.cdr import (
 from kazoo_trio.switch.protocol import SwitchIdentity
 from kazoo_trio.switch.sim.applog import AppLog
 from kazoo_trio.switch.sim.causes import CALL_STATES, CHANNEL_STATES, cause_code
-from kazoo_trio.switch.sim.channels import ChannelRegistry, shared_text
+from kazoo_trio.switch.sim.channels import SHARED_TEXT_MAX, ChannelRegistry
 from kazoo_trio.switch.sim.clock import Clock, SimTimings
 from kazoo_trio.switch.sim.profile import CallerProfile
 from kazoo_trio.switch.sim.waits import Flag, PrivateQueue
+from kazoo_trio.uuids import uuid4_str
 
 __all__ = [
     "Action",
@@ -78,6 +79,23 @@ _ORIGIN_DESTROY = EventOrigin("switch_core_session.c", "switch_core_session_perf
 _ORIGIN_FLIP = EventOrigin("switch_channel.c", "switch_channel_flip_cid", 3279)
 _ORIGIN_HOLD = EventOrigin("switch_ivr.c", "switch_ivr_hold", 1558)
 _ORIGIN_UNHOLD = EventOrigin("switch_ivr.c", "switch_ivr_unhold", 1638)
+
+
+class _VariableNames(dict[str, str]):
+    """Variable name → its header name (``variable_<name>``), remembered: the names
+    recur in every event of every call, and a lookup made in C costs less than
+    formatting each name again."""
+
+    LIMIT = 20_000
+
+    def __missing__(self, name: str) -> str:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        header = self[name] = f"variable_{name}"
+        return header
+
+
+_variable_names = _VariableNames()
 
 
 def codec_of(name: str) -> tuple[str, str, str]:
@@ -247,7 +265,7 @@ class Channel:
     name: str
     direction: str  # "inbound" / "outbound"
     profile: CallerProfile = attrs.field(factory=CallerProfile)
-    uuid: str = attrs.field(factory=lambda: str(uuidlib.uuid4()))
+    uuid: str = attrs.field(factory=uuid4_str)
     state: str = "CS_NEW"
     # The state asked for while the running state (``state``) still lags behind it:
     # Channel-State-Number reports it (switch_channel_event_set_basic_data).
@@ -367,6 +385,12 @@ class Channel:
     def event_headers(self) -> list[tuple[str, str]]:
         """``switch_channel_event_set_data``: basic data, ``Caller-*``, ``Other-Leg-*``,
         then every variable as ``variable_<name>`` (verbose channel events)."""
+        return self.event_data(True)
+
+    def event_data(self, keep_empty: bool) -> list[tuple[str, str]]:
+        """:meth:`event_headers`; without ``keep_empty``, an empty ``Channel-Presence-ID``
+        is left out (what adding it to an event that has none does)."""
+        presence = self.variables.get("presence_id", "")
         headers = [
             ("Channel-State", self.state),
             ("Channel-Call-State", self.callstate),
@@ -379,10 +403,11 @@ class Channel:
                 "Channel-HIT-Dialplan",
                 "true" if self.hit_dialplan or self.direction == "inbound" else "false",
             ),
-            ("Channel-Presence-ID", self.variables.get("presence_id", "")),
-            ("Channel-Call-UUID", self.call_uuid),
-            ("Answer-State", self.answer_state),
         ]
+        if presence or keep_empty:
+            headers.append(("Channel-Presence-ID", presence))
+        headers.append(("Channel-Call-UUID", self.call_uuid))
+        headers.append(("Answer-State", self.answer_state))
         if self.hangup_cause is not None:
             headers.append(("Hangup-Cause", self.hangup_cause))
         headers += _codec_headers(self.name)
@@ -391,7 +416,8 @@ class Channel:
         if other is not None:
             headers.append(("Other-Type", other.kind))
             headers += other.profile.headers("Other-Leg", other.direction, other.uuid, other.name)
-        headers += [(f"variable_{k}", v) for k, v in self.variables.items()]
+        variables = self.variables
+        headers += zip(map(_variable_names.__getitem__, variables), variables.values(), strict=True)
         return headers
 
     def get_variable(self, name: str) -> str | None:
@@ -411,7 +437,12 @@ class Channel:
         if not name:
             return
         if value:
-            self.variables[shared_text(name)] = shared_text(value)
+            # shared_text, inline: variables are set by the dozen in every call.
+            if len(name) <= SHARED_TEXT_MAX and type(name) is str:
+                name = intern(name)
+            if len(value) <= SHARED_TEXT_MAX and type(value) is str:
+                value = intern(value)
+            self.variables[name] = value
         else:
             self.variables.pop(name, None)
 
@@ -456,7 +487,10 @@ class Channel:
         subclass: str | None = None,
         origin: EventOrigin | None = None,
     ) -> Event:
-        headers = self.event_headers()
+        # Only the standard headers come before the channel's data, and none has its
+        # names: its empty values can be left out, and the rest are most often
+        # appended as they are (checked once here instead of pair by pair).
+        headers = vouched(self.event_data(False))
         headers.extend(extra)
         return self.sw.new_event(
             name, subclass=subclass, headers=headers, origin=origin or EventOrigin.caller()
@@ -658,14 +692,17 @@ class Channel:
         sw = self.sw
         # Both are made only when wanted (their numbers are taken all the same): the
         # CDR's JSON and the channel data are most of the cost of a hang-up.
+        # The channel's data after headers that never have its names: as in new_event.
         if sw.event_wanted("CUSTOM", KZ_CDR):
-            cdr = [*_kz_cdr_headers(self), *self.event_headers()]
+            cdr = vouched([*_kz_cdr_headers(self), *self.event_data(False)])
             sw.fire(sw.new_event("CUSTOM", subclass=KZ_CDR, headers=cdr, origin=CDR_ORIGIN))
         else:
             sw.skip_event()
         if sw.event_wanted("CHANNEL_HANGUP_COMPLETE"):
             # switch_core_session_reporting_state puts Hangup-Cause before the channel data.
-            headers = [("Hangup-Cause", self.hangup_cause or "NONE"), *self.event_headers()]
+            headers = vouched(
+                [("Hangup-Cause", self.hangup_cause or "NONE"), *self.event_data(False)]
+            )
             sw.fire(
                 sw.new_event(
                     "CHANNEL_HANGUP_COMPLETE", headers=headers, origin=_ORIGIN_HANGUP_COMPLETE

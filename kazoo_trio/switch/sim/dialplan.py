@@ -16,7 +16,7 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 
-from kazoo_trio.switch.headers import EventOrigin
+from kazoo_trio.switch.headers import EventOrigin, vouched
 from kazoo_trio.switch.separate import separate_string
 from kazoo_trio.switch.sim.channel import Channel
 
@@ -30,10 +30,11 @@ Extension = list[tuple[str, str]]
 
 
 def dialplan_params(channel: Channel) -> list[tuple[str, str]]:
-    """The lookup's parameters: the channel's data then the ``Hunt-*`` profile."""
-    headers = channel.event_headers()
+    """The lookup's parameters: the channel's data then the ``Hunt-*`` profile, for a
+    new event (an empty ``Channel-Presence-ID`` left out, as adding it does)."""
+    headers = channel.event_data(False)
     headers += channel.profile.headers("Hunt", channel.direction, channel.uuid, channel.name)
-    return headers
+    return vouched(headers)
 
 
 async def hunt(channel: Channel) -> Extension | None:

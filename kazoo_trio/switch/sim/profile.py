@@ -3,9 +3,11 @@ table.  Layer: bottom (no imports from the simulated core)."""
 
 from __future__ import annotations
 
-import uuid
+from operator import itemgetter
 
 import attrs
+
+from kazoo_trio.uuids import uuid4_str
 
 __all__ = ["CallerProfile", "sanitize_number"]
 
@@ -48,14 +50,14 @@ class CallerProfile:
     hide_number: bool = False  # SWITCH_CPF_HIDE_NUMBER
     # Every profile has its own id; a clone names the profile it was made from
     # (switch_caller_profile_clone): KZ_CDR's Profile-UUID and Profile-Clone-Of.
-    uuid_str: str = attrs.field(factory=lambda: str(uuid.uuid4()))
+    uuid_str: str = attrs.field(factory=uuid4_str)
     clone_of: str = ""
 
     def cloned(self) -> None:
         """Become a clone of the profile this one was copied from: the channel
         endpoints, originate's outbound profile and transfers all clone."""
         self.clone_of = self.uuid_str
-        self.uuid_str = str(uuid.uuid4())
+        self.uuid_str = uuid4_str()
 
     @property
     def original_name(self) -> str:
@@ -135,8 +137,11 @@ class CallerProfile:
             "true" if self.hide_name else "false",
             "true" if self.hide_number else "false",
         )
-        return [pair for pair in zip(_header_names(prefix), values, strict=True) if pair[1]]
+        # filter() keeps the pairs with a value in C, a comprehension in Python.
+        return list(filter(_value_of, zip(_header_names(prefix), values, strict=True)))
 
+
+_value_of = itemgetter(1)
 
 # The fields of switch_caller_profile_event_set_data, in its order (each named
 # "<prefix>-<field>"; CallerProfile.headers gives their values in this order).

@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid as uuidlib
 
 import trio
 
 from kazoo_trio.switch.event import Event
-from kazoo_trio.switch.headers import EventOrigin, known_values
+from kazoo_trio.switch.headers import EventOrigin
 from kazoo_trio.switch.kz.cdr import AppLogEntry
 from kazoo_trio.switch.sim.causes import parse_cause
 from kazoo_trio.switch.sim.channel import Action, Channel, Next
 from kazoo_trio.switch.sim.channels import shared_text
 from kazoo_trio.switch.sim.dialplan import hunt, inline_hunt
+from kazoo_trio.uuids import uuid4_str
 
 __all__ = [
     "INVALID_APPLICATION",
@@ -114,7 +114,7 @@ async def execute_app(
         return INVALID_APPLICATION
     # The application log keeps both for the whole call.
     name, data = shared_text(name), shared_text(channel.expand(arg))
-    app_id = app_uuid or str(uuidlib.uuid4())
+    app_id = app_uuid or uuid4_str()
     channel.set_variable("current_application", name)
     channel.set_variable("current_application_data", data)
     channel.set_variable("current_application_response", None)
@@ -129,10 +129,11 @@ async def execute_app(
     ]
     # The application's headers are none of the channel's: listeners may judge its
     # events by them before the channel's headers are made.
-    channel.fire("CHANNEL_EXECUTE", started, origin=_ORIGIN_EXECUTE, known=known_values(started))
+    headers, known = _app_headers(started)
+    channel.fire("CHANNEL_EXECUTE", headers, origin=_ORIGIN_EXECUTE, known=known)
     # Made again for the completion: an application that parks the call would keep
     # them as long as it stays parked.
-    del started
+    del started, headers, known
     try:
         await handler(channel, data)
     except Exception as exc:
@@ -148,13 +149,20 @@ async def execute_app(
             ("Application-UUID", app_id),
             ("Application-UUID-Name", uuid_name),
         ]
-        channel.fire(
-            "CHANNEL_EXECUTE_COMPLETE",
-            complete,
-            origin=_ORIGIN_EXECUTE,
-            known=known_values(complete),
-        )
+        headers, known = _app_headers(complete)
+        channel.fire("CHANNEL_EXECUTE_COMPLETE", headers, origin=_ORIGIN_EXECUTE, known=known)
     return response
+
+
+def _app_headers(
+    pairs: list[tuple[str, str]],
+) -> tuple[list[tuple[str, str]], dict[str, str | None]]:
+    """An application event's own headers, and what listeners may judge it by
+    (:func:`known_values` of them, for these distinct names).  Empty values are left
+    out of the headers: after the channel's data, which never has these names, adding
+    one deletes nothing and adds nothing."""
+    known = {name: value or None for name, value in pairs if not value.startswith("ARRAY::")}
+    return [pair for pair in pairs if pair[1]], known
 
 
 def app_action(name: str, arg: str) -> Action:
