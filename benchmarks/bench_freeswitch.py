@@ -68,7 +68,7 @@ from benchmarks.common import print_table, write_json
 from benchmarks.controller import kazoo_settings_file
 from kazoo_trio.switch.freeswitch import esl
 from tests.erlnode import ErlNode, epmd_daemon, erl_node
-from tests.freeswitch.fsmin import PASSWORD, FreeSwitch, freeswitch_instance
+from tests.freeswitch.fsmin import PASSWORD, FreeSwitch, esl_exchange, freeswitch_instance
 from tests.kazoo.run_process import RunningCommand, kazoo_trio_run
 
 NODE = "freeswitch@127.0.0.1"
@@ -592,8 +592,13 @@ async def _drain_stderr(kazoo: RunningCommand) -> None:
             del kazoo.output[: len(kazoo.output) - (1 << 19)]
 
 
+def _patient_api(fs: FreeSwitch, command: str) -> str:
+    # After an overloaded step FreeSWITCH may take seconds to answer.
+    return esl_exchange(fs.esl_port, command, timeout=30)
+
+
 async def _channels(fs: FreeSwitch) -> int:
-    text = await trio.to_thread.run_sync(fs.api, "show channels count")
+    text = await trio.to_thread.run_sync(_patient_api, fs, "show channels count")
     for word in text.split():
         if word.isdigit():
             return int(word)
@@ -606,7 +611,7 @@ async def _settle(fs: FreeSwitch) -> None:
         while await _channels(fs) > 0:
             await trio.sleep(0.2)
         return
-    await trio.to_thread.run_sync(fs.api, "hupall")
+    await trio.to_thread.run_sync(_patient_api, fs, "hupall")
     with trio.move_on_after(5):
         while await _channels(fs) > 0:
             await trio.sleep(0.2)

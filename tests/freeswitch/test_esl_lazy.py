@@ -28,6 +28,7 @@ def test_headers_of_recorded_events_as_parsed() -> None:
         for name in {*NAMES, *(key for key, _ in parsed.headers)}:
             assert message.header(name) == parsed.get(name), name
             assert message.has_header(name) == any(k == name for k, _ in parsed.headers)
+        assert message.event_name() == parsed.get("Event-Name") is not None
 
 
 def test_recorded_stream_read_by_the_fast_path_and_the_general_one() -> None:
@@ -63,3 +64,4 @@ def test_header_agrees_with_parse_on_any_object(
     for name in NAMES:
         assert message.header(name) == parsed.get(name)
         assert message.has_header(name) == any(k == name for k, _ in parsed.headers)
+    assert message.event_name() == parsed.get("Event-Name")

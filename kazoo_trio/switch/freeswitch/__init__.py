@@ -12,11 +12,12 @@ from kazoo_trio.switch.freeswitch.backend import (
     SwitchUnavailable,
     host_port,
 )
-from kazoo_trio.switch.freeswitch.connection import EslClient, EslDisconnected
+from kazoo_trio.switch.freeswitch.connection import EslClient, EslDisconnected, EslReplyTimeout
 
 __all__ = [
     "EslClient",
     "EslDisconnected",
+    "EslReplyTimeout",
     "FreeSwitchBackend",
     "FreeSwitchSettings",
     "SwitchUnavailable",

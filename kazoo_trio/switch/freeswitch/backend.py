@@ -33,6 +33,7 @@ reloading identity, globals and channels.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable, Iterable
@@ -45,7 +46,7 @@ from kazoo_trio.errors import ConfigurationError, RequestError
 
 # Backend-neutral parts that live with the simulated switch for now.
 from kazoo_trio.switch.apis import JsonApiCommands
-from kazoo_trio.switch.bus import EventBus
+from kazoo_trio.switch.bus import EventBus, ReservedEvent
 from kazoo_trio.switch.clock import SystemClock
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.expand import needs_expansion
@@ -393,6 +394,9 @@ class FreeSwitchBackend:
         self._bus.identity = identity
 
     async def _load_channels(self) -> None:
+        # Channels created while the command ran are not in its output: only those
+        # known before it are taken away.
+        known = list(self._channels)
         text = await self._client.api("show", "channels as json")
         try:
             rows = json.loads(text).get("rows", [])
@@ -400,9 +404,9 @@ class FreeSwitchBackend:
             log.warning("unexpected 'show channels' output: %.200r", text)
             return
         present = {row["uuid"] for row in rows if isinstance(row, dict) and "uuid" in row}
-        for uuid in list(self._channels):
+        for uuid in known:
             if uuid not in present:
-                del self._channels[uuid]
+                self._channels.pop(uuid, None)
         for uuid in present - set(self._channels):
             dump = await self._client.api("uuid_dump", f"{uuid} json")
             try:
@@ -508,7 +512,7 @@ class FreeSwitchBackend:
         wants it or a pending ``kz_*`` rename needs it; the channel table follows
         every channel event either way (the channel's data parsed when read)."""
         try:
-            name = message.header("Event-Name")
+            name = message.event_name()
             if name is None:
                 self._on_event(message.parse())
                 return
@@ -711,20 +715,25 @@ class FreeSwitchBackend:
         else:
             self._globals.pop(name, None)
 
-    def _api_event(self, command: str, args: str, output: ApiOutput) -> Event:
+    def _api_event(self, command: str, args: str, output: ApiOutput) -> Callable[[], Event]:
+        """How to make the result's ``API`` event, when it is read (most callers never
+        read it); numbered and timed now, as if made now."""
+        reserved = self._bus.reserve("API", origin=_API_ORIGIN)
+        return functools.partial(self._build_api_event, reserved, command, args, output)
+
+    def _build_api_event(
+        self, reserved: ReservedEvent, command: str, args: str, output: ApiOutput
+    ) -> Event:
         result = [("API-Result", "success"), ("API-Output", output.text)]
         if not output.ok:
             result = [("API-Result", "error"), ("API-Error", output.text)]
-        return self._bus.new_event(
-            "API",
-            headers=[
-                ("API-Command", command),
-                ("API-Command-Argument", args),
-                ("API-Command-Argument-Expanded", args),
-                *result,
-            ],
-            origin=_API_ORIGIN,
-        )
+        headers = [
+            ("API-Command", command),
+            ("API-Command-Argument", args),
+            ("API-Command-Argument-Expanded", args),
+            *result,
+        ]
+        return self._bus.build(reserved, headers)
 
     def register_json_api(self, name: str, handler: JsonApiHandler, description: str = "") -> None:
         self._json_apis.register(name, handler, description)

@@ -28,14 +28,21 @@ to the requester of that ``Job-UUID``, other events to ``on_event``.  When any
 connection drops it closes the others, fails every waiting requester with
 :class:`EslDisconnected` and tries again with exponential backoff.  Requesters run in
 their own tasks and only write under their connection's lock and wait on their reply.
+
+A requester whose reply is later than ``reply_timeout`` gets :class:`EslReplyTimeout`
+and leaves its place in the queue, so that the late reply is matched to it and
+dropped: a busy FreeSWITCH answers late, which is no reason to fail every call in
+progress.  A connection is taken for dead, and the session dropped, only when it owes
+replies and has delivered nothing at all for ``reply_timeout`` (one watch task per
+connection).
 """
 
 from __future__ import annotations
 
 import logging
-import uuid as uuid_module
+import os
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import NoReturn
 
 import attrs
@@ -44,6 +51,7 @@ import trio
 from kazoo_trio.errors import RequestError, RuntimeFailure
 from kazoo_trio.switch.freeswitch import esl
 from kazoo_trio.switch.names import CORE_EVENT_NAMES, core_event_name
+from kazoo_trio.uuids import uuid4_str
 
 __all__ = [
     "EslAuthError",
@@ -51,6 +59,7 @@ __all__ = [
     "EslCommandFailed",
     "EslDisconnected",
     "EslEventHandler",
+    "EslReplyTimeout",
     "EventSubscription",
 ]
 
@@ -64,12 +73,19 @@ _ALWAYS = frozenset(("BACKGROUND_JOB",))
 
 _ALL = "ALL"
 _CUSTOM = "CUSTOM"
+# Bytes read from a connection at once, at most (a stream's receive_some's).
+_READ_SIZE = 65536
 # Subclasses left out of the subscription that were warned about, at most.
 _UNWRITABLE_KEPT = 1000
 
 
 class EslDisconnected(RuntimeFailure):
     """The event socket is not connected (or the connection dropped while waiting)."""
+
+
+class EslReplyTimeout(EslDisconnected):
+    """A command's reply did not come within ``reply_timeout``; the connection stays
+    (the reply is dropped when it comes)."""
 
 
 class EslAuthError(RuntimeFailure):
@@ -135,6 +151,12 @@ class _Waiter:
     done: trio.Event = attrs.field(factory=trio.Event)
     result: esl.CommandReply | esl.ApiResponse | esl.EslEvent | None = None
     error: BaseException | None = None
+    # When its command was written (trio's clock), for the watch on its connection.
+    sent: float = 0.0
+    # Its requester gave up on the reply (which is dropped when it comes).
+    abandoned: bool = False
+    # The job of a bgapi: forgotten if its reply, late, refuses the command.
+    job: str | None = None
 
     def set(self, result: esl.CommandReply | esl.ApiResponse | esl.EslEvent) -> None:
         if not self.done.is_set():
@@ -145,6 +167,12 @@ class _Waiter:
         if not self.done.is_set():
             self.error = error
             self.done.set()
+
+    def abandon(self, error: BaseException) -> None:
+        """Give up on the result: the requester gets ``error`` (unless the result came
+        meanwhile), and the result is dropped when it comes."""
+        self.abandoned = True
+        self.fail(error)
 
     async def wait(self) -> esl.CommandReply | esl.ApiResponse | esl.EslEvent:
         await self.done.wait()
@@ -163,6 +191,8 @@ class _Line:
     conn: esl.EslConnection
     lock: trio.Lock = attrs.field(factory=trio.Lock)
     replies: deque[_Waiter] = attrs.field(factory=deque)
+    # When something was last read on it (trio's clock).
+    last_read: float = 0.0
 
 
 @attrs.define(eq=False)
@@ -182,7 +212,8 @@ class EslClient:
     on_message: Callable[[esl.EventMessage], None] | None = None
     on_connected: Callable[[], None] = lambda: None
     connect_timeout: float = 5.0
-    # A command/reply that takes longer means the connection is dead.
+    # A reply later than this fails its requester; a connection owing replies that
+    # delivers nothing for this long is dead.
     reply_timeout: float = 10.0
     backoff_initial: float = 0.1
     backoff_max: float = 5.0
@@ -258,8 +289,12 @@ class EslClient:
                 errors: list[Exception] = []
                 async with trio.open_nursery() as nursery:
                     for line in lines:
+                        line.last_read = trio.current_time()
                         nursery.start_soon(
-                            self._read_until_closed, line, nursery.cancel_scope, errors
+                            self._until_failed, self._read, line, nursery.cancel_scope, errors
+                        )
+                        nursery.start_soon(
+                            self._until_failed, self._watch, line, nursery.cancel_scope, errors
                         )
                 if errors:
                     raise errors[0]
@@ -293,32 +328,66 @@ class EslClient:
             raise esl.EslProtocolError(f"event subscription refused: {reply!r}")
         self._held = wanted
 
-    async def _read_until_closed(
-        self, line: _Line, session: trio.CancelScope, errors: list[Exception]
+    async def _until_failed(
+        self,
+        task: Callable[[_Line], Awaitable[None]],
+        line: _Line,
+        session: trio.CancelScope,
+        errors: list[Exception],
     ) -> None:
-        # Any connection closing ends the session: its other connections go with it,
-        # and the first failure is the session's.
+        # Any connection closing or dying ends the session: its other connections go
+        # with it, and the first failure is the session's.
         try:
-            await self._read(line)
+            await task(line)
         except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             errors.append(exc)
-        except esl.EslProtocolError as exc:
+        except (esl.EslProtocolError, EslDisconnected) as exc:
             errors.append(exc)
         finally:
             session.cancel()
 
+    async def _watch(self, line: _Line) -> NoReturn:
+        """Raises :class:`EslDisconnected` once the line owes replies and nothing at
+        all was read on it for ``reply_timeout``: replies coming, however slowly, or
+        events show the line alive (a late reply fails only its own requester, see
+        :meth:`_reply`)."""
+        timeout = self.reply_timeout
+        replies = line.replies
+        while True:
+            if not replies:
+                # A reply owed from now on is due a timeout from now at the earliest:
+                # looked at again by then.
+                await trio.sleep(timeout)
+                continue
+            since = max(line.last_read, replies[0].sent)
+            if trio.current_time() - since >= timeout:
+                raise EslDisconnected(
+                    f"nothing read from FreeSWITCH in {timeout:g} s while replies are due"
+                )
+            await trio.sleep_until(since + timeout)
+
     async def _read(self, line: _Line) -> None:
-        stream, conn = line.stream, line.conn
+        sock, conn = line.stream.socket, line.conn
         while True:
             message = conn.next_message()
             if message is esl.NEED_DATA:
-                conn.receive_data(await stream.receive_some())
+                # Waited for, then read: what a stream's receive_some does, without
+                # its failed first read and its extra trip through the scheduler.
+                await trio.lowlevel.wait_readable(sock)
+                data = _read_now(sock)
+                if data is not None:
+                    conn.receive_data(data)
+                    line.last_read = trio.current_time()
                 continue
             if isinstance(message, esl.EventMessage):
                 self._dispatch_event(message)
             elif isinstance(message, esl.CommandReply | esl.ApiResponse):
                 if line.replies:
-                    line.replies.popleft().set(message)
+                    waiter = line.replies.popleft()
+                    if waiter.abandoned:
+                        self._late(waiter, message)
+                    else:
+                        waiter.set(message)
                 else:
                     log.warning("unexpected event-socket reply %r", message)
             elif isinstance(message, esl.ConnectionClosed):
@@ -327,6 +396,12 @@ class EslClient:
                 log.info("FreeSWITCH event socket: %s", message.text.strip())
             else:
                 log.debug("event socket message ignored: %r", message)
+
+    def _late(self, waiter: _Waiter, reply: esl.CommandReply | esl.ApiResponse) -> None:
+        log.debug("late event-socket reply dropped: %.200r", reply)
+        if waiter.job is not None and not (isinstance(reply, esl.CommandReply) and reply.ok):
+            # Refused: no job event will come to take the job's entry away.
+            self._jobs.pop(waiter.job, None)
 
     def _dispatch_event(self, message: esl.EventMessage) -> None:
         if self.on_message is not None:
@@ -353,7 +428,7 @@ class EslClient:
         self, message: esl.EventMessage, handler: Callable[[esl.EventMessage], None]
     ) -> None:
         try:
-            if self._jobs and message.header("Event-Name") == "BACKGROUND_JOB":
+            if self._jobs and message.event_name() == "BACKGROUND_JOB":
                 waiter = self._jobs.pop(message.header("Job-UUID") or "", None)
                 if waiter is not None:
                     waiter.set(message.parse())
@@ -385,17 +460,20 @@ class EslClient:
 
         Commands with the same ``key`` (a channel's UUID) reach FreeSWITCH in the
         order they were written.  For commands FreeSWITCH answers at once: a reply
-        later than ``reply_timeout`` drops the connection.  API commands that may take
-        long go through :meth:`bgapi`."""
+        later than ``reply_timeout`` raises :class:`EslReplyTimeout` (the connection
+        stays).  API commands that may take long go through :meth:`bgapi`."""
         waiter = await self._send(data, key=key)
         return await self._reply(waiter)
 
     async def _reply(self, waiter: _Waiter) -> esl.CommandReply | esl.ApiResponse:
-        with trio.move_on_after(self.reply_timeout) as scope:
+        timeout = self.reply_timeout
+        with trio.move_on_after(timeout) as scope:
             result = await waiter.wait()
         if scope.cancelled_caught:
-            self._abort("no reply from FreeSWITCH in time")
-            raise EslDisconnected("no reply from FreeSWITCH in time")
+            # Its place in the queue stays: the reply, when it comes, is dropped.
+            error = EslReplyTimeout(f"no reply from FreeSWITCH in {timeout:g} s")
+            waiter.abandon(error)
+            raise error
         assert isinstance(result, esl.CommandReply | esl.ApiResponse)
         return result
 
@@ -420,25 +498,41 @@ class EslClient:
             raise EslDisconnected(f"FreeSWITCH event socket {self.host}:{self.port} not connected")
         line = self._line(lines, key, events=events)
         waiter = _Waiter()
-        async with line.lock:
+        lock = line.lock
+        if lock.locked():
+            await lock.acquire()
+        else:
+            # Nobody is writing on the line: taken without yielding, so that the
+            # command is written at once (see _write_now).
+            lock.acquire_nowait()
+        try:
             if self._lines is not lines:
                 raise EslDisconnected("FreeSWITCH event socket disconnected")
-            # Registered before writing: the reply may come before send_all returns.
+            # Registered before writing: the reply may come before the write returns.
+            waiter.sent = trio.current_time()
             line.replies.append(waiter)
             if job is not None:
                 self._jobs[job[0]] = job[1]
-            # A command half written would desynchronise the connection, so the
-            # write is not cancellable; it is small and bounded in time.
-            with trio.CancelScope(shield=True), trio.move_on_after(self.reply_timeout) as scope:
-                try:
-                    await line.stream.send_all(data)
-                except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-                    self._abort(str(exc))
-                    raise EslDisconnected(f"FreeSWITCH event socket: {exc}") from None
-            if scope.cancelled_caught:
-                self._abort("write to FreeSWITCH timed out")
-                raise EslDisconnected("write to FreeSWITCH timed out")
+                waiter.job = job[0]
+            try:
+                written = _write_now(line.stream, data)
+                if written < len(data):
+                    await self._write_rest(line, memoryview(data)[written:])
+            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                self._abort(str(exc))
+                raise EslDisconnected(f"FreeSWITCH event socket: {exc}") from None
+        finally:
+            lock.release()
         return waiter
+
+    async def _write_rest(self, line: _Line, data: memoryview) -> None:
+        # A command half written would desynchronise the connection, so the write
+        # is not cancellable; it is small and bounded in time.
+        with trio.CancelScope(shield=True), trio.move_on_after(self.reply_timeout) as scope:
+            await line.stream.send_all(data)
+        if scope.cancelled_caught:
+            self._abort("write to FreeSWITCH timed out")
+            raise EslDisconnected("write to FreeSWITCH timed out")
 
     def _abort(self, reason: str) -> None:
         if self._lines:
@@ -457,20 +551,25 @@ class EslClient:
         """Run an API command in the background; its ``BACKGROUND_JOB`` event (the
         output is the body).  Cancelling abandons the wait only: FreeSWITCH runs the
         command to its end."""
-        job_uuid = str(uuid_module.uuid4())
+        job_uuid = uuid4_str()
         job = _Waiter()
+        forget = True
         try:
             reply_waiter = await self._send(esl.bgapi(command, args, job_uuid), (job_uuid, job))
-            with trio.move_on_after(self.reply_timeout) as scope:
-                reply = await reply_waiter.wait()
-            if scope.cancelled_caught:
-                self._abort("no reply from FreeSWITCH in time")
-                raise EslDisconnected("no reply from FreeSWITCH in time")
+            try:
+                reply = await self._reply(reply_waiter)
+            except EslReplyTimeout as exc:
+                # The late reply may yet accept the command: the job stays registered
+                # so that its event is dropped, not handed to on_event.
+                forget = False
+                job.abandon(exc)
+                raise
             if not isinstance(reply, esl.CommandReply) or not reply.ok:
                 raise EslCommandFailed(getattr(reply, "reply_text", repr(reply)))
             result = await job.wait()
         finally:
-            self._jobs.pop(job_uuid, None)
+            if forget:
+                self._jobs.pop(job_uuid, None)
         assert isinstance(result, esl.EslEvent)
         return result
 
@@ -556,6 +655,38 @@ def _changes(held: EventSubscription, wanted: EventSubscription) -> list[bytes]:
     if removed:
         commands.append(esl.nixevent(removed))
     return commands
+
+
+def _write_now(stream: trio.SocketStream, data: bytes) -> int:
+    """Write what the socket takes of ``data`` without waiting: the bytes written.
+
+    A command is small and the socket's buffer nearly always has room: written
+    straight away, a command costs one system call, where ``send_all`` adds two
+    cancel scopes and a trip through the scheduler."""
+    fd = stream.socket.fileno()
+    if fd < 0:
+        # Closed (by _abort, from another requester): the number may be reused.
+        raise trio.ClosedResourceError("the event socket was closed")
+    try:
+        return os.write(fd, data)
+    except BlockingIOError:
+        return 0
+    except OSError as exc:
+        raise trio.BrokenResourceError(f"write failed: {exc}") from exc
+
+
+def _read_now(sock: trio.socket.SocketType) -> bytes | None:
+    """What the socket holds (``b""``: closed by the peer), or ``None`` if nothing
+    after all."""
+    fd = sock.fileno()
+    if fd < 0:
+        raise trio.ClosedResourceError("the event socket was closed")
+    try:
+        return os.read(fd, _READ_SIZE)
+    except BlockingIOError:
+        return None
+    except OSError as exc:
+        raise trio.BrokenResourceError(f"read failed: {exc}") from exc
 
 
 def _checked(reply: esl.CommandReply | esl.ApiResponse) -> esl.CommandReply:

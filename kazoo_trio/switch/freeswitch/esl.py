@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import json
+import operator
 from collections.abc import Iterable
 from typing import Final, Literal
 from urllib.parse import unquote
@@ -135,6 +136,20 @@ class EventMessage:
         value = _json_header(self.payload, name) if self.format == "json" else _PARSE
         return self.parse().get(name) if value is _PARSE else value
 
+    def event_name(self) -> str | None:
+        """``header("Event-Name")``, read straight from the start of the payload when
+        the name comes first, as FreeSWITCH writes it."""
+        payload = self.payload
+        if self.format == "json" and payload.startswith(_NAME_FIRST):
+            end = payload.find(b'"', _NAME_AT)
+            value = payload[_NAME_AT:end]
+            if end > 0 and b"\\" not in value:
+                try:
+                    return value.decode()
+                except UnicodeDecodeError:
+                    pass
+        return self.header("Event-Name")
+
     def has_header(self, name: str) -> bool:
         """Whether the event has a header ``name`` (the body aside)."""
         if self.format == "json" and name not in _PARSED_ONLY and _compact(self.payload):
@@ -154,6 +169,10 @@ class _Parse(enum.Enum):
 # "Look it up by parsing the event": the value is escaped or an array.
 _PARSE: Final = _Parse.PARSE
 
+
+# An event in FreeSWITCH's JSON: the name's value starts at _NAME_AT.
+_NAME_FIRST: Final = b'{"Event-Name":"'
+_NAME_AT: Final = len(_NAME_FIRST)
 
 # Keys that are not headers as they stand: the body, and the Content-Length that
 # goes with it.
@@ -438,6 +457,19 @@ def _pairs(pairs: list[tuple[str, object]]) -> list[tuple[str, object]]:
 _DECODER = json.JSONDecoder(object_pairs_hook=_pairs)
 
 
+_second = operator.itemgetter(1)
+
+
+def _strings(pairs: list[tuple[str, object]]) -> bool:
+    """Whether every value is a string: joining them checks that in one C loop, at
+    half the cost of a generator testing each."""
+    try:
+        "".join(map(_second, pairs))
+    except TypeError:
+        return False
+    return True
+
+
 def parse_event_json(payload: bytes) -> EslEvent:
     """A ``text/event-json`` body: one object; a multi-value header is an array, the
     body is ``_body``."""
@@ -450,7 +482,7 @@ def parse_event_json(payload: bytes) -> EslEvent:
         raise EslProtocolError(f"bad event JSON: {exc}") from None
     if not isinstance(pairs, list):
         raise EslProtocolError("event JSON is not an object")
-    if b'"_body":' not in payload and all(type(value) is str for _, value in pairs):
+    if b'"_body":' not in payload and _strings(pairs):
         # The usual event: string headers only, no body; the pairs are the headers.
         return EslEvent(tuple(pairs), None)
     headers: list[tuple[str, str]] = []
