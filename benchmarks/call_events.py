@@ -24,8 +24,8 @@ import attrs
 import trio
 
 from benchmarks.controller import EVENTS
-from kazoo_trio.kazoo.streams.encoding import prepare, url_decode
-from kazoo_trio.kazoo.version import BUNDLE, RELEASE, VERSION
+from kazoo_trio.kazoo.fetch.agents import request_event
+from kazoo_trio.kazoo.streams.encoding import prepare
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.protocol import XmlLookup
 from kazoo_trio.switch.sim import SimSwitch, SimTimings
@@ -122,28 +122,6 @@ def park_route(context: str, fetch_uuid: str, node: str) -> str:
     )
 
 
-def _request_event(lookup: XmlLookup, fetch_uuid: str, nodename: str) -> Event:
-    """The fetch agent's request event (``FetchAgents._request_event``)."""
-    headers = [*lookup.params.headers, ("Switch-Nodename", nodename)]
-    headers.append(("Fetch-UUID", fetch_uuid))
-    headers.append(("Fetch-Section", lookup.section))
-    for key, value in (
-        ("Fetch-Tag", lookup.tag_name),
-        ("Fetch-Key-Name", lookup.key_name),
-        ("Fetch-Key-Value", lookup.key_value),
-    ):
-        if value:
-            headers.append((key, value))
-    headers += [
-        ("Fetch-Timeout", "2000000"),
-        ("Fetch-Timestamp-Micro", "1700000000123456"),
-        ("Kazoo-Version", VERSION),
-        ("Kazoo-Bundle", BUNDLE),
-        ("Kazoo-Release", RELEASE),
-    ]
-    return lookup.params.replace_headers([(k, url_decode(v)) for k, v in headers])
-
-
 def _binding(event: Event) -> str | None:
     name = event.subclass if event.name == "CUSTOM" and event.subclass else event.name
     return name if name in EVENTS else None
@@ -199,7 +177,18 @@ async def _capture(calls: int) -> CallEvents:
 
     async def router(lookup: XmlLookup) -> str | None:
         fetch_uuid = str(uuid.uuid4())
-        lookups.append((lookup.section, _request_event(lookup, fetch_uuid, nodename)))
+        lookups.append(
+            (
+                lookup.section,
+                request_event(
+                    lookup,
+                    fetch_uuid,
+                    nodename=nodename,
+                    timeout_us=2000000,
+                    timestamp_us=1700000000123456,
+                ),
+            )
+        )
         return park_route(lookup.key_value or "context_2", fetch_uuid, TARGET_NODE)
 
     sw.add_listener(listen)

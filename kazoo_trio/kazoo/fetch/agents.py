@@ -48,6 +48,7 @@ __all__ = [
     "expand_globals",
     "is_not_found",
     "parse_section",
+    "request_event",
 ]
 
 log = logging.getLogger(__name__)
@@ -307,44 +308,14 @@ class FetchAgents:
         return None
 
     def _request_event(self, lookup: XmlLookup, fetch_uuid: str, timeout_us: int) -> Event:
-        params = lookup.params
-        headers: list[tuple[str, str]] = list(params.headers)
-        has_uuid = "Unique-ID" in map(_name_of, headers)
-        headers.append(("Switch-Nodename", self.switch_nodename))
-        if not has_uuid:
-            for key in _CHANNEL_HEADERS:
-                channel = params.get(key)
-                data = self.channel_headers(channel) if channel else None
-                if data is not None:
-                    headers.extend(data)
-                    break
-        headers.append(("Fetch-UUID", fetch_uuid))
-        headers.append(("Fetch-Section", lookup.section))
-        for key, value in (
-            ("Fetch-Tag", lookup.tag_name),
-            ("Fetch-Key-Name", lookup.key_name),
-            ("Fetch-Key-Value", lookup.key_value),
-        ):
-            if value:
-                headers.append((key, value))
-        headers += [
-            ("Fetch-Timeout", str(timeout_us)),
-            ("Fetch-Timestamp-Micro", str(time.time_ns() // 1000)),
-            ("Kazoo-Version", VERSION),
-            ("Kazoo-Bundle", BUNDLE),
-            ("Kazoo-Release", RELEASE),
-        ]
-        # Most lookups have no "%" anywhere: then every value stays as it is, and pairs
-        # of text need no normalising by the event either (passes in C instead of a
-        # loop in Python).
-        if (
-            set(map(type, headers)) == _TUPLE
-            and set(map(len, headers)) == _PAIR
-            and set(map(type, chain.from_iterable(headers))) == _STR
-            and "%" not in "".join(map(_value_of, headers))
-        ):
-            return params.replace_headers(tuple(headers))
-        return params.replace_headers([(k, url_decode(v)) for k, v in headers])
+        return request_event(
+            lookup,
+            fetch_uuid,
+            nodename=self.switch_nodename,
+            timeout_us=timeout_us,
+            timestamp_us=time.time_ns() // 1000,
+            channel_headers=self.channel_headers,
+        )
 
     def _legacy_request(self, lookup: XmlLookup, fetch_uuid: str, event: Event) -> object:
         def opt(value: str | None) -> object:
@@ -405,3 +376,55 @@ class FetchAgents:
 
     def pending_count(self) -> int:
         return len(self._pending)
+
+
+def request_event(
+    lookup: XmlLookup,
+    fetch_uuid: str,
+    *,
+    nodename: str,
+    timeout_us: int,
+    timestamp_us: int,
+    channel_headers: Callable[[str], Sequence[tuple[str, str]] | None] | None = None,
+) -> Event:
+    """The event a lookup is asked with (mod_kazoo's fetch request): the lookup's
+    parameters, the channel's data when they name a channel (``channel_headers``) but
+    carry no ``Unique-ID``, then the fetch's own headers; values URL-decoded."""
+    params = lookup.params
+    headers: list[tuple[str, str]] = list(params.headers)
+    has_uuid = "Unique-ID" in map(_name_of, headers)
+    headers.append(("Switch-Nodename", nodename))
+    if not has_uuid and channel_headers is not None:
+        for key in _CHANNEL_HEADERS:
+            channel = params.get(key)
+            data = channel_headers(channel) if channel else None
+            if data is not None:
+                headers.extend(data)
+                break
+    headers.append(("Fetch-UUID", fetch_uuid))
+    headers.append(("Fetch-Section", lookup.section))
+    for key, value in (
+        ("Fetch-Tag", lookup.tag_name),
+        ("Fetch-Key-Name", lookup.key_name),
+        ("Fetch-Key-Value", lookup.key_value),
+    ):
+        if value:
+            headers.append((key, value))
+    headers += [
+        ("Fetch-Timeout", str(timeout_us)),
+        ("Fetch-Timestamp-Micro", str(timestamp_us)),
+        ("Kazoo-Version", VERSION),
+        ("Kazoo-Bundle", BUNDLE),
+        ("Kazoo-Release", RELEASE),
+    ]
+    # Most lookups have no "%" anywhere: then every value stays as it is, and pairs
+    # of text need no normalising by the event either (passes in C instead of a
+    # loop in Python).
+    if (
+        set(map(type, headers)) == _TUPLE
+        and set(map(len, headers)) == _PAIR
+        and set(map(type, chain.from_iterable(headers))) == _STR
+        and "%" not in "".join(map(_value_of, headers))
+    ):
+        return params.replace_headers(tuple(headers))
+    return params.replace_headers([(k, url_decode(v)) for k, v in headers])
