@@ -151,6 +151,8 @@ def selective(
 @attrs.frozen(eq=False)
 class _Subscription:
     listener: EventListener
+    # What fire() calls: the listener, or the one a selective() wrapper passes events to.
+    deliver: EventListener
     wants: Callable[[str, str | None], bool] | None
     wants_headers: HeadersPredicate | None = None
     names: Callable[[], EventNames] | None = None
@@ -208,7 +210,9 @@ class EventBus:
     clock: Clock
     _standard: StandardHeaders = attrs.field(init=False)
     _sequence: itertools.count[int] = attrs.field(init=False, factory=lambda: itertools.count(1))
-    _listeners: list[_Subscription] = attrs.field(init=False, factory=list)
+    # Replaced, never changed in place: fire() goes through the subscriptions of the
+    # moment it starts without copying them, whatever its listeners add or remove.
+    _listeners: tuple[_Subscription, ...] = attrs.field(init=False, default=())
 
     def __attrs_post_init__(self) -> None:
         self._standard = StandardHeaders(self.identity)
@@ -317,9 +321,9 @@ class EventBus:
 
     def fire(self, event: Event) -> None:
         """See :meth:`kazoo_trio.switch.protocol.Switch.fire`."""
-        for subscription in list(self._listeners):
+        for subscription in self._listeners:
             try:
-                subscription.listener(event)
+                subscription.deliver(event)
             except Exception:
                 log.exception("event listener %r failed on %s", subscription.listener, event.name)
 
@@ -333,20 +337,24 @@ class EventBus:
         by_headers: HeadersPredicate | None = (
             getattr(listener, "wants_headers", None) if wants is not None else None
         )
+        deliver = listener
         if isinstance(listener, _Selective):
             # Asked about every event the switch may make: the predicates themselves,
-            # not the methods that only pass the question on.
+            # not the methods that only pass the question on (nor the event).
+            deliver = listener.listener
             wants = listener.predicate
             if isinstance(listener, _HeadersSelective):
                 by_headers = listener.headers_predicate
         names: Callable[[], EventNames] | None = (
             getattr(listener, "wanted_names", None) if wants is not None else None
         )
-        subscription = _Subscription(listener, wants, by_headers, names)
-        self._listeners.append(subscription)
+        subscription = _Subscription(listener, deliver, wants, by_headers, names)
+        self._listeners = (*self._listeners, subscription)
 
         def remove() -> None:
-            if subscription in self._listeners:
-                self._listeners.remove(subscription)
+            listeners = self._listeners
+            if subscription in listeners:
+                index = listeners.index(subscription)
+                self._listeners = listeners[:index] + listeners[index + 1 :]
 
         return remove

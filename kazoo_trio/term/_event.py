@@ -24,6 +24,7 @@ from kazoo_trio.term._encode import (
     encode_parts,
     pair_head,
 )
+from kazoo_trio.term._encode import _int as encode_int
 from kazoo_trio.term._errors import EncodeError
 from kazoo_trio.term.types import Atom
 
@@ -37,6 +38,8 @@ _OBJECT_EMPTY: Final = b"h\x01j"  # {[]}
 _TRUE: Final = b"w\x04true"
 _FALSE: Final = b"w\x05false"
 _MAX_OBJECT_DEPTH: Final = 256
+# {[ and the list's length, for the object sizes events have.
+_OBJECT_HEADS: Final = tuple(b"h\x01l" + n.to_bytes(4, "big") for n in range(256))
 
 
 def encode_object_event(tag: Atom, obj: Mapping[bytes, object]) -> bytes:
@@ -65,7 +68,8 @@ def encode_object_parts(obj: Mapping[bytes, object], parts: list[bytes], depth: 
         return
     if depth >= _MAX_OBJECT_DEPTH:
         raise EncodeError("JSON object nested too deeply")
-    parts.append(b"h\x01l" + len(obj).to_bytes(4, "big"))
+    size = len(obj)
+    parts.append(_OBJECT_HEADS[size] if size < 256 else b"h\x01l" + size.to_bytes(4, "big"))
     append = parts.append
     heads = PAIR_HEADS
     hdrs = BIN_HDR
@@ -86,12 +90,17 @@ def encode_object_parts(obj: Mapping[bytes, object], parts: list[bytes], depth: 
             n = len(value)
             parts += (head, hdrs[n] if n < HDR_TABLE else bin_hdr(n), value)
         elif cls is dict:
-            append(head)
-            encode_object_parts(value, parts, depth + 1)
+            if value:
+                append(head)
+                encode_object_parts(value, parts, depth + 1)
+            else:
+                parts += (head, _OBJECT_EMPTY)
         elif cls is bool:
             parts += (head, _TRUE if value else _FALSE)
-        elif cls is int and 0 <= value < 256:
-            parts += (head, SMALL_INTS[value])
+        elif cls is int:
+            # Timestamps are most of them: too large for the table, and the
+            # general encoder's container machinery is not needed for a number.
+            parts += (head, SMALL_INTS[value] if 0 <= value < 256 else encode_int(value))
         elif cls is list and value and _all_bytes(value):
             parts += (head, b"l" + len(value).to_bytes(4, "big"))
             for item in value:

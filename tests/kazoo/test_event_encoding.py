@@ -19,6 +19,7 @@ from kazoo_trio.kazoo.streams.encoding import (
     encode_json_event,
     encode_legacy_event,
     prepare,
+    prepared_known,
     url_decode,
     verbose_encoder,
 )
@@ -258,6 +259,34 @@ def test_encode_json_event_wraps_the_object_and_honours_a_declining_encoder() ->
 
 
 # -- framing --------------------------------------------------------------------------
+
+
+def test_prepared_known_is_what_the_prepared_copy_holds() -> None:
+    known: dict[str, str | None] = {
+        "Application": "playback",
+        "Application-Data": "tone%3A%2F%2F440",
+        "_json_Data": "%7B%7D",
+        "Caller-Name": None,
+        "X-Twice": "a",
+        "x-twice": "b",
+        "Target-Node": "spoofed",
+        "switch-nodename": "spoofed",
+        "SWITCH-NODENAME": "again",
+        "_BODY": "body",
+        "": "nameless",
+    }
+    expected = {
+        "application": "playback",
+        "application-data": "tone://440",
+        "_json_data": "%7B%7D",
+        "caller-name": None,
+        "": "nameless",
+    }
+    # Twice: the second time the names are known from the first.
+    assert prepared_known(known) == expected
+    assert prepared_known(known) == expected
+    # A name clashing once lower-cased is left out however many times it comes.
+    assert prepared_known({"Ab": "1", "aB": "2", "AB": "3", "c": "4"}) == {"c": "4"}
 
 
 def test_frame_limits_are_exact() -> None:

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import trio
 
+from kazoo_trio.switch.bus import selective
 from kazoo_trio.switch.event import Event
 from kazoo_trio.switch.protocol import Switch
 from kazoo_trio.switch.sim import SimSwitch
@@ -150,6 +151,52 @@ def test_listeners_add_remove_and_isolation() -> None:
     remove_second()
     sw.fire(sw.new_event("GENERAL"))
     assert second == [one, two]
+
+
+def test_listeners_changed_during_a_fire_take_effect_from_the_next_event(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sw, _ = make_switch()
+    got: list[tuple[str, str]] = []
+    removes: list[Callable[[], None]] = []
+
+    def late(event: Event) -> None:
+        got.append(("late", event.name))
+
+    def first(event: Event) -> None:
+        got.append(("first", event.name))
+        if event.name == "GENERAL":
+            removes[1]()  # the selective one below still gets this event
+            sw.add_listener(late)  # and this one only the next ones
+
+    def picky(event: Event) -> None:
+        got.append(("picky", event.name))
+        if event.name == "CUSTOM":
+            raise RuntimeError("listener bug")
+
+    removes.append(sw.add_listener(first))
+    removes.append(sw.add_listener(selective(picky, lambda name, _: True)))
+    removes.append(sw.add_listener(selective(picky, lambda name, _: name != "HEARTBEAT")))
+    sw.fire(sw.new_event("CUSTOM", subclass="t::x"))
+    assert "listener bug" in caplog.text
+    sw.fire(sw.new_event("GENERAL"))
+    sw.fire(sw.new_event("HEARTBEAT"))
+    assert got == [
+        ("first", "CUSTOM"),
+        ("picky", "CUSTOM"),
+        ("picky", "CUSTOM"),
+        ("first", "GENERAL"),
+        ("picky", "GENERAL"),
+        ("picky", "GENERAL"),
+        # Its predicate only decides which events are built: one that is fired reaches it.
+        ("first", "HEARTBEAT"),
+        ("picky", "HEARTBEAT"),
+        ("late", "HEARTBEAT"),
+    ]
+    removes[1]()  # already gone: nothing else is removed
+    removes[0]()
+    sw.fire(sw.new_event("GENERAL"))
+    assert got[9:] == [("picky", "GENERAL"), ("late", "GENERAL")]
 
 
 def test_same_listener_twice_is_removed_once_per_handle() -> None:

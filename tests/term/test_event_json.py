@@ -81,6 +81,16 @@ def test_long_values_use_the_long_header() -> None:
     assert encode_object_event(JSON, obj) == encode((EVENT, JSON, frozen(obj)))
 
 
+@pytest.mark.parametrize("size", [255, 256, 300])
+def test_objects_of_many_keys_and_integers_of_every_size(size: int) -> None:
+    numbers = [0, 255, 256, -1, 2**31 - 1, 2**31, -(2**31) - 1, 63_800_000_000_000_000, -(2**900)]
+    inner = {f"n{i}".encode(): numbers[i % len(numbers)] for i in range(size)}
+    obj = {b"inner": inner, b"empty": {}, **{f"k{i}".encode(): b"v" for i in range(size)}}
+    data = encode_object_event(JSON, obj)
+    assert data == encode((EVENT, JSON, frozen(obj)))
+    assert decode(data) == (EVENT, JSON, frozen(obj))
+
+
 @pytest.mark.parametrize(
     "obj",
     [

@@ -256,16 +256,28 @@ def decoded_headers(event: Event) -> tuple[tuple[str, str], ...]:
 
 def prepare(event: Event, target_node: str, switch_nodename: str) -> Event:
     """The stream's private copy of ``event``: decoded once, with the two node headers."""
-    headers = (
-        *decoded_headers(event),
-        (TARGET_NODE, target_node),
-        (SWITCH_NODENAME, switch_nodename),
-    )
+    nodes = ((TARGET_NODE, target_node), (SWITCH_NODENAME, switch_nodename))
+    # Concatenated: one copy of the decoded headers (unpacking them makes two).
+    headers = decoded_headers(event) + nodes
     # What attrs.evolve gives, without its per-call look at the class's fields.
     return Event(event.name, headers, event.body, event.subclass)
 
 
 _NODE_HEADERS_LOWER: Final = frozenset(name.lower() for name in _NODE_HEADERS)
+
+
+# Known names whose value is never what a filter reads there: the stream sets the
+# node headers itself, and ``_body`` reads the body.
+_LEFT_OUT: Final = _NODE_HEADERS_LOWER | {"_body"}
+# Known header names (a few recur in every event) → their lower-case form.
+_known_names: dict[str, str] = {}
+
+
+def _known_name(name: str) -> str:
+    lowered = name.lower()
+    if len(_known_names) < _NAME_CACHE_MAX:  # bounded: names come from the outside
+        _known_names[name] = lowered
+    return lowered
 
 
 def prepared_known(known: Mapping[str, str | None]) -> dict[str, str | None]:
@@ -278,13 +290,17 @@ def prepared_known(known: Mapping[str, str | None]) -> dict[str, str | None]:
     """
     prepared: dict[str, str | None] = {}
     clashes: set[str] = set()
+    names = _known_names
     for name, value in known.items():
-        lowered = name.lower()
+        lowered = names.get(name)
+        if lowered is None:
+            lowered = _known_name(name)
+        if lowered in _LEFT_OUT:
+            # Never in ``prepared``, so never a clash either.
+            continue
         if lowered in prepared or lowered in clashes:
             prepared.pop(lowered, None)
             clashes.add(lowered)
-            continue
-        if lowered in _NODE_HEADERS_LOWER or lowered == "_body":
             continue
         if value is not None and "%" in value and not name.startswith(JSON_HEADER_PREFIX):
             value = _decode_text(value)

@@ -215,7 +215,7 @@ class EventStream:
         """
         if self._closed:
             return
-        binding = self.bindings.match(event)
+        binding = self.bindings.match_name(event.name, event.subclass)
         if binding is None:
             return
         options = self.options
