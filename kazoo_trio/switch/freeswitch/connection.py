@@ -30,11 +30,11 @@ connection drops it closes the others, fails every waiting requester with
 their own tasks and only write under their connection's lock and wait on their reply.
 
 A requester whose reply is later than ``reply_timeout`` gets :class:`EslReplyTimeout`
-and leaves its place in the queue, so that the late reply is matched to it and
-dropped: a busy FreeSWITCH answers late, which is no reason to fail every call in
-progress.  A connection is taken for dead, and the session dropped, only when it owes
-replies and has delivered nothing at all for ``reply_timeout`` (one watch task per
-connection).
+(a cancel scope per command) and its place in the queue is kept, so that the late
+reply is matched to it and dropped: a busy FreeSWITCH answers late, which is no
+reason to fail every call in progress.  A connection is taken for dead, and the
+session dropped, only when it owes replies and has delivered nothing at all for
+``reply_timeout`` (one watch task per connection).
 """
 
 from __future__ import annotations
