@@ -176,7 +176,7 @@ def test_channel_events_are_the_rules_events(
         ("Application-UUID", app_uuid),
         ("Application-UUID-Name", uuid_name),
     ]
-    headers, known = _app_headers(pairs)
+    headers, known = _app_headers(app, data, app_uuid, uuid_name)
     assert known == known_values(pairs)
     event = channel.new_event("CHANNEL_EXECUTE", headers, origin=origin)
     sequence = event.get("Event-Sequence") or ""

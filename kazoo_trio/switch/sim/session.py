@@ -121,19 +121,13 @@ async def execute_app(
     channel.running_app, channel.running_app_data = name, data
     channel.app_log.append(AppLogEntry(name, data, channel.sw.clock.wall_us()))
     uuid_name = uuid_name or ""
-    started = [
-        ("Application", name),
-        ("Application-Data", data),
-        ("Application-UUID", app_id),
-        ("Application-UUID-Name", uuid_name),
-    ]
     # The application's headers are none of the channel's: listeners may judge its
     # events by them before the channel's headers are made.
-    headers, known = _app_headers(started)
+    headers, known = _app_headers(name, data, app_id, uuid_name)
     channel.fire("CHANNEL_EXECUTE", headers, origin=_ORIGIN_EXECUTE, known=known)
     # Made again for the completion: an application that parks the call would keep
     # them as long as it stays parked.
-    del started, headers, known
+    del headers, known
     try:
         await handler(channel, data)
     except Exception as exc:
@@ -142,25 +136,23 @@ async def execute_app(
     finally:
         response = channel.variables.get("current_application_response") or "_none_"
         channel.running_app = channel.running_app_data = ""
-        complete = [
-            ("Application", name),
-            ("Application-Data", data),
-            ("Application-Response", response),
-            ("Application-UUID", app_id),
-            ("Application-UUID-Name", uuid_name),
-        ]
-        headers, known = _app_headers(complete)
+        headers, known = _app_headers(name, data, app_id, uuid_name, response)
         channel.fire("CHANNEL_EXECUTE_COMPLETE", headers, origin=_ORIGIN_EXECUTE, known=known)
     return response
 
 
 def _app_headers(
-    pairs: list[tuple[str, str]],
+    name: str, data: str, app_id: str, uuid_name: str, response: str | None = None
 ) -> tuple[list[tuple[str, str]], dict[str, str | None]]:
-    """An application event's own headers, and what listeners may judge it by
-    (:func:`known_values` of them, for these distinct names).  Empty values are left
-    out of the headers: after the channel's data, which never has these names, adding
-    one deletes nothing and adds nothing."""
+    """An application event's own headers (with ``Application-Response`` for its
+    completion), and what listeners may judge it by (:func:`known_values` of them, for
+    these distinct names).  Empty values are left out of the headers: after the
+    channel's data, which never has these names, adding one deletes nothing and adds
+    nothing."""
+    pairs = [("Application", name), ("Application-Data", data)]
+    if response is not None:
+        pairs.append(("Application-Response", response))
+    pairs += [("Application-UUID", app_id), ("Application-UUID-Name", uuid_name)]
     known = {name: value or None for name, value in pairs if not value.startswith("ARRAY::")}
     return [pair for pair in pairs if pair[1]], known
 
