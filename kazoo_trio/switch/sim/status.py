@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import resource
-from typing import Any
 
 __all__ = ["stack_sizes_kb", "uptime_parts", "uptime_text"]
 
@@ -25,33 +24,15 @@ def uptime_parts(us: int) -> tuple[int, int, int, int, int, int, int]:
     return rest // 365, rest % 365, hours, minutes, seconds, milli, micro
 
 
-_MINUTE_US = 60_000_000
-
-
 def uptime_text(us: int) -> str:
     """``0 years, 0 days, 1 hour, ...`` as the ``status`` command and HEARTBEAT print it."""
-    # ``status`` prints this per call: the years to minutes are written once a
-    # minute (the last minute's text is kept), the rest in one format.
-    minutes, rest = divmod(us, _MINUTE_US)
-    if minutes == _last_minute[0]:
-        head = _last_minute[1]
-    else:
-        y, d, h, m = uptime_parts(us)[:4]
-        head = (
-            f"{y} year{_S[y == 1]}, {d} day{_S[d == 1]}, {h} hour{_S[h == 1]},"
-            f" {m} minute{_S[m == 1]},"
-        )
-        _last_minute[:] = [minutes, head]
-    s, rest = divmod(rest, 1_000_000)
-    ms, mu = divmod(rest, 1000)
+    # One format instead of a join over the units: ``status`` prints this per call.
+    y, d, h, m, s, ms, mu = uptime_parts(us)
     return (
-        f"{head} {s} second{_S[s == 1]},"
+        f"{y} year{_S[y == 1]}, {d} day{_S[d == 1]}, {h} hour{_S[h == 1]},"
+        f" {m} minute{_S[m == 1]}, {s} second{_S[s == 1]},"
         f" {ms} millisecond{_S[ms == 1]}, {mu} microsecond{_S[mu == 1]}"
     )
-
-
-# The minute count and the text of its years to minutes, last written.
-_last_minute: list[Any] = [-1, ""]
 
 
 # The plural ending by "the count is one".
