@@ -18,7 +18,6 @@ from __future__ import annotations
 import enum
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from sys import intern
 from typing import Protocol
 
 import attrs
@@ -39,7 +38,7 @@ from kazoo_trio.switch.kz.cdr import (
 from kazoo_trio.switch.protocol import SwitchIdentity
 from kazoo_trio.switch.sim.applog import AppLog
 from kazoo_trio.switch.sim.causes import CALL_STATES, CHANNEL_STATES, cause_code
-from kazoo_trio.switch.sim.channels import SHARED_TEXT_MAX, ChannelRegistry
+from kazoo_trio.switch.sim.channels import ChannelRegistry, shared_text
 from kazoo_trio.switch.sim.clock import Clock, SimTimings
 from kazoo_trio.switch.sim.profile import CallerProfile
 from kazoo_trio.switch.sim.waits import Flag, PrivateQueue
@@ -437,12 +436,7 @@ class Channel:
         if not name:
             return
         if value:
-            # shared_text, inline: variables are set by the dozen in every call.
-            if len(name) <= SHARED_TEXT_MAX and type(name) is str:
-                name = intern(name)
-            if len(value) <= SHARED_TEXT_MAX and type(value) is str:
-                value = intern(value)
-            self.variables[name] = value
+            self.variables[shared_text(name)] = shared_text(value)
         else:
             self.variables.pop(name, None)
 
